@@ -1,0 +1,114 @@
+"""Fully connected layer."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .module import Module
+
+INITS = ("xavier", "xavier_normal", "he")
+
+
+def check_input(module: Module, x: torch.Tensor, features: int | None) -> None:
+    """Raise ``ValueError`` naming ``module`` unless ``x`` is a float ``(N, features)`` batch."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{module!r} expects a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[0] == 0 or (features is not None and x.shape[1] != features):
+        want = f"(N, {features})" if features is not None else "(N, features)"
+        raise ValueError(
+            f"{module!r} expects input of shape {want} with N >= 1, got {tuple(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise ValueError(f"{module!r} expects a floating-point tensor, got {x.dtype}")
+
+
+class Linear(Module):
+    r"""Fully connected layer: :math:`y = x W^T + b`.
+
+    Weights and bias start Xavier (Glorot) uniform, :math:`U(-a, a)` with
+    :math:`a = \sqrt{6 / (\text{in} + \text{out})}`, as in the report.
+
+    Args:
+        in_features: width of each input row.
+        out_features: width of each output row.
+        init: ``"xavier"`` (default), ``"xavier_normal"`` or ``"he"`` (Kaiming uniform).
+        generator: a ``torch.Generator`` for reproducible initial weights.
+        dtype, device: where the parameters live (default float32 on the CPU).
+
+    Shape:
+        input ``(N, in_features)`` -> output ``(N, out_features)``
+
+    Examples::
+
+        >>> layer = Linear(2, 25)
+        >>> layer.forward(torch.rand(100, 2)).shape
+        torch.Size([100, 25])
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, init: str = "xavier",
+                 generator: torch.Generator | None = None, dtype=torch.float32, device=None):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Linear {name} must be a positive integer, got {value!r}")
+        if init not in INITS:
+            raise ValueError(f"Linear init must be one of {', '.join(INITS)}, got {init!r}")
+        self.in_features, self.out_features, self.init = in_features, out_features, init
+        self.weight = torch.empty(out_features, in_features, dtype=dtype, device=device)
+        self.bias = torch.empty(out_features, dtype=dtype, device=device)
+        self.weight_grad = torch.zeros_like(self.weight)
+        self.bias_grad = torch.zeros_like(self.bias)
+        self.input: torch.Tensor | None = None
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw fresh weights and bias (on the CPU, so a seed gives the same numbers on every device)."""
+        fan_in, fan_out = self.in_features, self.out_features
+        if self.init == "xavier_normal":
+            std = math.sqrt(2.0 / (fan_in + fan_out))
+            draw = lambda shape: torch.randn(shape, generator=generator, dtype=torch.float64) * std  # noqa: E731
+        else:
+            bound = math.sqrt(6.0 / (fan_in + fan_out)) if self.init == "xavier" else math.sqrt(6.0 / fan_in)
+            draw = lambda shape: (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * bound  # noqa: E731
+        self.weight.copy_(draw(self.weight.shape))
+        self.bias.copy_(draw(self.bias.shape))
+
+    def apply(self, x, out=None):
+        return torch.addmm(self.bias, x, self.weight.t(), out=out)
+
+    def forward(self, x):
+        check_input(self, x, self.in_features)
+        self.input = x
+        return self.apply(x, out=self._buffer("out", (x.shape[0], self.out_features), x))
+
+    def backward(self, grad_output, input_grad=True):
+        # dL/dW = g^T x,  dL/db = sum_n g,  dL/dx = g W
+        if self.input is None:
+            raise ValueError(f"{self!r}: call forward before backward")
+        torch.mm(grad_output.t(), self.input, out=self.weight_grad)
+        torch.sum(grad_output, 0, out=self.bias_grad)
+        if input_grad:
+            return torch.mm(grad_output, self.weight, out=self._buffer("grad_in", self.input.shape, grad_output))
+        return None
+
+    def local_grad(self):
+        """d y / d x = W, shape ``(out_features, in_features)``."""
+        return self.weight
+
+    def parameters(self):
+        return [self.weight, self.bias]
+
+    def grads(self):
+        return [self.weight_grad, self.bias_grad]
+
+    def to(self, target):
+        super().to(target)
+        for name in ("weight", "bias", "weight_grad", "bias_grad"):
+            setattr(self, name, getattr(self, name).to(target))
+        self.input = None
+        return self
+
+    def extra_repr(self):
+        return f"{self.in_features} -> {self.out_features}"

@@ -1,0 +1,198 @@
+"""The Sequential container: the model a user builds, trains and predicts with."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+from .layers import Linear
+from .module import Loss, Module, SeedNames
+from .training import DivergedError, check_count, fit
+
+
+class Sequential(SeedNames):
+    """Modules applied in order, kept in an ``OrderedDict`` under readable names
+    (``linear0``, ``relu0``, ...), with a loss set by :meth:`set_loss` (report: ``setLoss``).
+
+    Unlike :meth:`Module.backward`, :meth:`backward` takes the *target*: it starts from
+    the loss gradient of the last :meth:`forward` and returns the parameter gradients,
+    ready for ``optimizer.step(model, gradients)`` - the report's loop.
+
+    Shape:
+        input ``(N, in_features)`` -> output ``(N, out_features)``
+
+    Examples::
+
+        >>> model = Sequential(Linear(2, 25), ReLU(), Linear(25, 2), Tanh())
+        >>> model.setLoss(MSE())
+        >>> history = model.train(X, y, 100, 10, SGD(eta=1e-3))
+    """
+
+    def __init__(self, *modules: Module):
+        if not modules:
+            raise ValueError("Sequential needs at least one module, e.g. Sequential(Linear(2, 2), Tanh())")
+        self.modules: OrderedDict[str, Module] = OrderedDict()
+        counts: dict[str, int] = {}
+        width = None
+        for position, module in enumerate(modules):
+            if not isinstance(module, Module) or isinstance(module, Loss):
+                raise ValueError(
+                    f"Sequential argument {position} must be a layer or an activation such as "
+                    f"Linear(2, 25) or ReLU(), got {module!r}; set the loss with setLoss"
+                )
+            kind = type(module).__name__.lower()
+            name = f"{kind}{counts.get(kind, 0)}"
+            counts[kind] = counts.get(kind, 0) + 1
+            if isinstance(module, Linear):
+                if width is not None and module.in_features != width:
+                    raise ValueError(
+                        f"{module!r} ({name}) expects {module.in_features} input features, "
+                        f"but the layers before it produce {width}"
+                    )
+                width = module.out_features
+            self.modules[name] = module
+        if width is None:
+            raise ValueError("Sequential needs at least one Linear layer to have parameters to train")
+        linears = [m for m in self.modules.values() if isinstance(m, Linear)]
+        self.in_features, self.out_features = linears[0].in_features, linears[-1].out_features
+        self.loss: Loss | None = None
+        self.output: torch.Tensor | None = None
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._layers = list(self.modules.values())
+        self._reversed = self._layers[::-1]
+        self._params = [p for m in self._layers for p in m.parameters()]
+        self._grads = [g for m in self._layers for g in m.grads()]
+        self.output = None
+
+    # -- the loss and the parameters ------------------------------------------------
+    def set_loss(self, loss: Loss) -> None:
+        if not isinstance(loss, Loss):
+            raise ValueError(f"setLoss expects a loss such as MSE(), got {loss!r}")
+        self.loss = loss
+
+    def parameters(self) -> list[torch.Tensor]:
+        return self._params
+
+    def grads(self) -> list[torch.Tensor]:
+        return self._grads
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._params[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._params[0].device
+
+    def to(self, target) -> Sequential:
+        """Move every parameter to a device or dtype: ``model.to('cuda')``, ``model.to(torch.float64)``."""
+        for module in self._layers:
+            module.to(target)
+        self._refresh()
+        return self
+
+    # -- forward and backward -------------------------------------------------------
+    def check_input(self, x, name: str = "input") -> None:
+        """Raise ``ValueError`` unless ``x`` is a batch this model accepts."""
+        first = self._layers[0]
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] == 0 or x.shape[1] != self.in_features:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(
+                f"{first!r} (the first layer) expects {name} of shape (N, {self.in_features}) "
+                f"with N >= 1, got {got}"
+            )
+        if x.dtype != self.dtype or x.device != self.device:
+            raise ValueError(
+                f"the model's parameters are {self.dtype} on {self.device}, but {name} is "
+                f"{x.dtype} on {x.device}; convert with {name}.to(...) or move the model with model.to(...)"
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the modules in order and keep what ``backward`` needs. The result is
+        overwritten by the next ``forward``: clone it to keep it."""
+        with torch.no_grad():
+            self.check_input(x)
+            return self.forward_unchecked(x)
+
+    def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` for a validated batch with autograd already off (the training loop)."""
+        for module in self._layers:
+            x = module.forward(x)
+        self.output = x
+        return x
+
+    def backward(self, target: torch.Tensor) -> list[torch.Tensor]:
+        """Gradients of ``loss(output of the last forward, target)`` w.r.t. :meth:`parameters`."""
+        if self.loss is None:
+            raise ValueError("no loss is set: call model.setLoss(MSE()) before backward")
+        if self.output is None:
+            raise ValueError("backward needs an output: call model.forward(x) first")
+        with torch.no_grad():
+            return self.backward_unchecked(target)
+
+    def backward_unchecked(self, target: torch.Tensor) -> list[torch.Tensor]:
+        grad = self.loss.local_grad(self.output, target)
+        for module in self._reversed[:-1]:
+            grad = module.backward(grad)
+        self._reversed[-1].backward(grad, input_grad=False)  # nobody needs dL/dx of the data
+        return self._grads
+
+    # -- the report's wrappers ---------------------------------------------------------
+    def train(self, X: torch.Tensor, y: torch.Tensor, epochs: int, mini_batch_size: int, optimizer,
+              verbose_every_nth: int = 0) -> list[float]:
+        """Train in place and return the loss of each epoch (summed loss / number of samples).
+
+        Prints the loss of the first and last epoch and of every ``verbose_every_nth``-th
+        one when ``verbose_every_nth`` is positive. Raises :class:`DivergedError` (a
+        ``ValueError``) if the loss becomes NaN or infinite.
+        """
+        check_count("verbose_every_nth", verbose_every_nth, 0)
+        history: list[float] = []
+        for record in fit(self, X, y, epochs, mini_batch_size, optimizer):
+            history.append(record.loss)
+            if record.diverged:
+                raise DivergedError(
+                    f"training diverged at epoch {record.epoch}: the loss became {record.loss}; "
+                    f"try a smaller step size than eta={optimizer.eta:g}", history)
+            if verbose_every_nth and (record.epoch % verbose_every_nth == 0 or record.epoch in (1, epochs)):
+                print(f"Loss at epoch {record.epoch} was {record.loss:.4f}")
+        return history
+
+    def predict(self, X: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(N, out_features)`` for ``X``, in fresh tensors, keeping nothing for backward."""
+        with torch.no_grad():
+            self.check_input(X, "X")
+            for module in self._layers:
+                X = module.apply(X)
+            return X
+
+    # -- files and torch -------------------------------------------------------------
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` holding copies of the weights."""
+        from .interop import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, net) -> Sequential:
+        """Import a ``torch.nn.Sequential`` of Linear, ReLU and Tanh modules."""
+        from .interop import from_torch
+
+        return from_torch(net)
+
+    # -- container protocol ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self):
+        return iter(self._layers)
+
+    def __getitem__(self, index: int) -> Module:
+        return self._layers[index]
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): {module!r}" for name, module in self.modules.items()]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"

@@ -1,0 +1,151 @@
+"""The one training loop of the code base, as a generator of per-epoch records.
+
+``Sequential.train`` drives it to the end; the playground's worker drives it from a
+QThread and steers it through a :class:`TrainingControl` (pause, single epoch, stop),
+which the loop consults between mini-batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+
+class DivergedError(ValueError):
+    """The loss became NaN or infinite; ``history`` holds the per-epoch losses up to it."""
+
+    def __init__(self, message: str, history: list[float]):
+        super().__init__(message)
+        self.history = history
+
+
+@dataclass(frozen=True, slots=True)
+class EpochRecord:
+    """One finished epoch. ``loss`` is the epoch's summed loss divided by the number of
+    samples, so it does not depend on the batch size; ``diverged`` is true when it is
+    NaN or infinite (the loop ends after such a record)."""
+
+    epoch: int
+    loss: float
+
+    @property
+    def diverged(self) -> bool:
+        return not math.isfinite(self.loss)
+
+
+class TrainingControl:
+    """Thread-safe switches for a running :func:`fit`: pause, resume, step one epoch, stop."""
+
+    def __init__(self, paused: bool = False):
+        self._changed = threading.Condition()
+        self._paused = paused
+        self._stopped = False
+        self._epochs_to_step = 0
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def pause(self) -> None:
+        self._set(paused=True)
+
+    def resume(self) -> None:
+        self._set(paused=False, epochs_to_step=0)
+
+    def step(self, epochs: int = 1) -> None:
+        """Run ``epochs`` more epochs, then pause."""
+        self._set(paused=False, epochs_to_step=epochs)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def _set(self, **state) -> None:
+        with self._changed:
+            for key, value in state.items():
+                setattr(self, "_" + key, value)
+            self._changed.notify_all()
+
+    def proceed(self) -> bool:
+        """Block while paused; return False once stopped. Called between mini-batches."""
+        if not (self._paused or self._stopped):  # the lock-free fast path of every batch
+            return True
+        with self._changed:
+            while self._paused and not self._stopped:
+                self._changed.wait()
+            return not self._stopped
+
+    def epoch_finished(self) -> None:
+        with self._changed:
+            if self._epochs_to_step > 0:
+                self._epochs_to_step -= 1
+                self._paused = self._epochs_to_step == 0
+
+
+def check_data(model, X, y) -> None:
+    """Raise ``ValueError`` with a sentence unless ``X`` and ``y`` fit ``model``."""
+    model.check_input(X, "X")
+    if not isinstance(y, torch.Tensor) or y.dim() != 2 or y.shape != (X.shape[0], model.out_features):
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(
+            f"the targets y must have shape ({X.shape[0]}, {model.out_features}) to match X "
+            f"and the model's output, got {got}; encode labels with minidl.data.one_hot"
+        )
+    if y.dtype != X.dtype or y.device != X.device:
+        raise ValueError(f"the targets y must be {X.dtype} on {X.device} like X, got {y.dtype} on {y.device}")
+    for name, t in (("X", X), ("y", y)):
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} contains NaN or infinite values; clean or drop those rows first")
+
+
+def check_count(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+
+
+def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, optimizer,
+        control: TrainingControl | None = None, first_epoch: int = 1) -> Iterator[EpochRecord]:
+    """Train ``model`` in place: ``epochs`` passes over ``(X, y)`` in order, in mini-batches.
+
+    Yields an :class:`EpochRecord` after each epoch. Stops early, between mini-batches,
+    when ``control`` is stopped, and after the first epoch whose loss is not finite.
+
+    Shape:
+        X ``(N, in_features)``, y ``(N, out_features)``
+    """
+    if model.loss is None:
+        raise ValueError("no loss is set: call model.setLoss(MSE()) before training")
+    check_count("epochs", epochs, 0)
+    check_count("mini_batch_size", batch_size, 1)
+    check_data(model, X, y)
+    control = control or TrainingControl()
+    n = X.shape[0]
+    starts = range(0, n, batch_size)
+    batches = [(X[s:s + batch_size], y[s:s + batch_size]) for s in starts]
+    loss = model.loss
+    total = X.new_zeros(())
+    for epoch in range(first_epoch, first_epoch + epochs):
+        # Autograd is switched off per epoch, not around the yield: a generator that
+        # yields inside the context would leave it off in the caller's code.
+        with torch.no_grad():
+            total.zero_()
+            for xb, yb in batches:
+                if not control.proceed():
+                    return
+                output = model.forward_unchecked(xb)
+                total.add_(loss.apply(output, yb))
+                optimizer.step(model, model.backward_unchecked(yb))
+            record = EpochRecord(epoch, total.item() / n)  # the one host sync per epoch
+        control.epoch_finished()
+        yield record
+        if record.diverged:
+            return
