@@ -8,23 +8,20 @@ import time
 
 import torch
 
-from . import MSE, SGD, DivergedError, Linear, ReLU, Sequential, Tanh
-from .data import disc, one_hot
+from . import MSE, SGD, DivergedError
+from .architecture import REPORT_LAYERS, build
+from .data import one_hot, split
 from .metrics import error_rate
-
-
-def report_network(generator: torch.Generator | None = None) -> Sequential:
-    """The report's 2-25-25-25-2 network: three ReLU hidden layers and a Tanh output."""
-    return Sequential(Linear(2, 25, generator=generator), ReLU(), Linear(25, 25, generator=generator), ReLU(),
-                      Linear(25, 25, generator=generator), ReLU(), Linear(25, 2, generator=generator), Tanh())
 
 
 def run(epochs: int = 1000, eta: float = 1e-3, batch_size: int = 100, seed: int = 0, device: str = "cpu",
         verbose_every_nth: int = 100, n: int = 1000) -> tuple[float, float]:
-    """Train on ``n`` disc points drawn with ``seed``, test on ``n`` others; return (train, test) error %."""
-    X_train, labels_train = disc(n, seed=2 * seed)
-    X_test, labels_test = disc(n, seed=2 * seed + 1)
-    model = report_network(torch.Generator().manual_seed(seed)).to(device)
+    """Train on ``n`` disc points drawn with ``seed``, test on ``n`` others; return (train, test) error %.
+
+    The same seed gives the same data and initial weights as the playground's experiment.
+    """
+    X_train, labels_train, X_test, labels_test = split("Disc", n, n, seed)
+    model = build(REPORT_LAYERS, 2, generator=torch.Generator().manual_seed(seed)).to(device)
     X_train, X_test = X_train.to(device), X_test.to(device)
     model.setLoss(MSE())
     model.train(X_train, one_hot(labels_train).to(device), epochs, batch_size, SGD(eta=eta),

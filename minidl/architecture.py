@@ -15,6 +15,10 @@ from .sequential import Sequential
 
 ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh}
 LAYER_TYPES = ("Linear", *ACTIVATIONS)
+# The report's network: 2-25-25-25-2, ReLU hidden layers, Tanh output.
+REPORT_LAYERS = [{"type": "Linear", "width": 25}, {"type": "ReLU"}, {"type": "Linear", "width": 25},
+                 {"type": "ReLU"}, {"type": "Linear", "width": 25}, {"type": "ReLU"},
+                 {"type": "Linear", "width": 2}, {"type": "Tanh"}]
 MAX_WIDTH = 16_384
 MAX_LAYERS = 256
 MAX_PARAMETERS = 50_000_000

@@ -45,6 +45,7 @@ class TrainingControl:
         self._paused = paused
         self._stopped = False
         self._epochs_to_step = 0
+        self.on_wait = None  # called in the training thread just before it blocks on a pause
 
     @property
     def paused(self) -> bool:
@@ -79,6 +80,8 @@ class TrainingControl:
         """Block while paused; return False once stopped. Called between mini-batches."""
         if not (self._paused or self._stopped):  # the lock-free fast path of every batch
             return True
+        if self._paused and self.on_wait is not None:
+            self.on_wait()  # e.g. the playground shows the last epochs before it waits
         with self._changed:
             while self._paused and not self._stopped:
                 self._changed.wait()

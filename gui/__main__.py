@@ -1,0 +1,61 @@
+"""``python -m gui`` / ``minidl-playground``: open the playground (or render a screenshot)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="minidl-playground", description="The minidl playground: build "
+                                     "and train small networks on 2-D problems by pointing and clicking.")
+    parser.add_argument("file", nargs="?", help="an experiment file to open")
+    parser.add_argument("--screenshot", metavar="FILE", help="render the window offscreen after training, "
+                        "save it as a PNG and exit")
+    parser.add_argument("--epochs", type=int, help="epochs to train (with --screenshot; default: the experiment's)")
+    args = parser.parse_args(argv)
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    import torch
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    torch.set_num_threads(1)  # small matrices: one thread is faster (benchmarks/)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("minidl")
+    app.setApplicationName("playground")
+    window = MainWindow()
+    if args.file and not window.files.open(args.file):
+        print(f"error: {window.files.last_error[1]}", file=sys.stderr)
+    if args.screenshot:
+        return screenshot(app, window, args.screenshot, args.epochs)
+    window.show()
+    return app.exec()
+
+
+def screenshot(app, window, path: str, epochs: int | None) -> int:
+    from PySide6.QtCore import QEventLoop
+
+    if epochs is not None:
+        window.epochs_spin.setValue(epochs)
+    window.resize(1400, 800)
+    window.show()
+    loop = QEventLoop()
+    reasons = []
+    window.trainingFinished.connect(lambda reason: (reasons.append(reason), loop.quit()))
+    window.run()
+    if window.running:
+        loop.exec()
+    app.processEvents()
+    ok = window.grab().save(path, "PNG")
+    print(f"{'saved' if ok else 'could not save'} {path} after {window.history.epochs} epochs "
+          f"({reasons[0] if reasons else 'not run'}): {window.metrics.text()}")
+    window.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The playground's state, free of Qt: blocks, data, hyperparameters, seed, and files.
+
+Views read and change an :class:`Experiment`; :meth:`Experiment.validate` says in
+sentences what would stop a run; :func:`save`/:func:`load` store it (with the trained
+weights and the loss history) in minidl's safetensors format.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import minidl
+from minidl import architecture, io
+from minidl.data import DATASETS, one_hot, split
+
+NUM_CLASSES = 2
+IN_FEATURES = 2
+ETA_RANGE = (1e-6, 10.0)
+EPOCHS_MAX = 1_000_000
+POINTS_RANGE = (10, 100_000)
+NOISE_MAX = 0.5
+SEED_MAX = 2**31 - 1
+WIDTH_MAX = 4096  # the playground's limit; minidl's own is architecture.MAX_WIDTH
+
+
+def linear(width: int) -> dict:
+    return {"type": "Linear", "width": width}
+
+
+@dataclass
+class Experiment:
+    """Everything a run depends on. Defaults: the report's experiment."""
+
+    blocks: list[dict] = field(default_factory=lambda: copy.deepcopy(architecture.REPORT_LAYERS))
+    dataset: str = "Disc"
+    noise: float = 0.0
+    n_train: int = 1000
+    n_test: int = 1000
+    eta: float = 1e-3
+    batch_size: int = 100
+    epochs: int = 1000
+    seed: int = 0
+
+    # -- checks --------------------------------------------------------------------
+    def validate(self) -> list[str]:
+        """Sentences that say what stops a run and how to fix it; empty when all is well."""
+        problems = []
+        linears = [b for b in self.blocks if b.get("type") == "Linear"]
+        if not self.blocks:
+            problems.append(f"The network is empty: add a Linear block of width {NUM_CLASSES} (one output per class).")
+        elif not linears:
+            problems.append("The network has no Linear block, so it has nothing to learn: add one.")
+        elif linears[-1].get("width") != NUM_CLASSES:
+            problems.append(f"The last Linear block has {linears[-1].get('width')} outputs, but the data has "
+                            f"{NUM_CLASSES} classes: set its width to {NUM_CLASSES}.")
+        if linears:
+            try:
+                architecture.check(self.blocks, IN_FEATURES)
+            except ValueError as error:
+                problems.append(f"The network cannot be built: {error}.")
+        if not ETA_RANGE[0] <= self.eta <= ETA_RANGE[1]:
+            problems.append(f"The step size eta must lie between {ETA_RANGE[0]:g} and {ETA_RANGE[1]:g}.")
+        if not 1 <= self.batch_size <= self.n_train:
+            problems.append(f"The batch size must lie between 1 and the {self.n_train} training points.")
+        if not 1 <= self.epochs <= EPOCHS_MAX:
+            problems.append(f"The number of epochs must lie between 1 and {EPOCHS_MAX:,}.")
+        return problems
+
+    # -- what a run needs ----------------------------------------------------------
+    def build_model(self) -> minidl.Sequential:
+        """A fresh network: the same seed always draws the same initial weights."""
+        model = architecture.build(self.blocks, IN_FEATURES, generator=torch.Generator().manual_seed(self.seed))
+        model.setLoss(minidl.MSE())
+        return model
+
+    def make_data(self) -> Data:
+        X_train, labels_train, X_test, labels_test = split(self.dataset, self.n_train, self.n_test,
+                                                           self.seed, self.noise)
+        return Data(X_train, labels_train, one_hot(labels_train), X_test, labels_test, one_hot(labels_test))
+
+    # -- JSON ----------------------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Experiment:
+        """Parse and check an experiment; any problem is a ``ValueError`` with a sentence."""
+        try:
+            raw = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            raise ValueError("the experiment settings are not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError("the experiment settings are not a JSON object")
+        values = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                raise ValueError(f"the experiment settings lack {f.name!r}")
+            values[f.name] = _checked(f.name, raw[f.name])
+        experiment = cls(**values)
+        architecture.check(experiment.blocks, IN_FEATURES)  # refuses absurd sizes before anything is built
+        return experiment
+
+
+def _checked(name: str, value):
+    """``value`` if it has the right type and range for field ``name``, else ``ValueError``."""
+    def number(low, high, kind):
+        ok = isinstance(value, kind) and not isinstance(value, bool) and low <= value <= high
+        if kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and low <= value <= high
+        if not ok:
+            raise ValueError(f"the experiment's {name} must be a number from {low:g} to {high:g}, got {value!r:.40}")
+        return kind(value)
+
+    if name == "blocks":
+        if not isinstance(value, list) or not all(isinstance(b, dict) for b in value):
+            raise ValueError("the experiment's blocks must be a list of layer descriptions")
+        return [dict(b) for b in value]
+    if name == "dataset":
+        if value not in DATASETS:
+            raise ValueError(f"the experiment's dataset must be one of {', '.join(DATASETS)}, got {value!r:.40}")
+        return value
+    limits = {"noise": (0.0, NOISE_MAX, float), "n_train": (*POINTS_RANGE, int), "n_test": (*POINTS_RANGE, int),
+              "eta": (*ETA_RANGE, float), "batch_size": (1, POINTS_RANGE[1], int),
+              "epochs": (1, EPOCHS_MAX, int), "seed": (0, SEED_MAX, int)}
+    return number(*limits[name])
+
+
+@dataclass
+class Data:
+    """Train and test points, integer labels and Tanh-friendly one-hot targets."""
+
+    X_train: torch.Tensor
+    labels_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    labels_test: torch.Tensor
+    y_test: torch.Tensor
+
+    def extent(self, margin: float = 0.05) -> tuple[float, float, float, float]:
+        """``(x0, x1, y0, y1)``: the unit square, grown to hold every point, plus a margin."""
+        points = torch.cat((self.X_train, self.X_test))
+        low = torch.minimum(points.min(0).values, torch.zeros(2)) - margin
+        high = torch.maximum(points.max(0).values, torch.ones(2)) + margin
+        return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+@dataclass
+class History:
+    """The loss per epoch, compact: float32 numpy arrays (80 kB for 20,000 epochs)."""
+
+    train: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    test_epochs: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    test: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train)
+
+    def extend(self, train_losses, test_epoch: int | None = None, test_loss: float | None = None) -> None:
+        self.train = np.concatenate((self.train, np.asarray(train_losses, np.float32)))
+        if test_epoch is not None:
+            self.test_epochs = np.append(self.test_epochs, np.int64(test_epoch))
+            self.test = np.append(self.test, np.float32(test_loss))
+
+    def to_csv(self) -> str:
+        test = dict(zip(self.test_epochs.tolist(), self.test.tolist(), strict=True))
+        rows = ["epoch,train_loss,test_loss"]
+        rows += [f"{e},{loss:.9g},{'' if e not in test else format(test[e], '.9g')}"
+                 for e, loss in enumerate(self.train.tolist(), 1)]
+        return "\n".join(rows) + "\n"
+
+
+# -- files ---------------------------------------------------------------------------
+def save(path, experiment: Experiment, model: minidl.Sequential, history: History) -> None:
+    """Write experiment, weights and loss history to ``path`` atomically (minidl's format)."""
+    tensors = {"history.train": torch.from_numpy(history.train.astype(np.float32)),
+               "history.test_epochs": torch.from_numpy(history.test_epochs.astype(np.float64)),
+               "history.test": torch.from_numpy(history.test.astype(np.float32))}
+    io.write(Path(path), model, metadata={"experiment": experiment.to_json()}, tensors=tensors)
+
+
+def load(path) -> tuple[Experiment, minidl.Sequential, History]:
+    """Read a file written by :func:`save`; ``ValueError`` with a sentence on any problem."""
+    name = Path(path).name
+    model, meta, tensors = io.read(path)
+    if "experiment" not in meta:
+        raise ValueError(f"{name} holds a minidl model but no playground experiment")
+    try:
+        experiment = Experiment.from_json(meta["experiment"])
+    except ValueError as error:
+        raise ValueError(f"{name} is damaged: {error}") from None
+    if architecture.describe(model) != experiment.blocks:
+        raise ValueError(f"{name} is damaged: its weights do not match its blocks")
+    model.setLoss(minidl.MSE())
+    history = History()
+    try:
+        train, test_epochs, test = (tensors[k].double().numpy() for k in
+                                    ("history.train", "history.test_epochs", "history.test"))
+    except KeyError:
+        return experiment, model, history  # a model saved without history is fine
+    if train.ndim != 1 or test.shape != test_epochs.shape or test.ndim != 1:
+        raise ValueError(f"{name} is damaged: its loss history has inconsistent shapes")
+    history.extend(train)
+    history.test_epochs, history.test = test_epochs.astype(np.int64), test.astype(np.float32)
+    return experiment, model, history

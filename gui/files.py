@@ -1,0 +1,201 @@
+"""The File and Help menus: experiment files, exports, presets, About, and error dialogs."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pyqtgraph as pg
+import PySide6
+import torch
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import minidl
+from minidl.io import write_bytes_atomically
+
+from . import experiment as exp
+
+FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
+PRESETS = {"The report: disc, 2-25-25-25-2": "report.json", "XOR, small Tanh network": "xor.json",
+           "Spiral, 3 × 64 ReLU": "spiral.json"}
+
+
+def preset(name: str) -> exp.Experiment:
+    """An experiment shipped in ``resources/`` (inside the wheel as ``gui/resources``)."""
+    return exp.Experiment.from_json((resources.files("gui.resources") / name).read_text("utf-8"))
+
+
+def report_experiment() -> exp.Experiment:
+    """The report's experiment, as shipped; the built-in defaults if the file is missing."""
+    try:
+        return preset("report.json")
+    except (OSError, ValueError, ModuleNotFoundError):
+        return exp.Experiment()
+
+
+class FileActions:
+    """Builds the File and Help menus of ``window`` and does what they ask."""
+
+    def __init__(self, window):
+        self.window = window
+        self.last_error: tuple[str, str] | None = None
+        self.dialog: QMessageBox | None = None
+
+    # -- menus -------------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None, tip=""):
+        act = QAction(text, self.window, statusTip=tip, toolTip=tip)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def build_file_menu(self) -> None:
+        menu = self.window.menuBar().addMenu("&File")
+        a = self._action
+        self.new_action = a(menu, "&New", self.new, QKeySequence.StandardKey.New,
+                            "Start again from the report's experiment")
+        self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
+        examples = menu.addMenu("&Examples")
+        for title, name in PRESETS.items():
+            a(examples, title, lambda _=False, n=name: self.window.replace_experiment(preset(n)))
+        self.save_action = a(menu, "&Save", self.save, QKeySequence.StandardKey.Save,
+                             "Save the experiment, its weights and its loss history")
+        self.save_as_action = a(menu, "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
+        menu.addSeparator()
+        a(menu, "Export &boundary as PNG…", lambda: self._export_dialog("boundary.png", self.export_boundary_png))
+        a(menu, "Export &loss plot as PNG…", lambda: self._export_dialog("loss.png", self.export_loss_png))
+        a(menu, "Export loss history as &CSV…", lambda: self._export_dialog("loss.csv", self.export_loss_csv))
+        menu.addSeparator()
+        a(menu, "&Quit", self.window.close, QKeySequence.StandardKey.Quit)
+        self.blocked_while_running = (self.new_action, self.open_action, self.save_action, self.save_as_action)
+
+    def build_help_menu(self) -> None:
+        menu = self.window.menuBar().addMenu("&Help")
+        self._action(menu, "&About minidl playground", self.about)
+
+    def update_actions(self, running: bool) -> None:
+        for act in self.blocked_while_running[2:]:
+            act.setEnabled(not running)
+            act.setStatusTip("Stop the run to save." if running else act.toolTip())
+
+    # -- messages ----------------------------------------------------------------------
+    def show_error(self, title: str, text: str, details: str = "") -> None:
+        """A window-modal message that does not block the caller (nor an automated test)."""
+        self.last_error = (title, text)
+        self.window.set_status(text)
+        self.dialog = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.window)
+        if details:
+            self.dialog.setDetailedText(details)
+        self.dialog.open()
+
+    def about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About minidl playground",
+                          f"<b>minidl playground</b><br>Build and train small networks by pointing and clicking."
+                          f"<br><br>minidl {minidl.__version__}<br>torch {torch.__version__}<br>"
+                          f"Qt {PySide6.QtCore.qVersion()} (PySide6 {PySide6.__version__})<br>"
+                          f"pyqtgraph {pg.__version__}", parent=self.window)
+        self.dialog = box
+        box.open()
+
+    # -- folders -----------------------------------------------------------------------
+    def _folder(self) -> str:
+        default = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return str(self.window.settings.value("lastFolder", default))
+
+    def _remember(self, path: str) -> None:
+        self.window.settings.setValue("lastFolder", str(Path(path).parent))
+
+    # -- experiment files ---------------------------------------------------------------
+    def new(self) -> None:
+        self.window.replace_experiment(report_experiment())
+        self.window.path = None
+        self.window.set_status("New experiment: the report's settings.")
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", self._folder(), FILE_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path) -> bool:
+        """Open ``path``; on any problem say so and leave the current experiment untouched."""
+        try:
+            experiment, model, history = exp.load(path)
+        except ValueError as error:
+            self.show_error("Cannot open file", f"Could not open {Path(path).name}: {error}. "
+                            "The current experiment is unchanged.")
+            return False
+        self._remember(path)
+        self.window.replace_experiment(experiment, model, history)
+        self.window.path = Path(path)
+        self.window.set_status(f"Opened {Path(path).name}: {history.epochs} epochs trained.")
+        return True
+
+    def save(self) -> bool:
+        if self.window.path is None:
+            return self.save_as_dialog()
+        return self.save_to(self.window.path)
+
+    def save_as_dialog(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", str(Path(self._folder()) /
+                                              "experiment.minidl"), FILE_FILTER)
+        return bool(path) and self.save_to(path)
+
+    def save_to(self, path) -> bool:
+        """Save atomically; a failure keeps the old file and the open experiment as they were."""
+        w = self.window
+        if w.running:
+            w.set_status("Stop the run to save.")
+            return False
+        model = w.model or w.experiment.build_model() if not w.experiment.validate() else None
+        if model is None:
+            self.show_error("Cannot save", "The network is not valid yet, so there is nothing to save: "
+                            + " ".join(w.experiment.validate()))
+            return False
+        try:
+            exp.save(path, w.experiment, model, w.history)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "
+                            "of that name is intact, and your experiment is still open: try another folder.")
+            return False
+        self._remember(path)
+        w.path = Path(path)
+        w.set_status(f"Saved {Path(path).name}.")
+        return True
+
+    # -- exports -------------------------------------------------------------------------
+    def _export_dialog(self, suggestion: str, export) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export", str(Path(self._folder()) / suggestion))
+        if path:
+            export(path)
+
+    def _export(self, path, write) -> bool:
+        try:
+            write(Path(path))
+        except OSError as error:
+            self.show_error("Cannot export", f"Could not write {Path(path).name}: {error.strerror or error}.")
+            return False
+        self._remember(path)
+        self.window.set_status(f"Exported {Path(path).name}.")
+        return True
+
+    def _png(self, widget):
+        def write(path: Path) -> None:
+            if not widget.grab().save(str(path), "PNG"):
+                raise OSError(f"Qt could not write a PNG to {path}")
+        return write
+
+    def export_boundary_png(self, path) -> bool:
+        return self._export(path, self._png(self.window.boundary_plot))
+
+    def export_loss_png(self, path) -> bool:
+        return self._export(path, self._png(self.window.loss_plot))
+
+    def export_loss_csv(self, path) -> bool:
+        return self._export(path, lambda p: write_bytes_atomically(p, self.window.history.to_csv().encode()))
+
+
+

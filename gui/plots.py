@@ -1,0 +1,107 @@
+"""The two live plots. Each is created once and updated with setData / setImage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Signal
+
+CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
+COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#222")
+
+
+class LossPlot(pg.PlotWidget):
+    """MSE loss per sample against epoch: the train curve (first data item) and the test curve.
+
+    ``hovered(str)`` describes the epoch under the mouse.
+    """
+
+    hovered = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("lossPlot")
+        self.setToolTip("Training and test loss per epoch (summed squared error / number of points).\n"
+                        "Point at the curve to read an epoch's values.")
+        item = self.getPlotItem()
+        item.setLabel("bottom", "epoch")
+        item.setLabel("left", "MSE loss per point")
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.addLegend(offset=(-10, 10))
+        self.train_curve = item.plot(name="train", pen=pg.mkPen("#2b6cb0", width=2))
+        self.test_curve = item.plot(name="test", pen=pg.mkPen("#dd6b20", width=2))
+        for curve in (self.train_curve, self.test_curve):
+            curve.setDownsampling(auto=True, method="peak")  # 20,000 epochs draw as fast as 1,000
+            curve.setClipToView(True)
+        self._train = np.empty(0, np.float32)
+        self._test_epochs = np.empty(0)
+        self._test = np.empty(0, np.float32)
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def show_history(self, history) -> None:
+        self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
+        self.train_curve.setData(np.arange(1, len(self._train) + 1), self._train)
+        self.test_curve.setData(self._test_epochs, self._test)
+
+    def set_log_scale(self, on: bool) -> None:
+        self.getPlotItem().setLogMode(y=on)
+
+    def _mouse_moved(self, position: QPointF) -> None:
+        if not len(self._train) or not self.getPlotItem().sceneBoundingRect().contains(position):
+            return
+        epoch = int(round(self.getPlotItem().vb.mapSceneToView(position).x()))
+        epoch = min(max(epoch, 1), len(self._train))
+        text = f"epoch {epoch}: train loss {self._train[epoch - 1]:.4g}"
+        if len(self._test_epochs):
+            nearest = int(np.abs(self._test_epochs - epoch).argmin())
+            text += f", test loss {self._test[nearest]:.4g} (epoch {int(self._test_epochs[nearest])})"
+        self.hovered.emit(text)
+
+
+class BoundaryPlot(pg.PlotWidget):
+    """The network's class-1 minus class-0 output over the input plane (one ImageItem),
+    a colour bar, and the data points in their class colours (test points as triangles)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("boundaryPlot")
+        self.setToolTip("Decision boundary: red where the network says class 1, blue where it says class 0,\n"
+                        "white on the boundary. Circles: training points; triangles: test points.")
+        item = self.getPlotItem()
+        item.setAspectLocked(True)
+        item.setLabel("bottom", "x₁")
+        item.setLabel("left", "x₂")
+        item.setMenuEnabled(False)
+        self.heatmap = pg.ImageItem(axisOrder="col-major")
+        item.addItem(self.heatmap)
+        colour_map = pg.colormap.get(COLOUR_MAP)
+        self.heatmap.setColorMap(colour_map)
+        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=colour_map, interactive=False,
+                                          width=15, label="class 1 − class 0", colorMapMenu=False)
+        self.colour_bar.setImageItem(self.heatmap, insert_in=item)
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="t")
+        item.addItem(self.train_points)
+        item.addItem(self.test_points)
+        self._brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
+        self._framed = False
+
+    def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+        limit = float(np.abs(image).max()) or 1.0
+        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+        self.colour_bar.setLevels((-limit, limit))
+        x0, x1, y0, y1 = extent
+        rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+        if rect != self.heatmap.boundingRect() or not self._framed:
+            self.heatmap.setRect(rect)
+            self.getPlotItem().vb.setRange(rect, padding=0.02)
+            self._framed = True
+
+    def show_points(self, data, show_test: bool) -> None:
+        for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
+                                   (self.test_points, data.X_test, data.labels_test)):
+            points = X.numpy()
+            scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
+        self.test_points.setVisible(show_test)

@@ -1,0 +1,111 @@
+"""The training worker: a QObject that lives in a QThread and drives minidl's one loop.
+
+It owns the model while it trains and sends the GUI copies only (floats, numpy
+arrays), never a tensor. It throttles itself by time: at most ``PROGRESS_HZ`` progress
+messages and ``IMAGE_HZ`` boundary images a second, and boundary images take at most
+a fifth of its time, so fast training cannot flood the event queue and slow
+training still shows every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+import minidl
+from minidl.metrics import error_rate
+
+from . import boundary
+
+PROGRESS_HZ = 30
+IMAGE_HZ = 15
+IMAGE_SHARE = 0.2
+
+
+class TrainingWorker(QObject):
+    """Trains ``model`` on ``data`` for ``epochs`` epochs from ``first_epoch``.
+
+    Signals:
+        progress(dict): ``epoch``, ``train_losses`` (numpy, the epochs since the last
+            message), ``test_loss``, ``train_error``, ``test_error``.
+        image(object): a numpy boundary image.
+        finished(str, str): reason (``completed``, ``stopped``, ``diverged``, ``failed``)
+            and a sentence for the status bar (or the traceback when it failed).
+    """
+
+    progress = Signal(dict)
+    image = Signal(object)
+    finished = Signal(str, str)
+
+    def __init__(self, model, data, optimizer, epochs: int, batch_size: int, first_epoch: int,
+                 grid: torch.Tensor, control: minidl.TrainingControl):
+        super().__init__()
+        self.model, self.data, self.optimizer = model, data, optimizer
+        self.epochs, self.batch_size, self.first_epoch = epochs, batch_size, first_epoch
+        self.grid, self.control = grid, control
+        self._pending: list[float] = []
+        self._last_epoch = first_epoch - 1
+        self._next_progress = self._next_image = 0.0
+        control.on_wait = self._flush  # show everything before the loop blocks on Pause
+
+    @Slot()
+    def run(self) -> None:
+        torch.set_num_threads(1)  # this thread's own setting: small matrices, see benchmarks/
+        try:
+            reason, message = self._train()
+        except Exception:  # shown to the user in a dialog, never left to kill the thread
+            reason, message = "failed", traceback.format_exc()
+        self.control.on_wait = None
+        self.finished.emit(reason, message)
+
+    def _train(self) -> tuple[str, str]:
+        data, last = self.data, self.first_epoch + self.epochs - 1
+        records = minidl.fit(self.model, data.X_train, data.y_train, self.epochs, self.batch_size,
+                             self.optimizer, self.control, self.first_epoch)
+        for record in records:
+            if record.diverged:
+                self._flush(force_image=False)
+                return "diverged", (
+                    f"Training diverged at epoch {record.epoch}: the loss became "
+                    f"{'infinite' if math.isinf(record.loss) else 'NaN'}. The plots show the last finite "
+                    f"state. Try a smaller step size (eta is {self.optimizer.eta:g}; try "
+                    f"{self.optimizer.eta / 10:g}), then press Run: it starts again from fresh weights.")
+            self._pending.append(record.loss)
+            self._last_epoch = record.epoch
+            now = time.perf_counter()
+            if now >= self._next_progress or record.epoch == last or self.control.paused:
+                self._flush(force_image=record.epoch == last or self.control.paused)
+        if self.control.stopped:
+            self._flush(force_image=True)
+            return "stopped", f"Stopped after epoch {self._last_epoch}."
+        return "completed", f"Trained {self._last_epoch} epochs."
+
+    def _flush(self, force_image: bool = True) -> None:
+        """Send what the GUI has not seen yet: losses, metrics and (when due) an image."""
+        now = time.perf_counter()
+        if self._pending:
+            data, model = self.data, self.model
+            test_out = model.predict(data.X_test)
+            test_loss = float(model.loss.apply(test_out, data.y_test)) / data.X_test.shape[0]
+            finite = math.isfinite(test_loss)  # not after a divergence: then only the losses go
+            self.progress.emit({
+                "epoch": self._last_epoch,
+                "train_losses": np.asarray(self._pending, np.float32),
+                "test_loss": test_loss if finite else None,
+                "train_error": error_rate(model.predict(data.X_train), data.labels_train) if finite else None,
+                "test_error": error_rate(test_out, data.labels_test) if finite else None,
+            })
+            self._pending = []
+            self._next_progress = now + 1 / PROGRESS_HZ
+        if force_image or now >= self._next_image:
+            start = time.perf_counter()
+            picture = boundary.image(self.model, self.grid)
+            if np.isfinite(picture).all():
+                self.image.emit(picture)
+            spent = time.perf_counter() - start
+            self._next_image = start + max(1 / IMAGE_HZ, spent / IMAGE_SHARE)
