@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshot", metavar="FILE", help="render the window offscreen after training, "
                         "save it as a PNG and exit")
     parser.add_argument("--epochs", type=int, help="epochs to train (with --screenshot; default: the experiment's)")
+    parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
     args = parser.parse_args(argv)
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from PySide6.QtWidgets import QApplication
 
+    from . import errors
     from .main_window import MainWindow
 
     torch.set_num_threads(1)  # small matrices: one thread is faster (benchmarks/)
@@ -28,11 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("minidl")
     app.setApplicationName("playground")
     window = MainWindow()
+    errors.install(window)
     if args.file and not window.files.open(args.file):
         print(f"error: {window.files.last_error[1]}", file=sys.stderr)
     if args.screenshot:
         return screenshot(app, window, args.screenshot, args.epochs)
     window.show()
+    if args.quit_when_shown:
+        app.processEvents()
+        print("shown", flush=True)
+        return 0
     return app.exec()
 
 

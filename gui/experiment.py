@@ -124,7 +124,7 @@ def _checked(name: str, value):
             raise ValueError("the experiment's blocks must be a list of layer descriptions")
         return [dict(b) for b in value]
     if name == "dataset":
-        if value not in DATASETS:
+        if not isinstance(value, str) or value not in DATASETS:
             raise ValueError(f"the experiment's dataset must be one of {', '.join(DATASETS)}, got {value!r:.40}")
         return value
     limits = {"noise": (0.0, NOISE_MAX, float), "n_train": (*POINTS_RANGE, int), "n_test": (*POINTS_RANGE, int),
@@ -199,6 +199,10 @@ def load(path) -> tuple[Experiment, minidl.Sequential, History]:
         raise ValueError(f"{name} is damaged: {error}") from None
     if architecture.describe(model) != experiment.blocks:
         raise ValueError(f"{name} is damaged: its weights do not match its blocks")
+    if (model.in_features, model.out_features) != (IN_FEATURES, NUM_CLASSES):
+        raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
+                         f"the playground's problems need {IN_FEATURES} inputs and {NUM_CLASSES} outputs")
+    model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
     model.setLoss(minidl.MSE())
     history = History()
     try:

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -380,6 +380,10 @@ class MainWindow(QMainWindow):
         """End the run; the weights and the history stay."""
         if self.running:
             self._stop_and_wait()
+            # The worker's last epochs, its final image and its own "finished" are queued here:
+            # deliver them now, or the history would lag the weights it keeps.
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        if self.running:
             self._finish("stopped", f"Stopped after epoch {self.history.epochs}.")
 
     @Slot()
@@ -417,7 +421,10 @@ class MainWindow(QMainWindow):
         self._finish(reason, message)
 
     def _finish(self, reason: str, message: str) -> None:
-        self._worker.deleteLater()
+        # The worker's thread has finished, so a deleteLater() on the worker would never run and
+        # would keep it (and its model) alive; the started connection kept it alive too. Without
+        # both, Python frees it below. A queued message it sent still arrives, with sender() None.
+        self._thread.started.disconnect(self._worker.run)
         self._thread.deleteLater()
         self._thread = self._worker = self._control = self._optimizer = None
         if reason == "diverged":

@@ -28,7 +28,6 @@ class LossPlot(pg.PlotWidget):
         item = self.getPlotItem()
         item.setLabel("bottom", "epoch")
         item.setLabel("left", "MSE loss per point")
-        item.showGrid(x=True, y=True, alpha=0.25)
         item.addLegend(offset=(-10, 10))
         self.train_curve = item.plot(name="train", pen=pg.mkPen("#2b6cb0", width=2))
         self.test_curve = item.plot(name="test", pen=pg.mkPen("#dd6b20", width=2))

@@ -30,6 +30,15 @@ def run(epochs: int = 1000, eta: float = 1e-3, batch_size: int = 100, seed: int 
             error_rate(model.predict(X_test), labels_test))
 
 
+def device(spec: str) -> str:
+    """``spec`` if this torch can put tensors there; otherwise argparse reports why (no traceback)."""
+    try:
+        torch.empty(0, device=spec)
+    except (RuntimeError, AssertionError) as error:  # a CPU-only torch says "not compiled with CUDA" by assert
+        raise argparse.ArgumentTypeError(f"cannot use device {spec!r}: {error}") from None
+    return spec
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m minidl",
@@ -41,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eta", type=float, default=1e-3, help="SGD step size (default 1e-3)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the data and the initial weights (default 0)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", type=device, help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--every", type=int, default=100, metavar="K",
                         help="print the loss every K epochs, 0 for never (default 100)")
     args = parser.parse_args(argv)

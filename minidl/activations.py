@@ -9,7 +9,15 @@ from .module import Module
 
 
 class Activation(Module):
-    """Keeps the output of ``forward``: both derivatives below are functions of it."""
+    """Keeps the output of ``forward``: both derivatives below are functions of it.
+
+    Each activation defines ``apply`` (the function, optionally into ``out``),
+    ``apply_`` (the same, in place) and ``chain_`` (multiply a gradient in place by the
+    local derivative). ``forward`` and ``backward`` write into the module's own
+    buffers; the ``_inplace`` variants overwrite their argument instead, which saves a
+    buffer and a few tenths of a microsecond per call. :class:`~minidl.Sequential` uses
+    them where it owns the argument: the output of the Linear before, and any gradient.
+    """
 
     def __init__(self):
         super().__init__()
@@ -17,15 +25,33 @@ class Activation(Module):
 
     def forward(self, x):
         check_input(self, x, None)
+        return self.forward_unchecked(x)
+
+    def forward_unchecked(self, x):
         self.output = self.apply(x, out=self._buffer("out", x.shape, x))
         return self.output
+
+    def forward_inplace(self, x):
+        """``forward`` that overwrites ``x``, for an ``x`` nothing else needs (unchecked)."""
+        self.output = self.apply_(x)
+        return x
 
     def backward(self, grad_output, input_grad=True):
         if not input_grad:
             return None
+        return self.backward_inplace(self._buffer("grad_in", grad_output.shape, grad_output).copy_(grad_output))
+
+    def backward_inplace(self, grad_output, input_grad=True):
+        """``backward`` that overwrites ``grad_output``, for a gradient nothing else needs."""
+        if not input_grad:
+            return None
         if self.output is None:
             raise ValueError(f"{self!r}: call forward before backward")
-        return self._chain(grad_output, self._buffer("grad_in", grad_output.shape, grad_output))
+        return self.chain_(grad_output)
+
+    def _scratch(self, y):
+        """A work buffer shaped like the output ``y`` (for ``chain_``)."""
+        return self._buffer("scratch", y.shape, y)
 
     def to(self, target):
         self.output = None
@@ -38,13 +64,17 @@ class ReLU(Activation):
     def apply(self, x, out=None):
         return torch.clamp_min(x, 0, out=out)
 
+    def apply_(self, x):
+        return torch.relu_(x)  # the same max(x, 0), through a cheaper call than clamp_min_
+
     def local_grad(self):
         # sign(y) is 1 where y > 0 and 0 where y = 0, since y = max(0, x) >= 0.
         return torch.sign(self.output)
 
-    def _chain(self, grad_output, out):
-        mask = torch.sign(self.output, out=self._buffer("mask", self.output.shape, self.output))
-        return torch.mul(grad_output, mask, out=out)
+    def chain_(self, grad):
+        # g * [y > 0] as g * sign(y): two cheap kernels, where g.mul(y > 0) costs several times more.
+        y = self.output
+        return grad.mul_(torch.sign(y, out=self._derived("scratch", y, self._scratch)))
 
 
 class Tanh(Activation):
@@ -53,10 +83,13 @@ class Tanh(Activation):
     def apply(self, x, out=None):
         return torch.tanh(x, out=out)
 
+    def apply_(self, x):
+        return torch.tanh_(x)
+
     def local_grad(self):
         return 1 - self.output * self.output
 
-    def _chain(self, grad_output, out):
-        # g * (1 - y^2) = g - g * y * y
-        torch.mul(grad_output, self.output, out=out)
-        return torch.addcmul(grad_output, out, self.output, value=-1, out=out)
+    def chain_(self, grad):
+        # g * (1 - y^2) = g - (g * y) * y: no scalar operand, which costs a tensor per call
+        y = self.output
+        return grad.addcmul_(torch.mul(grad, y, out=self._derived("scratch", y, self._scratch)), y, value=-1)

@@ -15,7 +15,9 @@ import torch
 DISC_RADIUS = 1 / math.sqrt(2 * math.pi)  # the disc then covers half of the unit square
 
 
-def _generator(seed: int) -> torch.Generator:
+def _generator(n: int, seed: int) -> torch.Generator:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"the number of points must be an integer of at least 0, got {n!r}")
     return torch.Generator().manual_seed(seed)
 
 
@@ -28,7 +30,7 @@ def _jitter(X: torch.Tensor, noise: float, gen: torch.Generator) -> torch.Tensor
 def disc(n: int, seed: int = 0, noise: float = 0.0):
     """The assignment's problem: uniform points, label 1 inside the disc of radius
     :math:`1/\\sqrt{2\\pi}` centred at (0.5, 0.5), 0 outside (about half are inside)."""
-    gen = _generator(seed)
+    gen = _generator(n, seed)
     X = torch.rand(n, 2, generator=gen)
     labels = ((X - 0.5).pow(2).sum(1) < DISC_RADIUS ** 2).long()
     return _jitter(X, noise, gen), labels
@@ -36,7 +38,7 @@ def disc(n: int, seed: int = 0, noise: float = 0.0):
 
 def xor(n: int, seed: int = 0, noise: float = 0.0):
     """Uniform points; label 1 in the top-left and bottom-right quarters."""
-    gen = _generator(seed)
+    gen = _generator(n, seed)
     X = torch.rand(n, 2, generator=gen)
     labels = ((X[:, 0] > 0.5) ^ (X[:, 1] > 0.5)).long()
     return _jitter(X, noise, gen), labels
@@ -44,7 +46,7 @@ def xor(n: int, seed: int = 0, noise: float = 0.0):
 
 def blobs(n: int, seed: int = 0, noise: float = 0.0):
     """Two Gaussian blobs (std 0.12) centred at (0.3, 0.3) (label 0) and (0.7, 0.7) (label 1)."""
-    gen = _generator(seed)
+    gen = _generator(n, seed)
     labels = torch.randint(0, 2, (n,), generator=gen)
     centres = torch.tensor([[0.3, 0.3], [0.7, 0.7]])[labels]
     X = centres + 0.12 * torch.randn(n, 2, generator=gen)
@@ -53,7 +55,7 @@ def blobs(n: int, seed: int = 0, noise: float = 0.0):
 
 def spiral(n: int, seed: int = 0, noise: float = 0.0):
     """Two interleaved spiral arms around (0.5, 0.5), one per class, 1.5 turns each."""
-    gen = _generator(seed)
+    gen = _generator(n, seed)
     labels = torch.randint(0, 2, (n,), generator=gen)
     t = torch.rand(n, generator=gen)
     angle = 3 * math.pi * t + math.pi * labels
@@ -86,11 +88,13 @@ def one_hot(labels: torch.Tensor, num_classes: int = 2, on: float = 1.0, off: fl
     with the largest output (:func:`minidl.metrics.labels`). Pass ``off=-1`` for
     symmetric targets.
     """
-    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.dtype.is_floating_point:
+    if (not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.dtype.is_floating_point
+            or labels.dtype.is_complex or labels.dtype == torch.bool):
         raise ValueError(f"one_hot expects a 1-D tensor of integer labels, got {labels!r:.80}")
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must lie in 0..{num_classes - 1}, got values from "
                          f"{int(labels.min())} to {int(labels.max())}")
     targets = torch.full((labels.shape[0], num_classes), off, dtype=dtype, device=labels.device)
-    targets[torch.arange(labels.shape[0], device=labels.device), labels] = on
+    # .long(): uint8 or bool indices would be read as a mask, not as column numbers
+    targets[torch.arange(labels.shape[0], device=labels.device), labels.long()] = on
     return targets

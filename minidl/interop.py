@@ -23,8 +23,10 @@ def to_torch(model: Sequential) -> nn.Sequential:
                 layer.weight.copy_(module.weight)
                 layer.bias.copy_(module.bias)
             layers.append(layer)
-        else:
+        elif type(module) in _TO_TORCH:
             layers.append(_TO_TORCH[type(module)]())
+        else:
+            raise ValueError(f"{module!r} has no torch.nn counterpart; to_torch exports only Linear, ReLU and Tanh")
     return nn.Sequential(*layers)
 
 

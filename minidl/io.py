@@ -97,7 +97,7 @@ def read(path) -> tuple[Sequential, dict[str, str], dict[str, torch.Tensor]]:
     try:
         layers = json.loads(meta["layers"])
         in_features = int(meta["in_features"])
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested absurdly deep
         raise ValueError(f"{where}: its architecture metadata is missing or malformed") from None
     try:
         architecture.check(layers, in_features)
@@ -140,7 +140,7 @@ def _parse_header(data: bytes, where: str) -> tuple[dict, int]:
         raise ValueError(f"{where}: its header claims {length:,} bytes, which the file cannot hold")
     try:
         header = json.loads(data[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 5,000-digit number, nesting absurdly deep
         raise ValueError(f"{where}: its header is not valid JSON (damaged or not safetensors)") from None
     if not isinstance(header, dict):
         raise ValueError(f"{where}: its header is not a JSON object")

@@ -61,6 +61,7 @@ class Linear(Module):
         self.weight_grad = torch.zeros_like(self.weight)
         self.bias_grad = torch.zeros_like(self.bias)
         self.input: torch.Tensor | None = None
+        self._batch = self._weight_t_of = None  # see _prepare
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -80,18 +81,38 @@ class Linear(Module):
 
     def forward(self, x):
         check_input(self, x, self.in_features)
+        return self.forward_unchecked(x)
+
+    def forward_unchecked(self, x):
+        if x.shape[0] != self._batch or self._weight_t_of is not self.weight:
+            self._prepare(x.shape[0])
         self.input = x
-        return self.apply(x, out=self._buffer("out", (x.shape[0], self.out_features), x))
+        return torch.addmm(self.bias, x, self._weight_t, out=self._out)
 
     def backward(self, grad_output, input_grad=True):
-        # dL/dW = g^T x,  dL/db = sum_n g,  dL/dx = g W
         if self.input is None:
             raise ValueError(f"{self!r}: call forward before backward")
-        torch.mm(grad_output.t(), self.input, out=self.weight_grad)
-        torch.sum(grad_output, 0, out=self.bias_grad)
+        return self.backward_unchecked(grad_output, input_grad)
+
+    def backward_unchecked(self, grad_output, input_grad=True):
+        # dL/dW = g^T x,  dL/db = sum_n g = g^T 1,  dL/dx = g W
+        g_t = self._derived("g_t", grad_output, torch.t)
+        torch.mm(g_t, self.input, out=self.weight_grad)
+        # The sum as a matrix-vector product: half the time of torch.sum(g, 0) at every size we tried.
+        torch.mv(g_t, self._ones, out=self.bias_grad)
         if input_grad:
-            return torch.mm(grad_output, self.weight, out=self._buffer("grad_in", self.input.shape, grad_output))
+            return torch.mm(grad_output, self.weight, out=self._grad_in)
         return None
+
+    def _prepare(self, batch: int) -> None:
+        """Fetch the buffers of this batch size, and make the view W^T, once per batch size and
+        weight tensor: a lookup costs a few tenths of a microsecond and a view about one, against
+        3 to 5 us for the whole forward of a small layer. In-place updates show through the view."""
+        w = self.weight
+        self._batch, self._weight_t, self._weight_t_of = batch, w.t(), w
+        self._out = self._buffer("out", (batch, self.out_features), w)
+        self._grad_in = self._buffer("grad_in", (batch, self.in_features), w)
+        self._ones = self._buffer("ones", (batch,), w, fill=1)
 
     def local_grad(self):
         """d y / d x = W, shape ``(out_features, in_features)``."""
@@ -107,7 +128,7 @@ class Linear(Module):
         super().to(target)
         for name in ("weight", "bias", "weight_grad", "bias_grad"):
             setattr(self, name, getattr(self, name).to(target))
-        self.input = None
+        self.input = self._batch = None
         return self
 
     def extra_repr(self):

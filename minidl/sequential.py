@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 import torch
 
+from .activations import Activation
 from .layers import Linear
 from .module import Loss, Module, SeedNames
 from .training import DivergedError, check_count, fit
@@ -66,6 +67,17 @@ class Sequential(SeedNames):
         self._params = [p for m in self._layers for p in m.parameters()]
         self._grads = [g for m in self._layers for g in m.grads()]
         self.output = None
+        # The calls of a forward and a backward pass, bound once. An activation right after a
+        # Linear overwrites that Linear's output buffer, which nothing else reads (a Linear's
+        # backward needs its input, not its output); an activation after another activation
+        # must not, since that one keeps its output for its own backward. In the backward pass
+        # every gradient is a buffer of the module above or of the loss, so activations
+        # overwrite theirs. The first module's input is the caller's data: never overwritten.
+        self._forward_calls = [
+            m.forward_inplace if isinstance(m, Activation) and isinstance(before, Linear) else m.forward_unchecked
+            for before, m in zip([None, *self._layers[:-1]], self._layers, strict=True)]
+        self._backward_calls = [m.backward_inplace if isinstance(m, Activation) else m.backward_unchecked
+                                for m in self._reversed[:-1]]
 
     # -- the loss and the parameters ------------------------------------------------
     def set_loss(self, loss: Loss) -> None:
@@ -119,8 +131,8 @@ class Sequential(SeedNames):
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         """``forward`` for a validated batch with autograd already off (the training loop)."""
-        for module in self._layers:
-            x = module.forward(x)
+        for call in self._forward_calls:
+            x = call(x)
         self.output = x
         return x
 
@@ -133,11 +145,16 @@ class Sequential(SeedNames):
         with torch.no_grad():
             return self.backward_unchecked(target)
 
-    def backward_unchecked(self, target: torch.Tensor) -> list[torch.Tensor]:
-        grad = self.loss.local_grad(self.output, target)
-        for module in self._reversed[:-1]:
-            grad = module.backward(grad)
-        self._reversed[-1].backward(grad, input_grad=False)  # nobody needs dL/dx of the data
+    def backward_unchecked(self, target: torch.Tensor, total: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``backward`` for a validated target with autograd already off (the training loop).
+        With ``total`` (a 0-d tensor), also add the loss to it, sharing work with its gradient."""
+        if total is None:
+            grad = self.loss.local_grad(self.output, target)
+        else:
+            grad = self.loss.accumulate(self.output, target, total)
+        for call in self._backward_calls:
+            grad = call(grad)
+        self._reversed[-1].backward_unchecked(grad, input_grad=False)  # nobody needs dL/dx of the data
         return self._grads
 
     # -- the report's wrappers ---------------------------------------------------------
