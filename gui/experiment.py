@@ -104,6 +104,9 @@ class Experiment:
                 raise ValueError(f"the experiment settings lack {f.name!r}")
             values[f.name] = _checked(f.name, raw[f.name])
         experiment = cls(**values)
+        if experiment.batch_size > experiment.n_train:
+            raise ValueError(f"the experiment's batch size {experiment.batch_size} exceeds its "
+                             f"{experiment.n_train} training points")
         architecture.check(experiment.blocks, IN_FEATURES)  # refuses absurd sizes before anything is built
         return experiment
 

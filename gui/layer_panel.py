@@ -47,7 +47,8 @@ class LayerPanel(QWidget):
 
         self.width_spin = QSpinBox(objectName="linearWidthSpin", minimum=1, maximum=WIDTH_MAX, value=25)
         self.width_spin.setToolTip("Width (number of outputs) of the next Linear block you add.")
-        self.selected_width_spin = QSpinBox(objectName="selectedWidthSpin", minimum=1, maximum=WIDTH_MAX)
+        self.selected_width_spin = QSpinBox(objectName="selectedWidthSpin", minimum=0, maximum=WIDTH_MAX)
+        self.selected_width_spin.setSpecialValueText("–")  # shown (at 0) while no Linear block is selected
         self.selected_width_spin.setToolTip("Width of the selected Linear block.")
         self.selected_width_spin.valueChanged.connect(self._edit_selected_width)
         self.add_linear = button("addLinearButton", "+ Linear", "Add a Linear block of the width on the right, "
@@ -149,11 +150,12 @@ class LayerPanel(QWidget):
         item = self.list.item(row) if row >= 0 else None
         block = item.data(Qt.ItemDataRole.UserRole) if item else None
         is_linear = bool(block) and block["type"] == "Linear"
-        self.selected_width_spin.setEnabled(is_linear)
-        if is_linear:
-            self.selected_width_spin.blockSignals(True)
-            self.selected_width_spin.setValue(block["width"])
-            self.selected_width_spin.blockSignals(False)
+        spin = self.selected_width_spin
+        spin.blockSignals(True)
+        spin.setEnabled(is_linear)
+        spin.setMinimum(1 if is_linear else 0)
+        spin.setValue(block["width"] if is_linear else 0)
+        spin.blockSignals(False)
         for widget in (self.remove, self.up, self.down):
             widget.setEnabled(item is not None)
 
