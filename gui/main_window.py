@@ -407,7 +407,8 @@ class MainWindow(QMainWindow):
                             message["epoch"] if message["test_loss"] is not None else None, message["test_loss"])
         self.loss_plot.show_history(self.history)
         self._show_metrics(message)
-        self._update_controls()
+        if self._control.paused != (self.pause_button.text() == "Resume"):
+            self._update_controls()  # a Step just ended in a pause; otherwise nothing changed
 
     def _on_image(self, image: np.ndarray) -> None:
         if self.sender() is self._worker and self._worker is not None:

@@ -22,9 +22,11 @@ from minidl.metrics import error_rate
 
 from . import boundary
 
-PROGRESS_HZ = 30
-IMAGE_HZ = 15
-IMAGE_SHARE = 0.2
+# Every message costs the GUI thread Python time, and so the training thread the GIL:
+# these rates keep a fast run above 80 % of its headless speed (benchmarks/bench_gui.py).
+PROGRESS_HZ = 20
+IMAGE_HZ = 10
+IMAGE_SHARE = 0.1
 
 
 class TrainingWorker(QObject):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 import minidl
+from gui import boundary
 from gui.main_window import MainWindow
 
 NAMES = {
@@ -87,7 +88,7 @@ def test_main_window_opens_with_the_reports_experiment(qtbot):
 
 def test_plots_show_the_untrained_model_before_any_run(window):
     image = heatmap(window)
-    assert image.shape == (120, 120) and np.isfinite(image).all() and np.ptp(image) > 0
+    assert image.shape == (boundary.RESOLUTION, boundary.RESOLUTION) and np.isfinite(image).all() and np.ptp(image) > 0
     assert len(train_curve(window)) == 0
 
 

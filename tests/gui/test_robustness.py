@@ -79,6 +79,11 @@ def test_eta_spin_turns_nan_into_a_value_in_range(window):
     assert window.experiment.validate() == []
 
 
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
 ACTIONS = ("run", "pause", "step", "stop", "reset", "eta", "let it finish")
 STRESS_ACTIONS = int(os.environ.get("GUI_STRESS_ACTIONS", "200"))
 
@@ -90,9 +95,11 @@ def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
     small_data(window, n_train=100, n_test=100, batch=10)
     find(window, QSpinBox, "epochsSpin").setValue(15)
     eta = find(window, QDoubleSpinBox, "etaSpin")
-    finished = []
+    finished, memory = [], []
     window.trainingFinished.connect(finished.append)
-    for _ in range(STRESS_ACTIONS):
+    for index in range(STRESS_ACTIONS):
+        if index == STRESS_ACTIONS // 4:
+            memory.append(rss_mb())
         action = rng.choice(ACTIONS)
         if action == "eta":
             eta.setValue(rng.choice([1e-4, 1e-3, 1e-2]))
@@ -107,8 +114,10 @@ def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
         if window.running:
             assert window._thread.isRunning() or window._thread.isFinished()
             workers.add(window._worker)
+    memory.append(rss_mb())
     window.close()
     assert not window.running
+    assert memory[1] - memory[0] < 30, f"memory grew from {memory[0]:.0f} to {memory[1]:.0f} MB"
     assert set(finished) <= {"completed", "stopped"} and "completed" in finished and "stopped" in finished
     assert np.isfinite(window.history.train).all()
     qtbot.waitUntil(lambda: len(window.findChildren(QThread)) == 0, timeout=WAIT_MS)  # deleteLater ran

@@ -1,0 +1,30 @@
+"""Uncaught exceptions anywhere in the GUI: shown, logged, and the run stopped."""
+
+from __future__ import annotations
+
+import sys
+
+from gui_helpers import small_data
+
+from gui import errors
+
+
+def test_uncaught_exception_is_shown_logged_and_stops_the_run(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(errors, "log_file", lambda: tmp_path / "playground.log")
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # pytest-qt's hook comes back after the test
+    monkeypatch.setattr(errors.log, "handlers", [])
+    errors.install(window)
+    small_data(window)
+    window.epochs_spin.setValue(100_000)
+    window.run_button.click()
+    assert window.running
+    try:
+        raise RuntimeError("a bug in a slot")
+    except RuntimeError:
+        with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
+            sys.excepthook(*sys.exc_info())
+    assert not window.running
+    title, text = window.files.last_error
+    assert title == "Unexpected error" and "a bug in a slot" in text and "still open" in text
+    assert "RuntimeError: a bug in a slot" in window.files.dialog.detailedText()
+    assert "a bug in a slot" in (tmp_path / "playground.log").read_text()
