@@ -1,0 +1,135 @@
+"""Playground benchmarks (offscreen), printed as ratios against targets measured in the same run.
+
+    python benchmarks/bench_gui.py            # about a minute on a 2-core machine
+
+1. epochs/s of a run in the playground with live plots vs the same run headless in minidl (>= 0.8x);
+2. event-loop latency during training: a 10 ms timer records how late it fires (p95 <= 50 ms);
+3. time from starting ``python -m gui`` to the window shown, in a subprocess (<= 3 s);
+4. resident memory after 20,000 epochs of the report's experiment vs after 1,000 (growth < 50 MB).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import minidl  # noqa: E402
+from gui.experiment import Experiment  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def headless_epochs_per_second(experiment: Experiment, epochs: int) -> float:
+    data, model = experiment.make_data(), experiment.build_model()
+    start = time.perf_counter()
+    for _ in minidl.fit(model, data.X_train, data.y_train, epochs, experiment.batch_size,
+                        minidl.SGD(experiment.eta)):
+        pass
+    return epochs / (time.perf_counter() - start)
+
+
+def train_in_window(window: MainWindow, epochs: int, lateness: list[float] | None = None) -> float:
+    """Run ``epochs`` more epochs in the window; return epochs per second (and fill ``lateness`` in ms)."""
+    window.epochs_spin.setValue(epochs)
+    loop, clock, timer = QEventLoop(), QElapsedTimer(), QTimer()
+    expected = [0.0]
+    if lateness is not None:
+        def tick():
+            now = clock.nsecsElapsed() / 1e6
+            lateness.append(max(0.0, now - expected[0]))
+            expected[0] = now + 10
+        timer.timeout.connect(tick)
+    window.trainingFinished.connect(loop.quit)
+    before = window.history.epochs
+    clock.start()
+    timer.start(10)
+    start = time.perf_counter()
+    window.run()
+    loop.exec()
+    elapsed = time.perf_counter() - start
+    timer.stop()
+    window.trainingFinished.disconnect(loop.quit)
+    return (window.history.epochs - before) / elapsed
+
+
+def startup_seconds(repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "gui", "--quit-when-shown"], cwd=ROOT, check=True,
+                       capture_output=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    torch.set_num_threads(1)
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench_gui.ini"), QSettings.Format.IniFormat)
+    print(f"minidl playground GUI benchmark, {date.today()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}")
+    results = []
+
+    experiment = Experiment()
+    window = MainWindow(Experiment(), settings)
+    window.resize(1400, 800)
+    window.show()
+    app.processEvents()
+    # Interleaved pairs, so a disturbance on the machine hits both sides alike.
+    headless, in_gui, lateness = [], [], []
+    for _ in range(3):
+        headless.append(headless_epochs_per_second(experiment, 1000))
+        window.reset()
+        in_gui.append(train_in_window(window, 1000))
+    window.reset()
+    train_in_window(window, 1000, lateness)  # its own run: the probe timer costs the GUI thread too
+    ratio = statistics.median(g / h for g, h in zip(in_gui, headless, strict=True))
+    results.append(("epochs/s in the playground / headless", ratio, ">= 0.8", ratio >= 0.8,
+                    f"{statistics.median(in_gui):.0f} vs {statistics.median(headless):.0f} epochs/s, "
+                    "median of 3 pairs"))
+    p95 = statistics.quantiles(lateness, n=20)[-1]
+    results.append(("event-loop lateness p95 (ms)", p95, "<= 50", p95 <= 50,
+                    f"{len(lateness)} ticks, max {max(lateness):.1f} ms"))
+
+    startup = startup_seconds()
+    results.append(("start-up to window shown (s)", startup, "<= 3", startup <= 3.0, "median of 3 subprocesses"))
+
+    window.reset()
+    train_in_window(window, 1000)
+    after_1000 = rss_mb()
+    train_in_window(window, 20_000)
+    growth = rss_mb() - after_1000
+    results.append(("RSS growth 1,000 -> 20,000 epochs (MB)", growth, "< 50", growth < 50,
+                    f"{after_1000:.0f} MB -> {after_1000 + growth:.0f} MB, {window.history.epochs} epochs"))
+    window.close()
+
+    print(f"\n{'measure':42} {'value':>9}  {'target':>7}  ok   notes")
+    for name, value, target, ok, note in results:
+        print(f"{name:42} {value:9.2f}  {target:>7}  {'yes' if ok else 'NO ':4} {note}")
+    return 0 if all(r[3] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
