@@ -50,7 +50,7 @@ class Activation(Module):
         return self.chain_(grad_output)
 
     def _scratch(self, y):
-        """A work buffer shaped like the output ``y`` (for ``chain_``)."""
+        """A work buffer shaped like the output ``y`` (for Tanh's ``chain_``)."""
         return self._buffer("scratch", y.shape, y)
 
     def to(self, target):
@@ -65,7 +65,7 @@ class ReLU(Activation):
         return torch.clamp_min(x, 0, out=out)
 
     def apply_(self, x):
-        return torch.relu_(x)  # the same max(x, 0), through a cheaper call than clamp_min_
+        return x.relu_()  # the same max(x, 0), through a cheaper call than clamp_min_
 
     def local_grad(self):
         # sign(y) is 1 where y > 0 and 0 where y = 0, since y = max(0, x) >= 0.
@@ -73,8 +73,7 @@ class ReLU(Activation):
 
     def chain_(self, grad):
         # g * [y > 0] as g * sign(y): two cheap kernels, where g.mul(y > 0) costs several times more.
-        y = self.output
-        return grad.mul_(torch.sign(y, out=self._derived("scratch", y, self._scratch)))
+        return grad.mul_(self.output.sign())
 
 
 class Tanh(Activation):
@@ -84,7 +83,7 @@ class Tanh(Activation):
         return torch.tanh(x, out=out)
 
     def apply_(self, x):
-        return torch.tanh_(x)
+        return x.tanh_()
 
     def local_grad(self):
         return 1 - self.output * self.output

@@ -48,11 +48,20 @@ class MSE(Loss):
         return grad.add_(grad)  # 2 (y - t), exactly; a scalar multiplier would cost a tensor per call
 
     def accumulate(self, output, target, total):
-        # L = d.d with d = y - t, and dL/dy = 2 d: one subtraction serves both.
+        # L = d.d with d = y - t, and dL/dy = 2 d: one subtraction serves both. The sum is added
+        # as total += (1, NK) x (NK,): a single in-place kernel, a third of the time of vdot + add_.
         diff = torch.sub(output, target, out=self._derived("grad", output, self._grad_buffer))
-        flat = self._derived("flat", diff, torch.flatten)  # a view: diff is contiguous
-        total.add_(torch.vdot(flat, flat))  # vdot is dot for real tensors, through a cheaper call
+        row, flat = self._derived("row, flat", diff, _row_and_flat)
+        self._derived("total", total, _vector).addmv_(row, flat)
         return diff.add_(diff)
 
     def _grad_buffer(self, output):
         return self._buffer("grad", output.shape, output)
+
+
+def _row_and_flat(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return t.view(1, -1), t.view(-1)
+
+
+def _vector(t: torch.Tensor) -> torch.Tensor:
+    return t.view(1)

@@ -94,8 +94,12 @@ class Module(SeedNames):
     def to(self, target) -> Module:
         """Move parameters to a device or dtype (``torch.device``, ``'cuda'``, ``torch.float64``)."""
         self._buffers.clear()
-        self._derivations.clear()
+        self.forget_views()
         return self
+
+    def forget_views(self) -> None:
+        """Drop views kept of parameters or buffers: their storage has moved."""
+        self._derivations.clear()
 
     def extra_repr(self) -> str:
         return ""
@@ -125,7 +129,6 @@ class Module(SeedNames):
                     buf.fill_(fill)
         return buf
 
-
     def _derived(self, key: str, source: torch.Tensor, make) -> torch.Tensor:
         """``make(source)``, kept while the same tensor object comes back. In a training loop the
         same buffers come back every batch, and a view or a buffer lookup costs a few tenths of
@@ -134,6 +137,7 @@ class Module(SeedNames):
         if entry is None or entry[0] is not source:
             entry = self._derivations[key] = (source, make(source))
         return entry[1]
+
 
 class Loss(Module):
     """A loss ``L(output, target)``: ``forward`` gives the scalar, ``local_grad`` dL/d output."""

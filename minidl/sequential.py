@@ -9,6 +9,7 @@ import torch
 from .activations import Activation
 from .layers import Linear
 from .module import Loss, Module, SeedNames
+from .optim import Packed, pack
 from .training import DivergedError, check_count, fit
 
 
@@ -19,6 +20,11 @@ class Sequential(SeedNames):
     Unlike :meth:`Module.backward`, :meth:`backward` takes the *target*: it starts from
     the loss gradient of the last :meth:`forward` and returns the parameter gradients,
     ready for ``optimizer.step(model, gradients)`` - the report's loop.
+
+    For speed, a Sequential moves the parameters of its modules into one flat tensor and
+    their gradients into another (:func:`minidl.optim.pack`; the tensors stay the same
+    objects), so that an SGD step is one kernel; and its activations work in place on
+    buffers it owns. Neither changes any number.
 
     Shape:
         input ``(N, in_features)`` -> output ``(N, out_features)``
@@ -66,17 +72,22 @@ class Sequential(SeedNames):
         self._reversed = self._layers[::-1]
         self._params = [p for m in self._layers for p in m.parameters()]
         self._grads = [g for m in self._layers for g in m.grads()]
+        self._packed = pack(self._params, self._grads, getattr(self, "_packed", None))
+        for module in self._layers:
+            module.forget_views()  # packing may have moved the parameters' storage
         self.output = None
         # The calls of a forward and a backward pass, bound once. An activation right after a
         # Linear overwrites that Linear's output buffer, which nothing else reads (a Linear's
         # backward needs its input, not its output); an activation after another activation
         # must not, since that one keeps its output for its own backward. In the backward pass
         # every gradient is a buffer of the module above or of the loss, so activations
-        # overwrite theirs. The first module's input is the caller's data: never overwritten.
+        # overwrite theirs (``chain_``: backward_inplace without its check, since backward
+        # has checked that a forward ran). The first module's input is the caller's data:
+        # never overwritten.
         self._forward_calls = [
             m.forward_inplace if isinstance(m, Activation) and isinstance(before, Linear) else m.forward_unchecked
             for before, m in zip([None, *self._layers[:-1]], self._layers, strict=True)]
-        self._backward_calls = [m.backward_inplace if isinstance(m, Activation) else m.backward_unchecked
+        self._backward_calls = [m.chain_ if isinstance(m, Activation) else m.backward_unchecked
                                 for m in self._reversed[:-1]]
 
     # -- the loss and the parameters ------------------------------------------------
@@ -90,6 +101,11 @@ class Sequential(SeedNames):
 
     def grads(self) -> list[torch.Tensor]:
         return self._grads
+
+    def packed_parameters(self) -> Packed | None:
+        """:meth:`parameters` and :meth:`grads` as two flat tensors (see :func:`minidl.optim.pack`),
+        or ``None`` when they could not be packed."""
+        return self._packed
 
     @property
     def dtype(self) -> torch.dtype:

@@ -84,7 +84,7 @@ class TrainingControl:
 
     def proceed(self) -> bool:
         """Block while paused; return False once stopped. Called between mini-batches."""
-        if not (self._paused or self._stopped):  # the lock-free fast path of every batch
+        if not (self._paused or self._stopped):  # the lock-free fast path
             return True
         if self._paused and self.on_wait is not None:
             self.on_wait()  # e.g. the playground shows the last epochs before it waits
