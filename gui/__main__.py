@@ -19,13 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    import torch
     from PySide6.QtWidgets import QApplication
 
     from . import errors
     from .main_window import MainWindow
 
-    torch.set_num_threads(1)  # small matrices: one thread is faster (benchmarks/)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("minidl")
     app.setApplicationName("playground")

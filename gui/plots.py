@@ -14,12 +14,13 @@ pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5 times a power of ten that is at least ``value`` (1 for 0):
-    colour-bar limits that change only when the image's range really does."""
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is at least
+    ``value`` (1 for 0): colour-bar limits that change only when the image's range really does,
+    yet stay within 25 % of it so the colours keep their strength."""
     if not value > 0 or not np.isfinite(value):
         return 1.0
     power = 10.0 ** np.floor(np.log10(value))
-    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-12)))
+    return float(next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-12)))
 
 
 class LossPlot(pg.PlotWidget):

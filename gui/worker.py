@@ -57,7 +57,6 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        torch.set_num_threads(1)  # this thread's own setting: small matrices, see benchmarks/
         try:
             reason, message = self._train()
         except Exception:  # shown to the user in a dialog, never left to kill the thread
