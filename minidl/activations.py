@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .layers import check_input
-from .module import Module
+from .module import Module, autograd_off, check_grad_output
 
 
 class Activation(Module):
@@ -23,6 +23,7 @@ class Activation(Module):
         super().__init__()
         self.output: torch.Tensor | None = None
 
+    @autograd_off
     def forward(self, x):
         check_input(self, x, None)
         return self.forward_unchecked(x)
@@ -36,18 +37,25 @@ class Activation(Module):
         self.output = self.apply_(x)
         return x
 
+    @autograd_off
     def backward(self, grad_output, input_grad=True):
+        self._check_grad(grad_output)
         if not input_grad:
             return None
-        return self.backward_inplace(self._buffer("grad_in", grad_output.shape, grad_output).copy_(grad_output))
+        return self.chain_(self._buffer("grad_in", grad_output.shape, grad_output).copy_(grad_output))
 
+    @autograd_off
     def backward_inplace(self, grad_output, input_grad=True):
         """``backward`` that overwrites ``grad_output``, for a gradient nothing else needs."""
+        self._check_grad(grad_output)
         if not input_grad:
             return None
+        return self.chain_(grad_output)
+
+    def _check_grad(self, grad_output) -> None:
         if self.output is None:
             raise ValueError(f"{self!r}: call forward before backward")
-        return self.chain_(grad_output)
+        check_grad_output(self, grad_output, self.output.shape, self.output)
 
     def _scratch(self, y):
         """A work buffer shaped like the output ``y`` (for Tanh's ``chain_``)."""

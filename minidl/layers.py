@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .module import Module
+from .module import Module, autograd_off, check_grad_output
 
 INITS = ("xavier", "xavier_normal", "he")
 
@@ -92,8 +92,15 @@ class Linear(Module):
     def apply(self, x, out=None):
         return torch.addmm(self.bias, x, self.weight.t(), out=out)
 
+    @autograd_off
     def forward(self, x):
         check_input(self, x, self.in_features)
+        w = self.weight
+        if x.dtype != w.dtype or x.device != w.device:
+            raise ValueError(
+                f"{self!r} expects input of dtype {w.dtype} on {w.device} like its weights, got "
+                f"{x.dtype} on {x.device}; convert it with x.to(...) or move the layer with layer.to(...)"
+            )
         return self.forward_unchecked(x)
 
     def forward_unchecked(self, x):
@@ -102,9 +109,11 @@ class Linear(Module):
         self.input = x
         return torch.addmm(self.bias, x, self._weight_t, out=self._out)
 
+    @autograd_off
     def backward(self, grad_output, input_grad=True):
         if self.input is None:
             raise ValueError(f"{self!r}: call forward before backward")
+        check_grad_output(self, grad_output, (self.input.shape[0], self.out_features), self.weight)
         return self.backward_unchecked(grad_output, input_grad)
 
     def backward_unchecked(self, grad_output, input_grad=True):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from .module import Loss
+from .module import Loss, autograd_off
 
 
 def check_target(loss: Loss, output: torch.Tensor, target: torch.Tensor) -> None:
     """Raise ``ValueError`` unless ``target`` matches ``output`` in shape, dtype and device."""
+    if not isinstance(output, torch.Tensor):
+        raise ValueError(f"{loss!r} expects the output as a torch.Tensor, got {type(output).__name__}")
     if not isinstance(target, torch.Tensor):
         raise ValueError(f"{loss!r} expects the target as a torch.Tensor, got {type(target).__name__}")
     if target.shape != output.shape:
@@ -38,10 +40,12 @@ class MSE(Loss):
         diff = output - target
         return torch.dot(diff.view(-1), diff.view(-1))
 
+    @autograd_off
     def forward(self, output, target):
         check_target(self, output, target)
         return self.apply(output, target)
 
+    @autograd_off
     def local_grad(self, output, target):
         check_target(self, output, target)
         grad = torch.sub(output, target, out=self._buffer("grad", output.shape, output))

@@ -8,9 +8,44 @@ that do the work, so there is exactly one implementation of each.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 MAX_BUFFERS = 16  # per module: the buffers of two or three batch sizes
+
+
+def autograd_off(method):
+    """Run ``method`` under ``torch.no_grad()`` unless autograd is off already: a checked entry point
+    given a caller's ``requires_grad`` tensor must build no graph (and ``out=`` would raise). Inside
+    Sequential's entry points and the training loop this costs one flag read, not a context."""
+
+    @functools.wraps(method)
+    def off(*args, **kwargs):
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return method(*args, **kwargs)
+        return method(*args, **kwargs)
+
+    return off
+
+
+def check_grad_output(module, grad_output, shape: tuple[int, ...], like: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming ``module`` unless ``grad_output`` has ``shape``, the shape of the
+    output of its last forward, and the dtype and device of ``like`` (never a silent broadcast)."""
+    if not isinstance(grad_output, torch.Tensor):
+        raise ValueError(f"{module!r} expects the gradient as a torch.Tensor, got {type(grad_output).__name__}")
+    if grad_output.shape != shape:
+        raise ValueError(
+            f"{module!r} expects a gradient of the shape of its last output {tuple(shape)}, "
+            f"got {tuple(grad_output.shape)}; pass dL/d(output) of the last forward"
+        )
+    if grad_output.dtype != like.dtype or grad_output.device != like.device:
+        raise ValueError(
+            f"{module!r} expects a gradient of dtype {like.dtype} on {like.device}, got "
+            f"{grad_output.dtype} on {grad_output.device}; convert it with grad.to(...)"
+        )
+
 
 class SeedNames:
     """The report's method names, each a one-line alias of its PEP 8 twin."""
@@ -55,8 +90,9 @@ class Module(SeedNames):
     batches it has validated once (a check costs about half a microsecond, a tenth of a
     small layer's whole forward).
 
-    These methods do not switch autograd off themselves (that costs microseconds a
-    call); :class:`~minidl.Sequential`'s entry points do, once per call.
+    The checked methods run with autograd off (:func:`autograd_off`), so a caller's
+    ``requires_grad`` tensor builds no graph; the ``_unchecked`` ones leave that to their
+    caller: :class:`~minidl.Sequential`'s entry points switch autograd off once per call.
     """
 
     def __init__(self):

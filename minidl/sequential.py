@@ -10,7 +10,7 @@ from .activations import Activation
 from .layers import Linear
 from .module import Loss, Module, SeedNames
 from .optim import Packed, pack
-from .training import DivergedError, check_count, fit
+from .training import DivergedError, check_count, check_finite, fit
 
 
 class Sequential(SeedNames):
@@ -42,14 +42,25 @@ class Sequential(SeedNames):
         self.modules: OrderedDict[str, Module] = OrderedDict()
         counts: dict[str, int] = {}
         width = None
+        seen: dict[int, tuple[int, str]] = {}  # id(module) -> (position, name)
         for position, module in enumerate(modules):
             if not isinstance(module, Module) or isinstance(module, Loss):
                 raise ValueError(
                     f"Sequential argument {position} must be a layer or an activation such as "
                     f"Linear(2, 25) or ReLU(), got {module!r}; set the loss with setLoss"
                 )
+            if id(module) in seen:
+                # A module keeps what its backward needs from its last forward; a second use would
+                # overwrite it and make the gradients of the first use silently wrong.
+                first, first_name = seen[id(module)]
+                raise ValueError(
+                    f"Sequential argument {position} is the same {module!r} object as argument {first} "
+                    f"({first_name}); a module can appear only once, so pass a new one, "
+                    f"e.g. {type(module).__name__}({_init_args(module)})"
+                )
             kind = type(module).__name__.lower()
             name = f"{kind}{counts.get(kind, 0)}"
+            seen[id(module)] = (position, name)
             counts[kind] = counts.get(kind, 0) + 1
             if isinstance(module, Linear):
                 if width is not None and module.in_features != width:
@@ -137,10 +148,14 @@ class Sequential(SeedNames):
                 f"the model's parameters are {self.dtype} on {self.device}, but {name} is "
                 f"{x.dtype} on {x.device}; convert with {name}.to(...) or move the model with model.to(...)"
             )
+        check_finite(x, name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the modules in order and keep what ``backward`` needs. The result is
         overwritten by the next ``forward``: clone it to keep it."""
+        if self.loss is None:
+            raise ValueError("no loss is set: call model.setLoss(MSE()) before forward "
+                             "(model.predict(x) needs none)")
         with torch.no_grad():
             self.check_input(x)
             return self.forward_unchecked(x)
@@ -159,6 +174,8 @@ class Sequential(SeedNames):
         if self.output is None:
             raise ValueError("backward needs an output: call model.forward(x) first")
         with torch.no_grad():
+            if isinstance(target, torch.Tensor) and target.shape == self.output.shape:
+                check_finite(target, "the target")
             return self.backward_unchecked(target)
 
     def backward_unchecked(self, target: torch.Tensor, total: torch.Tensor | None = None) -> list[torch.Tensor]:
@@ -229,3 +246,8 @@ class Sequential(SeedNames):
     def __repr__(self) -> str:
         lines = [f"  ({name}): {module!r}" for name, module in self.modules.items()]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+def _init_args(module: Module) -> str:
+    """The constructor arguments that make a twin of ``module``, for an error message."""
+    return f"{module.in_features}, {module.out_features}" if isinstance(module, Linear) else ""

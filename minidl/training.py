@@ -111,9 +111,13 @@ def check_data(model, X, y) -> None:
         )
     if y.dtype != X.dtype or y.device != X.device:
         raise ValueError(f"the targets y must be {X.dtype} on {X.device} like X, got {y.dtype} on {y.device}")
-    for name, t in (("X", X), ("y", y)):
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name} contains NaN or infinite values; clean or drop those rows first")
+    check_finite(y, "y")  # and X, in model.check_input
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """Raise ``ValueError`` if the float tensor ``t`` holds a NaN or an infinity (one host sync)."""
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or infinite values; clean or drop those rows first")
 
 
 def check_count(name: str, value, minimum: int) -> None:

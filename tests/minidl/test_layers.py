@@ -90,9 +90,6 @@ def test_non_tensor_and_integer_inputs_are_refused():
         Linear(2, 3).forward(torch.ones(4, 2, dtype=torch.long))
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="bug: Linear.forward hands a float64 batch for a float32 layer to torch.addmm, "
-                          "which raises RuntimeError instead of a ValueError naming the layer")
 def test_input_of_another_float_dtype_is_refused_with_a_sentence():
     with pytest.raises(ValueError, match=r"Linear\(2 -> 3\).*torch.float32.*torch.float64"):
         Linear(2, 3).forward(torch.rand(4, 2, dtype=torch.float64))
@@ -111,3 +108,13 @@ def test_unknown_init_and_backward_before_forward_are_refused():
         Linear(2, 2, init="zeros")
     with pytest.raises(ValueError, match=r"Linear\(2 -> 2\): call forward before backward"):
         Linear(2, 2).backward(torch.rand(3, 2))
+
+
+def test_backward_refuses_a_gradient_of_another_dtype_or_type_with_a_sentence():
+    layer = Linear(3, 2)
+    layer.forward(torch.rand(4, 3))
+    with pytest.raises(ValueError, match=r"Linear\(3 -> 2\) expects a gradient of dtype torch.float32 on cpu, "
+                                         r"got torch.float64 on cpu"):
+        layer.backward(torch.rand(4, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"Linear\(3 -> 2\) expects the gradient as a torch.Tensor, got list"):
+        layer.backward([[0.0, 0.0]] * 4)

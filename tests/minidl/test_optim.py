@@ -50,3 +50,38 @@ def test_step_refuses_a_gradient_list_of_the_wrong_length():
     with pytest.raises(ValueError, match=r"SGD.step got 3 gradients for 4 parameters; pass the list that "
                                          r"model.backward\(target\) returned"):
         SGD().step(model, grads[:3])
+
+
+def trained(model, steps, fallback=False):
+    """``model`` after ``steps`` SGD steps on fixed batches; with ``fallback``, the gradients are passed as
+    copies, so SGD cannot use the flat-packed tensors and takes its ``_foreach_add_`` path."""
+    optimizer, gen = SGD(eta=0.05), torch.Generator().manual_seed(3)
+    for _ in range(steps):
+        model.forward(torch.rand(6, 3, generator=gen))
+        grads = model.backward(torch.rand(6, 2, generator=gen))
+        optimizer.step(model, [g.clone() for g in grads] if fallback else grads)
+    return [p.clone() for p in model.parameters()]
+
+
+def fresh_model():
+    gen = torch.Generator().manual_seed(0)
+    model = Sequential(Linear(3, 5, generator=gen), Tanh(), Linear(5, 4, generator=gen), Tanh(),
+                       Linear(4, 2, generator=gen))
+    model.setLoss(MSE())
+    return model
+
+
+def test_the_flat_packed_step_equals_the_foreach_fallback():
+    packed, fallback = fresh_model(), fresh_model()
+    assert packed.packed_parameters() is not None
+    for a, b in zip(trained(packed, 20), trained(fallback, 20, fallback=True), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_to_float64_and_back_repacks_and_trains_identically():
+    model, twin = fresh_model(), fresh_model().to(torch.float64).to(torch.float32)
+    assert twin.dtype == torch.float32 and twin.packed_parameters() is not None
+    flat = twin.packed_parameters().flat_params
+    assert all(p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr() for p in twin.parameters())
+    for a, b in zip(trained(model, 20), trained(twin, 20), strict=True):
+        assert torch.equal(a, b)

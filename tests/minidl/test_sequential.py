@@ -79,9 +79,6 @@ def test_construction_errors_are_sentences():
         Sequential(Linear(2, 2)).setLoss(ReLU())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="bug: Sequential accepts the same module object twice; its second forward overwrites "
-                          "the saved input, so backward returns wrong gradients silently")
 def test_a_module_used_twice_is_refused_or_differentiated_correctly(randn, autograd_reference):
     shared = Linear(3, 3, dtype=torch.float64)
     try:
@@ -106,8 +103,6 @@ def test_forward_backward_and_train_without_a_loss_say_to_call_set_loss():
     assert model.predict(x).shape == (5, 2)  # predicting needs no loss
 
 
-@pytest.mark.xfail(strict=True, reason="bug: issue 2 says forward without a loss raises ValueError (call setLoss); "
-                                       "Sequential.forward runs without one")
 def test_forward_without_a_loss_says_to_call_set_loss():
     with pytest.raises(ValueError, match="setLoss"):
         report_model().forward(torch.rand(5, 2))
@@ -123,6 +118,7 @@ def test_backward_before_forward_is_refused():
 @pytest.mark.parametrize("method", ["forward", "predict"])
 def test_wrong_input_names_the_first_layer_and_both_shapes(method):
     model = report_model()
+    model.setLoss(MSE())
     call = getattr(model, method)
     with pytest.raises(ValueError, match=r"Linear\(2 -> 25\) \(the first layer\) expects .* \(N, 2\) .*got \(100, 3\)"):
         call(torch.rand(100, 3))
@@ -146,6 +142,7 @@ def test_wrong_target_shape_or_dtype_in_backward():
 
 def test_to_float64_moves_parameters_and_predict_matches_forward(randn):
     model = report_model().to(torch.float64)
+    model.setLoss(MSE())
     assert model.dtype == torch.float64 and all(p.dtype == torch.float64 for p in model.parameters() + model.grads())
     x = randn(0, 7, 2)
     predicted = model.predict(x)
@@ -182,3 +179,80 @@ def test_public_entry_points_run_with_autograd_off(entry):
     assert not output.requires_grad and output.grad_fn is None
     assert not any(p.requires_grad for p in model.parameters())
     assert torch.is_grad_enabled()  # and the caller's autograd state is left as it was
+
+
+@pytest.mark.parametrize("twice, label", [(lambda: Linear(3, 3), "linear1"), (ReLU, "relu0")], ids=["Linear", "ReLU"])
+def test_the_same_module_object_twice_is_refused_with_a_sentence(twice, label):
+    shared = twice()
+    name = type(shared).__name__
+    with pytest.raises(ValueError, match=rf"Sequential argument 3 is the same {name}\(.*\) object as argument 1 "
+                                         rf"\({label}\); a module can appear only once, so pass a new one, "
+                                         rf"e\.g\. {name}\("):
+        Sequential(Linear(3, 3), shared, Linear(3, 3), shared)
+    Sequential(Linear(3, 3), twice(), Linear(3, 3), twice())  # two equal but distinct modules are fine
+
+
+@pytest.mark.parametrize("first", [ReLU, Tanh])
+def test_an_activation_first_never_modifies_the_callers_input(randn, autograd_reference, first):
+    model = Sequential(first(), Linear(3, 4, dtype=torch.float64), Tanh(), Linear(4, 2, dtype=torch.float64))
+    model.setLoss(MSE())
+    x, target = randn(0, 5, 3), randn(1, 5, 2)
+    kept = x.clone()
+    model.forward(x)
+    grads = model.backward(target)
+    model.predict(x)
+    assert torch.equal(x, kept)
+    for got, want in zip(grads, autograd_reference(model, kept, target)[2], strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("chain", [(Tanh, ReLU), (ReLU, Tanh), (Tanh, Tanh), (ReLU, ReLU, Tanh)],
+                         ids=lambda chain: "-".join(kind.__name__ for kind in chain))
+def test_an_activation_after_an_activation_gets_the_right_gradients(randn, autograd_reference, chain):
+    gen = torch.Generator().manual_seed(4)
+    model = Sequential(Linear(3, 6, generator=gen, dtype=torch.float64), *[kind() for kind in chain],
+                       Linear(6, 2, generator=gen, dtype=torch.float64), *[kind() for kind in chain])
+    model.setLoss(MSE())
+    for step in range(2):  # the second pass reuses every buffer
+        x, target = randn(2 * step, 7, 3), randn(2 * step + 1, 7, 2)
+        output = model.forward(x).clone()
+        grads = [g.clone() for g in model.backward(target)]
+        want_output, _, want_grads = autograd_reference(model, x, target)
+        torch.testing.assert_close(output, want_output, rtol=0, atol=1e-12)
+        for got, want in zip(grads, want_grads, strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("method", ["forward", "predict"])
+def test_non_finite_input_to_forward_or_predict_is_refused(method, bad):
+    model = report_model()
+    model.setLoss(MSE())
+    x = torch.rand(5, 2)
+    x[2, 1] = bad
+    with pytest.raises(ValueError, match=r"^(input|X) contains NaN or infinite values; clean or drop those rows first"):
+        getattr(model, method)(x)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_target_in_backward_is_refused_and_changes_nothing(bad):
+    model = report_model()
+    model.setLoss(MSE())
+    model.forward(torch.rand(5, 2))
+    grads_before = [g.clone() for g in model.grads()]
+    target = torch.rand(5, 2)
+    target[0, 0] = bad
+    with pytest.raises(ValueError, match=r"^the target contains NaN or infinite values"):
+        model.backward(target)
+    assert all(torch.equal(a, b) for a, b in zip(grads_before, model.grads(), strict=True))
+
+
+def test_a_requires_grad_input_or_target_builds_no_graph():
+    model = report_model()
+    model.setLoss(MSE())
+    x, target = torch.rand(5, 2, requires_grad=True), torch.rand(5, 2, requires_grad=True)
+    output = model.forward(x)
+    loss = model.loss.compute(output, target)
+    grads = model.backward(target)
+    for t in (output, loss, *grads, model.predict(x)):
+        assert not t.requires_grad and t.grad_fn is None

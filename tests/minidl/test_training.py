@@ -218,3 +218,29 @@ def test_the_report_network_converges_on_the_disc_problem():
     assert history[-1] < history[0] / 5
     assert error_rate(model.predict(X_train), labels_train) < 5
     assert error_rate(model.predict(X_test), labels_test) < 5
+
+
+@pytest.mark.parametrize("how", ["runs to the end", "is closed early", "stops between mini-batches"])
+def test_the_callers_thread_count_is_back_after_fit(how):
+    X, y = make_data(100)
+    during = []
+    control = TrainingControl()
+
+    def probe(steps):
+        during.append(torch.get_num_threads())
+        if how == "stops between mini-batches" and steps == 3:
+            control.stop()
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the report network's products are small: fit trains them on one thread
+    try:
+        records = fit(make_model(), X, y, 3, 10, HookedSGD(1e-3, probe), control=control)
+        if how == "is closed early":
+            next(records)
+            assert torch.get_num_threads() == 2  # back while the loop is suspended at its yield
+            records.close()
+        else:
+            list(records)
+        assert torch.get_num_threads() == 2 and during and set(during) == {1}
+    finally:
+        torch.set_num_threads(before)
