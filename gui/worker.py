@@ -57,6 +57,9 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        # The images and metrics this thread computes are small products, and the GUI thread
+        # needs the other core: one intra-op thread (fit picks its own count per epoch).
+        torch.set_num_threads(1)
         try:
             reason, message = self._train()
         except Exception:  # shown to the user in a dialog, never left to kill the thread
