@@ -19,6 +19,7 @@ import torch
 import minidl
 from minidl import architecture, io
 from minidl.data import DATASETS, one_hot, split
+from minidl.metrics import error_rate
 
 NUM_CLASSES = 2
 IN_FEATURES = 2
@@ -146,6 +147,16 @@ class Data:
     X_test: torch.Tensor
     labels_test: torch.Tensor
     y_test: torch.Tensor
+
+    def evaluate(self, model) -> dict:
+        """Test loss per point and train/test error %; all ``None`` once the weights are not
+        finite (after a divergence)."""
+        test_out = model.predict(self.X_test)
+        test_loss = float(model.loss.apply(test_out, self.y_test)) / self.X_test.shape[0]
+        if not math.isfinite(test_loss):
+            return {"test_loss": None, "train_error": None, "test_error": None}
+        return {"test_loss": test_loss, "test_error": error_rate(test_out, self.labels_test),
+                "train_error": error_rate(model.predict(self.X_train), self.labels_train)}
 
     def extent(self, margin: float = 0.05) -> tuple[float, float, float, float]:
         """``(x0, x1, y0, y1)``: the unit square, grown to hold every point, plus a margin."""

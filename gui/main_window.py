@@ -7,7 +7,6 @@ path that ends a run (Stop, Reset, New, Open, closing the window) stops it and w
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,6 @@ from PySide6.QtWidgets import (
 
 import minidl
 from minidl.data import DATASETS
-from minidl.metrics import error_rate
 
 from . import boundary, files
 from .experiment import EPOCHS_MAX, ETA_RANGE, NOISE_MAX, POINTS_RANGE, SEED_MAX, Experiment, History
@@ -268,7 +266,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, total)
         self.progress.setValue(min(epoch, total))
         if message is None and self.model is not None and epoch:
-            message = self._evaluate()
+            message = self.data.evaluate(self.model)
         if not message or message.get("test_loss") is None:
             self.metrics.setText(f"Epoch {epoch} of {total}" + ("" if epoch else " · press Run to train"))
             return
@@ -276,15 +274,6 @@ class MainWindow(QMainWindow):
         self.metrics.setText(
             f"Epoch {epoch} of {total} · loss train {train_loss:.4f}, test {message['test_loss']:.4f}"
             f" · error train {message['train_error']:.1f} %, test {message['test_error']:.1f} %")
-
-    def _evaluate(self) -> dict:
-        d = self.data
-        test_out = self.model.predict(d.X_test)
-        test_loss = float(self.model.loss.apply(test_out, d.y_test)) / d.X_test.shape[0]
-        if not math.isfinite(test_loss):
-            return {}
-        return {"test_loss": test_loss, "test_error": error_rate(test_out, d.labels_test),
-                "train_error": error_rate(self.model.predict(d.X_train), d.labels_train)}
 
     def set_status(self, text: str) -> None:
         self.last_message = text
@@ -458,20 +447,15 @@ class MainWindow(QMainWindow):
         self.files.update_actions(running)
 
     # -- closing -------------------------------------------------------------------------
-    def stop_for_file_change(self) -> None:
-        """Stop and wait for a run before New/Open replaces the experiment."""
-        if self.running:
-            self.stop()
-
     def replace_experiment(self, experiment: Experiment, model=None, history: History | None = None) -> None:
-        self.stop_for_file_change()
+        self.stop()
         self.experiment = experiment
         self.model, self.history, self._target_epoch = model, history or History(), 0
         self._fresh_weights_needed = False
         self._show_experiment()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.stop_for_file_change()
+        self.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -18,7 +18,6 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 import minidl
-from minidl.metrics import error_rate
 
 from . import boundary
 
@@ -93,17 +92,8 @@ class TrainingWorker(QObject):
         """Send what the GUI has not seen yet: losses, metrics and (when due) an image."""
         now = time.perf_counter()
         if self._pending:
-            data, model = self.data, self.model
-            test_out = model.predict(data.X_test)
-            test_loss = float(model.loss.apply(test_out, data.y_test)) / data.X_test.shape[0]
-            finite = math.isfinite(test_loss)  # not after a divergence: then only the losses go
-            self.progress.emit({
-                "epoch": self._last_epoch,
-                "train_losses": np.asarray(self._pending, np.float32),
-                "test_loss": test_loss if finite else None,
-                "train_error": error_rate(model.predict(data.X_train), data.labels_train) if finite else None,
-                "test_error": error_rate(test_out, data.labels_test) if finite else None,
-            })
+            self.progress.emit({"epoch": self._last_epoch, "train_losses": np.asarray(self._pending, np.float32),
+                                **self.data.evaluate(self.model)})
             self._pending = []
             self._next_progress = now + 1 / PROGRESS_HZ
         if force_image or now >= self._next_image:
