@@ -20,5 +20,32 @@ def grid(extent: tuple[float, float, float, float], resolution: int = RESOLUTION
 def image(model, points: torch.Tensor, resolution: int = RESOLUTION) -> np.ndarray:
     """Class-1 score minus class-0 score at each grid point, shape ``(resolution, resolution)``
     indexed ``[x, y]`` (pyqtgraph's ImageItem order): positive where class 1 wins."""
-    output = model.predict(points)
+    return _difference(model.predict(points), resolution)
+
+
+class Imager:
+    """:func:`image` of one network over one grid, again and again (the training worker's
+    frames): the activations go into buffers kept from the previous frame, because fresh
+    10,000-row tensors cost more in page faults than their arithmetic (2.7 ms against 0.9 ms
+    a frame on the report's network). The network's layers must not change meanwhile."""
+
+    def __init__(self, model, points: torch.Tensor, resolution: int = RESOLUTION):
+        model.check_input(points, "the grid")
+        self.model, self.points, self.resolution = model, points, resolution
+        self._buffers: list[torch.Tensor] = []
+
+    def __call__(self) -> np.ndarray:
+        with torch.no_grad():
+            x = self.points
+            if not self._buffers:
+                for module in self.model:
+                    x = module.apply(x)
+                    self._buffers.append(x)
+            else:
+                for module, buffer in zip(self.model, self._buffers, strict=True):
+                    x = module.apply(x, out=buffer)
+        return _difference(x, self.resolution)
+
+
+def _difference(output: torch.Tensor, resolution: int) -> np.ndarray:
     return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()

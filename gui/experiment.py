@@ -148,11 +148,16 @@ class Data:
     labels_test: torch.Tensor
     y_test: torch.Tensor
 
+    def test_loss(self, model, test_out: torch.Tensor | None = None) -> float:
+        """Loss per point on the test set (NaN or inf once the weights are not finite)."""
+        test_out = model.predict(self.X_test) if test_out is None else test_out
+        return float(model.loss.apply(test_out, self.y_test)) / self.X_test.shape[0]
+
     def evaluate(self, model) -> dict:
         """Test loss per point and train/test error %; all ``None`` once the weights are not
         finite (after a divergence)."""
         test_out = model.predict(self.X_test)
-        test_loss = float(model.loss.apply(test_out, self.y_test)) / self.X_test.shape[0]
+        test_loss = self.test_loss(model, test_out)
         if not math.isfinite(test_loss):
             return {"test_loss": None, "train_error": None, "test_error": None}
         return {"test_loss": test_loss, "test_error": error_rate(test_out, self.labels_test),
@@ -178,11 +183,14 @@ class History:
     def epochs(self) -> int:
         return len(self.train)
 
-    def extend(self, train_losses, test_epoch: int | None = None, test_loss: float | None = None) -> None:
+    def extend(self, train_losses, test_epochs=(), test_losses=()) -> None:
+        """Append the train loss of the next epochs, and test losses sampled at some epochs."""
         self.train = np.concatenate((self.train, np.asarray(train_losses, np.float32)))
-        if test_epoch is not None:
-            self.test_epochs = np.append(self.test_epochs, np.int64(test_epoch))
-            self.test = np.append(self.test, np.float32(test_loss))
+        test_epochs, test_losses = np.atleast_1d(test_epochs), np.atleast_1d(test_losses)
+        if test_epochs.shape != test_losses.shape:
+            raise ValueError(f"{len(test_epochs)} test epochs for {len(test_losses)} test losses")
+        self.test_epochs = np.concatenate((self.test_epochs, test_epochs.astype(np.int64)))
+        self.test = np.concatenate((self.test, test_losses.astype(np.float32)))
 
     def to_csv(self) -> str:
         test = dict(zip(self.test_epochs.tolist(), self.test.tolist(), strict=True))

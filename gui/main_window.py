@@ -116,6 +116,10 @@ class MainWindow(QMainWindow):
         font.setPointSizeF(font.pointSizeF() * 1.15)  # the numbers a class reads off the projector
         self.metrics.setFont(font)
         self.metrics.setToolTip("Latest epoch, loss per point and classification error on both sets.")
+        for widget in (self.progress, self.metrics):
+            # Opaque, so their many updates during a run do not repaint the window behind them
+            # (the GUI thread holds the GIL the training thread needs while it paints).
+            widget.setAutoFillBackground(True)
 
         training = QFormLayout()
         training.addRow("Step size η", self.eta_spin)
@@ -253,7 +257,7 @@ class MainWindow(QMainWindow):
         self._show_model()
 
     def _show_model(self) -> None:
-        self.loss_plot.show_history(self.history)
+        self.loss_plot.show_history(self.history, self._target_epoch)
         if self.model is not None:
             self.boundary_plot.show_image(boundary.image(self.model, self.grid), self.extent)
         self._show_metrics()
@@ -392,9 +396,8 @@ class MainWindow(QMainWindow):
     def _on_progress(self, message: dict) -> None:
         if self.sender() is not self._worker or self._worker is None:
             return  # a message from a run that has already been stopped
-        self.history.extend(message["train_losses"],
-                            message["epoch"] if message["test_loss"] is not None else None, message["test_loss"])
-        self.loss_plot.show_history(self.history)
+        self.history.extend(message["train_losses"], message["test_epochs"], message["test_losses"])
+        self.loss_plot.show_history(self.history, self._target_epoch)
         self._show_metrics(message)
         if self._control.paused != (self.pause_button.text() == "Resume"):
             self._update_controls()  # a Step just ended in a pause; otherwise nothing changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
@@ -13,14 +14,51 @@ COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
 pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is at least
-    ``value`` (1 for 0): colour-bar limits that change only when the image's range really does,
-    yet stay within 25 % of it so the colours keep their strength."""
+FINE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+COARSE_STEPS = (1, 2, 5, 10)
+
+
+def nice_ceiling(value: float, steps: tuple[float, ...] = FINE_STEPS) -> float:
+    """The smallest step times a power of ten that is at least ``value`` (1 for 0 or less).
+
+    The fine steps give limits within 25 % of the value (colour-bar limits that keep their
+    strength); the coarse ones, within a factor 2.5 (an epoch axis that changes rarely)."""
     if not value > 0 or not np.isfinite(value):
         return 1.0
     power = 10.0 ** np.floor(np.log10(value))
-    return float(next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-12)))
+    return float(next(m * power for m in steps if m * power >= value * (1 - 1e-12)))
+
+
+class SteadyViewBox(pg.ViewBox):
+    """A ViewBox whose automatic range moves in a few steps: x from 0 to the end of the planned
+    run (``planned``), y from 0 to a nice ceiling of the loss (whole decades in log mode).
+
+    A range that changes every frame makes pyqtgraph lay out and redraw its axes every frame:
+    that was 40 % of the GUI thread's time during a run, and the GUI thread holds the GIL the
+    training thread needs (benchmarks/bench_gui.py). Zooming, panning and the "A" button
+    work as in any pyqtgraph plot.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.epochs = self.planned = 0
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802 - pyqtgraph's name
+        # pyqtgraph pads the data's bounds by the pens' width in pixels, which depends on the range
+        # itself: the bounds below ignore that padding, so the range settles instead of creeping.
+        (x, y) = super().childrenBounds(frac, orthoRange, items)
+        if x is not None and self.epochs:
+            # The whole planned run once a tenth of it is done (it fills in as it trains); before
+            # that, 1, 2 or 5 times a power of ten, so the first epochs of a long run are visible.
+            end = max(self.planned, self.epochs)
+            x = [0.0, float(end if 10 * self.epochs >= end else nice_ceiling(self.epochs, COARSE_STEPS))]
+        if y is not None and all(np.isfinite(y)):
+            if self.state["logMode"][1]:  # the view holds log10 of the loss
+                low = float(np.floor(y[0]))
+                y = [low, max(float(np.ceil(y[1])), low + 1)]
+            else:  # a loss is never negative
+                y = [0.0, nice_ceiling(y[1])]
+        return [x, y]
 
 
 class LossPlot(pg.PlotWidget):
@@ -32,14 +70,17 @@ class LossPlot(pg.PlotWidget):
     hovered = Signal(str)
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        self.view = SteadyViewBox()
+        super().__init__(parent, viewBox=self.view)
         self.setObjectName("lossPlot")
         self.setToolTip("Training and test loss per epoch (summed squared error / number of points).\n"
                         "Point at the curve to read an epoch's values.")
         item = self.getPlotItem()
         item.setLabel("bottom", "epoch")
         item.setLabel("left", "MSE loss per point")
+        item.getAxis("left").enableAutoSIPrefix(False)  # 0.2, not 200 (x0.001): a loss, not a unit
         item.addLegend(offset=(-10, 10))
+        outward_ticks(item)
         # One-pixel pens: Qt strokes a wider antialiased pen about four times slower, and
         # the GUI thread holds the GIL while it paints (benchmarks/bench_gui.py).
         self.train_curve = item.plot(name="train", pen=pg.mkPen("#1f5fa8", width=1))
@@ -52,7 +93,9 @@ class LossPlot(pg.PlotWidget):
         self._test = np.empty(0, np.float32)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
-    def show_history(self, history) -> None:
+    def show_history(self, history, planned: int = 0) -> None:
+        """Draw ``history``; the epoch axis reaches at least ``planned`` (the end of the run)."""
+        self.view.epochs, self.view.planned = len(history.train), planned
         self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
         self.train_curve.setData(np.arange(1, len(self._train) + 1), self._train)
         self.test_curve.setData(self._test_epochs, self._test)
@@ -72,6 +115,24 @@ class LossPlot(pg.PlotWidget):
         self.hovered.emit(text)
 
 
+def outward_ticks(plot_item) -> None:
+    """Ticks outside the view: pyqtgraph's inward ticks make every axis overlap the data, so
+    every frame of data repainted the axes too (in Python, holding the GIL)."""
+    for name in ("left", "bottom"):
+        plot_item.getAxis(name).setStyle(tickLength=5)
+
+
+class Heatmap(pg.ImageItem):
+    """An ImageItem that keeps its rendered picture in 32-bit RGB: Qt scales that onto the
+    screen four to six times faster than pyqtgraph's 8-bit indexed picture, and the GUI thread
+    holds the GIL the training thread needs while it does."""
+
+    def render(self, *args, **kwargs):
+        super().render(*args, **kwargs)
+        if self.qimage is not None and self.qimage.format() != QImage.Format.Format_RGB32:
+            self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
+
+
 class BoundaryPlot(pg.PlotWidget):
     """The network's class-1 minus class-0 output over the input plane (one ImageItem),
     a colour bar, and the data points in their class colours (test points as triangles)."""
@@ -86,7 +147,8 @@ class BoundaryPlot(pg.PlotWidget):
         item.setLabel("bottom", "x₁")
         item.setLabel("left", "x₂")
         item.setMenuEnabled(False)
-        self.heatmap = pg.ImageItem(axisOrder="col-major")
+        outward_ticks(item)
+        self.heatmap = Heatmap(axisOrder="col-major")
         item.addItem(self.heatmap)
         colour_map = pg.colormap.get(COLOUR_MAP)
         self.heatmap.setColorMap(colour_map)

@@ -187,7 +187,7 @@ def test_the_same_seed_makes_the_same_data(dataset):
 # -- history and files -----------------------------------------------------------------------
 def test_history_csv():
     h = History()
-    h.extend([0.5, 0.25], test_epoch=2, test_loss=0.3)
+    h.extend([0.5, 0.25], test_epochs=[2], test_losses=[0.3])
     h.extend([0.125])
     assert h.epochs == 3
     assert h.to_csv() == "epoch,train_loss,test_loss\n1,0.5,\n2,0.25,0.300000012\n3,0.125,\n"
@@ -197,7 +197,7 @@ def test_save_load_round_trip_without_qt(tmp_path):
     e = Experiment(blocks=[linear(4), RELU, linear(2)], dataset="XOR", n_train=40, n_test=20, batch_size=8, seed=5)
     model = e.build_model()
     history = History()
-    history.extend(np.array([1.0, 0.5, 0.25]), test_epoch=3, test_loss=0.4)
+    history.extend(np.array([1.0, 0.5, 0.25]), test_epochs=3, test_losses=0.4)
     exp.save(tmp_path / "x.minidl", e, model, history)
     e2, model2, history2 = exp.load(tmp_path / "x.minidl")
     assert e2 == e

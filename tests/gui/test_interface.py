@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from gui_helpers import find, heatmap, labels, run_to_end, small_data, train_curve
 from PySide6.QtCore import QPointF, QSettings
 from PySide6.QtGui import QKeySequence
@@ -164,3 +165,18 @@ def test_window_geometry_is_remembered(qtbot, tmp_path):
     second = MainWindow(settings=QSettings(str(tmp_path / "geometry.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(second)
     assert second.height() == 520
+
+
+def test_test_loss_is_sampled_more_often_than_the_plots_are_told(window, qtbot):
+    small_data(window)
+    messages = []  # counted in the training thread, as the worker sends them
+    window.trainingStarted.connect(lambda: window._worker.progress.connect(messages.append))
+    assert run_to_end(qtbot, window, epochs=1000) == "completed"
+    epochs, losses = window.history.test_epochs, window.history.test
+    assert len(epochs) >= 2 * len(messages)  # several samples travel with each message
+    assert (np.diff(epochs) > 0).all() and epochs[0] >= 1 and epochs[-1] == 1000
+    assert np.isfinite(losses).all()
+    assert losses[-1] == pytest.approx(window.data.evaluate(window.model)["test_loss"], rel=1e-5)
+    _, shown = window.loss_plot.test_curve.getData()
+    np.testing.assert_array_equal(shown, losses)
+

@@ -1,0 +1,142 @@
+"""The plots draw what they are given, and stay cheap to redraw during a run.
+
+Cheap matters because the GUI thread holds the GIL the training thread needs while it
+paints (benchmarks/bench_gui.py): these tests pin the behaviours that keep a frame small.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtGui import QColor
+
+import minidl
+from gui import boundary
+from gui.experiment import Experiment, History
+from gui.plots import COARSE_STEPS, BoundaryPlot, LossPlot, nice_ceiling
+
+
+@pytest.mark.parametrize(("value", "fine", "coarse"), [
+    (0.07, 0.08, 0.1), (0.8, 0.8, 1.0), (1.0, 1.0, 1.0), (1.01, 1.2, 2.0), (2.1, 2.5, 5.0),
+    (130, 150, 200), (999, 1000, 1000), (5001, 6000, 10_000),
+])
+def test_nice_ceiling_rounds_up_to_the_next_step(value, fine, coarse):
+    assert nice_ceiling(value) == pytest.approx(fine)
+    assert nice_ceiling(value, COARSE_STEPS) == pytest.approx(coarse)
+
+
+@pytest.mark.parametrize("value", [0.0, -3.0, float("nan"), float("inf")])
+def test_nice_ceiling_of_nothing_useful_is_one(value):
+    assert nice_ceiling(value) == 1.0
+
+
+def growing_history(epochs: int) -> History:
+    history = History()
+    history.extend(0.7 * np.exp(-np.arange(epochs) / 300) + 0.02)
+    return history
+
+
+def test_loss_range_spans_the_planned_run_and_changes_a_few_times(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    changes = []
+    plot.view.sigRangeChanged.connect(lambda *_: changes.append(plot.view.viewRange()))
+    full = growing_history(1000)
+    for epochs in range(67, 1001, 67):  # 15 frames of a 1,000-epoch run, as the worker sends them
+        part = History(full.train[:epochs].copy())
+        plot.show_history(part, planned=1000)
+        qtbot.wait(1)  # pyqtgraph updates the range when it next paints
+        (x0, x1), (y0, y1) = plot.view.viewRange()
+        assert x0 <= 1 and x1 >= (1000 if epochs >= 100 else epochs) and y0 <= 0 and y1 >= part.train.max()
+    assert len(changes) <= 3  # the first frame, then the whole run once a tenth of it is done
+
+
+def test_loss_range_shows_the_first_epochs_of_a_long_run(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.show_history(growing_history(30), planned=1_000_000)
+    qtbot.wait(1)
+    (_, x1), _ = plot.view.viewRange()
+    assert 50 <= x1 <= 60  # 50 epochs and pyqtgraph's padding, not a million
+    assert len(plot.train_curve.getData()[1]) == 30  # nothing downsampled away
+
+
+def test_loss_range_in_log_mode_is_whole_decades(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.set_log_scale(True)
+    plot.show_history(growing_history(2000), planned=2000)
+    qtbot.wait(1)
+    _, (y0, y1) = plot.view.viewRange()
+    history = growing_history(2000)
+    assert y0 <= np.log10(history.train.min()) and y1 >= np.log10(history.train.max())
+    assert y1 - y0 <= 2.2  # 0.02 to 0.72 fits in the decades from 0.01 to 1, plus padding
+
+
+def test_a_zoom_by_the_user_is_kept_while_training_goes_on(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.show_history(growing_history(100), planned=1000)
+    plot.view.setRange(xRange=(10, 20), yRange=(0.3, 0.5), padding=0)  # as a mouse zoom does
+    plot.show_history(growing_history(500), planned=1000)
+    qtbot.wait(1)
+    (x0, x1), _ = plot.view.viewRange()
+    assert (x0, x1) == pytest.approx((10, 20))
+
+
+def test_axes_stay_outside_the_data_so_a_frame_does_not_repaint_them(qtbot):
+    for plot in (LossPlot(), BoundaryPlot()):
+        qtbot.addWidget(plot)
+        plot.resize(500, 400)
+        plot.show()
+        qtbot.wait(1)
+        item = plot.getPlotItem()
+        view = item.vb.sceneBoundingRect().adjusted(1, 1, -1, -1)  # layouts round to half pixels
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            assert not axis.sceneBoundingRect().intersects(view), name
+
+
+def test_heatmap_is_painted_from_32_bit_rgb_in_the_colour_map(qtbot):
+    plot = BoundaryPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    scores = np.zeros((boundary.RESOLUTION, boundary.RESOLUTION), np.float32)
+    scores[:50] = 1.0
+    scores[50:] = -1.0
+    plot.show_image(scores, (0.0, 1.0, 0.0, 1.0))
+    qtbot.wait(1)
+    plot.heatmap.render()
+    picture = plot.heatmap.qimage
+    assert picture.format() == picture.Format.Format_RGB32
+    red_side = QColor(picture.pixel(25, 0))  # pixel(x, y): scores are indexed [x, y]
+    blue_side = QColor(picture.pixel(75, 0))
+    assert red_side.red() > red_side.blue() and blue_side.blue() > blue_side.red()
+    assert plot.colour_bar.levels() == (-1.0, 1.0)
+
+
+def test_imager_matches_image_after_every_step_of_training():
+    experiment = Experiment(n_train=100, n_test=100, batch_size=10)
+    data, model = experiment.make_data(), experiment.build_model()
+    points = boundary.grid(data.extent())
+    imager = boundary.Imager(model, points)
+    optimizer = minidl.SGD(0.01)
+    frames = []
+    for _ in range(3):
+        frames.append(imager())
+        np.testing.assert_allclose(frames[-1], boundary.image(model, points), rtol=0, atol=1e-6)
+        model.train(data.X_train, data.y_train, 1, 10, optimizer)
+    # Each frame is a copy, not a view of the buffers the next frame overwrites.
+    assert not np.array_equal(frames[0], frames[1]) and not np.array_equal(frames[1], frames[2])
+
+
+def test_imager_refuses_a_grid_the_network_cannot_take():
+    model = Experiment().build_model()
+    with pytest.raises(ValueError, match="the grid"):
+        boundary.Imager(model, torch.zeros(10, 3))
