@@ -32,7 +32,7 @@ import minidl  # noqa: E402
 from gui.experiment import Experiment  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 
-PAIRS = 7  # a run of the report's experiment lasts about a second: single pairs swing by +-0.1
+PAIRS = 11  # a run of the report's experiment lasts under a second: single pairs swing by +-0.1
 
 
 def rss_mb() -> float:

@@ -61,7 +61,7 @@ class TrainingWorker(QObject):
         self._test_epochs: list[int] = []
         self._test_losses: list[float] = []
         self._last_epoch = first_epoch - 1
-        self._next_progress = self._next_image = self._next_test = 0.0
+        self._next_progress = self._next_image = self._next_test = 0.0  # set again when the run starts
         control.on_wait = self._flush  # show everything before the loop blocks on Pause
 
     @Slot()
@@ -69,6 +69,9 @@ class TrainingWorker(QObject):
         # The images and metrics this thread computes are small products, and the GUI thread
         # needs the other core: one intra-op thread (fit picks its own count per epoch).
         torch.set_num_threads(1)
+        # The first message after one message interval, not after the first epoch: a fast run's
+        # first frame then already shows a tenth of it, and the plots' ranges settle at once.
+        self._next_progress = self._next_image = time.perf_counter() + 1 / PROGRESS_HZ
         try:
             reason, message = self._train()
         except Exception:  # shown to the user in a dialog, never left to kill the thread
