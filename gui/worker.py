@@ -94,9 +94,10 @@ class TrainingWorker(QObject):
             self._pending.append(record.loss)
             self._last_epoch = record.epoch
             now = time.perf_counter()
-            if now >= self._next_test:
+            due = now >= self._next_progress or record.epoch == last or self.control.paused
+            if now >= self._next_test and not due:  # a flush takes its own sample, in evaluate
                 self._sample_test_loss(now)
-            if now >= self._next_progress or record.epoch == last or self.control.paused:
+            if due:
                 self._flush(force_image=record.epoch == last or self.control.paused)
         if self.control.stopped:
             self._flush(force_image=True)
