@@ -54,7 +54,7 @@ def headless_epochs_per_second(experiment: Experiment, epochs: int) -> float:
 
 def train_in_window(window: MainWindow, epochs: int, lateness: list[float] | None = None) -> float:
     """Run ``epochs`` more epochs in the window; return epochs per second (and fill ``lateness`` in ms)."""
-    window.epochs_spin.setValue(epochs)
+    window.settings_panel.epochs_spin.setValue(epochs)
     loop, clock, timer = QEventLoop(), QElapsedTimer(), QTimer()
     expected = [0.0]
     if lateness is not None:
@@ -64,7 +64,7 @@ def train_in_window(window: MainWindow, epochs: int, lateness: list[float] | Non
             expected[0] = now + 10
         timer.timeout.connect(tick)
     window.trainingFinished.connect(loop.quit)
-    before = window.history.epochs
+    before = window.session.history.epochs
     clock.start()
     if lateness is not None:  # only then: waking the GUI thread 100 times a second costs the training too
         timer.start(10)
@@ -74,7 +74,7 @@ def train_in_window(window: MainWindow, epochs: int, lateness: list[float] | Non
     elapsed = time.perf_counter() - start
     timer.stop()
     window.trainingFinished.disconnect(loop.quit)
-    return (window.history.epochs - before) / elapsed
+    return (window.session.history.epochs - before) / elapsed
 
 
 def startup_seconds(repeats: int = 3) -> float:
@@ -126,7 +126,7 @@ def main() -> int:
     train_in_window(window, 20_000)
     growth = rss_mb() - after_1000
     results.append(("RSS growth 1,000 -> 20,000 epochs (MB)", growth, "< 50", growth < 50,
-                    f"{after_1000:.0f} MB -> {after_1000 + growth:.0f} MB, {window.history.epochs} epochs"))
+                    f"{after_1000:.0f} MB -> {after_1000 + growth:.0f} MB, {window.session.history.epochs} epochs"))
     window.close()
 
     print(f"\n{'measure':42} {'value':>9}  {'target':>7}  ok   notes")

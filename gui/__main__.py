@@ -45,19 +45,20 @@ def screenshot(app, window, path: str, epochs: int | None) -> int:
     from PySide6.QtCore import QEventLoop
 
     if epochs is not None:
-        window.epochs_spin.setValue(epochs)
+        window.settings_panel.epochs_spin.setValue(epochs)
     window.resize(1400, 800)
     window.show()
     loop = QEventLoop()
     reasons = []
     window.trainingFinished.connect(lambda reason: (reasons.append(reason), loop.quit()))
+    window.confirm_discard = lambda: True  # nothing to ask: the run exists only for the picture
     window.run()
-    if window.running:
+    if window.session.running:
         loop.exec()
     app.processEvents()
     ok = window.grab().save(path, "PNG")
-    print(f"{'saved' if ok else 'could not save'} {path} after {window.history.epochs} epochs "
-          f"({reasons[0] if reasons else 'not run'}): {window.metrics.text()}")
+    print(f"{'saved' if ok else 'could not save'} {path} after {window.session.history.epochs} epochs "
+          f"({reasons[0] if reasons else 'not run'}): {window.run_panel.metrics.text()}")
     window.close()
     return 0 if ok else 1
 

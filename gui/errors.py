@@ -34,12 +34,16 @@ def report(window, kind, error, tb) -> None:
     """Log the exception, stop any run, and tell the user in a non-blocking dialog."""
     details = "".join(traceback.format_exception(kind, error, tb))
     log.error("uncaught exception\n%s", details)
+    print(details, file=sys.stderr)  # also where a terminal or a CI log can see it
+    stopped = ""
     try:
-        window.stop()
+        if window.session.running:
+            window.session.stop()
+            stopped = " Training was stopped;"
     except Exception:  # the dialog matters more than a second failure here
         log.exception("could not stop the run after an uncaught exception")
     window.files.show_error(
         "Unexpected error",
-        f"Something went wrong: {error}. Training was stopped; your experiment is still open, so you can "
+        f"Something went wrong: {error}.{stopped} Your experiment is still open, so you can "
         f"save it (File › Save As). Click “Show Details…” to copy the technical details into a bug report "
         f"(they are also in {log_file()}).", details)

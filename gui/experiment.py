@@ -21,6 +21,8 @@ from minidl import architecture, io
 from minidl.data import DATASETS, one_hot, split
 from minidl.metrics import error_rate
 
+from .timeline import Timeline
+
 NUM_CLASSES = 2
 IN_FEATURES = 2
 ETA_RANGE = (1e-6, 10.0)
@@ -68,13 +70,25 @@ class Experiment:
                 problems.append(f"The network cannot be built: {error}.")
         if not ETA_RANGE[0] <= self.eta <= ETA_RANGE[1]:
             problems.append(f"The step size eta must lie between {ETA_RANGE[0]:g} and {ETA_RANGE[1]:g}.")
-        if not 1 <= self.batch_size <= self.n_train:
-            problems.append(f"The batch size must lie between 1 and the {self.n_train} training points.")
+        if not 1 <= self.batch_size <= POINTS_RANGE[1]:
+            problems.append(f"The batch size must lie between 1 and {POINTS_RANGE[1]:,}.")
         if not 1 <= self.epochs <= EPOCHS_MAX:
             problems.append(f"The number of epochs must lie between 1 and {EPOCHS_MAX:,}.")
         return problems
 
+    def notes(self) -> list[str]:
+        """Sentences about settings that are used differently from how they read (not problems)."""
+        if self.batch_size > self.n_train:
+            return [f"The batch size {self.batch_size} is larger than the {self.n_train} training points: "
+                    f"each step uses all {self.n_train} (your setting is kept for when there are more)."]
+        return []
+
     # -- what a run needs ----------------------------------------------------------
+    @property
+    def effective_batch_size(self) -> int:
+        """The batch size a run uses: the setting, at most the number of training points."""
+        return min(self.batch_size, self.n_train)
+
     def build_model(self) -> minidl.Sequential:
         """A fresh network: the same seed always draws the same initial weights."""
         model = architecture.build(self.blocks, IN_FEATURES, generator=torch.Generator().manual_seed(self.seed))
@@ -105,9 +119,6 @@ class Experiment:
                 raise ValueError(f"the experiment settings lack {f.name!r}")
             values[f.name] = _checked(f.name, raw[f.name])
         experiment = cls(**values)
-        if experiment.batch_size > experiment.n_train:
-            raise ValueError(f"the experiment's batch size {experiment.batch_size} exceeds its "
-                             f"{experiment.n_train} training points")
         architecture.check(experiment.blocks, IN_FEATURES)  # refuses absurd sizes before anything is built
         return experiment
 
@@ -192,6 +203,11 @@ class History:
         self.test_epochs = np.concatenate((self.test_epochs, test_epochs.astype(np.int64)))
         self.test = np.concatenate((self.test, test_losses.astype(np.float32)))
 
+    def truncate(self, epoch: int) -> None:
+        """Forget every epoch after ``epoch`` (a branch of the timeline starts there)."""
+        keep = self.test_epochs <= epoch
+        self.train, self.test_epochs, self.test = self.train[:epoch].copy(), self.test_epochs[keep], self.test[keep]
+
     def to_csv(self) -> str:
         test = dict(zip(self.test_epochs.tolist(), self.test.tolist(), strict=True))
         rows = ["epoch,train_loss,test_loss"]
@@ -201,15 +217,43 @@ class History:
 
 
 # -- files ---------------------------------------------------------------------------
-def save(path, experiment: Experiment, model: minidl.Sequential, history: History) -> None:
-    """Write experiment, weights and loss history to ``path`` atomically (minidl's format)."""
+def save(path, experiment: Experiment, model: minidl.Sequential, history: History,
+         timeline: Timeline | None = None, fresh_start: bool = False) -> None:
+    """Write experiment, weights, loss history and timeline to ``path`` atomically (minidl's format).
+
+    ``fresh_start`` marks a run that diverged: its next Run starts from fresh weights. Non-finite
+    weights or losses are never written (a ``ValueError`` says so): the session keeps the last
+    finite state after a divergence, so this only guards against a bug.
+    """
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise ValueError("the weights hold NaN or infinite values; reset the network (or resume from an "
+                         "earlier epoch on the timeline) before saving")
+    if not (np.isfinite(history.train).all() and np.isfinite(history.test).all()):
+        raise ValueError("the loss history holds NaN or infinite values")
     tensors = {"history.train": torch.from_numpy(history.train.astype(np.float32)),
                "history.test_epochs": torch.from_numpy(history.test_epochs.astype(np.float64)),
-               "history.test": torch.from_numpy(history.test.astype(np.float32))}
-    io.write(Path(path), model, metadata={"experiment": experiment.to_json()}, tensors=tensors)
+               "history.test": torch.from_numpy(history.test.astype(np.float32)),
+               **(timeline.to_tensors() if timeline is not None else {})}
+    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0"}
+    io.write(Path(path), model, metadata=metadata, tensors=tensors)
 
 
-def load(path) -> tuple[Experiment, minidl.Sequential, History]:
+@dataclass
+class Loaded:
+    """What :func:`load` read: the experiment, its network, history and timeline, and whether its
+    run had diverged (then the next Run starts from fresh weights)."""
+
+    experiment: Experiment
+    model: minidl.Sequential
+    history: History
+    timeline: Timeline
+    fresh_start: bool = False
+
+    def __iter__(self):  # ``experiment, model, history = load(path)`` keeps working
+        return iter((self.experiment, self.model, self.history))
+
+
+def load(path) -> Loaded:
     """Read a file written by :func:`save`; ``ValueError`` with a sentence on any problem."""
     name = Path(path).name
     model, meta, tensors = io.read(path)
@@ -224,16 +268,32 @@ def load(path) -> tuple[Experiment, minidl.Sequential, History]:
     if (model.in_features, model.out_features) != (IN_FEATURES, NUM_CLASSES):
         raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
                          f"the playground's problems need {IN_FEATURES} inputs and {NUM_CLASSES} outputs")
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
     model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
     model.setLoss(minidl.MSE())
+    history = _history(name, tensors)
+    try:
+        timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()], tensors, history.epochs)
+    except ValueError as error:
+        raise ValueError(f"{name} is damaged: {error}") from None
+    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1")
+
+
+def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:
     history = History()
     try:
         train, test_epochs, test = (tensors[k].double().numpy() for k in
                                     ("history.train", "history.test_epochs", "history.test"))
     except KeyError:
-        return experiment, model, history  # a model saved without history is fine
+        return history  # a model saved without history is fine
     if train.ndim != 1 or test.shape != test_epochs.shape or test.ndim != 1:
         raise ValueError(f"{name} is damaged: its loss history has inconsistent shapes")
+    if not (np.isfinite(train).all() and np.isfinite(test).all() and np.isfinite(test_epochs).all()):
+        raise ValueError(f"{name} is damaged: its loss history holds NaN or infinite values")
+    if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)
+                             or not np.array_equal(test_epochs, np.round(test_epochs))):
+        raise ValueError(f"{name} is damaged: its test losses are recorded at epochs outside its history")
     history.extend(train)
     history.test_epochs, history.test = test_epochs.astype(np.int64), test.astype(np.float32)
-    return experiment, model, history
+    return history

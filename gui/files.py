@@ -60,7 +60,7 @@ class FileActions:
         self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
         examples = menu.addMenu("&Examples")
         for title, name in PRESETS.items():
-            a(examples, title, lambda _=False, n=name: self.window.replace_experiment(preset(n)))
+            a(examples, title, lambda _=False, n=name: self.open_example(n))
         self.save_action = a(menu, "&Save", self.save, QKeySequence.StandardKey.Save,
                              "Save the experiment, its weights and its loss history")
         self.save_as_action = a(menu, "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
@@ -109,34 +109,49 @@ class FileActions:
         self.window.settings.setValue("lastFolder", str(Path(path).parent))
 
     # -- experiment files ---------------------------------------------------------------
-    def new(self) -> None:
-        self.window.replace_experiment(report_experiment())
-        self.window.path = None
+    def new(self) -> bool:
+        if not self.window.may_discard():
+            return False
+        self.window.session.replace(report_experiment())
         self.window.set_status("New experiment: the report's settings.")
+        return True
+
+    def open_example(self, name: str) -> bool:
+        if not self.window.may_discard():
+            return False
+        self.window.session.replace(preset(name))
+        self.window.set_status(f"Opened the example {Path(name).stem}: press Run to train it.")
+        return True
 
     def open_dialog(self) -> None:
+        if not self.window.may_discard():
+            return
         path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", self._folder(), FILE_FILTER)
         if path:
-            self.open(path)
+            self.open(path, confirmed=True)
 
-    def open(self, path) -> bool:
+    def open(self, path, confirmed: bool = False) -> bool:
         """Open ``path``; on any problem say so and leave the current experiment untouched."""
+        if not confirmed and not self.window.may_discard():
+            return False
         try:
-            experiment, model, history = exp.load(path)
-        except ValueError as error:
-            self.show_error("Cannot open file", f"Could not open {Path(path).name}: {error}. "
+            loaded = exp.load(path)
+        except (ValueError, MemoryError) as error:
+            reason = "it is too large to read" if isinstance(error, MemoryError) else str(error)
+            self.show_error("Cannot open file", f"Could not open {Path(path).name}: {reason}. "
                             "The current experiment is unchanged.")
             return False
         self._remember(path)
-        self.window.replace_experiment(experiment, model, history)
-        self.window.path = Path(path)
-        self.window.set_status(f"Opened {Path(path).name}: {history.epochs} epochs trained.")
+        self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
+                                    fresh_weights_needed=loaded.fresh_start, path=Path(path))
+        note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
+        self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
         return True
 
     def save(self) -> bool:
-        if self.window.path is None:
+        if self.window.session.path is None:
             return self.save_as_dialog()
-        return self.save_to(self.window.path)
+        return self.save_to(self.window.session.path)
 
     def save_as_dialog(self) -> bool:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", str(Path(self._folder()) /
@@ -145,25 +160,25 @@ class FileActions:
 
     def save_to(self, path) -> bool:
         """Save atomically; a failure keeps the old file and the open experiment as they were."""
-        w = self.window
-        if w.running:
-            w.set_status("Stop the run to save.")
+        s = self.window.session
+        if s.running:
+            self.window.set_status("Stop the run to save.")
             return False
-        model = w.model or w.experiment.build_model() if not w.experiment.validate() else None
+        model = s.model
         if model is None:
             self.show_error("Cannot save", "The network is not valid yet, so there is nothing to save: "
-                            + " ".join(w.experiment.validate()))
+                            + " ".join(s.validate()))
             return False
         try:
-            exp.save(path, w.experiment, model, w.history)
+            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "
                             "of that name is intact, and your experiment is still open: try another folder.")
             return False
         self._remember(path)
-        w.path = Path(path)
-        w.set_status(f"Saved {Path(path).name}.")
+        s.mark_saved(Path(path))
+        self.window.set_status(f"Saved {Path(path).name}.")
         return True
 
     # -- exports -------------------------------------------------------------------------
@@ -195,7 +210,7 @@ class FileActions:
         return self._export(path, self._png(self.window.loss_plot))
 
     def export_loss_csv(self, path) -> bool:
-        return self._export(path, lambda p: write_bytes_atomically(p, self.window.history.to_csv().encode()))
+        return self._export(path, lambda p: write_bytes_atomically(p, self.window.session.history.to_csv().encode()))
 
 
 

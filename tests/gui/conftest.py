@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from gui_helpers import STARTED, recording_start
 from PySide6.QtCore import QSettings, QThread
 
 from gui.main_window import MainWindow
 
-_started: list[QThread] = []
 _original_start = QThread.start
-
-
-def _recording_start(self, *args):
-    _started.append(self)
-    return _original_start(self, *args)
 
 
 @pytest.fixture(autouse=True)
 def no_thread_left_running():
     """Fail a test that leaves a QThread running (napari's conftest: the cause of segfaults)."""
-    QThread.start = _recording_start
-    _started.clear()
+    QThread.start = recording_start
+    STARTED.clear()
     yield
     QThread.start = _original_start
     running = []
-    for thread in _started:
+    for thread in STARTED:
         try:
             alive = thread.isRunning()
         except RuntimeError:  # the C++ object is gone: it finished and was deleted
@@ -33,7 +28,7 @@ def no_thread_left_running():
             running.append(thread)
             thread.quit()
             thread.wait(5000)
-    _started.clear()
+    STARTED.clear()
     assert not running, f"{len(running)} QThread(s) left running by this test"
 
 
@@ -48,6 +43,7 @@ def isolated_settings(tmp_path_factory):
 @pytest.fixture
 def window(qtbot, tmp_path):
     win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win.confirm_discard = lambda: True  # no modal "Save changes?" in automated tests
     qtbot.addWidget(win)
     win.show()
     return win

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QListWidget, QPushButton, QSpinBox
 
-import minidl
+STARTED: list = []  # every QThread started during the current test (conftest records them)
+_original_start = QThread.start
+
+
+def recording_start(self, *args):
+    STARTED.append(self)
+    return _original_start(self, *args)
+
+
+def started_threads() -> list:
+    return list(STARTED)
+
 
 WAIT_MS = 30_000  # generous for a slow CI machine; every wait ends as soon as its condition holds
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -68,43 +80,23 @@ def start_long_run(qtbot, window) -> None:
     set_epochs(window, 1_000_000)
     with qtbot.waitSignal(window.trainingStarted, timeout=WAIT_MS):
         button(window, "runButton").click()
-    qtbot.waitUntil(lambda: window.history.epochs >= 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.history.epochs >= 1, timeout=WAIT_MS)
 
 
-class ObservedControl(minidl.TrainingControl):
-    """A TrainingControl that counts how often the training thread has blocked on a pause.
-
-    ``on_wait`` runs in the training thread just before it blocks (the worker sends its
-    last epochs there), so once ``blocked`` grows those messages are already queued.
-    """
-
-    def __init__(self, *args, **kwargs):
-        self.blocked = 0
-        self._on_wait = None
-        super().__init__(*args, **kwargs)
-
-    @property
-    def on_wait(self):
-        if self._on_wait is None:
-            return None
-
-        def flush_then_count():
-            self._on_wait()
-            self.blocked += 1
-        return flush_then_count
-
-    @on_wait.setter
-    def on_wait(self, callback) -> None:
-        self._on_wait = callback
+_pauses: dict[int, list] = {}
 
 
-def observe_pauses(monkeypatch) -> None:
-    monkeypatch.setattr(minidl, "TrainingControl", ObservedControl)
+def observe_pauses(window) -> None:
+    """Count the progress messages the training thread sends as it pauses (before it blocks)."""
+    seen = _pauses.setdefault(id(window.session), [])
+    seen.clear()
+    window.session.events.connect("progress", lambda message: seen.append(message) if message.paused else None)
 
 
 def wait_until_blocked(qtbot, window, times: int = 1) -> None:
-    """Wait until the training thread has blocked on a pause ``times`` times, then deliver its messages."""
-    control = window._control
-    assert isinstance(control, ObservedControl), "call observe_pauses(monkeypatch) before the run starts"
-    qtbot.waitUntil(lambda: control.blocked >= times, timeout=WAIT_MS)
+    """Wait until the training thread has paused ``times`` times; its last epochs are then delivered
+    (it sends them in the message that says it pauses, just before it blocks)."""
+    seen = _pauses.get(id(window.session))
+    assert seen is not None, "call observe_pauses(window) before the run starts"
+    qtbot.waitUntil(lambda: len(seen) >= times and window.session.state == "paused", timeout=WAIT_MS)
     QApplication.processEvents()

@@ -15,7 +15,7 @@ def unbounded(window):
     small_data(window)
     layer_list(window).setCurrentRow(7)
     button(window, "removeLayerButton").click()
-    assert window.experiment.blocks[-1] == {"type": "Linear", "width": 2}
+    assert window.session.experiment.blocks[-1] == {"type": "Linear", "width": 2}
     find(window, QDoubleSpinBox, "etaSpin").setValue(10.0)
     return window
 
@@ -23,17 +23,17 @@ def unbounded(window):
 def test_a_huge_eta_diverges_and_the_status_says_what_to_try(unbounded, qtbot):
     window = unbounded
     assert run_to_end(qtbot, window, epochs=50) == "diverged"
-    assert not window.running
+    assert not window.session.running
     assert "diverged" in window.last_message and "smaller step size" in window.last_message
     assert "eta is 10" in window.last_message
     assert window.statusBar().currentMessage() == window.last_message
-    assert window.history.epochs < 50
-    assert np.isfinite(window.history.train).all()
-    assert np.isfinite(train_curve(window)).all() and len(train_curve(window)) == window.history.epochs
+    assert window.session.history.epochs < 50
+    assert np.isfinite(window.session.history.train).all()
+    assert np.isfinite(train_curve(window)).all() and len(train_curve(window)) == window.session.history.epochs
     _, test_losses = window.loss_plot.test_curve.getData()
     assert test_losses is None or np.isfinite(test_losses).all()
     assert np.isfinite(heatmap(window)).all()
-    assert "nan" not in window.metrics.text().lower()
+    assert "nan" not in window.run_panel.metrics.text().lower()
     assert button(window, "runButton").isEnabled()
 
 
@@ -42,18 +42,18 @@ def test_divergence_after_good_epochs_keeps_their_plots(unbounded, qtbot):
     eta = find(window, QDoubleSpinBox, "etaSpin")
     eta.setValue(1e-3)
     assert run_to_end(qtbot, window, epochs=4) == "completed"
-    good_losses, good_image = window.history.train.copy(), heatmap(window)
+    good_losses, good_image = window.session.history.train.copy(), heatmap(window)
     eta.setValue(10.0)
     assert run_to_end(qtbot, window) == "diverged"
-    assert window.history.epochs >= 4
-    np.testing.assert_array_equal(window.history.train[:4], good_losses)
-    np.testing.assert_array_equal(train_curve(window), window.history.train)
+    assert window.session.history.epochs >= 4
+    np.testing.assert_array_equal(window.session.history.train[:4], good_losses)
+    np.testing.assert_array_equal(train_curve(window), window.session.history.train)
     assert np.isfinite(train_curve(window)).all()
     image = heatmap(window)
     assert np.isfinite(image).all()
-    if window.history.epochs == 4:  # diverged in its first epoch: nothing newer to show
+    if window.session.history.epochs == 4:  # diverged in its first epoch: nothing newer to show
         np.testing.assert_array_equal(image, good_image)
-    assert window.metrics.text().startswith(f"Epoch {window.history.epochs} of")
+    assert window.run_panel.metrics.text().startswith(f"Epoch {window.session.history.epochs} of")
 
 
 def test_the_next_run_after_lowering_eta_completes_from_fresh_weights(unbounded, qtbot):
@@ -61,11 +61,12 @@ def test_the_next_run_after_lowering_eta_completes_from_fresh_weights(unbounded,
     assert run_to_end(qtbot, window, epochs=50) == "diverged"
     find(window, QDoubleSpinBox, "etaSpin").setValue(1e-3)
     assert run_to_end(qtbot, window, epochs=5) == "completed"
-    assert window.history.epochs == 5  # started again, not on from the diverged weights
-    assert np.isfinite(window.history.train).all() and window.history.train[-1] < window.history.train[0]
+    assert window.session.history.epochs == 5  # started again, not on from the diverged weights
+    train = window.session.history.train
+    assert np.isfinite(train).all() and train[-1] < train[0]
     image = heatmap(window)
     assert np.isfinite(image).all() and np.ptp(image) > 0
-    assert "test" in window.metrics.text()
+    assert "test" in window.run_panel.metrics.text()
 
 
 def test_a_bounded_stack_does_not_diverge_at_the_largest_eta(window, qtbot):
@@ -73,4 +74,4 @@ def test_a_bounded_stack_does_not_diverge_at_the_largest_eta(window, qtbot):
     small_data(window)
     find(window, QDoubleSpinBox, "etaSpin").setValue(10.0)
     assert run_to_end(qtbot, window, epochs=3) == "completed"
-    assert np.isfinite(window.history.train).all()
+    assert np.isfinite(window.session.history.train).all()

@@ -15,15 +15,15 @@ def test_uncaught_exception_is_shown_logged_and_stops_the_run(window, qtbot, tmp
     monkeypatch.setattr(errors.log, "handlers", [])
     errors.install(window)
     small_data(window)
-    window.epochs_spin.setValue(100_000)
-    window.run_button.click()
-    assert window.running
+    window.settings_panel.epochs_spin.setValue(100_000)
+    window.run_panel.run_button.click()
+    assert window.session.running
     try:
         raise RuntimeError("a bug in a slot")
     except RuntimeError:
         with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
             sys.excepthook(*sys.exc_info())
-    assert not window.running
+    assert not window.session.running
     title, text = window.files.last_error
     assert title == "Unexpected error" and "a bug in a slot" in text and "still open" in text
     assert "RuntimeError: a bug in a slot" in window.files.dialog.detailedText()

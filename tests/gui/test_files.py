@@ -41,17 +41,18 @@ def trained(qtbot, window, epochs=5):
 
 def snapshot(window):
     """What must survive a failed open or save untouched."""
-    return (window.experiment.to_json(), window.model, [p.clone() for p in window.model.parameters()],
-            window.history.train.copy(), window.path, heatmap(window))
+    s = window.session
+    return (s.experiment.to_json(), s.model, [p.clone() for p in s.model.parameters()], s.history.train.copy(),
+            s.path, heatmap(window))
 
 
 def assert_unchanged(window, before):
     text, model, weights, losses, path, image = before
-    assert window.experiment.to_json() == text
-    assert window.model is model
+    assert window.session.experiment.to_json() == text
+    assert window.session.model is model
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), weights, strict=True))
-    np.testing.assert_array_equal(window.history.train, losses)
-    assert window.path == path
+    np.testing.assert_array_equal(window.session.history.train, losses)
+    assert window.session.path == path
     np.testing.assert_array_equal(heatmap(window), image)
 
 
@@ -59,31 +60,31 @@ def assert_unchanged(window, before):
 def test_save_then_open_restores_the_boundary_history_and_settings(window, qtbot, tmp_path):
     trained(qtbot, window)
     shown = heatmap(window)
-    np.testing.assert_allclose(shown, boundary.image(window.model, window.grid), atol=1e-5)
+    np.testing.assert_allclose(shown, boundary.image(window.session.model, window.session.grid), atol=1e-5)
     path = tmp_path / "disc.minidl"
     assert window.files.save_to(path)
-    assert window.path == path and path.stat().st_size > 0
-    saved = window.experiment.to_json(), window.history.train.copy(), window.history.test.copy()
-    saved_test_epochs = window.history.test_epochs.copy()
-    weights = [p.clone() for p in window.model.parameters()]
+    assert window.session.path == path and path.stat().st_size > 0
+    saved = window.session.experiment.to_json(), window.session.history.train.copy(), window.session.history.test.copy()
+    saved_test_epochs = window.session.history.test_epochs.copy()
+    weights = [p.clone() for p in window.session.model.parameters()]
 
     window.files.new()
-    assert window.history.epochs == 0 and window.experiment.n_train == 1000
+    assert window.session.history.epochs == 0 and window.session.experiment.n_train == 1000
     assert not np.array_equal(heatmap(window), shown)
 
     assert window.files.open(path)
     np.testing.assert_array_equal(heatmap(window), shown)
-    assert window.experiment.to_json() == saved[0]
-    np.testing.assert_array_equal(window.history.train, saved[1])
-    np.testing.assert_array_equal(window.history.test, saved[2])
-    np.testing.assert_array_equal(window.history.test_epochs, saved_test_epochs)
+    assert window.session.experiment.to_json() == saved[0]
+    np.testing.assert_array_equal(window.session.history.train, saved[1])
+    np.testing.assert_array_equal(window.session.history.test, saved[2])
+    np.testing.assert_array_equal(window.session.history.test_epochs, saved_test_epochs)
     np.testing.assert_array_equal(train_curve(window), saved[1])
-    assert all(torch.equal(a, b) for a, b in zip(window.model.parameters(), weights, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(window.session.model.parameters(), weights, strict=True))
     assert find(window, QDoubleSpinBox, "etaSpin").value() == 0.002
     assert find(window, QSpinBox, "trainSizeSpin").value() == 200
     assert find(window, QSpinBox, "epochsSpin").value() == 5
-    assert window.progress.value() == 5 and "Epoch 5 of 5" in window.metrics.text()
-    assert window.path == path and window.files.last_error is None
+    assert window.run_panel.progress.value() == 5 and "Epoch 5 of 5" in window.run_panel.metrics.text()
+    assert window.session.path == path and window.files.last_error is None
 
 
 def test_training_on_after_open_equals_training_without_a_break(window, qtbot, tmp_path):
@@ -92,10 +93,10 @@ def test_training_on_after_open_equals_training_without_a_break(window, qtbot, t
     window.files.new()
     assert window.files.open(tmp_path / "half.minidl")
     assert run_to_end(qtbot, window) == "completed"  # three more
-    resumed = window.history.train.copy()
+    resumed = window.session.history.train.copy()
     button(window, "resetButton").click()
     assert run_to_end(qtbot, window, epochs=6) == "completed"
-    np.testing.assert_array_equal(resumed, window.history.train)
+    np.testing.assert_array_equal(resumed, window.session.history.train)
 
 
 def test_save_without_a_path_asks_and_save_again_reuses_it(window, tmp_path, monkeypatch):
@@ -104,18 +105,18 @@ def test_save_without_a_path_asks_and_save_again_reuses_it(window, tmp_path, mon
     monkeypatch.setattr(files_module.QFileDialog, "getSaveFileName",
                         lambda *args, **kwargs: (asked.append(args) or str(chosen), ""))
     assert window.files.save()
-    assert len(asked) == 1 and chosen.exists() and window.path == chosen
+    assert len(asked) == 1 and chosen.exists() and window.session.path == chosen
     assert Path(window.settings.value("lastFolder")) == tmp_path
     find(window, QDoubleSpinBox, "etaSpin").setValue(0.05)
     assert window.files.save()
     assert len(asked) == 1  # no second dialog
-    assert exp.load(chosen)[0].eta == 0.05
+    assert exp.load(chosen).experiment.eta == 0.05
 
 
 def test_cancelled_save_dialog_writes_nothing(window, tmp_path, monkeypatch):
     monkeypatch.setattr(files_module.QFileDialog, "getSaveFileName", lambda *args, **kwargs: ("", ""))
     assert not window.files.save()
-    assert window.path is None and window.files.last_error is None
+    assert window.session.path is None and window.files.last_error is None
 
 
 def test_open_dialog_opens_the_chosen_file(window, qtbot, tmp_path, monkeypatch):
@@ -125,7 +126,7 @@ def test_open_dialog_opens_the_chosen_file(window, qtbot, tmp_path, monkeypatch)
     monkeypatch.setattr(files_module.QFileDialog, "getOpenFileName",
                         lambda *args, **kwargs: (str(tmp_path / "a.minidl"), ""))
     window.files.open_dialog()
-    assert window.history.epochs == 2 and window.path == tmp_path / "a.minidl"
+    assert window.session.history.epochs == 2 and window.session.path == tmp_path / "a.minidl"
 
 
 # -- bad files --------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_float64_weights_open_as_the_playgrounds_float32(window, qtbot, tmp_path
     model = report.build_model().to(torch.float64)
     minidl.io.write(tmp_path / "f64.minidl", model, metadata={"experiment": report.to_json()})
     assert window.files.open(tmp_path / "f64.minidl")
-    assert window.model.dtype == torch.float32
+    assert window.session.model.dtype == torch.float32
     assert run_to_end(qtbot, window, epochs=2) == "completed"
 
 
@@ -257,7 +258,7 @@ def test_a_failing_save_keeps_the_previous_file_and_the_open_experiment(window, 
     assert "No space left" in text and "intact" in text
     assert path.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.minidl"]  # no temporary file left
-    assert window.experiment.eta == 0.25 and window.path == path
+    assert window.session.experiment.eta == 0.25 and window.session.path == path
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
@@ -271,7 +272,7 @@ def test_save_into_a_read_only_folder_keeps_the_previous_file(window, tmp_path):
         assert not window.files.save_to(path)
     finally:
         tmp_path.chmod(0o755)
-    assert path.read_bytes() == old and window.experiment.eta == 0.25
+    assert path.read_bytes() == old and window.session.experiment.eta == 0.25
     assert window.files.last_error[0] == "Cannot save"
 
 
@@ -313,10 +314,10 @@ def test_csv_export_has_a_header_and_one_row_per_epoch(window, qtbot, tmp_path):
     assert lines[0] == "epoch,train_loss,test_loss"
     rows = [line.split(",") for line in lines[1:]]
     assert len(rows) == 7 and [int(r[0]) for r in rows] == list(range(1, 8))
-    np.testing.assert_allclose([float(r[1]) for r in rows], window.history.train, rtol=1e-6)
+    np.testing.assert_allclose([float(r[1]) for r in rows], window.session.history.train, rtol=1e-6)
     tested = {int(r[0]): float(r[2]) for r in rows if r[2]}
-    assert 7 in tested and list(tested) == window.history.test_epochs.tolist()
-    np.testing.assert_allclose(list(tested.values()), window.history.test, rtol=1e-6)
+    assert 7 in tested and list(tested) == window.session.history.test_epochs.tolist()
+    np.testing.assert_allclose(list(tested.values()), window.session.history.test, rtol=1e-6)
 
 
 # -- New and Open during a run ------------------------------------------------------------
@@ -325,9 +326,9 @@ def test_new_during_a_run_stops_the_worker_first(window, qtbot):
     start_long_run(qtbot, window)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         window.files.new_action.trigger()
-    assert finished.args == ["stopped"] and not window.running
-    assert window.experiment.to_json() == files_module.report_experiment().to_json()
-    assert window.history.epochs == 0 and window.path is None
+    assert finished.args == ["stopped"] and not window.session.running
+    assert window.session.experiment.to_json() == files_module.report_experiment().to_json()
+    assert window.session.history.epochs == 0 and window.session.path is None
 
 
 def test_open_during_a_run_stops_the_worker_first(window, qtbot, tmp_path):
@@ -336,8 +337,8 @@ def test_open_during_a_run_stops_the_worker_first(window, qtbot, tmp_path):
     start_long_run(qtbot, window)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         assert window.files.open(tmp_path / "two.minidl")
-    assert finished.args == ["stopped"] and not window.running
-    assert window.history.epochs == 2 and window.experiment.epochs == 2
+    assert finished.args == ["stopped"] and not window.session.running
+    assert window.session.history.epochs == 2 and window.session.experiment.epochs == 2
     assert button(window, "runButton").isEnabled()
 
 
@@ -347,7 +348,7 @@ def test_a_bad_open_during_a_run_leaves_the_run_going(window, qtbot, tmp_path):
     (tmp_path / "junk.minidl").write_bytes(b"junk")
     with qtbot.assertNotEmitted(window.trainingFinished):
         assert not window.files.open(tmp_path / "junk.minidl")
-    assert window.running
+    assert window.session.running
     window.files.dialog.close()
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
         button(window, "stopButton").click()

@@ -58,13 +58,13 @@ def test_eta_spin_holds_the_whole_range_exactly(window):
     for value in (1e-6, 10.0, 1e-3, 0.123456):
         eta.setValue(value)
         assert eta.value() == value
-        assert window.experiment.eta == value
+        assert window.session.experiment.eta == value
 
 
 def test_main_window_opens_with_the_reports_experiment(qtbot):
     window = MainWindow()  # no arguments: the documented entry point
     qtbot.addWidget(window)
-    e = window.experiment
+    e = window.session.experiment
     assert e.blocks == REPORT_BLOCKS
     assert (e.dataset, e.n_train, e.n_test, e.eta, e.batch_size, e.epochs, e.seed) == \
         ("Disc", 1000, 1000, 1e-3, 100, 1000, 0)
@@ -78,7 +78,7 @@ def test_main_window_opens_with_the_reports_experiment(qtbot):
     assert find(window, QComboBox, "datasetCombo").currentText() == "Disc"
     assert [find(window, QComboBox, "datasetCombo").itemText(i) for i in range(4)] == \
         ["Disc", "XOR", "Gaussian blobs", "Spiral"]
-    assert (window.data.X_train.shape[0], window.data.X_test.shape[0]) == (1000, 1000)
+    assert (window.session.data.X_train.shape[0], window.session.data.X_test.shape[0]) == (1000, 1000)
     assert find(window, QLabel, "validationLabel").text() == ""
     assert find(window, QPushButton, "runButton").isEnabled()
     for name in ("pauseButton", "stopButton"):
@@ -96,7 +96,7 @@ def test_plots_show_the_untrained_model_before_any_run(window):
 def test_loss_plot_first_item_is_the_train_loss_per_epoch(window, qtbot):
     small_data(window)
     assert run_to_end(qtbot, window, epochs=6) == "completed"
-    np.testing.assert_array_equal(train_curve(window), window.history.train)
+    np.testing.assert_array_equal(train_curve(window), window.session.history.train)
     x, _ = find(window, pg.PlotWidget, "lossPlot").getPlotItem().listDataItems()[0].getData()
     assert list(x) == [1, 2, 3, 4, 5, 6]
     metrics = find(window, QLabel, "metricsLabel").text()
@@ -106,9 +106,9 @@ def test_loss_plot_first_item_is_the_train_loss_per_epoch(window, qtbot):
 def test_training_signals_bracket_a_run(window, qtbot):
     small_data(window)
     started = []
-    window.trainingStarted.connect(lambda: started.append(window.running))
+    window.trainingStarted.connect(lambda: started.append(window.session.running))
     assert run_to_end(qtbot, window, epochs=2) == "completed"
-    assert started == [True] and not window.running
+    assert started == [True] and not window.session.running
 
 
 def test_run_controls_have_keyboard_shortcuts(window):
@@ -135,8 +135,8 @@ def test_loss_plot_reads_out_the_epoch_under_the_mouse(window, qtbot):
     small_data(window)
     run_to_end(qtbot, window, epochs=5)
     view = window.loss_plot.getPlotItem().vb
-    view.setRange(xRange=(1, 5), yRange=(0, float(window.history.train.max())), padding=0)  # as a user zooms
-    point = view.mapViewToScene(QPointF(3, float(window.history.train[2])))
+    view.setRange(xRange=(1, 5), yRange=(0, float(window.session.history.train.max())), padding=0)  # as a user zooms
+    point = view.mapViewToScene(QPointF(3, float(window.session.history.train[2])))
     with qtbot.waitSignal(window.loss_plot.hovered, timeout=1000) as hovered:
         window.loss_plot.scene().sigMouseMoved.emit(point)
     assert hovered.args[0].startswith("epoch 3: train loss")
@@ -169,14 +169,14 @@ def test_window_geometry_is_remembered(qtbot, tmp_path):
 
 def test_test_loss_is_sampled_more_often_than_the_plots_are_told(window, qtbot):
     small_data(window)
-    messages = []  # counted in the training thread, as the worker sends them
-    window.trainingStarted.connect(lambda: window._worker.progress.connect(messages.append))
+    messages = []  # every progress message the session received from the worker
+    window.session.events.connect("progress", messages.append)
     assert run_to_end(qtbot, window, epochs=1000) == "completed"
-    epochs, losses = window.history.test_epochs, window.history.test
+    epochs, losses = window.session.history.test_epochs, window.session.history.test
     assert len(epochs) >= 2 * len(messages)  # several samples travel with each message
     assert (np.diff(epochs) > 0).all() and epochs[0] >= 1 and epochs[-1] == 1000
     assert np.isfinite(losses).all()
-    assert losses[-1] == pytest.approx(window.data.evaluate(window.model)["test_loss"], rel=1e-5)
+    assert losses[-1] == pytest.approx(window.session.data.evaluate(window.session.model)["test_loss"], rel=1e-5)
     _, shown = window.loss_plot.test_curve.getData()
     np.testing.assert_array_equal(shown, losses)
 

@@ -37,5 +37,5 @@ def test_report_stack_built_by_clicking_trains(window, qtbot):
     heatmap = [i for i in window.findChild(pg.PlotWidget, "boundaryPlot").getPlotItem().items
                if isinstance(i, pg.ImageItem)]
     assert len(heatmap) == 1 and np.ptp(heatmap[0].image) > 0.5
-    assert "test" in window.metrics.text()
-    assert window.progress.value() == 150
+    assert "test" in window.run_panel.metrics.text()
+    assert window.run_panel.progress.value() == 150

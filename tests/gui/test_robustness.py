@@ -9,15 +9,17 @@ import weakref
 
 import numpy as np
 import pytest
-from gui_helpers import WAIT_MS, find, heatmap, run_to_end, small_data
+from gui_helpers import WAIT_MS, find, heatmap, run_to_end, small_data, started_threads
 from PySide6.QtCore import QThread, QtMsgType
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox
+
+from gui.worker import TrainingWorker
 
 
 @pytest.mark.parametrize("name, tried, expected", [
     ("etaSpin", [0.0, -1.0, 1e-9, 1e9, float("inf")], [1e-6, 1e-6, 1e-6, 10.0, 10.0]),
     ("epochsSpin", [0, -5, 10**7], [1, 1, 1_000_000]),
-    ("batchSizeSpin", [0, -1, 5000], [1, 1, 1000]),
+    ("batchSizeSpin", [0, -1, 10**6], [1, 1, 100_000]),
     ("linearWidthSpin", [0, -3, 10**6], [1, 1, 4096]),
     ("seedSpin", [-1, 2**31 - 1], [0, 2**31 - 1]),
     ("trainSizeSpin", [0, 10**6], [10, 100_000]),
@@ -29,36 +31,41 @@ def test_out_of_range_values_are_clamped_and_the_experiment_stays_valid(window, 
     for value, clamped in zip(tried, expected, strict=True):
         spin.setValue(value)
         assert spin.value() == clamped, (name, value)
-        assert window.experiment.validate() == [], (name, value)
+        assert window.session.experiment.validate() == [], (name, value)
 
 
-def test_fewer_points_than_the_batch_shrink_the_batch(window, qtbot):
-    find(window, QSpinBox, "batchSizeSpin").setValue(100)
+def test_fewer_points_than_the_batch_keep_the_choice_and_use_the_whole_set(window, qtbot):
+    batch = find(window, QSpinBox, "batchSizeSpin")
+    batch.setValue(100)
     find(window, QSpinBox, "trainSizeSpin").setValue(40)
-    assert find(window, QSpinBox, "batchSizeSpin").maximum() == 40
-    assert window.experiment.batch_size == 40 and window.experiment.validate() == []
-    assert window.data.X_train.shape == (40, 2)
+    assert batch.value() == 100 and window.session.experiment.batch_size == 100  # not silently clamped
+    assert window.session.experiment.validate() == [] and window.session.experiment.effective_batch_size == 40
+    assert "each step uses all 40" in find(window, QLabel, "validationLabel").text()  # and said so
+    assert window.session.data.X_train.shape == (40, 2)
     assert run_to_end(qtbot, window, epochs=2) == "completed"
+    find(window, QSpinBox, "trainSizeSpin").setValue(1000)  # back: the user's 100 is still there
+    assert batch.value() == 100 and window.session.experiment.effective_batch_size == 100
+    assert find(window, QLabel, "validationLabel").text() == ""
 
 
 def test_data_controls_regenerate_the_same_data_from_the_same_seed(window):
     seed = find(window, QSpinBox, "seedSpin")
-    first = window.data.X_train.clone()
+    first = window.session.data.X_train.clone()
     seed.setValue(5)
-    assert not np.array_equal(window.data.X_train.numpy(), first.numpy())
+    assert not np.array_equal(window.session.data.X_train.numpy(), first.numpy())
     seed.setValue(0)
-    assert np.array_equal(window.data.X_train.numpy(), first.numpy())
+    assert np.array_equal(window.session.data.X_train.numpy(), first.numpy())
     combo = find(window, QComboBox, "datasetCombo")
     for name in ("XOR", "Gaussian blobs", "Spiral", "Disc"):
         combo.setCurrentText(name)
-        assert window.experiment.dataset == name
-        assert window.experiment.validate() == [] and window.model is not None
-    assert np.array_equal(window.data.X_train.numpy(), first.numpy())
+        assert window.session.experiment.dataset == name
+        assert window.session.experiment.validate() == [] and window.session.model is not None
+    assert np.array_equal(window.session.data.X_train.numpy(), first.numpy())
     find(window, QDoubleSpinBox, "noiseSpin").setValue(0.2)
-    assert window.experiment.noise == 0.2
-    assert not np.array_equal(window.data.X_train.numpy(), first.numpy())
+    assert window.session.experiment.noise == 0.2
+    assert not np.array_equal(window.session.data.X_train.numpy(), first.numpy())
     find(window, QSpinBox, "testSizeSpin").setValue(30)
-    assert window.data.X_test.shape == (30, 2) and window.experiment.n_test == 30
+    assert window.session.data.X_test.shape == (30, 2) and window.session.experiment.n_test == 30
     assert window.boundary_plot.test_points.getData()[0].shape == (30,)
 
 
@@ -68,15 +75,15 @@ def test_changing_the_data_redraws_the_initial_weights(window, qtbot):
     run_to_end(qtbot, window, epochs=3)
     find(window, QSpinBox, "seedSpin").setValue(1)
     find(window, QSpinBox, "seedSpin").setValue(0)
-    assert window.history.epochs == 0
+    assert window.session.history.epochs == 0
     np.testing.assert_array_equal(heatmap(window), before)
 
 
 def test_eta_spin_turns_nan_into_a_value_in_range(window):
     eta = find(window, QDoubleSpinBox, "etaSpin")
     eta.setValue(float("nan"))
-    assert 1e-6 <= eta.value() <= 10.0 and window.experiment.eta == eta.value()
-    assert window.experiment.validate() == []
+    assert 1e-6 <= eta.value() <= 10.0 and window.session.experiment.eta == eta.value()
+    assert window.session.experiment.validate() == []
 
 
 def rss_mb() -> float:
@@ -86,6 +93,13 @@ def rss_mb() -> float:
 
 ACTIONS = ("run", "pause", "step", "stop", "reset", "eta", "let it finish")
 STRESS_ACTIONS = int(os.environ.get("GUI_STRESS_ACTIONS", "200"))
+
+
+def _alive(thread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # its C++ object is gone: it finished and was deleted
+        return False
 
 
 def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
@@ -105,21 +119,25 @@ def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
             eta.setValue(rng.choice([1e-4, 1e-3, 1e-2]))
         elif action == "let it finish":
             # until the run ends, or pauses after a pending Step
-            qtbot.waitUntil(lambda: not window.running or window._control.paused, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: not window.session.running or window.session.state == "paused", timeout=WAIT_MS)
         else:
-            getattr(window, action)()
+            getattr(window.session, action)()
         if rng.random() < 0.5:
             qtbot.wait(rng.randint(0, 4))  # the random short delay the stress test asks for
-        assert window.running == (window._thread is not None)
-        if window.running:
-            assert window._thread.isRunning() or window._thread.isFinished()
-            workers.add(window._worker)
+        # The session's state and the threads agree: a live run has its one training thread (it may just
+        # have finished, its Finished still queued); an idle session has none.
+        alive = [t for t in started_threads() if _alive(t)]
+        if window.session.running:
+            assert len(alive) <= 1
+        else:
+            assert alive == [], f"{len(alive)} training thread(s) alive while the session is {window.session.state}"
+        workers.update(o for o in gc.get_objects() if type(o) is TrainingWorker)
     memory.append(rss_mb())
     window.close()
-    assert not window.running
+    assert not window.session.running
     assert memory[1] - memory[0] < 30, f"memory grew from {memory[0]:.0f} to {memory[1]:.0f} MB"
     assert set(finished) <= {"completed", "stopped"} and "completed" in finished and "stopped" in finished
-    assert np.isfinite(window.history.train).all()
+    assert np.isfinite(window.session.history.train).all()
     qtbot.waitUntil(lambda: len(window.findChildren(QThread)) == 0, timeout=WAIT_MS)  # deleteLater ran
     gc.collect()
     assert len(workers) == 0, f"{len(workers)} finished workers (and their models) are still alive"

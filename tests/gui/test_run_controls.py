@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from gui_helpers import (
     WAIT_MS,
     button,
@@ -21,9 +22,9 @@ from gui import boundary
 
 
 @pytest.fixture
-def quick(window, monkeypatch):
+def quick(window):
     """The report's window with 200 + 200 points and pauses that tests can observe."""
-    observe_pauses(monkeypatch)
+    observe_pauses(window)
     small_data(window)
     return window
 
@@ -39,13 +40,13 @@ def test_pause_holds_and_resume_goes_on(quick, qtbot):
     start_long_run(qtbot, window)
     button(window, "pauseButton").click()
     wait_until_blocked(qtbot, window)
-    held = window.history.epochs
-    assert window.running and button(window, "pauseButton").text() == "Resume"
+    held = window.session.history.epochs
+    assert window.session.running and button(window, "pauseButton").text() == "Resume"
     assert button(window, "runButton").isEnabled()  # Run resumes too
-    assert window.progress.value() == held and len(window.loss_plot.train_curve.getData()[1]) == held
+    assert window.run_panel.progress.value() == held and len(window.loss_plot.train_curve.getData()[1]) == held
     button(window, "pauseButton").click()
     assert button(window, "pauseButton").text() == "Pause"
-    qtbot.waitUntil(lambda: window.history.epochs > held + 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.history.epochs > held + 2, timeout=WAIT_MS)
     assert stop(qtbot, window) == "stopped"
 
 
@@ -54,10 +55,10 @@ def test_run_button_resumes_a_paused_run(quick, qtbot):
     start_long_run(qtbot, window)
     button(window, "pauseButton").click()
     wait_until_blocked(qtbot, window)
-    held = window.history.epochs
+    held = window.session.history.epochs
     with qtbot.assertNotEmitted(window.trainingStarted):
         button(window, "runButton").click()
-    qtbot.waitUntil(lambda: window.history.epochs > held, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.history.epochs > held, timeout=WAIT_MS)
     assert stop(qtbot, window) == "stopped"
 
 
@@ -67,14 +68,14 @@ def test_step_from_idle_trains_exactly_one_epoch_then_waits(quick, qtbot):
     with qtbot.waitSignal(window.trainingStarted, timeout=WAIT_MS):
         button(window, "stepButton").click()
     wait_until_blocked(qtbot, window)
-    assert window.history.epochs == 1 and window.running
+    assert window.session.history.epochs == 1 and window.session.running
     assert button(window, "pauseButton").text() == "Resume"
     button(window, "stepButton").click()
     wait_until_blocked(qtbot, window, times=2)
-    assert window.history.epochs == 2
-    assert window.progress.value() == 2
+    assert window.session.history.epochs == 2
+    assert window.run_panel.progress.value() == 2
     assert stop(qtbot, window) == "stopped"
-    assert window.history.epochs == 2 and window.last_message == "Stopped after epoch 2."
+    assert window.session.history.epochs == 2 and window.last_message == "Stopped after epoch 2."
 
 
 def test_step_while_paused_trains_one_more_epoch(quick, qtbot):
@@ -82,51 +83,55 @@ def test_step_while_paused_trains_one_more_epoch(quick, qtbot):
     start_long_run(qtbot, window)
     button(window, "pauseButton").click()
     wait_until_blocked(qtbot, window)
-    held = window.history.epochs
+    held = window.session.history.epochs
     for times in (2, 3):
         button(window, "stepButton").click()
         wait_until_blocked(qtbot, window, times=times)
-        assert window.history.epochs == held + times - 1
+        assert window.session.history.epochs == held + times - 1
     assert stop(qtbot, window) == "stopped"
 
 
 def test_stop_keeps_the_weights_and_the_history(quick, qtbot):
     window = quick
     start_long_run(qtbot, window)
-    model, worker = window.model, window._worker
-    qtbot.waitUntil(lambda: window.history.epochs >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.history.epochs >= 5, timeout=WAIT_MS)
     assert stop(qtbot, window) == "stopped"
-    epochs = window.history.epochs
-    assert epochs == worker._last_epoch  # every epoch the weights went through is in the history
-    np.testing.assert_allclose(heatmap(window), boundary.image(model, window.grid), atol=1e-5)  # the final image
-    assert not window.running and window.model is model
+    epochs = window.session.history.epochs
+    model = window.session.model
+    # The weights kept are those at the end of the last epoch in the history, the timeline's last snapshot.
+    assert window.session.snapshot_epochs()[-1] == epochs
+    for kept, snapshot in zip(model.parameters(), window.session.parameters_at(epochs), strict=True):
+        assert torch.equal(kept, snapshot)
+    # the final image
+    np.testing.assert_allclose(heatmap(window), boundary.image(model, window.session.grid), atol=1e-5)
+    assert not window.session.running and window.session.model is model  # no copy once the run is over
     assert window.last_message == f"Stopped after epoch {epochs}."
     assert not button(window, "stopButton").isEnabled() and not button(window, "pauseButton").isEnabled()
     assert button(window, "runButton").isEnabled()
-    assert np.isfinite(window.history.train).all() and len(window.history.train) == epochs
+    assert np.isfinite(window.session.history.train).all() and len(window.session.history.train) == epochs
 
 
 def test_run_again_goes_on_from_the_epoch_reached(quick, qtbot):
     window = quick
     assert run_to_end(qtbot, window, epochs=3) == "completed"
-    first = window.history.train.copy()
+    first = window.session.history.train.copy()
     assert run_to_end(qtbot, window) == "completed"
-    assert window.history.epochs == 6
-    np.testing.assert_array_equal(window.history.train[:3], first)
-    assert window.progress.value() == window.progress.maximum() == 6
+    assert window.session.history.epochs == 6
+    np.testing.assert_array_equal(window.session.history.train[:3], first)
+    assert window.run_panel.progress.value() == window.run_panel.progress.maximum() == 6
 
 
 def test_reset_repeats_the_same_run_exactly(quick, qtbot):
     window = quick
     initial = np.array(window.boundary_plot.heatmap.image, copy=True)
     assert run_to_end(qtbot, window, epochs=4) == "completed"
-    first = window.history.train.copy()
+    first = window.session.history.train.copy()
     button(window, "resetButton").click()
-    assert window.history.epochs == 0 and window.progress.value() == 0
+    assert window.session.history.epochs == 0 and window.run_panel.progress.value() == 0
     np.testing.assert_array_equal(window.boundary_plot.heatmap.image, initial)  # the same initial weights
     assert run_to_end(qtbot, window) == "completed"
-    assert window.history.train[0] == first[0]
-    np.testing.assert_array_equal(window.history.train, first)
+    assert window.session.history.train[0] == first[0]
+    np.testing.assert_array_equal(window.session.history.train, first)
 
 
 def test_reset_during_a_run_stops_it_first(quick, qtbot):
@@ -135,7 +140,7 @@ def test_reset_during_a_run_stops_it_first(quick, qtbot):
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         button(window, "resetButton").click()
     assert finished.args == ["stopped"]
-    assert not window.running and window.history.epochs == 0
+    assert not window.session.running and window.session.history.epochs == 0
 
 
 def test_eta_changed_during_a_run_reaches_the_optimizer(quick, qtbot):
@@ -143,10 +148,27 @@ def test_eta_changed_during_a_run_reaches_the_optimizer(quick, qtbot):
     start_long_run(qtbot, window)
     eta = find(window, QDoubleSpinBox, "etaSpin")
     assert eta.isEnabled()
-    optimizer = window._worker.optimizer
+    button(window, "pauseButton").click()
+    wait_until_blocked(qtbot, window)  # the history now holds every epoch the worker trained
     eta.setValue(0.0005)
-    assert optimizer.eta == 0.0005 and window.experiment.eta == 0.0005
+    assert window.session.experiment.eta == 0.0005
+    # A pause lands between mini-batches: the first Step finishes the epoch it interrupted, the
+    # second trains a whole epoch after the edit.
+    for times in (2, 3):
+        button(window, "stepButton").click()
+        wait_until_blocked(qtbot, window, times=times)
     assert stop(qtbot, window) == "stopped"
+    # The live optimizer took the new step: that epoch trains like a fresh run at eta 0.0005 from its start.
+    s = window.session
+    start = s.history.epochs - 1
+    model = minidl.architecture.build(s.experiment.blocks, 2)
+    for p, value in zip(model.parameters(), s.parameters_at(start), strict=True):
+        p.copy_(value)
+    model.setLoss(minidl.MSE())
+    assert s.snapshot_epochs()[-2:] == [start, start + 1]
+    [record] = minidl.fit(model, s.data.X_train, s.data.y_train, 1, s.experiment.batch_size, minidl.SGD(0.0005),
+                          first_epoch=start + 1)
+    assert record.loss == pytest.approx(float(s.history.train[start]), rel=1e-7)
 
 
 def test_blocks_and_data_are_locked_during_a_run(quick, qtbot):
@@ -171,7 +193,7 @@ def test_close_during_a_run_stops_and_waits(quick, qtbot):
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         window.close()
     assert finished.args == ["stopped"]
-    assert not window.running  # the autouse fixture also checks that no QThread is left
+    assert not window.session.running  # the autouse fixture also checks that no QThread is left
 
 
 def test_close_while_paused_stops_and_waits(quick, qtbot):
@@ -180,7 +202,7 @@ def test_close_while_paused_stops_and_waits(quick, qtbot):
     button(window, "pauseButton").click()
     wait_until_blocked(qtbot, window)
     window.close()
-    assert not window.running
+    assert not window.session.running
 
 
 def test_an_error_inside_training_is_reported_not_left_running(quick, qtbot, monkeypatch):
@@ -190,7 +212,7 @@ def test_an_error_inside_training_is_reported_not_left_running(quick, qtbot, mon
 
     monkeypatch.setattr(minidl, "fit", broken_fit)
     assert run_to_end(qtbot, quick, epochs=3) == "failed"
-    assert not quick.running
+    assert not quick.session.running
     title, text = quick.files.last_error
     assert "failed" in title.lower() and text
     assert "simulated fault" in quick.files.dialog.detailedText()

@@ -28,13 +28,13 @@ def assert_blocked(window, *words):
         assert word in text, text
     assert not button(window, "runButton").isEnabled()
     assert not button(window, "stepButton").isEnabled()
-    assert window.model is None
+    assert window.session.model is None
 
 
 def assert_runnable(window):
     assert message(window) == ""
     assert button(window, "runButton").isEnabled() and button(window, "stepButton").isEnabled()
-    assert window.model is not None
+    assert window.session.model is not None
 
 
 def test_empty_stack(window):
@@ -52,7 +52,7 @@ def test_no_linear_block(window):
     layer_list(window).setCurrentRow(-1)
     add_linear(window, 2)
     assert_runnable(window)
-    assert [b["type"] for b in window.experiment.blocks] == ["ReLU", "Tanh", "Linear"]
+    assert [b["type"] for b in window.session.experiment.blocks] == ["ReLU", "Tanh", "Linear"]
 
 
 def test_last_linear_width_must_match_the_classes(window):
@@ -68,7 +68,7 @@ def test_run_click_while_invalid_does_not_start(window, qtbot):
     clear_stack(window)
     with qtbot.assertNotEmitted(window.trainingStarted):
         window.run()
-    assert not window.running
+    assert not window.session.running
     assert "empty" in window.last_message
 
 
@@ -87,11 +87,11 @@ def test_too_many_parameters(window):
     for row in range(4):
         rows.setCurrentRow(row)
         selected.setValue(8)
-        assert window.model is None
+        assert window.session.model is None
     rows.setCurrentRow(4)
     selected.setValue(2)
     assert_runnable(window)
-    assert [m.weight.shape for m in window.model] == [(8, 2), (8, 8), (8, 8), (8, 8), (2, 8)]
+    assert [m.weight.shape for m in window.session.model] == [(8, 2), (8, 8), (8, 8), (8, 8), (2, 8)]
 
 
 def test_several_problems_are_all_listed(window):

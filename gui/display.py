@@ -1,0 +1,198 @@
+"""What the plots and the metrics line show, driven by the session's events.
+
+During a run the worker's messages are drawn as they come (the loss curve, its frames, its
+metrics). Everything else, the weights of a new network, the end of a run, an epoch picked on
+the timeline, is drawn from a *copy* of the weights by :class:`Preview`: on the GUI thread when
+the network is small (a few milliseconds), in a thread of its own when it is wide, so that no
+GUI-thread operation waits on a large network's image.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from .session import PAUSED, RUNNING, Session, ViewRequest, compute_view
+
+# Multiply-adds of one preview (grid and data rows times parameters) done on the GUI thread; the
+# report's network needs 1.7e7 (about 3 ms). Above this a preview runs in its own thread.
+SYNC_LIMIT = 5e7
+
+
+class _PreviewWorker(QObject):
+    done = Signal(object, object, object)  # request, image, metrics
+
+    def __init__(self, request: ViewRequest):
+        super().__init__()
+        self.request = request
+
+    @Slot()
+    def run(self) -> None:
+        image, metrics = compute_view(self.request)
+        self.done.emit(self.request, image, metrics)
+
+
+class Preview(QObject):
+    """Computes a :class:`ViewRequest`; ``ready(request, image, metrics)`` brings the result.
+    Only the newest request counts: one made while another computes replaces the waiting one."""
+
+    ready = Signal(object, object, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _PreviewWorker | None = None
+        self._waiting: ViewRequest | None = None
+
+    @staticmethod
+    def cost(request: ViewRequest) -> float:
+        rows = request.grid.shape[0] + request.data.X_train.shape[0] + request.data.X_test.shape[0]
+        return float(rows) * request.flat.numel()
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def request(self, request: ViewRequest) -> None:
+        if self.cost(request) <= SYNC_LIMIT and not self.busy:
+            self.ready.emit(request, *compute_view(request))
+            return
+        self._waiting = request
+        if not self.busy:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        request, self._waiting = self._waiting, None
+        self._thread, self._worker = QThread(), _PreviewWorker(request)
+        self._worker.moveToThread(self._thread)
+        self._worker.done.connect(self._done)
+        self._thread.started.connect(self._worker.run)
+        self._thread.start()
+
+    @Slot(object, object, object)
+    def _done(self, request, image, metrics) -> None:
+        self.wait()
+        self.ready.emit(request, image, metrics)
+        if self._waiting is not None:
+            self._start_next()
+
+    def wait(self) -> None:
+        """Let a preview in progress finish (closing the window); its result is dropped."""
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+            self._thread.started.disconnect(self._worker.run)
+            self._thread = self._worker = None
+
+
+class Display(QObject):
+    """Keeps ``boundary_plot``, ``loss_plot``, the progress bar and the metrics line in step."""
+
+    def __init__(self, session: Session, boundary_plot, loss_plot, run_panel, show_test_check, parent=None):
+        super().__init__(parent)
+        self.session, self.boundary_plot, self.loss_plot = session, boundary_plot, loss_plot
+        self.progress, self.metrics_label, self.show_test = run_panel.progress, run_panel.metrics, show_test_check
+        self.preview = Preview(self)
+        self.preview.ready.connect(self._show_preview)
+        self.shown_epoch: int | None = None  # the epoch whose weights the boundary plot shows
+        events = session.events
+        events.connect("progress", self._progress)
+        events.connect("frame", self._frame)
+        events.connect("model", self.redraw)
+        events.connect("experiment", self._experiment)
+        events.connect("finished", lambda *_: self._request(None))
+        events.connect("seek", self._seek)
+        show_test_check.toggled.connect(lambda _: self._show_points())
+        self.redraw()
+
+    # -- from the session ----------------------------------------------------------------
+    def redraw(self) -> None:
+        self._show_points()
+        self._show_history()
+        self._show_metrics()
+        if self.session.has_model:
+            self._request(self.session.seek_epoch)
+        else:  # an invalid stack: no stale picture of the previous network
+            self.boundary_plot.heatmap.clear()
+            self.shown_epoch = None
+
+    def _experiment(self) -> None:
+        self._show_points()
+        self._show_progress()
+        self._show_metrics()
+
+    def _progress(self, message) -> None:
+        self._show_history()
+        if self.session.seek_epoch is None:
+            self._show_metrics()
+
+    def _frame(self, frame) -> None:
+        if self.session.seek_epoch is None:
+            self.boundary_plot.show_image(frame.image, self.session.extent)
+            self.shown_epoch = frame.epoch
+
+    def _seek(self, epoch) -> None:
+        if epoch is None and self.session.running:
+            self._show_metrics()  # the next frame brings the head's picture
+            return
+        self._request(epoch)
+
+    def _request(self, epoch) -> None:
+        request = self.session.view_request(epoch)
+        if request is not None:
+            self.preview.request(request)
+
+    @Slot(object, object, object)
+    def _show_preview(self, request, image, metrics) -> None:
+        s = self.session
+        wanted = s.seek_epoch if s.seek_epoch is not None else None
+        if wanted is None and s.running:
+            return  # the run's own frames draw the head
+        if wanted is not None and s.timeline is not None and s.timeline.nearest(wanted) != request.epoch:
+            return  # an older request, overtaken by a newer seek
+        if image is not None:
+            self.boundary_plot.show_image(image, s.extent)
+            self.shown_epoch = request.epoch
+        if wanted is None:
+            s.metrics = metrics
+        self._show_metrics(metrics)
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _show_points(self) -> None:
+        self.boundary_plot.show_points(self.session.data, self.show_test.isChecked())
+
+    def _show_history(self) -> None:
+        self.loss_plot.show_history(self.session.history, self.session.target_epoch)
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        s = self.session
+        total = max(s.target_epoch, s.experiment.epochs)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(s.history.epochs, total))
+
+    def _show_metrics(self, metrics=None) -> None:
+        s = self.session
+        epoch, total = s.history.epochs, max(s.target_epoch, s.experiment.epochs)
+        if not s.has_model:
+            self.metrics_label.setText(f"Epoch {epoch} of {total} · the network is not valid yet: "
+                                       "fix it (see the note under the blocks) to train")
+            return
+        if s.seek_epoch is not None:
+            if metrics is None:
+                return  # drawn when the preview of that epoch is ready
+            shown = metrics.epoch
+            prefix = f"Timeline: epoch {shown} of {epoch}"
+        else:
+            metrics = metrics or s.metrics
+            shown, prefix = epoch, f"Epoch {epoch} of {total}"
+        if metrics is None or metrics.test_loss is None or shown == 0 or metrics.epoch != shown:
+            hint = ""
+            if epoch == 0 and s.state not in (RUNNING, PAUSED):
+                hint = " · press Run (F5) to train, or Step (F7) for one epoch"
+            self.metrics_label.setText(prefix + hint)
+            return
+        train = s.history.train[shown - 1]
+        paused = " · paused" if s.state == PAUSED and s.seek_epoch is None else ""
+        self.metrics_label.setText(
+            f"{prefix} · loss train {train:.4f}, test {metrics.test_loss:.4f}"
+            f" · error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %{paused}")

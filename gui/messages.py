@@ -1,0 +1,58 @@
+"""What the training thread tells the session: typed copies, never a live tensor of the model (Qt-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Test loss per point and error % of the network at ``epoch`` (None where not finite)."""
+
+    epoch: int
+    test_loss: float | None
+    train_error: float | None
+    test_error: float | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The epochs trained since the last message.
+
+    ``train_losses[i]`` is the loss of epoch ``first_epoch + i``; ``test_epochs``/``test_losses``
+    the test loss sampled at some of them; ``snapshots`` ``(epoch, flat parameters, pinned)``
+    copies for the timeline; ``metrics`` of the last epoch when the worker measured them.
+    """
+
+    first_epoch: int
+    train_losses: np.ndarray
+    test_epochs: np.ndarray
+    test_losses: np.ndarray
+    snapshots: list[tuple[int, torch.Tensor, bool]] = field(default_factory=list)
+    metrics: Metrics | None = None
+    paused: bool = False
+
+    @property
+    def last_epoch(self) -> int:
+        return self.first_epoch + len(self.train_losses) - 1
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``) after ``epoch``."""
+
+    epoch: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended: ``reason`` is ``completed``, ``stopped``, ``diverged`` or ``failed``; ``text``
+    a sentence for the status bar (the traceback when it failed); ``epoch`` the last one trained."""
+
+    reason: str
+    text: str
+    epoch: int

@@ -1,0 +1,64 @@
+"""The run controls (Run, Pause/Resume, Step, Stop, Reset), the progress bar and the metrics line.
+
+A thin view of the session: the buttons call its methods, and its ``state`` event decides what
+is enabled and what the pause button says (never read back from a label).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from .session import PAUSED, Session
+
+
+class RunPanel(QWidget):
+    """``actions`` maps a button's objectName to the QAction (with its shortcut) it triggers."""
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.run_button = QPushButton("Run", objectName="runButton")
+        self.pause_button = QPushButton("Pause", objectName="pauseButton")
+        self.step_button = QPushButton("Step", objectName="stepButton")
+        self.stop_button = QPushButton("Stop", objectName="stopButton")
+        self.reset_button = QPushButton("Reset", objectName="resetButton")
+        self.progress = QProgressBar(objectName="progressBar", toolTip="Epochs trained of this run's target.")
+        self.progress.setFormat("epoch %v of %m")
+        self.metrics = QLabel(objectName="metricsLabel", wordWrap=True)
+        font = self.metrics.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)  # the numbers a class reads off the projector
+        self.metrics.setFont(font)
+        self.metrics.setToolTip("Latest epoch (or the epoch the timeline shows), loss per point and "
+                                "classification error on both sets.")
+        for widget in (self.progress, self.metrics):
+            # Opaque, so their many updates during a run do not repaint the window behind them
+            # (the GUI thread holds the GIL the training thread needs while it paints).
+            widget.setAutoFillBackground(True)
+        buttons = QHBoxLayout()
+        for button in self.buttons():
+            buttons.addWidget(button)
+        buttons.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.metrics)
+
+    def buttons(self) -> tuple[QPushButton, ...]:
+        return self.run_button, self.pause_button, self.step_button, self.stop_button, self.reset_button
+
+    def connect_actions(self, actions) -> None:
+        """Each button triggers its action, and shows the action's tooltip (with the shortcut)."""
+        for button, action in zip(self.buttons(), actions, strict=True):
+            button.clicked.connect(action.trigger)
+            button.setToolTip(action.toolTip())
+        self.actions = actions
+
+    def update_controls(self) -> None:
+        s = self.session
+        valid, running = not s.validate(), s.running
+        paused = s.state == PAUSED
+        self.pause_button.setText("Resume" if paused else "Pause")
+        enabled = (valid and (not running or paused), running, valid, running, s.has_model or running)
+        for button, action, on in zip(self.buttons(), self.actions, enabled, strict=True):
+            button.setEnabled(on)
+            action.setEnabled(on)

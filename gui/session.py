@@ -1,0 +1,445 @@
+"""The run model of the playground, free of Qt: one experiment, its network, data, history and timeline.
+
+A :class:`Session` owns everything a run is: the :class:`~gui.experiment.Experiment`, the model,
+the data, the loss :class:`~gui.experiment.History`, the :class:`~gui.timeline.Timeline` of weight
+snapshots, the run state and the rules between them. Views subscribe to its events
+(:meth:`Events.connect`) and call its methods; they never hold run state of their own.
+
+The run rules:
+
+- **Run** trains up to the experiment's epochs, or that many more once there. It continues
+  from the current weights, except after a divergence: then it starts again from fresh ones.
+- **Step** trains one epoch, then pauses; **Pause** holds, **Run** or **Pause** again resumes.
+- **Stop** ends the run; the weights go back to the end of the last whole epoch, so they always
+  match the history. **Reset** draws the initial weights again from the seed; it can be undone.
+- A change of data or seed draws new data *and* new weights (reseeding); a change of the
+  blocks draws new weights; eta reaches a live run at its next mini-batch; batch size and
+  epochs apply at the next Run.
+- :meth:`Session.resume_from` branches: it drops the history after a snapshot and trains on
+  from it. Training is deterministic (same batches, same order), so a branch with nothing
+  changed repeats the original losses bit for bit.
+
+Threading: while a run is live only the training thread touches :attr:`Session.model`'s
+tensors; the session (GUI thread) gets copies in messages, and :attr:`Session.model` hands
+out a copy built from the latest snapshot. ``runner(job, deliver)`` starts a run: the Qt
+window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import minidl
+from minidl import architecture
+
+from . import boundary
+from .experiment import Data, Experiment, History
+from .messages import Finished, Frame, Metrics, Progress
+from .timeline import DENSE_EPOCHS, Timeline, flatten
+from .trainer import Job
+
+IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
+DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed")
+
+
+class Events:
+    """A small observer: ``connect(name, callback)``, ``emit(name, *args)``.
+
+    Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
+    everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``.
+    """
+
+    def __init__(self):
+        self._callbacks: dict[str, list[Callable]] = defaultdict(list)
+
+    def connect(self, name: str, callback: Callable) -> None:
+        self._callbacks[name].append(callback)
+
+    def emit(self, name: str, *args) -> None:
+        for callback in list(self._callbacks[name]):
+            callback(*args)
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """What a view needs to draw the network after ``epoch``: a copy of its weights and the inputs."""
+
+    epoch: int
+    blocks: list
+    flat: torch.Tensor
+    grid: torch.Tensor
+    data: Data
+
+
+def compute_view(request: ViewRequest) -> tuple[np.ndarray | None, Metrics]:
+    """The boundary image and the metrics of ``request``'s weights, on a network of their own
+    (so any thread may call it while the session's model trains elsewhere)."""
+    model = model_from(request.blocks, request.flat)
+    with torch.no_grad():
+        values = request.data.evaluate(model)
+        image = boundary.image(model, request.grid)
+    return (image if np.isfinite(image).all() else None), Metrics(request.epoch, **values)
+
+
+def model_from(blocks: list, flat: torch.Tensor) -> minidl.Sequential:
+    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot)."""
+    model = architecture.build(blocks, 2, dtype=flat.dtype)
+    load_flat(model, flat)
+    model.setLoss(minidl.MSE())
+    return model
+
+
+def load_flat(model: minidl.Sequential, flat: torch.Tensor) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(flat[offset:offset + p.numel()].view(p.shape))
+            offset += p.numel()
+
+
+@dataclass
+class _Undo:
+    model: minidl.Sequential | None
+    history: History
+    timeline: Timeline | None
+    target_epoch: int
+    fresh_weights_needed: bool
+    state: str
+    finish_reason: str | None
+
+
+class Session:
+    """One experiment and its run. See the module docstring for the rules.
+
+    Public, for views and automation: :attr:`experiment`, :attr:`data`, :attr:`history`,
+    :attr:`state`, :attr:`model`, :attr:`metrics`, :meth:`snapshot_epochs`, :meth:`seek`,
+    :meth:`resume_from`, :meth:`parameters_at`, and the run controls.
+    """
+
+    def __init__(self, experiment: Experiment | None = None, runner=None):
+        self.experiment = experiment or Experiment()
+        self.runner = runner
+        self.events = Events()
+        self.history = History()
+        self.timeline: Timeline | None = None
+        self.data: Data | None = None
+        self.grid: torch.Tensor | None = None
+        self.extent = (0.0, 1.0, 0.0, 1.0)
+        self.state, self.finish_reason = IDLE, None
+        self.target_epoch = 0
+        self.fresh_weights_needed = False
+        self.metrics: Metrics | None = None
+        self.seek_epoch: int | None = None  # None: the view follows the head of the run
+        self.modified = False
+        self.path = None  # the file the experiment was opened from or saved to
+        self._model: minidl.Sequential | None = None
+        self._run = self._control = self._optimizer = None
+        self._undo: _Undo | None = None
+        self._new_data()
+        self._new_model()
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.state in (RUNNING, PAUSED)
+
+    @property
+    def model(self) -> minidl.Sequential | None:
+        """The network; while a run is live, a copy built from the latest snapshot (the live one
+        belongs to the training thread)."""
+        if not self.running or self._model is None:
+            return self._model
+        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]))
+
+    @property
+    def has_model(self) -> bool:
+        """Whether there are weights (the stack is valid), without copying them during a run."""
+        return self._model is not None
+
+    def snapshot_epochs(self) -> list[int]:
+        """The epochs whose weights the timeline holds (0: the initial weights)."""
+        return self.timeline.epochs() if self.timeline is not None else []
+
+    def parameters_at(self, epoch: int) -> list[torch.Tensor]:
+        """``[W0, b0, W1, b1, ...]`` (W of shape ``(out, in)``) at the snapshot nearest ``epoch``."""
+        if not self.snapshot_epochs():
+            raise ValueError("there are no weights yet: the network is not valid")
+        return self.timeline.parameters(self.timeline.nearest(epoch))
+
+    def validate(self) -> list[str]:
+        return self.experiment.validate()
+
+    def view_request(self, epoch: int | None = None) -> ViewRequest | None:
+        """What to draw for ``epoch`` (its nearest snapshot), or for the current weights when None."""
+        if self._model is None or self.timeline is None:
+            return None
+        if epoch is None and not self.running:
+            flat, epoch = flatten(self._model.parameters()), self.history.epochs
+        else:
+            epoch = self.timeline.nearest(self.history.epochs if epoch is None else epoch)
+            flat = self.timeline.flat(epoch)
+        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data)
+
+    # -- editing the experiment -------------------------------------------------------
+    def edit(self, **changes) -> None:
+        """Change experiment fields; see the module docstring for what each change resets.
+
+        While a run is live only ``eta`` may change (the window disables the other controls)."""
+        changes = {k: v for k, v in changes.items() if getattr(self.experiment, k) != v}
+        if not changes:
+            return
+        if self.running and set(changes) - {"eta"}:
+            raise ValueError(f"stop the run before changing {', '.join(sorted(set(changes) - {'eta'}))}")
+        trained = self.history.epochs
+        for key, value in changes.items():
+            setattr(self.experiment, key, value)
+        self._set_modified(True)
+        if "eta" in changes and self._optimizer is not None and self.experiment.eta > 0:
+            self._optimizer.eta = self.experiment.eta  # a float the worker reads at its next mini-batch
+        if set(changes) & set(DATA_FIELDS):
+            self._new_data()
+            self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
+                              + (f": the {trained} trained epochs were discarded" if trained else ""))
+        elif "blocks" in changes:
+            self._discard_run(f"The network changed: new initial weights from seed {self.experiment.seed}"
+                              + (f"; the {trained} trained epochs were discarded" if trained else ""))
+        self.events.emit("experiment")
+
+    def _discard_run(self, why: str) -> None:
+        self._new_model()
+        self.events.emit("model")
+        if why:
+            self.events.emit("status", why + ".")
+
+    def replace(self, experiment: Experiment, model=None, history: History | None = None,
+                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None) -> None:
+        """Stop any run and take ``experiment`` (and the weights and history of a file)."""
+        self.stop()
+        self.experiment, self.path = experiment, path
+        self._new_data()
+        self.target_epoch, self.fresh_weights_needed, self._undo = 0, fresh_weights_needed, None
+        self.state, self.finish_reason, self.seek_epoch = IDLE, None, None
+        if model is None:
+            self._new_model()
+        else:
+            self._model, self.history = model, history or History()
+            self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
+            if self.history.epochs not in self.timeline.epochs():
+                self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
+            self.metrics = None
+        self._set_modified(False)
+        self.events.emit("experiment")
+        self.events.emit("model")
+        self.events.emit("state", self.state)
+
+    # -- run controls --------------------------------------------------------------------
+    def run(self, first_step_only: bool = False) -> bool:
+        """Start (or resume) a run; False, with a status sentence, when it cannot start."""
+        if self.running:
+            if self._control.paused:
+                self.resume()
+            return False
+        problems = self.validate()
+        if problems:
+            self.events.emit("status", problems[0])
+            return False
+        if self._model is None or self.fresh_weights_needed:
+            self._new_model()
+            self.events.emit("model")
+        done, e = self.history.epochs, self.experiment
+        self.target_epoch = e.epochs if done < e.epochs else done + e.epochs
+        self._start(done, self.target_epoch, first_step_only)
+        return True
+
+    def _start(self, done: int, target: int, first_step_only: bool) -> None:
+        e = self.experiment
+        self._control = minidl.TrainingControl()
+        if first_step_only:
+            self._control.step(1)
+        self._optimizer = minidl.SGD(e.eta)
+        stride = self.timeline.stride_for(target)
+        self.timeline.thin(stride)
+        dense = min(DENSE_EPOCHS, max(0, self.timeline.capacity - 1))
+        job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
+                  self.grid, self._control, snapshot_wanted=lambda epoch: epoch <= dense or epoch % stride == 0)
+        self.state, self.finish_reason, self._undo = RUNNING, None, None
+        self._set_modified(True)
+        self.events.emit("state", self.state)
+        self.events.emit("started")
+        self.events.emit("status", f"Training one epoch ({done + 1})…" if first_step_only
+                         else f"Training epochs {done + 1} to {target}…")
+        self._run = self.runner(job, self.receive)
+
+    def pause(self) -> None:
+        """Pause a running run, or resume a paused one."""
+        if not self.running:
+            return
+        if self._control.paused:
+            self.resume()
+            return
+        self._control.pause()
+        self.state = PAUSED
+        self.events.emit("state", self.state)
+        self.events.emit("status", "Paused: Resume (F6) goes on, Step (F7) trains one epoch.")
+
+    def resume(self) -> None:
+        if self.running and self._control.paused:
+            self._control.resume()
+            self.state = RUNNING
+            self.events.emit("state", self.state)
+            self.events.emit("status", f"Resumed: training epochs {self.history.epochs + 1} to {self.target_epoch}…")
+
+    def step(self) -> None:
+        """Train exactly one more epoch, then pause (starting a run if none is live)."""
+        if not self.running:
+            self.run(first_step_only=True)
+            return
+        self._control.step(1)
+        self.state = RUNNING
+        self.events.emit("state", self.state)
+        self.events.emit("status", f"Training one epoch ({self.history.epochs + 1})…")
+
+    def stop(self) -> None:
+        """End the run and wait for its thread; the weights and the history stay."""
+        if not self.running:
+            return
+        self._control.stop()
+        self._run.wait()  # delivers the run's last messages, its Finished among them
+        if self.running:  # no Finished came (it cannot, but the window must never hang on it)
+            self._finish(Finished("stopped", f"Stopped after epoch {self.history.epochs}.", self.history.epochs))
+
+    def reset(self) -> None:
+        """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
+        self.stop()
+        undo = _Undo(self._model, self.history, self.timeline, self.target_epoch, self.fresh_weights_needed,
+                     self.state, self.finish_reason)
+        self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
+        self._new_model()
+        self._undo = undo if undo.history.epochs else None
+        self.events.emit("model")
+        self.events.emit("state", self.state)
+        self.events.emit("status", f"Weights drawn again from seed {self.experiment.seed}"
+                         + (" (Ctrl+Z undoes the reset)." if self._undo else "."))
+
+    @property
+    def can_undo_reset(self) -> bool:
+        return self._undo is not None and not self.running
+
+    def undo_reset(self) -> bool:
+        """Bring back the weights, history and timeline a Reset discarded."""
+        if not self.can_undo_reset:
+            return False
+        u, self._undo = self._undo, None
+        self._model, self.history, self.timeline = u.model, u.history, u.timeline
+        self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
+        self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
+        self.events.emit("model")
+        self.events.emit("state", self.state)
+        self.events.emit("status", f"Reset undone: back at epoch {self.history.epochs}.")
+        return True
+
+    # -- the timeline ------------------------------------------------------------------------
+    def seek(self, epoch: int | None) -> None:
+        """Show the past: the views draw the snapshot nearest ``epoch`` (None or the last epoch:
+        follow the head). A live run goes on meanwhile."""
+        if epoch is not None:
+            epoch = max(0, min(int(epoch), self.history.epochs))
+            if epoch == self.history.epochs:
+                epoch = None
+        if epoch != self.seek_epoch:
+            self.seek_epoch = epoch
+            self.events.emit("seek", epoch)
+
+    def resume_from(self, epoch: int) -> bool:
+        """Branch: drop the history after the snapshot at or before ``epoch`` and train on from it."""
+        self.stop()
+        if self.timeline is None or self._model is None:
+            self.events.emit("status", "There is no run to resume from yet.")
+            return False
+        start = self.timeline.at_or_before(max(0, min(int(epoch), self.history.epochs)))
+        if start is None:
+            return False
+        load_flat(self._model, self.timeline.flat(start))
+        self.history.truncate(start)
+        self.timeline.truncate(start)
+        self.timeline.add(start, self.timeline.flat(start), pinned=True)
+        self.fresh_weights_needed, self.seek_epoch, self.metrics, self._undo = False, None, None, None
+        self.target_epoch = 0
+        self.events.emit("model")
+        self.events.emit("seek", None)
+        return self.run()
+
+    # -- messages from the training thread --------------------------------------------------
+    def receive(self, message) -> None:
+        if isinstance(message, Progress):
+            if len(message.train_losses) and message.first_epoch != self.history.epochs + 1:
+                return  # from a run already discarded (a late message); never happens in order
+            self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
+            for epoch, flat, pinned in message.snapshots:
+                self.timeline.add(epoch, flat, pinned)
+            if message.metrics is not None:
+                self.metrics = message.metrics
+            if self.running and self._control.paused != (self.state == PAUSED):
+                self.state = PAUSED if self._control.paused else RUNNING
+                self.events.emit("state", self.state)
+                if self.state == PAUSED:
+                    self.events.emit("status", f"Paused after epoch {self.history.epochs}: Resume (F6) goes on, "
+                                     "Step (F7) trains one more epoch.")
+            self.events.emit("progress", message)
+        elif isinstance(message, Frame):
+            self.events.emit("frame", message)
+        elif isinstance(message, Finished):
+            self._finish(message)
+
+    def _finish(self, finished: Finished) -> None:
+        run, self._run = self._run, None
+        if run is not None:
+            run.close()
+        self._control = self._optimizer = None
+        self.state, self.finish_reason = FINISHED, finished.reason
+        text = finished.text
+        if finished.reason == "diverged":
+            self.fresh_weights_needed = True
+        elif finished.reason == "failed":
+            text = "Training failed: see the details in the dialog."
+        self.events.emit("state", self.state)
+        self.events.emit("status", text)
+        self.events.emit("finished", finished.reason, finished.text)
+
+    # -- internals -------------------------------------------------------------------------
+    def _new_data(self) -> None:
+        self.data = self.experiment.make_data()
+        self.extent = self.data.extent()
+        self.grid = boundary.grid(self.extent)
+
+    def _new_model(self) -> None:
+        """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
+        self.history, self.metrics, self.seek_epoch = History(), None, None
+        self.fresh_weights_needed = False
+        self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
+        self._model = self.experiment.build_model() if not self.validate() else None
+        self.timeline = None
+        if self._model is not None:
+            self.timeline = Timeline([tuple(p.shape) for p in self._model.parameters()])
+            self.timeline.add(0, flatten(self._model.parameters()), pinned=True)
+
+    def _set_modified(self, modified: bool) -> None:
+        if modified != self.modified:
+            self.modified = modified
+            self.events.emit("modified", modified)
+
+    def mark_saved(self, path) -> None:
+        self.path = path
+        self._set_modified(False)
+        self.events.emit("modified", False)  # the title shows the new name
+
+    @property
+    def unsaved_training(self) -> bool:
+        """Trained epochs that no file holds: New, Open and Close ask before discarding them."""
+        return self.modified and self.history.epochs > 0

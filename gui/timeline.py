@@ -1,0 +1,175 @@
+"""The timeline of a run: snapshots of every weight and bias at chosen epochs (Qt-free).
+
+Which epochs are kept:
+
+- every epoch up to ``DENSE_EPOCHS`` (the first epochs are where a boundary changes most);
+- after that, the multiples of a power-of-two ``stride``, chosen at the start of each run
+  from the epoch it will reach, so that a run holds at most about ``MAX_SNAPSHOTS`` of them
+  (and never more than ``MAX_BYTES``: a wide network gets fewer);
+- pinned epochs: the last epoch of every run and every pause and stop, whatever the stride.
+
+Powers of two nest, so when a longer run doubles the stride, the snapshots already kept at the
+new stride stay and the others are dropped (:meth:`Timeline.thin`). A snapshot is one flat
+float tensor, the parameters in :meth:`minidl.Sequential.parameters` order, each flattened
+row-major in its logical shape; the report's network (1,427 numbers) needs 5.7 kB a snapshot.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+import torch
+
+DENSE_EPOCHS = 200
+MAX_SNAPSHOTS = 2000
+MAX_BYTES = 128 << 20  # a 2-4096-4096-2 network (67 MB a snapshot) keeps only a few
+MIN_SNAPSHOTS = 3
+
+
+def flatten(parameters: list[torch.Tensor]) -> torch.Tensor:
+    """One flat copy of ``parameters`` (a snapshot)."""
+    return torch.cat([p.detach().reshape(-1) for p in parameters])
+
+
+class Timeline:
+    """Snapshots ``epoch -> flat parameters`` of one network architecture.
+
+    ``shapes`` are the parameter shapes (``[(out, in), (out,), ...]``) a snapshot unflattens to.
+    """
+
+    def __init__(self, shapes: list[tuple[int, ...]]):
+        self.shapes = [tuple(s) for s in shapes]
+        self.size = sum(math.prod(s) for s in self.shapes)
+        self._epochs: list[int] = []
+        self._flats: dict[int, torch.Tensor] = {}
+        self._pinned: set[int] = set()
+        self.stride = 1
+
+    # -- what is kept ----------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        """How many regular snapshots a run may hold for this network's size."""
+        per_snapshot = max(1, self.size * 4)
+        return max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, MAX_BYTES // per_snapshot))
+
+    def stride_for(self, last_epoch: int) -> int:
+        """The smallest power of two that keeps the epochs after ``DENSE_EPOCHS`` up to
+        ``last_epoch`` within :attr:`capacity` (counting the dense ones)."""
+        dense = min(DENSE_EPOCHS, max(0, self.capacity - 1))
+        spaced = max(1, self.capacity - dense)
+        stride = 1
+        while (last_epoch - dense) / stride > spaced:
+            stride *= 2
+        return stride
+
+    def wanted(self, epoch: int, stride: int | None = None) -> bool:
+        """Whether ``epoch`` is a regular snapshot at ``stride`` (the timeline's own by default)."""
+        stride = self.stride if stride is None else stride
+        dense = min(DENSE_EPOCHS, max(0, self.capacity - 1))
+        return epoch <= dense or epoch % stride == 0
+
+    def thin(self, stride: int) -> None:
+        """Use ``stride`` from now on and drop regular snapshots it does not keep (never a pinned one)."""
+        self.stride = max(self.stride, stride)
+        keep = [e for e in self._epochs if e in self._pinned or self.wanted(e)]
+        for epoch in set(self._epochs) - set(keep):
+            del self._flats[epoch]
+        self._epochs = keep
+
+    # -- adding and reading ----------------------------------------------------------
+    def add(self, epoch: int, flat: torch.Tensor, pinned: bool = False) -> bool:
+        """Keep ``flat`` as the parameters after ``epoch``; a non-finite one is refused (False)."""
+        if flat.shape != (self.size,):
+            raise ValueError(f"a snapshot of this network has {self.size} numbers, got shape {tuple(flat.shape)}")
+        if not bool(torch.isfinite(flat).all()):
+            return False
+        if epoch not in self._flats:
+            bisect.insort(self._epochs, epoch)
+        self._flats[epoch] = flat
+        if pinned:
+            self._pinned.add(epoch)
+        return True
+
+    def epochs(self) -> list[int]:
+        return list(self._epochs)
+
+    def pinned(self) -> list[int]:
+        return sorted(self._pinned)
+
+    def __len__(self) -> int:
+        return len(self._epochs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(f.numel() * f.element_size() for f in self._flats.values())
+
+    def nearest(self, epoch: int) -> int | None:
+        """The snapshot epoch nearest ``epoch`` (the earlier one on a tie); None when empty."""
+        if not self._epochs:
+            return None
+        i = bisect.bisect_left(self._epochs, epoch)
+        candidates = self._epochs[max(0, i - 1):i + 1]
+        return min(candidates, key=lambda e: (abs(e - epoch), e))
+
+    def at_or_before(self, epoch: int) -> int | None:
+        i = bisect.bisect_right(self._epochs, epoch)
+        return self._epochs[i - 1] if i else None
+
+    def flat(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._flats:
+            raise ValueError(f"the timeline has no snapshot at epoch {epoch}; it has {self._describe()}")
+        return self._flats[epoch]
+
+    def parameters(self, epoch: int) -> list[torch.Tensor]:
+        """The snapshot at ``epoch`` as ``[W0, b0, W1, b1, ...]`` (W of shape ``(out, in)``), copies."""
+        flat, out, offset = self.flat(epoch), [], 0
+        for shape in self.shapes:
+            n = math.prod(shape)
+            out.append(flat[offset:offset + n].reshape(shape).clone())
+            offset += n
+        return out
+
+    def truncate(self, epoch: int) -> None:
+        """Forget every snapshot after ``epoch`` (a branch starts there)."""
+        for e in [e for e in self._epochs if e > epoch]:
+            del self._flats[e]
+            self._pinned.discard(e)
+        self._epochs = [e for e in self._epochs if e <= epoch]
+
+    def _describe(self) -> str:
+        if not self._epochs:
+            return "none"
+        return f"{len(self._epochs)} from epoch {self._epochs[0]} to {self._epochs[-1]}"
+
+    # -- files -----------------------------------------------------------------------
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        """``timeline.epochs`` (float64: minidl files hold float tensors) and ``timeline.params``
+        ``(snapshots, size)`` float32, and ``timeline.pinned`` (1.0 where pinned)."""
+        if not self._epochs:
+            return {}
+        return {"timeline.epochs": torch.tensor(self._epochs, dtype=torch.float64),
+                "timeline.pinned": torch.tensor([float(e in self._pinned) for e in self._epochs], dtype=torch.float64),
+                "timeline.params": torch.stack([self._flats[e].to(torch.float32) for e in self._epochs])}
+
+    @classmethod
+    def from_tensors(cls, shapes, tensors: dict[str, torch.Tensor], last_epoch: int) -> Timeline:
+        """The timeline saved by :meth:`to_tensors`; ``ValueError`` with a sentence if it is damaged."""
+        timeline = cls(shapes)
+        if "timeline.epochs" not in tensors:
+            return timeline  # a file from before timelines: fine
+        epochs, params = tensors["timeline.epochs"], tensors.get("timeline.params")
+        pinned = tensors.get("timeline.pinned", torch.zeros_like(epochs))
+        if (params is None or epochs.dim() != 1 or params.shape != (epochs.shape[0], timeline.size)
+                or pinned.shape != epochs.shape):
+            raise ValueError("its timeline of weight snapshots has inconsistent shapes")
+        if not bool(torch.isfinite(epochs).all()) or not bool(torch.isfinite(params).all()):
+            raise ValueError("its timeline of weight snapshots holds NaN or infinite values")
+        as_int = epochs.long()
+        if (not torch.equal(as_int.double(), epochs.double()) or (as_int < 0).any() or (as_int > last_epoch).any()
+                or (as_int[1:] <= as_int[:-1]).any()):
+            raise ValueError("its timeline's epochs are not increasing whole numbers within the history")
+        for epoch, flat, pin in zip(as_int.tolist(), params.to(torch.float32), pinned.tolist(), strict=True):
+            timeline.add(epoch, flat.clone(), pinned=bool(pin))
+        timeline.stride = timeline.stride_for(last_epoch)
+        return timeline

@@ -1,0 +1,174 @@
+"""One run of the playground, driven in the training thread; free of Qt so it can be tested alone.
+
+The :class:`Trainer` owns the model while it trains and hands out copies only, as the typed
+messages of :mod:`gui.messages`, through a ``send`` callable (the Qt worker emits a signal;
+a test collects them in a list). It throttles itself by time, not by epoch: at most
+``PROGRESS_HZ`` progress messages and ``IMAGE_HZ`` boundary images a second, images within
+``IMAGE_SHARE`` of its time, so fast training cannot flood the GUI's event queue and slow
+training still shows every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import minidl
+from minidl.training import intra_op_threads, threads_for
+
+from . import boundary
+from .messages import Finished, Frame, Metrics, Progress
+from .timeline import flatten
+
+# Every message costs the GUI thread time holding the GIL, and so the training thread: on the
+# report's network (the worst case: its training is Python-bound) a run went at 0.72 of its
+# headless speed with 20 messages and 10 images a second, and at 0.85-0.89 with these rates
+# and the cheaper frames of plots.py (benchmarks/bench_gui.py).
+PROGRESS_HZ = 10
+IMAGE_HZ = 5
+IMAGE_SHARE = 0.1
+# The test loss is sampled more often than the GUI is told (the samples travel with the next
+# message), so the test curve keeps its shape; it costs no GUI time, and at most 5 % of the worker's.
+TEST_HZ = 60
+TEST_SHARE = 0.05
+
+
+@dataclass
+class Job:
+    """What one run needs. ``snapshot_wanted(epoch)`` says which epochs the timeline keeps."""
+
+    model: minidl.Sequential
+    data: object  # gui.experiment.Data
+    optimizer: minidl.SGD
+    epochs: int
+    batch_size: int
+    first_epoch: int
+    grid: torch.Tensor
+    control: minidl.TrainingControl
+    snapshot_wanted: Callable[[int], bool] = lambda epoch: True
+
+
+class Trainer:
+    """Runs ``job`` and reports through ``send``; :meth:`run` always ends with a :class:`Finished`."""
+
+    def __init__(self, job: Job, send: Callable[[object], None]):
+        self.job, self.send = job, send
+        self.imager = boundary.Imager(job.model, job.grid)
+        self._first_pending = job.first_epoch
+        self._pending: list[float] = []
+        self._test_epochs: list[int] = []
+        self._test_losses: list[float] = []
+        self._snapshots: list[tuple[int, torch.Tensor, bool]] = []
+        self._last_epoch = self._pinned = job.first_epoch - 1
+        self._last_flat = flatten(job.model.parameters())  # the weights at the end of the last epoch
+        self._next_progress = self._next_image = self._next_test = 0.0  # set when the run starts
+        # Small products: one thread leaves the other core to the GUI; wide layers use the caller's.
+        self._threads = threads_for(job.model, job.grid.shape[0])
+        job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
+
+    def run(self) -> None:
+        # The first message after one interval, not after the first epoch: a fast run's first
+        # frame then already shows a tenth of it, and the plots' ranges settle at once.
+        self._next_progress = self._next_image = time.perf_counter() + 1 / PROGRESS_HZ
+        try:
+            finished = self._train()
+        except Exception:  # shown to the user in a dialog, never left to kill the thread
+            finished = Finished("failed", traceback.format_exc(), self._last_epoch)
+        self.job.control.on_wait = None
+        self.send(finished)
+
+    def _train(self) -> Finished:
+        job = self.job
+        last = job.first_epoch + job.epochs - 1
+        records = minidl.fit(job.model, job.data.X_train, job.data.y_train, job.epochs, job.batch_size,
+                             job.optimizer, job.control, job.first_epoch)
+        for record in records:
+            if record.diverged:
+                self._restore_last_epoch()  # the model keeps the last finite weights
+                self._flush(image=False, pin=True)
+                return Finished("diverged", (
+                    f"Training diverged at epoch {record.epoch}: the loss became "
+                    f"{'infinite' if math.isinf(record.loss) else 'NaN'}. The plots show the last finite "
+                    f"state (epoch {self._last_epoch}). Try a smaller step size (eta is {job.optimizer.eta:g}; "
+                    f"try {job.optimizer.eta / 10:g}), then press Run: it starts again from fresh weights."),
+                    self._last_epoch)
+            self._pending.append(record.loss)
+            self._last_epoch = record.epoch
+            self._last_flat = flatten(job.model.parameters())
+            if record.epoch == last or job.snapshot_wanted(record.epoch):
+                self._snapshots.append((record.epoch, self._last_flat, record.epoch == last))
+            now = time.perf_counter()
+            due = now >= self._next_progress or record.epoch == last or job.control.paused
+            if now >= self._next_test and not due:  # a flush takes its own sample, in its metrics
+                self._sample_test_loss(now)
+            if due:
+                self._flush(image=record.epoch == last or job.control.paused or None,
+                            pin=record.epoch == last or job.control.paused)
+        if job.control.stopped:
+            # A stop lands between mini-batches: the model goes back to the end of its last whole
+            # epoch, so the weights kept always match the history. No image or metrics here: for a
+            # wide network they take seconds, and Stop waits for this thread (the window asks later).
+            self._restore_last_epoch()
+            self._flush(image=False, metrics=False, pin=True)
+            return Finished("stopped", f"Stopped after epoch {self._last_epoch}.", self._last_epoch)
+        return Finished("completed", f"Trained {self._last_epoch} epochs.", self._last_epoch)
+
+    def _pausing(self) -> None:
+        if self._pending or self._pinned != self._last_epoch:  # a Step's pause was sent with its epoch
+            self._flush(image=True, pin=True)
+
+    def _restore_last_epoch(self) -> None:
+        flat, offset = self._last_flat, 0
+        with torch.no_grad():
+            for p in self.job.model.parameters():
+                p.copy_(flat[offset:offset + p.numel()].view(p.shape))
+                offset += p.numel()
+
+    def _flush(self, image: bool | None = None, metrics: bool = True, pin: bool = False) -> None:
+        """Send what the GUI has not seen: losses, snapshots, metrics and an image (``None``: when due)."""
+        # The image is computed before anything is sent: while the GUI thread draws a message it
+        # holds the GIL, and each of the image's tensor operations would wait for it.
+        now = time.perf_counter()
+        picture = None
+        if image or (image is None and now >= self._next_image):
+            with intra_op_threads(self._threads):
+                picture = self.imager()
+            spent = time.perf_counter() - now
+            self._next_image = now + max(1 / IMAGE_HZ, spent / IMAGE_SHARE)
+        if pin:
+            self._pinned = self._last_epoch
+            if self._snapshots and self._snapshots[-1][0] == self._last_epoch:
+                self._snapshots[-1] = (self._last_epoch, self._snapshots[-1][1], True)
+            else:
+                self._snapshots.append((self._last_epoch, self._last_flat, True))
+        if self._pending or self._snapshots:
+            measured = None
+            if metrics and self._pending:
+                with intra_op_threads(self._threads):
+                    values = self.job.data.evaluate(self.job.model)
+                measured = Metrics(self._last_epoch, **values)
+                if values["test_loss"] is not None and self._test_epochs[-1:] != [self._last_epoch]:
+                    self._test_epochs.append(self._last_epoch)
+                    self._test_losses.append(values["test_loss"])
+            self.send(Progress(self._first_pending, np.asarray(self._pending, np.float32),
+                               np.asarray(self._test_epochs, np.int64), np.asarray(self._test_losses, np.float32),
+                               self._snapshots, measured, paused=self.job.control.paused))
+            self._first_pending = self._last_epoch + 1
+            self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
+            self._next_progress = now + 1 / PROGRESS_HZ
+        if picture is not None and np.isfinite(picture).all():
+            self.send(Frame(self._last_epoch, picture))
+
+    def _sample_test_loss(self, now: float) -> None:
+        with intra_op_threads(self._threads):
+            loss = self.job.data.test_loss(self.job.model)
+        if math.isfinite(loss):
+            self._test_epochs.append(self._last_epoch)
+            self._test_losses.append(loss)
+        self._next_test = now + max(1 / TEST_HZ, (time.perf_counter() - now) / TEST_SHARE)
