@@ -75,7 +75,7 @@ def write(path, model: Sequential, metadata: dict[str, str] | None = None,
     try:  # first the architecture's limits: cheap, and before a huge model is serialised
         architecture.check(architecture.describe(model), model.in_features)
     except ValueError as error:
-        raise ValueError(f"{cannot}: {error}; minidl files hold only networks within these limits") from None
+        raise ValueError(f"{cannot}: {error}") from None
     payload = {k: v.detach().to("cpu").contiguous() for k, v in {**(tensors or {}), **weights}.items()}
     data = dump_safetensors(payload, metadata={**(metadata or {}), **header})
     try:  # then every check read() makes: a save never writes a file that load refuses
