@@ -109,7 +109,7 @@ class Experiment:
         """Parse and check an experiment; any problem is a ``ValueError`` with a sentence."""
         try:
             raw = json.loads(text)
-        except (json.JSONDecodeError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # RecursionError: nested absurdly deep
             raise ValueError("the experiment settings are not valid JSON") from None
         if not isinstance(raw, dict):
             raise ValueError("the experiment settings are not a JSON object")

@@ -1,18 +1,27 @@
 """Saving and loading models: one safetensors file, the architecture as JSON metadata.
 
 No pickle: a safetensors file holds raw numbers and a JSON header, so opening one
-never runs code. :func:`read` checks the header itself (sizes, offsets, dtypes, our
-metadata) before it allocates anything, and every problem becomes a ``ValueError``
-with a sentence. :func:`write` is atomic: a failed save leaves the old file intact.
+never runs code. :func:`read` opens regular files only, reads the 8-byte header length
+and the header first, and checks them (sizes, offsets, dtypes, our metadata, the
+architecture's limits) before it reads the body or allocates a tensor; it never reads
+more than ``MAX_FILE_BYTES + 1`` bytes. Every problem is a ``ValueError`` with a sentence.
+:func:`write` runs the same checks on what it is about to write, so a save never
+produces a file that :func:`read` refuses (except for non-finite weights, which only
+:func:`read` refuses), and it is atomic: a failed save leaves the old file intact.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
+import secrets
+import socket
+import stat
 import struct
-import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -27,7 +36,16 @@ FORMAT = "minidl"
 VERSION = "1"
 MAX_FILE_BYTES = 1 << 30
 MAX_HEADER_BYTES = 1 << 22
-_DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8)}
+# Every dtype the engine trains in; safetensors' names.
+_DTYPES = {"F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2), "F32": (torch.float32, 4),
+           "F64": (torch.float64, 8)}
+_DTYPE_NAMES = "float16, bfloat16, float32 or float64"
+_RESERVED = ("format", "version", "in_features", "layers")
+# O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused right after).
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0)
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
 def _weights(model: Sequential) -> dict[str, torch.Tensor]:
@@ -41,30 +59,31 @@ def _weights(model: Sequential) -> dict[str, torch.Tensor]:
 
 def write(path, model: Sequential, metadata: dict[str, str] | None = None,
           tensors: dict[str, torch.Tensor] | None = None) -> None:
-    """Save ``model`` (plus extra string ``metadata`` and ``tensors``) to ``path`` atomically."""
+    """Save ``model`` (plus extra string ``metadata`` and ``tensors``) to ``path`` atomically.
+
+    Refuses with ``ValueError``, before writing anything, what :func:`read` would refuse."""
+    cannot = f"cannot save {Path(path).name}"
     header = {"format": FORMAT, "version": VERSION, "in_features": str(model.in_features),
               "layers": json.dumps(architecture.describe(model))}
     clash = set(header) & set(metadata or {})
     if clash:
         raise ValueError(f"metadata keys {sorted(clash)} are reserved by the minidl format")
-    payload = {k: v.detach().to("cpu").contiguous() for k, v in {**(tensors or {}), **_weights(model)}.items()}
+    weights = _weights(model)
+    clash = set(weights) & set(tensors or {})
+    if clash:
+        raise ValueError(f"tensor names {sorted(clash)} are reserved for the model's weights")
+    try:  # first the architecture's limits: cheap, and before a huge model is serialised
+        architecture.check(architecture.describe(model), model.in_features)
+    except ValueError as error:
+        raise ValueError(f"{cannot}: {error}") from None
+    payload = {k: v.detach().to("cpu").contiguous() for k, v in {**(tensors or {}), **weights}.items()}
     data = dump_safetensors(payload, metadata={**(metadata or {}), **header})
+    try:  # then every check read() makes: a save never writes a file that load refuses
+        length = _header_length(data[:8], len(data))
+        _check_header(_parse_json(data[8:8 + length]), len(data) - 8 - length)
+    except ValueError as error:
+        raise ValueError(f"{cannot}: {error}") from None
     write_bytes_atomically(Path(path), data)
-
-
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(model: Sequential, path) -> None:
@@ -80,46 +99,107 @@ def load(path) -> Sequential:
 def read(path) -> tuple[Sequential, dict[str, str], dict[str, torch.Tensor]]:
     """``(model, extra metadata, extra tensors)`` from a file written by :func:`write`."""
     path = Path(path)
-    where = f"{path.name} is not a minidl model file"
+    data, (meta, layers, in_features, dtype) = _read_checked(path, f"{path.name} is not a minidl model file")
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ValueError(f"{where}: it is {size:,} bytes, more than the {MAX_FILE_BYTES:,} allowed")
-        data = path.read_bytes()
+        tensors = load_safetensors(data)
+    except Exception as error:  # safetensors raises its own error types
+        raise ValueError(f"{path.name} is not a minidl model file: {error}") from None
+    del data
+    model = architecture.build(layers, in_features, dtype=dtype)
+    for name, tensor in _weights(model).items():
+        loaded = tensors.pop(name)
+        if not torch.isfinite(loaded).all():
+            raise ValueError(f"{path.name} holds weights that are not finite (NaN or infinity in {name}), "
+                             "probably saved after training diverged: train again, or open an earlier file")
+        tensor.copy_(loaded)
+    return model, meta, tensors
+
+
+def _read_checked(path: Path, where: str) -> tuple[bytes, tuple]:
+    """The bytes of ``path`` and :func:`_check_header`'s answer. Special files are refused
+    before they are opened (a stat) and after (an fstat of the opened file, so that a path
+    swapped in between is caught too); the header is checked before the body is read."""
+    try:
+        _refuse_special(os.stat(path).st_mode, path)
+        with open(os.open(path, _OPEN_FLAGS), "rb") as file:
+            info = os.fstat(file.fileno())
+            _refuse_special(info.st_mode, path)
+            if _NONBLOCK:
+                os.set_blocking(file.fileno(), True)
+            size = info.st_size
+            try:
+                length = _header_length(file.read(8), size)
+                checked = _check_header(_parse_json(file.read(length)), size - 8 - length)
+                file.seek(0)
+                data = file.read(size + 1)  # one byte more than expected: a file that grows is caught
+                if len(data) != size:
+                    raise ValueError("it changed while it was being read; try again")
+            except ValueError as error:
+                raise ValueError(f"{where}: {error}") from None
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-    header, body_size = _parse_header(data, where)
+    return data, checked
+
+
+def _kind(mode: int) -> str:
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
+
+
+def _refuse_special(mode: int, path: Path) -> None:
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"cannot read {path}: it is {_kind(mode)}, not a regular file; choose a file saved by minidl")
+
+
+def _header_length(start: bytes, size: int) -> int:
+    """The header length that the first 8 of a file's ``size`` bytes give, if plausible."""
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"it is {size:,} bytes, more than the {MAX_FILE_BYTES:,} allowed")
+    if len(start) < 8:
+        raise ValueError(f"it is {len(start)} bytes long, too short for a safetensors header")
+    (length,) = struct.unpack("<Q", start)
+    if length > min(MAX_HEADER_BYTES, size - 8):
+        raise ValueError(f"its header claims {length:,} bytes, more than the file holds or the "
+                         f"{MAX_HEADER_BYTES:,} allowed")
+    return length
+
+
+def _parse_json(text: bytes) -> dict:
+    try:
+        header = json.loads(text.decode("utf-8"))
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 5,000-digit number, nesting absurdly deep
+        raise ValueError("its header is not valid JSON (damaged or not safetensors)") from None
+    if not isinstance(header, dict):
+        raise ValueError("its header is not a JSON object")
+    return header
+
+
+def _check_header(header: dict, body_size: int) -> tuple[dict, list, int, torch.dtype]:
+    """``(extra metadata, layers, in_features, dtype)`` of a file whose header is ``header``
+    and whose body has ``body_size`` bytes; ``ValueError`` with a reason if we would refuse it."""
+    header = dict(header)
     meta = header.pop("__metadata__", None)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{where}: it has no minidl metadata (was it saved by another program?)")
+        raise ValueError("it has no minidl metadata (was it saved by another program?)")
     if meta.get("version") != VERSION:
-        raise ValueError(f"{where}: it has format version {meta.get('version')!r}; this minidl reads version {VERSION}")
+        raise ValueError(f"it has format version {meta.get('version')!r}; this minidl reads version {VERSION}")
     try:
         layers = json.loads(meta["layers"])
         in_features = int(meta["in_features"])
     except (KeyError, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested absurdly deep
-        raise ValueError(f"{where}: its architecture metadata is missing or malformed") from None
-    try:
-        architecture.check(layers, in_features)
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
-    _check_tensors(header, body_size, where)
+        raise ValueError("its architecture metadata is missing or malformed") from None
+    architecture.check(layers, in_features)
+    _check_tensors(header, body_size)
     expected = _expected_shapes(layers, in_features)
     for name, shape in expected.items():
         if name not in header or tuple(header[name]["shape"]) != shape:
-            raise ValueError(f"{where}: tensor {name} is missing or does not have shape {shape}")
+            raise ValueError(f"tensor {name} is missing or does not have shape {shape}")
     dtypes = {header[name]["dtype"] for name in expected}
     if len(dtypes) != 1:
-        raise ValueError(f"{where}: its weights mix dtypes {sorted(dtypes)}")
-    try:
-        tensors = load_safetensors(data)
-    except Exception as error:  # safetensors raises its own error types
-        raise ValueError(f"{where}: {error}") from None
-    model = architecture.build(layers, in_features, dtype=_DTYPES[dtypes.pop()][0])
-    for name, tensor in _weights(model).items():
-        tensor.copy_(tensors.pop(name))
-    reserved = {"format", "version", "in_features", "layers"}
-    return model, {k: v for k, v in meta.items() if k not in reserved}, tensors
+        raise ValueError(f"its weights mix dtypes {sorted(dtypes)}")
+    end = max((info["data_offsets"][1] for info in header.values()), default=0)
+    if end != body_size:
+        raise ValueError(f"it has {body_size - end:,} bytes after its last tensor (damaged or not safetensors)")
+    return {k: v for k, v in meta.items() if k not in _RESERVED}, layers, in_features, _DTYPES[dtypes.pop()][0]
 
 
 def _expected_shapes(layers: list[dict], in_features: int) -> dict[str, tuple[int, ...]]:
@@ -132,31 +212,119 @@ def _expected_shapes(layers: list[dict], in_features: int) -> dict[str, tuple[in
     return shapes
 
 
-def _parse_header(data: bytes, where: str) -> tuple[dict, int]:
-    if len(data) < 8:
-        raise ValueError(f"{where}: it is {len(data)} bytes long, too short for a safetensors header")
-    (length,) = struct.unpack("<Q", data[:8])
-    if length > min(MAX_HEADER_BYTES, len(data) - 8):
-        raise ValueError(f"{where}: its header claims {length:,} bytes, which the file cannot hold")
-    try:
-        header = json.loads(data[8:8 + length].decode("utf-8"))
-    except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 5,000-digit number, nesting absurdly deep
-        raise ValueError(f"{where}: its header is not valid JSON (damaged or not safetensors)") from None
-    if not isinstance(header, dict):
-        raise ValueError(f"{where}: its header is not a JSON object")
-    return header, len(data) - 8 - length
-
-
-def _check_tensors(header: dict, body_size: int, where: str) -> None:
+def _check_tensors(header: dict, body_size: int) -> None:
     for name, info in header.items():
-        ok = (isinstance(info, dict) and info.get("dtype") in _DTYPES
-              and isinstance(info.get("shape"), list) and isinstance(info.get("data_offsets"), list)
+        ok = (isinstance(info, dict) and isinstance(info.get("shape"), list)
+              and isinstance(info.get("data_offsets"), list)
               and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"])
               and len(info["data_offsets"]) == 2
               and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"]))
         if not ok:
-            raise ValueError(f"{where}: tensor {name!r:.60} has a malformed entry (only float32/float64 are read)")
+            raise ValueError(f"tensor {name!r:.60} has a malformed entry")
+        if info.get("dtype") not in _DTYPES:
+            raise ValueError(f"tensor {name!r:.60} has dtype {info.get('dtype')!r:.20}; minidl files hold "
+                             f"{_DTYPE_NAMES} only")
         begin, end = info["data_offsets"]
         nbytes = math.prod(info["shape"]) * _DTYPES[info["dtype"]][1]
         if not 0 <= begin <= end <= body_size or end - begin != nbytes:
-            raise ValueError(f"{where}: tensor {name!r:.60} points outside the file or has the wrong size (truncated?)")
+            raise ValueError(f"tensor {name!r:.60} points outside the file or has the wrong size (truncated?)")
+
+
+# -- atomic writes ----------------------------------------------------------------------
+# A temporary is named ".NAME.HOST-PID-RANDOM.minidl-tmp": HOST is a hash of this machine's
+# name and PID the writer's process id, so a later save can tell a killed save's leftover
+# (its writer is gone) from a save in progress, even in a folder shared between machines.
+TEMP_SUFFIX = ".minidl-tmp"
+STALE_SECONDS = 3600  # no save of at most 1 GiB takes an hour: older temporaries are orphans
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMP = re.compile(r"\..*\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
+
+    The bytes go to a temporary file beside the target, are fsynced, and are renamed over it.
+    Like an editor's save: a symlink is written through (its target is replaced, the link
+    stays); an existing file keeps its permission bits (and owner and group where allowed); a
+    new file gets the umask's mode, as ``open()`` gives. Our temporaries that are stale (their
+    writer on this machine is gone, or they are over ``STALE_SECONDS`` old) are removed first.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        old = os.stat(target)
+    except FileNotFoundError:
+        old = None
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        raise ValueError(f"cannot save to {path}: it is {_kind(old.st_mode)}, not a regular file")
+    _remove_stale_temporaries(target.parent)
+    tmp = target.parent / f".{target.name[:120]}.{_HOST}-{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)  # umask applies
+    try:
+        with open(fd, "wb") as file:
+            if old is not None and os.name == "posix":
+                _keep_owner_and_mode(file.fileno(), old)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(target.parent)
+
+
+def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        try:  # only root may give a file away; a member of the old group may keep the group
+            os.fchown(fd, old.st_uid, old.st_gid)
+        except OSError:
+            try:
+                os.fchown(fd, -1, old.st_gid)
+            except OSError:
+                pass
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which clears set-id bits
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX); some file systems cannot, which is harmless here."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _writer_gone(pid: int) -> bool:
+    if os.name != "posix":  # os.kill would terminate the process on Windows: rely on age there
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return True
+    except OSError:  # PermissionError: alive, another user's
+        return False
+    return False
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporaries that killed saves left in ``folder``: ours by name, regular files, and
+    stale. Best effort: a failure here never fails the save."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        try:
+            if not match or not entry.is_file(follow_symlinks=False):
+                continue
+            age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+            if age > STALE_SECONDS or (match["host"] == _HOST and _writer_gone(int(match["pid"]))):
+                os.unlink(entry.path)
+        except OSError:
+            continue

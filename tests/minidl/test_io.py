@@ -1,10 +1,18 @@
 """Model files: safetensors with the architecture as metadata; round trip, atomic writes, hostile files."""
 
 import json
+import math
 import os
 import pickle
 import random
+import re
+import signal
+import stat
 import struct
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,7 +52,7 @@ def raw(header, body=b""):
     return struct.pack("<Q", len(text)) + text + body
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_round_trip_gives_the_same_predictions_exactly(tmp_path, dtype):
     model, x = small_model(dtype), torch.rand(50, 2, dtype=dtype)
     minidl.save(model, tmp_path / "model.safetensors")
@@ -123,8 +131,9 @@ def bad_files():
         "tensor linear0.bias is missing"
     yield "mixed dtypes", safetensors_bytes(weights(**{"linear0.bias": torch.zeros(3, dtype=torch.float64)}),
                                             metadata=ours()), "its weights mix dtypes"
-    yield "float16 weights", safetensors_bytes({k: v.half() for k, v in weights().items()}, metadata=ours()), \
-        "only float32/float64 are read"
+    yield "int64 weights", safetensors_bytes({k: v.long() for k, v in weights().items()}, metadata=ours()), \
+        "has dtype 'I64'; minidl files hold float16, bfloat16, float32 or float64 only"
+    yield "bytes after the last tensor", valid + bytes(16), "16 bytes after its last tensor"
     huge = {"__metadata__": ours(), "linear0.weight": {"dtype": "F32", "shape": [10**9, 10**9],
                                                        "data_offsets": [0, 24]}}
     yield "absurd tensor shape", raw(huge, bytes(24)), "points outside the file or has the wrong size"
@@ -215,3 +224,304 @@ def test_a_corrupted_byte_loads_or_is_refused(tmp_path, position, value):
         assert "model.safetensors is not a minidl model file" in str(error)
     else:  # the byte fell among the weights, or changed nothing that matters
         assert isinstance(model, Sequential) and model.out_features == 3
+
+
+# -- special and huge files (issue 16, item 1) --------------------------------------------------
+def bounded(call, unblock, seconds=10.0):
+    """``call()``'s exception, run in a thread; if it blocks, ``unblock()`` it and fail the test."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        unblock()
+        thread.join(seconds)
+        pytest.fail(f"the call blocked for {seconds} s")
+    return outcome.get("error")
+
+
+def unblock_fifo(fifo):
+    """Open and close the write end: a reader blocked in open() then sees end-of-file."""
+    def unblock():
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    return unblock
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("through", ["fifo", "symlink to a fifo"])
+def test_a_fifo_is_refused_at_once_without_waiting_for_a_writer(tmp_path, through):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    path = fifo
+    if through != "fifo":
+        path = tmp_path / "link.safetensors"
+        path.symlink_to(fifo)
+    error = bounded(lambda: minidl.load(path), unblock_fifo(fifo))
+    assert isinstance(error, ValueError)
+    assert str(error) == (f"cannot read {path}: it is a named pipe (FIFO), not a regular file; "
+                          "choose a file saved by minidl")
+
+
+def test_a_folder_is_refused_with_a_sentence(tmp_path):
+    with pytest.raises(ValueError, match=r"cannot read .*: it is a folder, not a regular file"):
+        minidl.load(tmp_path)
+
+
+# Runs in a child whose address space is capped, so that a regression (reading /dev/zero
+# to the end) fails with MemoryError instead of eating the machine; reports what each load
+# said and how many bytes the process read meanwhile (rchar in /proc/self/io).
+CHILD = r"""
+import json, resource, sys
+import minidl
+
+with open("/proc/self/status") as status:  # the address space now (large with CUDA libraries), plus 2 GiB
+    size = int(next(line for line in status if line.startswith("VmSize:")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (size + (2 << 30), resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+def bytes_read():
+    with open("/proc/self/io") as io:
+        return int(next(line for line in io if line.startswith("rchar:")).split()[1])
+
+results = {}
+for path in sys.argv[1:]:
+    before = bytes_read()
+    try:
+        minidl.load(path)
+        said = "loaded"
+    except (ValueError, MemoryError) as error:
+        said = f"{type(error).__name__}: {error}"
+    results[path] = [said, bytes_read() - before]
+print(json.dumps(results))
+"""
+GIB = 1 << 30
+
+
+def sparse(path, prefix, size):
+    """A file of ``size`` bytes: ``prefix``, then a hole that reads as zeros (no disk used)."""
+    with open(path, "wb") as file:
+        file.write(prefix)
+        file.truncate(size)
+    return path
+
+
+SPECIAL = {  # case: (file name, what the refusal says)
+    "symlink to /dev/zero": ("zero.safetensors", "it is a device, not a regular file"),
+    "symlink to /dev/urandom": ("urandom.safetensors", "it is a device, not a regular file"),
+    "1 GiB of zeros": ("zeros.safetensors", "its header is not valid JSON"),
+    "a valid header, then 1 GiB": ("padded.safetensors", "bytes after its last tensor"),
+    "1 byte over the limit": ("big.safetensors", "it is 1,073,741,825 bytes, more than the 1,073,741,824 allowed"),
+}
+
+
+@pytest.fixture(scope="module")
+def child_loads(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("special")
+    (folder / "zero.safetensors").symlink_to("/dev/zero")
+    (folder / "urandom.safetensors").symlink_to("/dev/urandom")
+    sparse(folder / "zeros.safetensors", b"", GIB)
+    sparse(folder / "padded.safetensors", safetensors_bytes(weights(), metadata=ours()), GIB)
+    sparse(folder / "big.safetensors", b"", GIB + 1)
+    paths = [str(folder / name) for name, _ in SPECIAL.values()]
+    child = subprocess.run([sys.executable, "-c", CHILD, *paths], capture_output=True, text=True, timeout=120,
+                           cwd=Path(minidl.__file__).parent.parent)
+    assert child.returncode == 0, child.stderr[-2000:]
+    return {Path(path).name: result for path, result in json.loads(child.stdout).items()}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="Linux devices, rlimits and /proc/self/io")
+@pytest.mark.parametrize("case", SPECIAL)
+def test_devices_and_huge_files_are_refused_before_their_body_is_read(child_loads, case):
+    name, expected = SPECIAL[case]
+    said, read = child_loads[name]
+    assert said.startswith("ValueError: ") and expected in said and name in said, said
+    assert read < 1 << 20, f"refusing it read {read:,} bytes"
+
+
+def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "model.safetensors"
+    minidl.save(small_model(), path)
+    check = minidl.io._check_header
+
+    def grow_after_the_header_is_checked(*args):
+        with open(path, "ab") as file:
+            file.write(b"more")
+        return check(*args)
+
+    monkeypatch.setattr(minidl.io, "_check_header", grow_after_the_header_is_checked)
+    with pytest.raises(ValueError, match=f"{NOT_OURS}: it changed while it was being read; try again"):
+        minidl.load(path)
+
+
+# -- save refuses what load refuses (item 4) --------------------------------------------------
+def chain(n):
+    return Sequential(*[Linear(2, 2) for _ in range(n)])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Sequential(Linear(2, 20_000)), r"layer 1 \(Linear\) needs a width from 1 to 16384, got 20000"),
+    (lambda: chain(300), "the network has 300 layers; at most 256 are supported"),
+    (lambda: (small_model(), {"extra": torch.arange(3)}), "tensor 'extra' has dtype 'I64'; minidl files hold"),
+    (lambda: (small_model(), {"linear0.weight": torch.zeros(4, 2)}), r"tensor names \['linear0.weight'\] are reserved"),
+    (lambda: (small_model(), {}, {"note": "x" * (5 << 20)}),
+     r"its header claims 5,2\d\d,\d\d\d bytes, more than the file holds or the 4,194,304 allowed"),
+], ids=["width 20,000", "300 layers", "int64 tensor", "tensor named like a weight", "5 MiB of metadata"])
+def test_save_refuses_what_load_would_refuse_before_writing(tmp_path, make, message):
+    made = make()
+    model, tensors, metadata = (made, None, None) if isinstance(made, Sequential) else (*made, None)[:3]
+    with pytest.raises(ValueError, match=message):
+        write(tmp_path / "model.safetensors", model, metadata=metadata, tensors=tensors)
+    assert os.listdir(tmp_path) == []
+
+
+def test_every_trainable_dtype_loads_and_trains_on(tmp_path):
+    for dtype in (torch.float16, torch.bfloat16):
+        model = small_model(dtype)
+        minidl.save(model, tmp_path / "model.safetensors")
+        loaded = minidl.load(tmp_path / "model.safetensors")
+        loaded.setLoss(minidl.MSE())
+        x = torch.rand(20, 2, dtype=dtype)
+        loaded.train(x, torch.zeros(20, 3, dtype=dtype), 2, 10, minidl.SGD(1e-3), verbose_every_nth=0)
+        assert loaded.dtype == dtype and loaded.predict(x).dtype == dtype
+
+
+# -- non-finite weights (issue 9, item 2) ----------------------------------------------------------
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float64])
+def test_non_finite_weights_are_refused_on_load(tmp_path, value, dtype):
+    model = small_model(dtype)
+    model.modules["linear1"].bias[2] = value
+    minidl.save(model, tmp_path / "model.safetensors")  # writing them is the caller's policy
+    with pytest.raises(ValueError, match=r"model\.safetensors holds weights that are not finite \(NaN or infinity "
+                                         r"in linear1\.bias\), probably saved after training diverged"):
+        minidl.load(tmp_path / "model.safetensors")
+
+
+# -- side effects of the atomic save (item 5) ----------------------------------------------------
+@pytest.fixture
+def umask():
+    old = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path, umask, mask, mode):
+    umask(mask)
+    minidl.save(small_model(), tmp_path / "model.safetensors")
+    assert stat.S_IMODE(os.stat(tmp_path / "model.safetensors").st_mode) == mode
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o664, 0o400])
+def test_a_replaced_file_keeps_its_mode(tmp_path, umask, mode):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old")
+    path.chmod(mode)
+    umask(0o077)
+    minidl.save(small_model(), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode and minidl.load(path).out_features == 3
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_replaced_file_keeps_its_owner_and_group(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old")
+    os.chown(path, 4321, 8765)
+    minidl.save(small_model(), path)
+    assert (os.stat(path).st_uid, os.stat(path).st_gid) == (4321, 8765)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+@pytest.mark.parametrize("link", ["absolute", "relative", "chain", "dangling"])
+def test_saving_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path, link):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "mine").mkdir()
+    target = tmp_path / "shared" / "model.safetensors"
+    if link != "dangling":
+        target.write_bytes(b"old")
+    path = tmp_path / "mine" / "model.safetensors"
+    path.symlink_to("../shared/model.safetensors" if link == "relative" else target)
+    if link == "chain":
+        path = tmp_path / "mine" / "again.safetensors"
+        path.symlink_to(tmp_path / "mine" / "model.safetensors")
+    minidl.save(small_model(), path)
+    assert path.is_symlink() and path.resolve() == target.resolve()
+    assert minidl.load(target).out_features == 3
+    assert sorted(os.listdir(tmp_path / "shared")) == ["model.safetensors"]  # no temporary left anywhere
+    assert all(p.is_symlink() for p in (tmp_path / "mine").iterdir())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="device files")
+def test_saving_over_a_device_is_refused(tmp_path):
+    (tmp_path / "model.safetensors").symlink_to("/dev/null")
+    with pytest.raises(ValueError, match=r"cannot save to .*model.safetensors: it is a device, not a regular file"):
+        minidl.save(small_model(), tmp_path / "model.safetensors")
+    assert Path("/dev/null").is_char_device()
+
+
+KILLED_SAVE = r"""
+import os, signal, sys
+import minidl.io
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed after writing, before the rename
+minidl.io.write_bytes_atomically(sys.argv[1], b"half a model")
+"""
+
+
+def temporaries(folder):
+    return sorted(name for name in os.listdir(folder) if name != "model.safetensors")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_a_killed_save_leaves_a_recognisable_temporary_that_the_next_save_removes(tmp_path):
+    path = tmp_path / "model.safetensors"
+    minidl.save(small_model(), path)
+    seen = []
+    for _ in range(3):  # each killed save removes the previous one's temporary: at most one is ever left
+        child = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], capture_output=True, timeout=120,
+                               cwd=Path(minidl.__file__).parent.parent)
+        assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+        left = temporaries(tmp_path)
+        assert len(left) == 1 and left[0] not in seen, (left, seen)
+        assert re.fullmatch(r"\.model\.safetensors\.[0-9a-f]{8}-\d+-[0-9a-f]{8}\.minidl-tmp", left[0]), left
+        assert (tmp_path / left[0]).read_bytes() == b"half a model"
+        seen += left
+    assert minidl.load(path).out_features == 3  # the old file survived the kills
+    minidl.save(small_model(torch.float64), path)
+    assert temporaries(tmp_path) == [] and minidl.load(path).dtype == torch.float64
+
+
+@pytest.mark.skipif(os.name != "posix", reason="writers are told apart by pid on POSIX only")
+def test_only_our_stale_temporaries_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    here, other = minidl.io._HOST, "0" * 8 if minidl.io._HOST != "0" * 8 else "1" * 8
+    names = {
+        f".model.safetensors.{here}-{dead.pid}-0123abcd.minidl-tmp": "removed: its writer is gone",
+        f".other.minidl.{here}-{dead.pid}-0123abcd.minidl-tmp": "removed: another file's, same folder",
+        f".model.safetensors.{here}-{os.getpid()}-0123abcd.minidl-tmp": "kept: a save in progress here",
+        f".model.safetensors.{other}-{dead.pid}-0123abcd.minidl-tmp": "kept: another machine's, recent",
+        f".model.safetensors.{other}-1-0123abcd.minidl-tmp.old": "kept: not our name",
+        ".model.safetensors.k3j4h5.tmp": "kept: not our name (any program's temporary)",
+        f".old.safetensors.{other}-77-0123abcd.minidl-tmp": "removed: over an hour old",
+        f".link.safetensors.{here}-{dead.pid}-0123abcd.minidl-tmp": "kept: a symlink, not a file",
+    }
+    for name in names:
+        if "symlink" in names[name]:
+            (tmp_path / name).symlink_to(tmp_path / "model.safetensors")
+        else:
+            (tmp_path / name).write_bytes(b"x")
+    hour_ago = time.time() - minidl.io.STALE_SECONDS - 60
+    os.utime(tmp_path / f".old.safetensors.{other}-77-0123abcd.minidl-tmp", (hour_ago, hour_ago))
+    minidl.save(small_model(), tmp_path / "model.safetensors")
+    assert temporaries(tmp_path) == sorted(name for name, why in names.items() if why.startswith("kept"))
