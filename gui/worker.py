@@ -19,11 +19,13 @@ class TrainingWorker(QObject):
 
     def __init__(self, job: Job):
         super().__init__()
-        self.trainer = Trainer(job, self.message.emit)
+        self.job = job
 
     @Slot()
     def run(self) -> None:
-        self.trainer.run()
+        # The trainer is made here, in the training thread: even its set-up reads the model.
+        Trainer(self.job, self.message.emit).run()
+        self.job = None  # the model belongs to the session again
 
 
 class Receiver(QObject):
