@@ -20,7 +20,7 @@ def grid(extent: tuple[float, float, float, float], resolution: int = RESOLUTION
 def image(model, points: torch.Tensor, resolution: int = RESOLUTION) -> np.ndarray:
     """Class-1 score minus class-0 score at each grid point, shape ``(resolution, resolution)``
     indexed ``[x, y]`` (pyqtgraph's ImageItem order): positive where class 1 wins."""
-    return _difference(model.predict(points), resolution)
+    return difference(model.predict(points), resolution)
 
 
 class Imager:
@@ -44,8 +44,8 @@ class Imager:
             else:
                 for module, buffer in zip(self.model, self._buffers, strict=True):
                     x = module.apply(x, out=buffer)
-        return _difference(x, self.resolution)
+        return difference(x, self.resolution)
 
 
-def _difference(output: torch.Tensor, resolution: int) -> np.ndarray:
+def difference(output: torch.Tensor, resolution: int) -> np.ndarray:
     return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()

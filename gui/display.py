@@ -9,26 +9,14 @@ GUI-thread operation waits on a large network's image.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
+from .background import Background
 from .session import PAUSED, RUNNING, Session, ViewRequest, compute_view
 
 # Multiply-adds of one preview (grid and data rows times parameters) done on the GUI thread; the
 # report's network needs 1.7e7 (about 3 ms). Above this a preview runs in its own thread.
 SYNC_LIMIT = 5e7
-
-
-class _PreviewWorker(QObject):
-    done = Signal(object, object, object)  # request, image, metrics
-
-    def __init__(self, request: ViewRequest):
-        super().__init__()
-        self.request = request
-
-    @Slot()
-    def run(self) -> None:
-        image, metrics = compute_view(self.request)
-        self.done.emit(self.request, image, metrics)
 
 
 class Preview(QObject):
@@ -39,49 +27,21 @@ class Preview(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: _PreviewWorker | None = None
-        self._waiting: ViewRequest | None = None
+        self.background = Background(self)
 
     @staticmethod
     def cost(request: ViewRequest) -> float:
         rows = request.grid.shape[0] + request.data.X_train.shape[0] + request.data.X_test.shape[0]
         return float(rows) * request.flat.numel()
 
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None
-
     def request(self, request: ViewRequest) -> None:
-        if self.cost(request) <= SYNC_LIMIT and not self.busy:
+        if self.cost(request) <= SYNC_LIMIT and not self.background.busy:
             self.ready.emit(request, *compute_view(request))
             return
-        self._waiting = request
-        if not self.busy:
-            self._start_next()
-
-    def _start_next(self) -> None:
-        request, self._waiting = self._waiting, None
-        self._thread, self._worker = QThread(), _PreviewWorker(request)
-        self._worker.moveToThread(self._thread)
-        self._worker.done.connect(self._done)
-        self._thread.started.connect(self._worker.run)
-        self._thread.start()
-
-    @Slot(object, object, object)
-    def _done(self, request, image, metrics) -> None:
-        self.wait()
-        self.ready.emit(request, image, metrics)
-        if self._waiting is not None:
-            self._start_next()
+        self.background.submit(lambda: compute_view(request), lambda result: self.ready.emit(request, *result))
 
     def wait(self) -> None:
-        """Let a preview in progress finish (closing the window); its result is dropped."""
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.started.disconnect(self._worker.run)
-            self._thread = self._worker = None
+        self.background.wait()
 
 
 class Display(QObject):
@@ -173,6 +133,9 @@ class Display(QObject):
     def _show_metrics(self, metrics=None) -> None:
         s = self.session
         epoch, total = s.history.epochs, max(s.target_epoch, s.experiment.epochs)
+        if s.building:
+            self.metrics_label.setText("Drawing the initial weights of this wide network…")
+            return
         if not s.has_model:
             self.metrics_label.setText(f"Epoch {epoch} of {total} · the network is not valid yet: "
                                        "fix it (see the note under the blocks) to train")

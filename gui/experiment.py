@@ -160,19 +160,24 @@ class Data:
     y_test: torch.Tensor
 
     def test_loss(self, model, test_out: torch.Tensor | None = None) -> float:
-        """Loss per point on the test set (NaN or inf once the weights are not finite)."""
+        """Loss per point on the test set (NaN once the weights are not finite)."""
         test_out = model.predict(self.X_test) if test_out is None else test_out
-        return float(model.loss.apply(test_out, self.y_test)) / self.X_test.shape[0]
+        if not bool(torch.isfinite(test_out).all()):
+            return math.nan
+        return float(model.loss.forward(test_out, self.y_test)) / self.X_test.shape[0]
 
     def evaluate(self, model) -> dict:
         """Test loss per point and train/test error %; all ``None`` once the weights are not
         finite (after a divergence)."""
-        test_out = model.predict(self.X_test)
+        return self.metrics(model, model.predict(self.X_train), model.predict(self.X_test))
+
+    def metrics(self, model, train_out: torch.Tensor, test_out: torch.Tensor) -> dict:
+        """:meth:`evaluate` from outputs computed elsewhere (for example in chunks)."""
         test_loss = self.test_loss(model, test_out)
         if not math.isfinite(test_loss):
             return {"test_loss": None, "train_error": None, "test_error": None}
         return {"test_loss": test_loss, "test_error": error_rate(test_out, self.labels_test),
-                "train_error": error_rate(model.predict(self.X_train), self.labels_train)}
+                "train_error": error_rate(train_out, self.labels_train)}
 
     def extent(self, margin: float = 0.05) -> tuple[float, float, float, float]:
         """``(x0, x1, y0, y1)``: the unit square, grown to hold every point, plus a margin."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import files, worker
+from .background import Background
 from .display import Display
 from .experiment import Experiment
 from .layer_panel import LayerPanel
@@ -53,7 +54,8 @@ class MainWindow(QMainWindow):
     def __init__(self, experiment: Experiment | None = None, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings("minidl", "playground")
-        self.session = Session(experiment or files.report_experiment(), runner=worker.start)
+        self.builds = Background(self)
+        self.session = Session(experiment or files.report_experiment(), runner=worker.start, builder=self.builds.submit)
         self.confirm_discard = self._ask_to_save
         self.last_message = ""
         self._build_views()
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
             return
         self.session.stop()
         self.display.preview.wait()
+        self.builds.wait()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

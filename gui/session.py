@@ -44,6 +44,10 @@ from .timeline import DENSE_EPOCHS, Timeline, flatten
 from .trainer import Job
 
 IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
+# Networks up to this many parameters are drawn on the caller's thread (the report's has 1,427,
+# drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
+# so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
+SYNC_BUILD = 1_000_000
 DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed")
 
 
@@ -95,6 +99,12 @@ def model_from(blocks: list, flat: torch.Tensor) -> minidl.Sequential:
     return model
 
 
+def fresh_network(experiment: Experiment) -> tuple[minidl.Sequential, torch.Tensor]:
+    """The experiment's initial network and a flat copy of its weights (any thread may call it)."""
+    model = experiment.build_model()
+    return model, flatten(model.parameters())
+
+
 def load_flat(model: minidl.Sequential, flat: torch.Tensor) -> None:
     offset = 0
     with torch.no_grad():
@@ -122,9 +132,13 @@ class Session:
     :meth:`resume_from`, :meth:`parameters_at`, and the run controls.
     """
 
-    def __init__(self, experiment: Experiment | None = None, runner=None):
+    def __init__(self, experiment: Experiment | None = None, runner=None, builder=None):
         self.experiment = experiment or Experiment()
         self.runner = runner
+        self.builder = builder  # builder(work, done): done(work()) later; None: build in place
+        self.building = False
+        self._generation = 0  # of the network being drawn: a newer edit makes an older one moot
+        self._run_when_built: bool | None = None
         self.events = Events()
         self.history = History()
         self.timeline: Timeline | None = None
@@ -228,6 +242,7 @@ class Session:
         if model is None:
             self._new_model()
         else:
+            self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
             self._model, self.history = model, history or History()
             self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
             if self.history.epochs not in self.timeline.epochs():
@@ -249,9 +264,14 @@ class Session:
         if problems:
             self.events.emit("status", problems[0])
             return False
-        if self._model is None or self.fresh_weights_needed:
+        if (self._model is None and not self.building) or self.fresh_weights_needed:
             self._new_model()
             self.events.emit("model")
+        if self.building:
+            self._run_when_built = first_step_only
+            self.events.emit("status", "Drawing the initial weights of this wide network: training starts as "
+                             "soon as they are ready.")
+            return True
         done, e = self.history.epochs, self.experiment
         self.target_epoch = e.epochs if done < e.epochs else done + e.epochs
         self._start(done, self.target_epoch, first_step_only)
@@ -336,6 +356,7 @@ class Session:
         if not self.can_undo_reset:
             return False
         u, self._undo = self._undo, None
+        self._generation, self.building = self._generation + 1, False
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
@@ -423,11 +444,32 @@ class Session:
         self.history, self.metrics, self.seek_epoch = History(), None, None
         self.fresh_weights_needed = False
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
-        self._model = self.experiment.build_model() if not self.validate() else None
-        self.timeline = None
-        if self._model is not None:
-            self.timeline = Timeline([tuple(p.shape) for p in self._model.parameters()])
-            self.timeline.add(0, flatten(self._model.parameters()), pinned=True)
+        self._model = self.timeline = self._run_when_built = None
+        self._generation += 1
+        self.building = False
+        if self.validate():
+            return
+        experiment = Experiment.from_json(self.experiment.to_json())  # a copy the builder may read anywhere
+        work = lambda: fresh_network(experiment)  # noqa: E731
+        if self.builder is None or architecture.check(experiment.blocks, 2) <= SYNC_BUILD:
+            self._built(self._generation, work())
+        else:
+            self.building = True
+            self.builder(work, lambda result, generation=self._generation: self._built(generation, result))
+
+    def _built(self, generation: int, network: tuple[minidl.Sequential, torch.Tensor]) -> None:
+        if generation != self._generation:
+            return  # the network of an earlier edit
+        was_building, self.building = self.building, False
+        self._model, flat = network
+        self.timeline = Timeline([tuple(p.shape) for p in self._model.parameters()])
+        self.timeline.add(0, flat, pinned=True, check=False)
+        if was_building:
+            self.events.emit("model")
+            self.events.emit("state", self.state)
+            if self._run_when_built is not None:
+                first_step_only, self._run_when_built = self._run_when_built, None
+                self.run(first_step_only)
 
     def _set_modified(self, modified: bool) -> None:
         if modified != self.modified:

@@ -78,11 +78,12 @@ class Timeline:
         self._epochs = keep
 
     # -- adding and reading ----------------------------------------------------------
-    def add(self, epoch: int, flat: torch.Tensor, pinned: bool = False) -> bool:
-        """Keep ``flat`` as the parameters after ``epoch``; a non-finite one is refused (False)."""
+    def add(self, epoch: int, flat: torch.Tensor, pinned: bool = False, check: bool = True) -> bool:
+        """Keep ``flat`` as the parameters after ``epoch``; a non-finite one is refused (False).
+        ``check=False`` skips that test for weights known to be finite (fresh ones)."""
         if flat.shape != (self.size,):
             raise ValueError(f"a snapshot of this network has {self.size} numbers, got shape {tuple(flat.shape)}")
-        if not bool(torch.isfinite(flat).all()):
+        if check and not bool(torch.isfinite(flat).all()):
             return False
         if epoch not in self._flats:
             bisect.insort(self._epochs, epoch)

@@ -37,6 +37,12 @@ IMAGE_SHARE = 0.1
 # message), so the test curve keeps its shape; it costs no GUI time, and at most 5 % of the worker's.
 TEST_HZ = 60
 TEST_SHARE = 0.05
+METRICS_SHARE = 0.1
+# A wide network's image or metrics take seconds (10,000 grid points through 2-4096-4096-2 is
+# 3e11 multiply-adds), and Stop waits for this thread: above HEAVY multiply-adds a pass over the
+# grid runs in chunks of about CHUNK, and a stop is noticed between them.
+HEAVY = 2e8
+CHUNK = 5e7
 
 
 @dataclass
@@ -67,7 +73,9 @@ class Trainer:
         self._snapshots: list[tuple[int, torch.Tensor, bool]] = []
         self._last_epoch = self._pinned = job.first_epoch - 1
         self._last_flat = flatten(job.model.parameters())  # the weights at the end of the last epoch
-        self._next_progress = self._next_image = self._next_test = 0.0  # set when the run starts
+        self._next_progress = self._next_image = self._next_test = self._next_metrics = 0.0  # set at the start
+        size = sum(p.numel() for p in job.model.parameters())
+        self._chunk = job.grid.shape[0] if job.grid.shape[0] * size <= HEAVY else max(16, int(CHUNK // size))
         # Small products: one thread leaves the other core to the GUI; wide layers use the caller's.
         self._threads = threads_for(job.model, job.grid.shape[0])
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
@@ -137,8 +145,7 @@ class Trainer:
         now = time.perf_counter()
         picture = None
         if image or (image is None and now >= self._next_image):
-            with intra_op_threads(self._threads):
-                picture = self.imager()
+            picture = self._image()
             spent = time.perf_counter() - now
             self._next_image = now + max(1 / IMAGE_HZ, spent / IMAGE_SHARE)
         if pin:
@@ -148,10 +155,12 @@ class Trainer:
             else:
                 self._snapshots.append((self._last_epoch, self._last_flat, True))
         if self._pending or self._snapshots:
-            measured = None
-            if metrics and self._pending:
-                with intra_op_threads(self._threads):
-                    values = self.job.data.evaluate(self.job.model)
+            measured, started = None, time.perf_counter()
+            forced = image is True  # the last epoch, or a pause: the numbers a person reads off
+            due = metrics and self._pending and (forced or started >= self._next_metrics)
+            values = self._metrics() if due else None
+            if values is not None:
+                self._next_metrics = started + (time.perf_counter() - started) / METRICS_SHARE
                 measured = Metrics(self._last_epoch, **values)
                 if values["test_loss"] is not None and self._test_epochs[-1:] != [self._last_epoch]:
                     self._test_epochs.append(self._last_epoch)
@@ -165,7 +174,32 @@ class Trainer:
         if picture is not None and np.isfinite(picture).all():
             self.send(Frame(self._last_epoch, picture))
 
+    def _outputs(self, X: torch.Tensor) -> torch.Tensor | None:
+        """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile."""
+        chunks = []
+        with intra_op_threads(self._threads):
+            for start in range(0, X.shape[0], self._chunk):
+                if chunks and self.job.control.stopped:
+                    return None
+                chunks.append(self.job.model.predict(X[start:start + self._chunk]))
+        return torch.cat(chunks) if len(chunks) > 1 else chunks[0]
+
+    def _image(self) -> np.ndarray | None:
+        if self._chunk >= self.job.grid.shape[0]:
+            with intra_op_threads(self._threads):
+                return self.imager()  # buffers kept from frame to frame: cheaper for small networks
+        out = self._outputs(self.job.grid)
+        return None if out is None else boundary.difference(out, self.imager.resolution)
+
+    def _metrics(self) -> dict | None:
+        data = self.job.data
+        train_out = self._outputs(data.X_train)
+        test_out = None if train_out is None else self._outputs(data.X_test)
+        return None if test_out is None else data.metrics(self.job.model, train_out, test_out)
+
     def _sample_test_loss(self, now: float) -> None:
+        if self._chunk < self.job.data.X_test.shape[0]:
+            return  # a wide network's test loss comes with the metrics, within their share of time
         with intra_op_threads(self._threads):
             loss = self.job.data.test_loss(self.job.model)
         if math.isfinite(loss):

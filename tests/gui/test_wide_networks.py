@@ -1,0 +1,64 @@
+"""Issue 9 item 8: a wide network never makes the GUI thread wait (its weights and pictures are made elsewhere)."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+from gui_helpers import WAIT_MS, find, small_data
+from PySide6.QtWidgets import QLabel
+
+import minidl
+from gui.experiment import linear
+from gui.trainer import Job, Trainer
+
+WIDE = [linear(4096), {"type": "ReLU"}, linear(4096), {"type": "ReLU"}, linear(2), {"type": "Tanh"}]
+
+
+def test_a_wide_stack_is_drawn_in_the_background_and_run_waits_for_it(window, qtbot):
+    small_data(window, n_train=50, n_test=50, batch=50)
+    s = window.session
+    builders = []
+    real = minidl.architecture.build
+
+    def recording_build(*args, **kwargs):
+        builders.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    minidl.architecture.build = recording_build
+    try:
+        s.edit(blocks=WIDE)
+        assert s.building and not s.has_model
+        assert window.boundary_plot.heatmap.image is None  # not the previous network's picture
+        assert "Drawing the initial weights" in find(window, QLabel, "metricsLabel").text()
+        with qtbot.waitSignal(window.trainingStarted, timeout=WAIT_MS):
+            s.step()  # waits for the weights, then trains one epoch
+        qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT_MS)
+        with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+            s.stop()
+    finally:
+        minidl.architecture.build = real
+    assert builders and threading.get_ident() not in builders[:1]  # drawn off the GUI thread
+    assert s.history.epochs == 1
+    qtbot.waitUntil(lambda: window.boundary_plot.heatmap.image is not None, timeout=WAIT_MS)  # drawn elsewhere too
+
+
+def test_a_newer_edit_makes_a_network_still_being_drawn_moot(window, qtbot):
+    s = window.session
+    s.edit(blocks=WIDE)
+    s.edit(blocks=[linear(8), {"type": "ReLU"}, linear(2)])  # small: drawn at once
+    assert s.has_model and not s.building and window.builds.busy
+    qtbot.waitUntil(lambda: not window.builds.busy, timeout=WAIT_MS)  # the wide one was delivered, and ignored
+    assert [tuple(p.shape) for p in s.model.parameters()][0] == (8, 2)  # the late wide network was dropped
+
+
+def test_a_stop_interrupts_a_wide_network_s_picture_between_chunks():
+    model = minidl.architecture.build(WIDE, 2)
+    model.setLoss(minidl.MSE())
+    data = type("D", (), {})()
+    control = minidl.TrainingControl()
+    grid = torch.rand(10_000, 2)
+    trainer = Trainer(Job(model, data, minidl.SGD(1e-3), 1, 10, 1, grid, control), lambda message: None)
+    assert trainer._chunk < grid.shape[0]  # chunked: 10,000 points x 16.8 M parameters
+    control.stop()
+    assert trainer._outputs(grid) is None and trainer._image() is None
