@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
 COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
@@ -133,9 +133,22 @@ class Heatmap(pg.ImageItem):
             self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
 
 
+def output_bound(blocks: list[dict]) -> float | None:
+    """How far class 1 − class 0 can reach for a stack of blocks: 2 after a Tanh (each output
+    lies in [−1, 1]), None (unbounded) after a Linear or a ReLU."""
+    return 2.0 if blocks and blocks[-1].get("type") == "Tanh" else None
+
+
 class BoundaryPlot(pg.PlotWidget):
     """The network's class-1 minus class-0 output over the input plane (one ImageItem),
-    a colour bar, and the data points in their class colours (test points as triangles)."""
+    a colour bar, and the data points in their class colours (test points as triangles).
+
+    The colour scale means the same thing in every frame of a run, so a pale map is a network
+    that is unsure: ±``set_output_bound(bound)`` for an output that cannot go further (±2 after
+    a Tanh), otherwise the largest |output| seen since ``reset_range()``, which only grows.
+    ``auto_range_check`` (objectName ``autoRangeCheck``, off; the window lays it out) scales
+    each frame to its own largest output instead.
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -163,11 +176,57 @@ class BoundaryPlot(pg.PlotWidget):
             item.addItem(points)
         self._brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
         self._framed = False
+        self._bound: float | None = None
+        self._seen = 0.0  # the largest finite |output| since reset_range()
+        self._image: np.ndarray | None = None
+        self.auto_range_check = QCheckBox("Auto colour range", objectName="autoRangeCheck", checked=False)
+        self.auto_range_check.setToolTip(
+            "Off: the colours keep one scale for the whole run (±2 after a Tanh, otherwise the largest "
+            "output seen since the run began),\nso a pale map means an unsure network. On: every frame "
+            "spans its own largest output, which shows the shape of a weak boundary\nbut makes any "
+            "network look confident.")
+        self.auto_range_check.toggled.connect(lambda _: self._relevel())
 
-    def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
-        limit = nice_ceiling(float(np.abs(image).max()))
-        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+    # -- the colour scale --------------------------------------------------------------
+    def levels(self) -> tuple[float, float]:
+        """The colour bar's ``(low, high)``."""
+        low, high = self.colour_bar.levels()
+        return float(low), float(high)
+
+    def set_output_bound(self, bound: float | None) -> None:
+        """The output's reach: ±``bound`` (2.0 when the last block is Tanh), or None for unbounded."""
+        if bound is not None and not (np.isfinite(bound) and bound > 0):
+            raise ValueError(f"an output bound must be positive and finite, got {bound}")
+        self._bound = None if bound is None else float(bound)
+        self._relevel()
+
+    def reset_range(self) -> None:
+        """Forget the range seen so far (a new network or a new run): the next frame sets it afresh."""
+        self._seen = 0.0
+
+    def _limit(self, peak: float) -> float:
+        if self.auto_range_check.isChecked():
+            return nice_ceiling(peak)
+        if self._bound is not None:
+            return self._bound
+        self._seen = max(self._seen, peak)
+        return nice_ceiling(self._seen)
+
+    def _relevel(self) -> None:
+        if self._image is not None:
+            self._set_levels(self._limit(_peak(self._image)))
+
+    def _set_levels(self, limit: float) -> None:
+        self.heatmap.setLevels((-limit, limit))
         if self.colour_bar.levels() != (-limit, limit):  # redrawing the bar costs more than the image
+            self.colour_bar.setLevels((-limit, limit))
+
+    # -- frames --------------------------------------------------------------------------
+    def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+        self._image = image
+        limit = self._limit(_peak(image))
+        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+        if self.colour_bar.levels() != (-limit, limit):
             self.colour_bar.setLevels((-limit, limit))
         x0, x1, y0, y1 = extent
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
@@ -182,3 +241,12 @@ class BoundaryPlot(pg.PlotWidget):
             points = X.numpy()
             scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
         self.test_points.setVisible(show_test)
+
+
+def _peak(image: np.ndarray) -> float:
+    """The largest finite |value| of ``image`` (0 when it has none)."""
+    peak = float(np.abs(image).max()) if image.size else 0.0
+    if not np.isfinite(peak):
+        finite = np.abs(image[np.isfinite(image)])
+        peak = float(finite.max()) if finite.size else 0.0
+    return peak
