@@ -61,6 +61,81 @@ class SteadyViewBox(pg.ViewBox):
         return [x, y]
 
 
+class Envelope:
+    """A growing series drawn in at most about ``4 * capacity`` points, at the same cost per update
+    whatever its length (issue 16: a 10-million-epoch history stalled every message for 0.5 s).
+
+    Up to ``capacity`` samples it hands back the samples themselves. Beyond, it keeps the minimum
+    and maximum of consecutive blocks of samples, drawn as a vertical stroke from one to the other
+    at the block's centre, so the band holds every true value. Only the samples added since the
+    last call are folded in; when the blocks fill ``capacity``, neighbours merge and the block
+    size doubles (amortised O(1) per sample, never the whole series again).
+    """
+
+    def __init__(self, capacity: int = 2048):
+        self.capacity = capacity
+        self.reset()
+
+    def reset(self, source=None) -> None:
+        self.source = source
+        self.block = 1  # samples per block: a power of two
+        self.blocks = 0  # completed blocks
+        self.folded = 0  # samples inside completed blocks (= blocks * block)
+        self.lo = np.empty(self.capacity)
+        self.hi = np.empty(self.capacity)
+        self.x0 = np.empty(self.capacity)  # x of each block's first and last sample
+        self.x1 = np.empty(self.capacity)
+        self._last = None  # the last folded sample, to notice a series that was replaced
+
+    def points(self, y: np.ndarray, x: np.ndarray | None = None, source=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(xs, ys)`` to draw for the series ``y`` at ``x`` (default: 1, 2, 3, ...).
+
+        ``y`` must extend the series of the previous call from the same ``source`` (any object
+        standing for the series, e.g. a History); anything else starts afresh."""
+        if (source is not self.source or len(y) < self.folded
+                or (self.folded and not _same(y[self.folded - 1], self._last))):
+            self.reset(source)
+        self._fold(y, x)
+        if self.block == 1:  # fewer samples than blocks: draw them as they are
+            return (np.arange(1.0, len(y) + 1) if x is None else np.asarray(x, np.float64)), np.asarray(y)
+        m, tail = self.blocks, y[self.folded:]
+        n = 2 * (m + (len(tail) > 0))
+        xs, ys = np.empty(n), np.empty(n)
+        xs[0:2 * m:2] = xs[1:2 * m:2] = (self.x0[:m] + self.x1[:m]) / 2
+        ys[0:2 * m:2], ys[1:2 * m:2] = self.lo[:m], self.hi[:m]
+        if len(tail):
+            first, last = (self.folded + 1, len(y)) if x is None else (x[self.folded], x[-1])
+            xs[-2:] = (first + last) / 2
+            ys[-2:] = tail.min(), tail.max()
+        return xs, ys
+
+    def _fold(self, y: np.ndarray, x: np.ndarray | None) -> None:
+        while (k := min((len(y) - self.folded) // self.block, self.capacity - self.blocks)) > 0:
+            start, end, b = self.folded, self.folded + k * self.block, self.block
+            chunk = np.asarray(y[start:end], np.float64).reshape(k, b)
+            into = slice(self.blocks, self.blocks + k)
+            self.lo[into], self.hi[into] = chunk.min(1), chunk.max(1)
+            if x is None:
+                self.x0[into] = np.arange(start + 1, end + 1, b)
+                self.x1[into] = self.x0[into] + (b - 1)
+            else:
+                self.x0[into], self.x1[into] = x[start:end:b], x[start + b - 1:end:b]
+            self.blocks, self.folded, self._last = self.blocks + k, end, y[end - 1]
+            if self.blocks == self.capacity:
+                self._halve()
+
+    def _halve(self) -> None:
+        half = self.capacity // 2
+        self.lo[:half] = np.minimum(self.lo[0::2], self.lo[1::2])
+        self.hi[:half] = np.maximum(self.hi[0::2], self.hi[1::2])
+        self.x0[:half], self.x1[:half] = self.x0[0::2], self.x1[1::2]
+        self.blocks, self.block = half, 2 * self.block
+
+
+def _same(a, b) -> bool:
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 class LossPlot(pg.PlotWidget):
     """MSE loss per sample against epoch: the train curve (first data item) and the test curve.
 
@@ -91,14 +166,18 @@ class LossPlot(pg.PlotWidget):
         self._train = np.empty(0, np.float32)
         self._test_epochs = np.empty(0)
         self._test = np.empty(0, np.float32)
+        self._train_envelope, self._test_envelope = Envelope(), Envelope()
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
     def show_history(self, history, planned: int = 0) -> None:
-        """Draw ``history``; the epoch axis reaches at least ``planned`` (the end of the run)."""
+        """Draw ``history``; the epoch axis reaches at least ``planned`` (the end of the run).
+
+        A message costs the same at any history length: the curves get a min/max envelope of at
+        most a few thousand points (:class:`Envelope`), updated with the new epochs only."""
         self.view.epochs, self.view.planned = len(history.train), planned
         self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
-        self.train_curve.setData(np.arange(1, len(self._train) + 1), self._train)
-        self.test_curve.setData(self._test_epochs, self._test)
+        self.train_curve.setData(*self._train_envelope.points(history.train, source=history))
+        self.test_curve.setData(*self._test_envelope.points(history.test, history.test_epochs, source=history))
 
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
