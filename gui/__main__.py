@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", nargs="?", help="an experiment file to open")
     parser.add_argument("--screenshot", metavar="FILE", help="render the window offscreen after training, "
                         "save it as a PNG and exit")
-    parser.add_argument("--epochs", type=int, help="epochs to train (with --screenshot; default: the experiment's)")
+    parser.add_argument("--epochs", type=positive_int, help="epochs to train (with --screenshot; default: the "
+                        "experiment's)")
     parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
     args = parser.parse_args(argv)
     if args.screenshot:
@@ -29,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("playground")
     window = MainWindow()
     errors.install(window)
-    if args.file and not window.files.open(args.file):
-        print(f"error: {window.files.last_error[1]}", file=sys.stderr)
+    if args.file and not open_file(window, args.file):
+        if args.screenshot:  # a picture of the default experiment would pass for a picture of the file
+            print(f"no screenshot saved: {args.file} did not open", file=sys.stderr)
+            window.close()
+            return 1
     if args.screenshot:
         return screenshot(app, window, args.screenshot, args.epochs)
     window.show()
@@ -39,6 +44,28 @@ def main(argv: list[str] | None = None) -> int:
         print("shown", flush=True)
         return 0
     return app.exec()
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} epochs: train at least 1")
+    return value
+
+
+def open_file(window, path: str) -> bool:
+    """Open ``path`` in ``window``; on failure print why on stderr (the window keeps its experiment)."""
+    try:
+        if window.files.open(path):
+            return True
+        reason = window.files.last_error[1] if window.files.last_error else f"Could not open {path}."
+    except Exception as error:  # whatever the file did, say so here: not only in a dialog nobody may see
+        reason = f"Could not open {Path(path).name}: {error or type(error).__name__}."
+    print(f"error: {reason}", file=sys.stderr, flush=True)
+    return False
 
 
 def screenshot(app, window, path: str, epochs: int | None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .background import Background
+from .plots import output_bound
 from .session import PAUSED, RUNNING, Session, ViewRequest, compute_view
 
 # Multiply-adds of one preview (grid and data rows times parameters) done on the GUI thread; the
@@ -61,11 +62,16 @@ class Display(QObject):
         events.connect("experiment", self._experiment)
         events.connect("finished", lambda *_: self._request(None))
         events.connect("seek", self._seek)
+        events.connect("started", self.boundary_plot.reset_range)  # a run's colours never shrink
         show_test_check.toggled.connect(lambda _: self._show_points())
         self.redraw()
 
     # -- from the session ----------------------------------------------------------------
     def redraw(self) -> None:
+        # The colour scale is fixed by what the output can reach (2 after a Tanh), or grows with
+        # what this network has shown: the same colour means the same number throughout.
+        self.boundary_plot.set_output_bound(output_bound(self.session.experiment.blocks))
+        self.boundary_plot.reset_range()
         self._show_points()
         self._show_history()
         self._show_metrics()

@@ -30,7 +30,7 @@ EPOCHS_MAX = 1_000_000
 POINTS_RANGE = (10, 100_000)
 NOISE_MAX = 0.5
 SEED_MAX = 2**31 - 1
-WIDTH_MAX = 4096  # the playground's limit; minidl's own is architecture.MAX_WIDTH
+WIDTH_MAX = architecture.MAX_WIDTH  # one limit for the widgets, the files and minidl
 
 
 def linear(width: int) -> dict:

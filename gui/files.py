@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import logging
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -18,20 +18,43 @@ from minidl.io import write_bytes_atomically
 from . import experiment as exp
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
+log = logging.getLogger("gui")
 PRESETS = {"The report: disc, 2-25-25-25-2": "report.json", "XOR, small Tanh network": "xor.json",
            "Spiral, 3 × 64 ReLU": "spiral.json"}
 
 
+def preset_path(name: str) -> Path:
+    """The file of a preset shipped in ``resources/``, wherever this ``gui`` package was imported from.
+
+    A wheel installs ``resources/`` as ``gui/resources``; an editable install and a plain checkout on
+    ``PYTHONPATH`` import ``gui`` from the checkout, whose ``resources/`` sits next to it. The lookup
+    follows this module's own file rather than an import of ``gui.resources``: setuptools' editable
+    finder cannot import a folder without ``__init__.py`` (issue 9), and a second copy of the project
+    installed elsewhere must not lend this one its presets.
+    """
+    here = Path(__file__).resolve().parent
+    for folder in (here / "resources", here.parent / "resources"):  # a wheel; a checkout
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"the preset {name} is missing: looked in {here / 'resources'} and "
+                            f"{here.parent / 'resources'}")
+
+
 def preset(name: str) -> exp.Experiment:
     """An experiment shipped in ``resources/`` (inside the wheel as ``gui/resources``)."""
-    return exp.Experiment.from_json((resources.files("gui.resources") / name).read_text("utf-8"))
+    return exp.Experiment.from_json(preset_path(name).read_text("utf-8"))
 
 
 def report_experiment() -> exp.Experiment:
-    """The report's experiment, as shipped; the built-in defaults if the file is missing."""
+    """The report's experiment, as shipped.
+
+    A missing or broken ``report.json`` is a packaging bug: it is logged as an error (on stderr
+    and in the playground's log), and the window still opens with the same settings built in.
+    """
     try:
         return preset("report.json")
-    except (OSError, ValueError, ModuleNotFoundError):
+    except (OSError, ValueError) as error:
+        log.error("could not load the report's preset, using the built-in defaults: %s", error)
         return exp.Experiment()
 
 
@@ -59,8 +82,12 @@ class FileActions:
                             "Start again from the report's experiment")
         self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
         examples = menu.addMenu("&Examples")
+        examples.setToolTipsVisible(True)
         for title, name in PRESETS.items():
-            a(examples, title, lambda _=False, n=name: self.open_example(n))
+            act = a(examples, title, lambda _=False, n=name: self.open_example(n),
+                    tip=f"Replace the current experiment with this example ({name}): untrained, with its own "
+                        "blocks, data and settings")
+            act.setObjectName(f"exampleAction_{Path(name).stem}")
         self.save_action = a(menu, "&Save", self.save, QKeySequence.StandardKey.Save,
                              "Save the experiment, its weights and its loss history")
         self.save_as_action = a(menu, "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from .experiment import IN_FEATURES, WIDTH_MAX, linear
+from .wheel_guard import ignore_wheel_unless_focused
 
 BLOCK_TIPS = {
     "Linear": "Fully connected layer y = xWᵀ + b (Xavier-initialised). Its input width follows the block above.",
@@ -47,7 +49,10 @@ class LayerPanel(QWidget):
 
         self.width_spin = QSpinBox(objectName="linearWidthSpin", minimum=1, maximum=WIDTH_MAX, value=25)
         self.width_spin.setToolTip("Width (number of outputs) of the next Linear block you add.")
-        self.selected_width_spin = QSpinBox(objectName="selectedWidthSpin", minimum=0, maximum=WIDTH_MAX)
+        # keyboardTracking off: typing "3000" rebuilds the network once, when the edit is done, not
+        # at each keystroke (a 3000-wide network takes a while to draw).
+        self.selected_width_spin = QSpinBox(objectName="selectedWidthSpin", minimum=0, maximum=WIDTH_MAX,
+                                            keyboardTracking=False)
         self.selected_width_spin.setSpecialValueText("–")  # shown (at 0) while no Linear block is selected
         self.selected_width_spin.setToolTip("Width of the selected Linear block.")
         self.selected_width_spin.valueChanged.connect(self._edit_selected_width)
@@ -57,13 +62,24 @@ class LayerPanel(QWidget):
                                lambda: self.add_block({"type": "ReLU"}))
         self.add_tanh = button("addTanhButton", "+ Tanh", "Add a Tanh block after the selected block.",
                                lambda: self.add_block({"type": "Tanh"}))
-        self.remove = button("removeLayerButton", "Remove", "Remove the selected block (Delete).", self.remove_block)
-        self.remove.setShortcut("Delete")
-        self.up = button("moveLayerUpButton", "Up", "Move the selected block up (Alt+Up).", lambda: self.move(-1))
-        self.up.setShortcut("Alt+Up")
-        self.down = button("moveLayerDownButton", "Down", "Move the selected block down (Alt+Down).",
-                           lambda: self.move(1))
-        self.down.setShortcut("Alt+Down")
+        self.remove = button("removeLayerButton", "Remove", "Remove the selected block (Delete in the block list).",
+                             self.remove_block)
+        self.up = button("moveLayerUpButton", "Up", "Move the selected block up (Alt+Up in the block list).",
+                         lambda: self.move(-1))
+        self.down = button("moveLayerDownButton", "Down", "Move the selected block down (Alt+Down in the block "
+                           "list).", lambda: self.move(1))
+        # The keys act only while the block list has the focus: the same keys edit a number or pick
+        # a dataset elsewhere, and a window-wide shortcut there removed or moved a block (issue 9).
+        self.shortcuts = {}
+        for keys, slot in (("Delete", self.remove_block), ("Alt+Up", lambda: self.move(-1)),
+                           ("Alt+Down", lambda: self.move(1))):
+            shortcut = QShortcut(QKeySequence(keys), self.list, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+            self.shortcuts[keys] = shortcut
+        for widget in (self.remove, self.up, self.down):
+            # A click hands the focus (back) to the block list, so its keys go on working there.
+            widget.clicked.connect(lambda: self.list.setFocus(Qt.FocusReason.OtherFocusReason))
+        ignore_wheel_unless_focused(self.width_spin, self.selected_width_spin)
         self.validation = QLabel(objectName="validationLabel", wordWrap=True)
         self.validation.setStyleSheet("color: #b7410e;")
         self.validation.setToolTip("What keeps the network from training, and how to fix it.")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import files, worker
+from . import files, wheel_guard, worker
 from .background import Background
 from .display import Display
 from .experiment import Experiment
@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         column.addWidget(network, 1)
         column.addWidget(self.settings_panel.training)
         column.addWidget(self.settings_panel.data)
+        # The side panel scrolls: its spin boxes and combos take the wheel only when focused.
+        wheel_guard.guard_spin_boxes_and_combos(side)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(side)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -111,8 +113,13 @@ class MainWindow(QMainWindow):
         row.addWidget(self.log_check)
         row.addWidget(self.cursor_label, 1)
         loss_layout.addLayout(row)
+        boundary_box = QWidget()
+        boundary_layout = QVBoxLayout(boundary_box)
+        boundary_layout.setContentsMargins(0, 0, 0, 0)
+        boundary_layout.addWidget(self.boundary_plot, 1)
+        boundary_layout.addWidget(self.boundary_plot.auto_range_check)
         plots = QSplitter()
-        plots.addWidget(self.boundary_plot)
+        plots.addWidget(boundary_box)
         plots.addWidget(loss_box)
         plots.setSizes([620, 400])
         right = QWidget()

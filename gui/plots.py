@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
 COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
@@ -61,6 +61,81 @@ class SteadyViewBox(pg.ViewBox):
         return [x, y]
 
 
+class Envelope:
+    """A growing series drawn in at most about ``4 * capacity`` points, at the same cost per update
+    whatever its length (issue 16: a 10-million-epoch history stalled every message for 0.5 s).
+
+    Up to ``capacity`` samples it hands back the samples themselves. Beyond, it keeps the minimum
+    and maximum of consecutive blocks of samples, drawn as a vertical stroke from one to the other
+    at the block's centre, so the band holds every true value. Only the samples added since the
+    last call are folded in; when the blocks fill ``capacity``, neighbours merge and the block
+    size doubles (amortised O(1) per sample, never the whole series again).
+    """
+
+    def __init__(self, capacity: int = 2048):
+        self.capacity = capacity
+        self.reset()
+
+    def reset(self, source=None) -> None:
+        self.source = source
+        self.block = 1  # samples per block: a power of two
+        self.blocks = 0  # completed blocks
+        self.folded = 0  # samples inside completed blocks (= blocks * block)
+        self.lo = np.empty(self.capacity)
+        self.hi = np.empty(self.capacity)
+        self.x0 = np.empty(self.capacity)  # x of each block's first and last sample
+        self.x1 = np.empty(self.capacity)
+        self._last = None  # the last folded sample, to notice a series that was replaced
+
+    def points(self, y: np.ndarray, x: np.ndarray | None = None, source=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(xs, ys)`` to draw for the series ``y`` at ``x`` (default: 1, 2, 3, ...).
+
+        ``y`` must extend the series of the previous call from the same ``source`` (any object
+        standing for the series, e.g. a History); anything else starts afresh."""
+        if (source is not self.source or len(y) < self.folded
+                or (self.folded and not _same(y[self.folded - 1], self._last))):
+            self.reset(source)
+        self._fold(y, x)
+        if self.block == 1:  # fewer samples than blocks: draw them as they are
+            return (np.arange(1.0, len(y) + 1) if x is None else np.asarray(x, np.float64)), np.asarray(y)
+        m, tail = self.blocks, y[self.folded:]
+        n = 2 * (m + (len(tail) > 0))
+        xs, ys = np.empty(n), np.empty(n)
+        xs[0:2 * m:2] = xs[1:2 * m:2] = (self.x0[:m] + self.x1[:m]) / 2
+        ys[0:2 * m:2], ys[1:2 * m:2] = self.lo[:m], self.hi[:m]
+        if len(tail):
+            first, last = (self.folded + 1, len(y)) if x is None else (x[self.folded], x[-1])
+            xs[-2:] = (first + last) / 2
+            ys[-2:] = tail.min(), tail.max()
+        return xs, ys
+
+    def _fold(self, y: np.ndarray, x: np.ndarray | None) -> None:
+        while (k := min((len(y) - self.folded) // self.block, self.capacity - self.blocks)) > 0:
+            start, end, b = self.folded, self.folded + k * self.block, self.block
+            chunk = np.asarray(y[start:end], np.float64).reshape(k, b)
+            into = slice(self.blocks, self.blocks + k)
+            self.lo[into], self.hi[into] = chunk.min(1), chunk.max(1)
+            if x is None:
+                self.x0[into] = np.arange(start + 1, end + 1, b)
+                self.x1[into] = self.x0[into] + (b - 1)
+            else:
+                self.x0[into], self.x1[into] = x[start:end:b], x[start + b - 1:end:b]
+            self.blocks, self.folded, self._last = self.blocks + k, end, y[end - 1]
+            if self.blocks == self.capacity:
+                self._halve()
+
+    def _halve(self) -> None:
+        half = self.capacity // 2
+        self.lo[:half] = np.minimum(self.lo[0::2], self.lo[1::2])
+        self.hi[:half] = np.maximum(self.hi[0::2], self.hi[1::2])
+        self.x0[:half], self.x1[:half] = self.x0[0::2], self.x1[1::2]
+        self.blocks, self.block = half, 2 * self.block
+
+
+def _same(a, b) -> bool:
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 class LossPlot(pg.PlotWidget):
     """MSE loss per sample against epoch: the train curve (first data item) and the test curve.
 
@@ -91,14 +166,18 @@ class LossPlot(pg.PlotWidget):
         self._train = np.empty(0, np.float32)
         self._test_epochs = np.empty(0)
         self._test = np.empty(0, np.float32)
+        self._train_envelope, self._test_envelope = Envelope(), Envelope()
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
     def show_history(self, history, planned: int = 0) -> None:
-        """Draw ``history``; the epoch axis reaches at least ``planned`` (the end of the run)."""
+        """Draw ``history``; the epoch axis reaches at least ``planned`` (the end of the run).
+
+        A message costs the same at any history length: the curves get a min/max envelope of at
+        most a few thousand points (:class:`Envelope`), updated with the new epochs only."""
         self.view.epochs, self.view.planned = len(history.train), planned
         self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
-        self.train_curve.setData(np.arange(1, len(self._train) + 1), self._train)
-        self.test_curve.setData(self._test_epochs, self._test)
+        self.train_curve.setData(*self._train_envelope.points(history.train, source=history))
+        self.test_curve.setData(*self._test_envelope.points(history.test, history.test_epochs, source=history))
 
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
@@ -133,9 +212,22 @@ class Heatmap(pg.ImageItem):
             self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
 
 
+def output_bound(blocks: list[dict]) -> float | None:
+    """How far class 1 − class 0 can reach for a stack of blocks: 2 after a Tanh (each output
+    lies in [−1, 1]), None (unbounded) after a Linear or a ReLU."""
+    return 2.0 if blocks and blocks[-1].get("type") == "Tanh" else None
+
+
 class BoundaryPlot(pg.PlotWidget):
     """The network's class-1 minus class-0 output over the input plane (one ImageItem),
-    a colour bar, and the data points in their class colours (test points as triangles)."""
+    a colour bar, and the data points in their class colours (test points as triangles).
+
+    The colour scale means the same thing in every frame of a run, so a pale map is a network
+    that is unsure: ±``set_output_bound(bound)`` for an output that cannot go further (±2 after
+    a Tanh), otherwise the largest |output| seen since ``reset_range()``, which only grows.
+    ``auto_range_check`` (objectName ``autoRangeCheck``, off; the window lays it out) scales
+    each frame to its own largest output instead.
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -163,11 +255,57 @@ class BoundaryPlot(pg.PlotWidget):
             item.addItem(points)
         self._brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
         self._framed = False
+        self._bound: float | None = None
+        self._seen = 0.0  # the largest finite |output| since reset_range()
+        self._image: np.ndarray | None = None
+        self.auto_range_check = QCheckBox("Auto colour range", objectName="autoRangeCheck", checked=False)
+        self.auto_range_check.setToolTip(
+            "Off: the colours keep one scale for the whole run (±2 after a Tanh, otherwise the largest "
+            "output seen since the run began),\nso a pale map means an unsure network. On: every frame "
+            "spans its own largest output, which shows the shape of a weak boundary\nbut makes any "
+            "network look confident.")
+        self.auto_range_check.toggled.connect(lambda _: self._relevel())
 
-    def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
-        limit = nice_ceiling(float(np.abs(image).max()))
-        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+    # -- the colour scale --------------------------------------------------------------
+    def levels(self) -> tuple[float, float]:
+        """The colour bar's ``(low, high)``."""
+        low, high = self.colour_bar.levels()
+        return float(low), float(high)
+
+    def set_output_bound(self, bound: float | None) -> None:
+        """The output's reach: ±``bound`` (2.0 when the last block is Tanh), or None for unbounded."""
+        if bound is not None and not (np.isfinite(bound) and bound > 0):
+            raise ValueError(f"an output bound must be positive and finite, got {bound}")
+        self._bound = None if bound is None else float(bound)
+        self._relevel()
+
+    def reset_range(self) -> None:
+        """Forget the range seen so far (a new network or a new run): the next frame sets it afresh."""
+        self._seen = 0.0
+
+    def _limit(self, peak: float) -> float:
+        if self.auto_range_check.isChecked():
+            return nice_ceiling(peak)
+        if self._bound is not None:
+            return self._bound
+        self._seen = max(self._seen, peak)
+        return nice_ceiling(self._seen)
+
+    def _relevel(self) -> None:
+        if self._image is not None:
+            self._set_levels(self._limit(_peak(self._image)))
+
+    def _set_levels(self, limit: float) -> None:
+        self.heatmap.setLevels((-limit, limit))
         if self.colour_bar.levels() != (-limit, limit):  # redrawing the bar costs more than the image
+            self.colour_bar.setLevels((-limit, limit))
+
+    # -- frames --------------------------------------------------------------------------
+    def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+        self._image = image
+        limit = self._limit(_peak(image))
+        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+        if self.colour_bar.levels() != (-limit, limit):
             self.colour_bar.setLevels((-limit, limit))
         x0, x1, y0, y1 = extent
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
@@ -182,3 +320,12 @@ class BoundaryPlot(pg.PlotWidget):
             points = X.numpy()
             scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
         self.test_points.setVisible(show_test)
+
+
+def _peak(image: np.ndarray) -> float:
+    """The largest finite |value| of ``image`` (0 when it has none)."""
+    peak = float(np.abs(image).max()) if image.size else 0.0
+    if not np.isfinite(peak):
+        finite = np.abs(image[np.isfinite(image)])
+        peak = float(finite.max()) if finite.size else 0.0
+    return peak

@@ -12,13 +12,11 @@ from minidl.data import DATASETS
 
 from .experiment import EPOCHS_MAX, ETA_RANGE, NOISE_MAX, POINTS_RANGE, SEED_MAX
 from .session import Session
-from .wheel_guard import guard_wheel
 
 
 def spin(name: str, low: int, high: int, tip: str) -> QSpinBox:
     # keyboardTracking off: typing "3000" is one edit when the user is done, not four.
     widget = QSpinBox(objectName=name, minimum=low, maximum=high, toolTip=tip, keyboardTracking=False)
-    guard_wheel(widget)
     return widget
 
 
@@ -26,7 +24,6 @@ def double_spin(name: str, low: float, high: float, decimals: int, tip: str) -> 
     widget = QDoubleSpinBox(objectName=name, decimals=decimals, minimum=low, maximum=high, toolTip=tip,
                             keyboardTracking=False)
     widget.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-    guard_wheel(widget)
     return widget
 
 
@@ -45,7 +42,6 @@ class SettingsPanel:
                               "the same seed repeats a run exactly.")
         self.dataset_combo = QComboBox(objectName="datasetCombo", toolTip="The classification problem.")
         self.dataset_combo.addItems(list(DATASETS))
-        guard_wheel(self.dataset_combo)
         self.noise_spin = double_spin("noiseSpin", 0.0, NOISE_MAX, decimals=3,
                                       tip="Gaussian jitter (standard deviation) added to every point "
                                           "after labelling: blurs the boundary.")

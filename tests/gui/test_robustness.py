@@ -20,7 +20,7 @@ from gui.worker import TrainingWorker
     ("etaSpin", [0.0, -1.0, 1e-9, 1e9, float("inf")], [1e-6, 1e-6, 1e-6, 10.0, 10.0]),
     ("epochsSpin", [0, -5, 10**7], [1, 1, 1_000_000]),
     ("batchSizeSpin", [0, -1, 10**6], [1, 1, 100_000]),
-    ("linearWidthSpin", [0, -3, 10**6], [1, 1, 4096]),
+    ("linearWidthSpin", [0, -3, 10**6], [1, 1, 16_384]),
     ("seedSpin", [-1, 2**31 - 1], [0, 2**31 - 1]),
     ("trainSizeSpin", [0, 10**6], [10, 100_000]),
     ("noiseSpin", [-1.0, 3.0], [0.0, 0.5]),

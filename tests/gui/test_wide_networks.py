@@ -62,3 +62,35 @@ def test_a_stop_interrupts_a_wide_network_s_picture_between_chunks():
     assert trainer._chunk < grid.shape[0]  # chunked: 10,000 points x 16.8 M parameters
     control.stop()
     assert trainer._outputs(grid) is None and trainer._image() is None
+
+
+def test_typing_a_width_rebuilds_the_network_once_when_the_edit_is_done(window, qtbot):
+    from gui_helpers import layer_list
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSpinBox
+
+    edits = []
+    window.layers.blocksChanged.connect(edits.append)
+    layer_list(window).setCurrentRow(0)
+    spin = find(window, QSpinBox, "selectedWidthSpin")
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "30")
+    assert edits == []  # not at each keystroke
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert len(edits) == 1 and edits[0][0]["width"] == 30
+
+
+def test_a_file_s_width_shows_as_it_is_up_to_minidl_s_own_limit(window, tmp_path):
+    """Issue 16 item 9: one limit (16,384) for the widgets, the files and minidl."""
+    from gui_helpers import layer_list
+    from PySide6.QtWidgets import QSpinBox
+
+    from gui import experiment as exp
+
+    e = exp.Experiment(blocks=[linear(10_000), {"type": "ReLU"}, linear(2)], n_train=50, n_test=50, batch_size=10)
+    exp.save(tmp_path / "wide.minidl", e, e.build_model(), exp.History())
+    assert window.files.open(tmp_path / "wide.minidl")
+    layer_list(window).setCurrentRow(0)
+    assert find(window, QSpinBox, "selectedWidthSpin").value() == 10_000
+    assert window.session.experiment.blocks[0]["width"] == 10_000
