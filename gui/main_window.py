@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.run_action = a(run, "&Run", self.run, "F5", "Train up to the number of epochs (F5)")
         self.pause_action = a(run, "&Pause / Resume", s.pause, "F6", "Pause or resume training (F6)")
         self.step_action = a(run, "&Step one epoch", s.step, "F7", "Train exactly one more epoch (F7)")
-        self.stop_action = a(run, "S&top", s.stop, "Shift+F5", "Stop training, keep the weights (Shift+F5)")
+        self.stop_action = a(run, "S&top", s.request_stop, "Shift+F5", "Stop training, keep the weights (Shift+F5)")
         self.reset_action = a(run, "R&eset weights", s.reset, "Ctrl+Shift+F5",
                               "Draw the initial weights again from the seed (Ctrl+Shift+F5; Ctrl+Z undoes it)")
         self.run_panel.connect_actions((self.run_action, self.pause_action, self.step_action, self.stop_action,

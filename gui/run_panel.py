@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from .session import PAUSED, Session
+from .session import PAUSED, RUNNING, Session
 
 
 class RunPanel(QWidget):
@@ -56,9 +56,10 @@ class RunPanel(QWidget):
     def update_controls(self) -> None:
         s = self.session
         valid, running = not s.validate(), s.running
-        paused = s.state == PAUSED
+        paused, live = s.state == PAUSED, s.state in (RUNNING, PAUSED)  # not while stopping
         self.pause_button.setText("Resume" if paused else "Pause")
-        enabled = (valid and (not running or paused), running, valid, running, s.has_model or running)
+        enabled = (valid and (not running or paused), live, valid and (live or not running), live,
+                   (s.has_model and not running) or live)
         for button, action, on in zip(self.buttons(), self.actions, enabled, strict=True):
             button.setEnabled(on)
             action.setEnabled(on)

@@ -43,7 +43,10 @@ from .messages import Finished, Frame, Metrics, Progress
 from .timeline import DENSE_EPOCHS, Timeline, flatten
 from .trainer import Job
 
-IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
+IDLE, RUNNING, PAUSED, STOPPING, FINISHED = "idle", "running", "paused", "stopping", "finished"
+# How long the Stop button waits for the training thread before it lets the GUI go on (a small
+# network stops within a mini-batch, microseconds; one of a wide network can take a second).
+STOP_WAIT_MS = 50
 # Networks up to this many parameters are drawn on the caller's thread (the report's has 1,427,
 # drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
 # so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
@@ -161,7 +164,7 @@ class Session:
     # -- reading ---------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.state in (RUNNING, PAUSED)
+        return self.state in (RUNNING, PAUSED, STOPPING)
 
     @property
     def model(self) -> minidl.Sequential | None:
@@ -257,7 +260,7 @@ class Session:
     def run(self, first_step_only: bool = False) -> bool:
         """Start (or resume) a run; False, with a status sentence, when it cannot start."""
         if self.running:
-            if self._control.paused:
+            if self._control.paused and self.state != STOPPING:
                 self.resume()
             return False
         problems = self.validate()
@@ -298,7 +301,7 @@ class Session:
 
     def pause(self) -> None:
         """Pause a running run, or resume a paused one."""
-        if not self.running:
+        if not self.running or self.state == STOPPING:
             return
         if self._control.paused:
             self.resume()
@@ -320,6 +323,8 @@ class Session:
         if not self.running:
             self.run(first_step_only=True)
             return
+        if self.state == STOPPING:
+            return
         self._control.step(1)
         self.state = RUNNING
         self.events.emit("state", self.state)
@@ -333,6 +338,20 @@ class Session:
         self._run.wait()  # delivers the run's last messages, its Finished among them
         if self.running:  # no Finished came (it cannot, but the window must never hang on it)
             self._finish(Finished("stopped", f"Stopped after epoch {self.history.epochs}.", self.history.epochs))
+
+    def request_stop(self) -> None:
+        """The Stop button: like :meth:`stop`, but the GUI waits at most ``STOP_WAIT_MS`` for the
+        training thread; if it is inside a long mini-batch, the state is ``stopping`` until it ends."""
+        if not self.running or self.state == STOPPING:
+            return
+        self._control.stop()
+        if self._run.wait(STOP_WAIT_MS) or not self.running:
+            if self.running:
+                self.stop()
+            return
+        self.state = STOPPING
+        self.events.emit("state", self.state)
+        self.events.emit("status", "Stopping at the end of the current mini-batch…")
 
     def reset(self) -> None:
         """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
@@ -403,10 +422,12 @@ class Session:
                 return  # from a run already discarded (a late message); never happens in order
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
             for epoch, flat, pinned in message.snapshots:
-                self.timeline.add(epoch, flat, pinned)
+                # No finiteness test here (it was 1.5 % of the GUI thread's time): the worker sends
+                # weights only after an epoch that minidl.fit found finite, parameters included.
+                self.timeline.add(epoch, flat, pinned, check=False)
             if message.metrics is not None:
                 self.metrics = message.metrics
-            if self.running and self._control.paused != (self.state == PAUSED):
+            if self.state in (RUNNING, PAUSED) and self._control.paused != (self.state == PAUSED):
                 self.state = PAUSED if self._control.paused else RUNNING
                 self.events.emit("state", self.state)
                 if self.state == PAUSED:

@@ -52,12 +52,16 @@ class QtRun:
         self.thread.started.connect(self.worker.run)
         self.thread.start()
 
-    def wait(self) -> None:
+    def wait(self, milliseconds: int | None = None) -> bool:
+        """Wait for the thread (at most ``milliseconds``); True, with its last messages delivered,
+        once it has ended."""
         self.thread.quit()
-        self.thread.wait()
+        if not (self.thread.wait() if milliseconds is None else self.thread.wait(milliseconds)):
+            return False
         # The worker's last epochs and its Finished are queued for the receiver: deliver them now,
         # or the history would lag the weights it keeps.
         QCoreApplication.sendPostedEvents(self.receiver, QEvent.Type.MetaCall)
+        return True
 
     def close(self) -> None:
         """Forget the thread once it has finished (the session calls this after Finished)."""

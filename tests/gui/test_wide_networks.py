@@ -6,7 +6,7 @@ import threading
 
 import torch
 from gui_helpers import WAIT_MS, find, small_data
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 
 import minidl
 from gui.experiment import linear
@@ -34,12 +34,20 @@ def test_a_wide_stack_is_drawn_in_the_background_and_run_waits_for_it(window, qt
         with qtbot.waitSignal(window.trainingStarted, timeout=WAIT_MS):
             s.step()  # waits for the weights, then trains one epoch
         qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT_MS)
-        with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
-            s.stop()
+        s.run()  # resume: mini-batches of a 16.8 M-parameter network, a good fraction of a second each
+        qtbot.waitUntil(lambda: s.history.epochs >= 2, timeout=WAIT_MS)
+        states = []
+        s.events.connect("state", states.append)
+        with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
+            find(window, QPushButton, "stopButton").click()  # returns while the mini-batch ends
+            if s.state == "stopping":
+                assert not any(b.isEnabled() for b in window.run_panel.buttons())
+                assert "Stopping" in window.last_message
     finally:
         minidl.architecture.build = real
     assert builders and threading.get_ident() not in builders[:1]  # drawn off the GUI thread
-    assert s.history.epochs == 1
+    assert finished.args == ["stopped"] and states[-1] == "finished" and s.history.epochs >= 2
+    assert s.snapshot_epochs()[-1] == s.history.epochs  # the weights of the last whole epoch
     qtbot.waitUntil(lambda: window.boundary_plot.heatmap.image is not None, timeout=WAIT_MS)  # drawn elsewhere too
 
 
