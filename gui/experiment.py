@@ -151,7 +151,7 @@ class Data:
     def test_loss(self, model, test_out: torch.Tensor | None = None) -> float:
         """Loss per point on the test set (NaN or inf once the weights are not finite)."""
         test_out = model.predict(self.X_test) if test_out is None else test_out
-        return float(model.loss.apply(test_out, self.y_test)) / self.X_test.shape[0]
+        return float(model.loss.forward(test_out, self.y_test)) / self.X_test.shape[0]
 
     def evaluate(self, model) -> dict:
         """Test loss per point and train/test error %; all ``None`` once the weights are not
