@@ -29,6 +29,7 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,10 +47,12 @@ class Plan:
     into a buffer kept from the first pass. The results of a pass are overwritten by the next."""
 
     def __init__(self, modules, loss):
-        self.modules, self.loss = list(modules), loss
+        # A private copy of the loss: a caller's model.loss.compute(...) between two of our calls,
+        # say from another thread while training, cannot change what our backward reads.
+        self.modules, self.loss = list(modules), copy.copy(loss)
         self._forward_calls: list | None = None
         self._backward_calls: list | None = None
-        self._loss_forward = unchecked(loss.forward)
+        self._loss_forward = unchecked(self.loss.forward)
         self._loss_backward = None
         self.storages: set[int] = set()  # of every buffer, to spot a caller passing one back
 
@@ -182,12 +185,15 @@ def _owns_dense(t: torch.Tensor) -> bool:
 
 def sgd_step(model, optimizer):
     """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``. Plain
-    SGD becomes one ``add_`` on the flat parameters (see :func:`pack`); any other optimizer,
-    an SGD subclass included, has its own ``step`` called."""
-    params, grads = model.parameters(), model.grads()
-    if type(optimizer) is not SGD:
+    SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
+    parameters takes ``out=`` in its backward: such a module is written for the plan and fills
+    its gradient tensors in place. Any other optimizer, an SGD subclass included, has its own
+    ``step`` called, with the gradient tensors fetched afresh: a module written without the
+    plan in mind may make new ones in every backward."""
+    if type(optimizer) is not SGD or not all(takes_out(m.backward) for m in model if m.parameters()):
         step = optimizer.step
-        return lambda: step(model, grads)
+        return lambda: step(model, model.grads())
+    params, grads = model.parameters(), model.grads()
     packed = model.flat = pack(params, grads, model.flat)
     largest, dtype = torch.finfo(model.dtype).max, model.dtype
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections import OrderedDict
 
@@ -90,8 +91,7 @@ class Sequential(SeedNames):
 
     def _refresh(self) -> None:
         self._layers = list(self.modules.values())
-        self._params = [p for m in self._layers for p in m.parameters()]
-        self._grads = [g for m in self._layers for g in m.grads()]
+        self._layers_with_parameters = [m for m in self._layers if m.parameters()]
         self._plans: dict[tuple, Plan] = {}
         self.flat: Packed | None = None  # the flat parameters of minidl.plan.sgd_step, once fit made them
         self.output: torch.Tensor | None = None
@@ -105,18 +105,20 @@ class Sequential(SeedNames):
         self.output = None
 
     def parameters(self) -> list[torch.Tensor]:
-        return self._params
+        """Every module's parameters, in order: ``[W0, b0, W1, b1, ...]``."""
+        return [p for m in self._layers for p in m.parameters()]
 
     def grads(self) -> list[torch.Tensor]:
-        return self._grads
+        """Their gradients, asked afresh: a module may make new gradient tensors in each backward."""
+        return [g for m in self._layers for g in m.grads()]
 
     @property
     def dtype(self) -> torch.dtype:
-        return self._params[0].dtype
+        return self._layers_with_parameters[0].parameters()[0].dtype
 
     @property
     def device(self) -> torch.device:
-        return self._params[0].device
+        return self._layers_with_parameters[0].parameters()[0].device
 
     def to(self, target) -> Sequential:
         """Move every parameter to a device or float dtype: ``model.to('cuda')``, ``model.to(torch.float64)``."""
@@ -156,7 +158,7 @@ class Sequential(SeedNames):
         """``t``, or a copy of it if it shares memory with a tensor this model writes to (its
         parameters, gradients or buffers: say a model's own output fed back in)."""
         ptr = t.untyped_storage().data_ptr()
-        mine = {p.untyped_storage().data_ptr() for p in self._params + self._grads}
+        mine = {p.untyped_storage().data_ptr() for p in self.parameters() + self.grads()}
         if ptr in mine or any(ptr in plan.storages for plan in self._plans.values()):
             return t.clone()
         return t
@@ -183,7 +185,7 @@ class Sequential(SeedNames):
         with torch.no_grad():
             checks.target(self.loss, self.output, target)
             self._last_plan.backward(self.output, target)
-            return self._grads
+            return self.grads()
 
     # -- the report's wrappers ---------------------------------------------------------
     def train(self, X: torch.Tensor, y: torch.Tensor, epochs: int, mini_batch_size: int, optimizer,
@@ -208,18 +210,13 @@ class Sequential(SeedNames):
         return history
 
     def predict(self, X: torch.Tensor) -> torch.Tensor:
-        """Outputs ``(N, out_features)`` for ``X``, in fresh tensors. What the modules keep for
-        ``backward`` is put back afterwards, so a predict between forward and backward changes nothing."""
+        """Outputs ``(N, out_features)`` for ``X``, in fresh tensors. Each module runs as a shallow
+        copy (the same parameters), so what it keeps for ``backward`` stays as it was: a predict
+        between forward and backward, or from another thread during training, changes nothing."""
         with torch.no_grad():
             self.check_input(X, "X")
-            kept = [dict(getattr(m, "__dict__", {})) for m in self._layers]
-            try:
-                for module in self._layers:
-                    X = checks.unchecked(module.forward)(X)
-            finally:
-                for module, state in zip(self._layers, kept, strict=True):
-                    if hasattr(module, "__dict__"):
-                        module.__dict__.update(state)
+            for module in self._layers:
+                X = checks.unchecked(copy.copy(module).forward)(X)
             return X
 
     # -- files and torch -------------------------------------------------------------
