@@ -48,8 +48,14 @@ def unchecked(bound_method):
 
 def takes_out(bound_method) -> bool:
     """Whether the method accepts an ``out=`` tensor to write its result into."""
+    method = unchecked(bound_method)
+    return _has_out(getattr(method, "__func__", method))
+
+
+@functools.lru_cache(maxsize=256)
+def _has_out(function) -> bool:  # per function, not per call: inspect takes tens of microseconds
     try:
-        return "out" in inspect.signature(unchecked(bound_method)).parameters
+        return "out" in inspect.signature(function).parameters
     except (TypeError, ValueError):  # a builtin without a signature
         return False
 

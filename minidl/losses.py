@@ -30,7 +30,8 @@ class MSE(Loss):
     def forward(self, output, target):
         # L = d.d with d = y - t, kept: the gradient is 2 d
         self.diff = d = output - target
-        return torch.dot(d.view(-1), d.view(-1))
+        flat = d.view(-1)
+        return torch.dot(flat, flat)
 
     def _check_backward(self, out=None):
         checks.after_forward(self, self.diff)

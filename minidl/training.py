@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from . import checks
-from .plan import parameters_finite, sgd_step, threads_for, training_mode
+from .plan import nonfinite_parameters, sgd_step, threads_for, training_mode
 
 
 class DivergedError(ValueError):
@@ -159,7 +159,7 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
                     step()
                     done += 1
         loss = total.item() / n  # the one host sync per epoch, with the next line's
-        record = EpochRecord(epoch, loss, not bool(parameters_finite(model)))
+        record = EpochRecord(epoch, loss, nonfinite_parameters(model).item() != 0)
         control.epoch_finished()
         yield record
         if record.diverged:
