@@ -9,6 +9,15 @@ from .checks import checked
 from .module import Module
 
 
+def writable(x: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+    """The tensor an element-wise method works on in place: ``out`` holding ``x`` (``x`` itself when
+    the caller lets us overwrite it, as the training plan does), else a copy of ``x``. In-place
+    methods such as ``relu_`` cost half of their ``out=`` forms on small tensors."""
+    if out is None:
+        return x.clone()
+    return out if out is x else out.copy_(x)
+
+
 class Activation(Module):
     """An element-wise function. ``forward`` keeps its output ``y``: both derivatives below
     are functions of it. Element-wise, so either method may write over its argument."""
@@ -34,14 +43,14 @@ class ReLU(Activation):
 
     @checked(Activation._check_forward)
     def forward(self, x, out=None):
-        self.output = torch.clamp_min(x, 0, out=out)
+        self.output = writable(x, out).relu_()  # max(0, x)
         return self.output
 
     @checked(Activation._check_backward)
     def backward(self, grad_output, out=None):
         # dL/dx = g [x > 0] = g sign(y), since y = max(0, x) >= 0: two cheap kernels
         # (g * (y > 0) costs several times more: a bool tensor, then a type promotion)
-        return torch.mul(grad_output, self.output.sign(), out=out)
+        return writable(grad_output, out).mul_(self.output.sign())
 
     def local_grad(self):
         return torch.sign(self.output)
@@ -52,14 +61,14 @@ class Tanh(Activation):
 
     @checked(Activation._check_forward)
     def forward(self, x, out=None):
-        self.output = torch.tanh(x, out=out)
+        self.output = writable(x, out).tanh_()
         return self.output
 
     @checked(Activation._check_backward)
     def backward(self, grad_output, out=None):
         # dL/dx = g (1 - y^2), computed as g - (g y) y: no scalar operand, which costs a tensor per call
         y = self.output
-        return torch.addcmul(grad_output, grad_output * y, y, value=-1, out=out)
+        return writable(grad_output, out).addcmul_(grad_output * y, y, value=-1)
 
     def local_grad(self):
         return 1 - self.output * self.output

@@ -54,10 +54,13 @@ def takes_out(bound_method) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _has_out(function) -> bool:  # per function, not per call: inspect takes tens of microseconds
+    """``out`` is the last parameter, can be passed by position, and is the only one with a default."""
     try:
-        return "out" in inspect.signature(function).parameters
+        params = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):  # a builtin without a signature
         return False
+    return bool(params) and params[-1].name == "out" and params[-1].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD \
+        and all(p.default is inspect.Parameter.empty for p in params[:-1])
 
 
 # -- numbers ---------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -84,11 +83,11 @@ class Plan:
                 calls.append(forward)
                 x = forward(x)
             elif module.in_place and ours:
-                calls.append(functools.partial(_in_place, forward))
+                calls.append(_in_place(forward))
                 x = forward(x, out=x)
             else:
                 x = forward(x)
-                calls.append(functools.partial(forward, out=self._keep(x)))
+                calls.append(_writing_into(forward, self._keep(x)))
             ours = takes_out(module.forward) and not module.keeps_output
         self._forward_calls = calls
         return x
@@ -97,7 +96,7 @@ class Plan:
         loss_backward = unchecked(self.loss.backward)
         grad = loss_backward()
         ours = takes_out(self.loss.backward)
-        self._loss_backward = functools.partial(loss_backward, out=self._keep(grad)) if ours else loss_backward
+        self._loss_backward = _writing_into_(loss_backward, self._keep(grad)) if ours else loss_backward
         calls = []
         for module in reversed(self.modules):
             backward = unchecked(module.backward)
@@ -105,11 +104,11 @@ class Plan:
                 calls.append(backward)
                 grad, ours = backward(grad), False
             elif module.in_place and ours:
-                calls.append(functools.partial(_in_place, backward))
+                calls.append(_in_place(backward))
                 grad = backward(grad, out=grad)
             else:
                 grad, ours = backward(grad), True
-                calls.append(functools.partial(backward, out=self._keep(grad)))
+                calls.append(_writing_into(backward, self._keep(grad)))
         self._backward_calls = calls
 
     def _keep(self, buffer: torch.Tensor) -> torch.Tensor:
@@ -117,8 +116,18 @@ class Plan:
         return buffer
 
 
-def _in_place(method, x):
-    return method(x, out=x)
+# The calls of a pass, as closures with positional arguments: a functools.partial with out=
+# merges keyword dicts at every call, which costs more than the closure.
+def _in_place(method):
+    return lambda x: method(x, x)
+
+
+def _writing_into(method, buffer):
+    return lambda x: method(x, buffer)
+
+
+def _writing_into_(method, buffer):
+    return lambda: method(buffer)
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
