@@ -66,7 +66,6 @@ class Linear(Module):
         self.bias_grad = torch.zeros_like(self.bias)
         self.input: torch.Tensor | None = None
         self._ones = torch.ones(0, dtype=dtype, device=device)  # see backward
-        self._w_t = self._w_t_of = None  # see _weight_t
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -88,15 +87,7 @@ class Linear(Module):
     @checked(_check_forward)
     def forward(self, x, out=None):
         self.input = x
-        return torch.addmm(self.bias, x, self._weight_t(), out=out)  # y = x W^T + b
-
-    def _weight_t(self):
-        """The view W^T, kept while the weight is the same tensor in the same memory: making it
-        costs about a fifth of a small layer's forward (benchmarks/README.md). ``weight.data = ...``,
-        packing and ``to`` move the memory, and the view is made again."""
-        if self._w_t_of is not self.weight or self._w_t.data_ptr() != self.weight.data_ptr():
-            self._w_t, self._w_t_of = self.weight.mT, self.weight
-        return self._w_t
+        return torch.addmm(self.bias, x, self.weight.mT, out=out)  # y = x W^T + b
 
     def _check_backward(self, grad_output, out=None):
         checks.after_forward(self, self.input)
@@ -106,7 +97,7 @@ class Linear(Module):
     @checked(_check_backward)
     def backward(self, grad_output, out=None):
         # dL/dW = g^T x,  dL/db = g^T 1 (the column sums, as a BLAS product: faster than torch.sum),  dL/dx = g W
-        g_t = grad_output.mT  # .mT: the cheapest spelling of the transpose view
+        g_t = grad_output.mT  # the transpose view
         if self._ones.shape[0] != grad_output.shape[0]:  # the 1 of g^T 1: made again for a new batch size
             self._ones = grad_output.new_ones(grad_output.shape[0])
         torch.mm(g_t, self.input, out=self.weight_grad)

@@ -29,9 +29,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   autograd's bookkeeping in every op. Buffers made there are inference tensors, which may
   not be written to outside it: a Sequential keeps separate plans for the two modes.
 
-Two tricks stay inside ``Linear``, because only it can apply them and each measured above the
-noise: the view W^T kept while the weight's memory is unchanged, and the vector of ones that
-makes dL/db = g^T 1 one BLAS call (and keeps the numbers bit-identical to earlier versions).
+One trick stays inside ``Linear``, because only it can apply it: the vector of ones that makes
+dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions.
 Not taken: folding the SGD update into the weight-gradient product (``W.addmm_(g^T, x,
 alpha=-eta)``) measured no faster than the flat step here, and changes the rounding.
 """
