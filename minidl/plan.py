@@ -22,7 +22,7 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
   they still live there once per epoch and packs again if not. The same flat tensor makes the
   per-epoch divergence check one dot product (:func:`nonfinite_parameters`).
-- **Cheap calls.** The calls of a pass are bound once, as closures passing ``out`` by position.
+- **Cheap calls.** Each pass is a list of (method, out) steps, made once; ``out`` goes by position.
 - **Thread policy.** :func:`threads_for`: one intra-op thread for small matrix products,
   the caller's count for large ones, restored whenever ``fit`` yields or waits.
 - **Inference mode.** ``fit`` runs batches under ``torch.inference_mode()``, which skips
@@ -57,17 +57,20 @@ class Plan:
         # A private copy of the loss: a caller's model.loss.compute(...) between two of our calls,
         # say from another thread while training, cannot change what our backward reads.
         self.modules, self.loss = list(modules), copy.copy(loss)
-        self._forward_calls: list | None = None
-        self._backward_calls: list | None = None
+        # Each pass as (method, out) steps, ``out`` a buffer, IN_PLACE or None (the module allocates);
+        # a loop over them costs less than a closure per call.
+        self._forward_steps: list | None = None
+        self._backward_steps: list | None = None
         self._loss_forward = unchecked(self.loss.forward)
-        self._loss_backward = None
+        self._loss_backward, self._loss_out = unchecked(self.loss.backward), None
         self.storages: set[int] = set()  # of every buffer, to spot a caller passing one back
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._forward_calls is None:
-            return self._first_forward(x)
-        for call in self._forward_calls:
-            x = call(x)
+        if self._forward_steps is None:
+            self._forward_steps, x = self._first_pass(self.modules, "forward", x, ours=False)
+            return x
+        for method, out in self._forward_steps:
+            x = method(x) if out is None else method(x, x if out is IN_PLACE else out)
         return x
 
     def backward(self, output: torch.Tensor, target: torch.Tensor, total: torch.Tensor | None = None) -> None:
@@ -76,66 +79,39 @@ class Plan:
         value = self._loss_forward(output, target)
         if total is not None:
             total.add_(value)
-        if self._backward_calls is None:
-            self._first_backward()
+        if self._backward_steps is None:
+            grad = self._loss_backward()
+            if takes_out(self.loss.backward):
+                self._loss_out = self._keep(grad)
+            self._backward_steps, _ = self._first_pass(self.modules[::-1], "backward", grad, self._loss_out is not None)
             return
-        grad = self._loss_backward()
-        for call in self._backward_calls:
-            grad = call(grad)
+        grad = self._loss_backward() if self._loss_out is None else self._loss_backward(self._loss_out)
+        for method, out in self._backward_steps:
+            grad = method(grad) if out is None else method(grad, grad if out is IN_PLACE else out)
 
-    def _first_forward(self, x):
-        calls, ours = [], False  # ours: x is a buffer of this plan that no module reads later
-        for module in self.modules:
-            forward = unchecked(module.forward)
-            if not takes_out(module.forward):
-                calls.append(forward)
-                x = forward(x)
+    def _first_pass(self, modules, name: str, x: torch.Tensor, ours: bool):
+        """Run one pass, letting each module allocate, and return its steps for the next passes.
+        ``ours``: ``x`` is a buffer of this plan that nothing reads after the module it goes to."""
+        steps = []
+        for module in modules:
+            method = unchecked(getattr(module, name))
+            if not takes_out(method):
+                x, out, ours = method(x), None, False
             elif module.in_place and ours:
-                calls.append(_in_place(forward))
-                x = forward(x, out=x)
+                x, out = method(x, x), IN_PLACE
+                ours = name == "backward" or not module.keeps_output  # no module keeps a gradient
             else:
-                x = forward(x)
-                calls.append(_writing_into(forward, self._keep(x)))
-            ours = takes_out(module.forward) and not module.keeps_output
-        self._forward_calls = calls
-        return x
-
-    def _first_backward(self):
-        loss_backward = unchecked(self.loss.backward)
-        grad = loss_backward()
-        ours = takes_out(self.loss.backward)
-        self._loss_backward = _writing_into_(loss_backward, self._keep(grad)) if ours else loss_backward
-        calls = []
-        for module in reversed(self.modules):
-            backward = unchecked(module.backward)
-            if not takes_out(module.backward):
-                calls.append(backward)
-                grad, ours = backward(grad), False
-            elif module.in_place and ours:
-                calls.append(_in_place(backward))
-                grad = backward(grad, out=grad)
-            else:
-                grad, ours = backward(grad), True
-                calls.append(_writing_into(backward, self._keep(grad)))
-        self._backward_calls = calls
+                x = method(x)
+                out, ours = self._keep(x), name == "backward" or not module.keeps_output
+            steps.append((method, out))
+        return steps, x
 
     def _keep(self, buffer: torch.Tensor) -> torch.Tensor:
         self.storages.add(buffer.untyped_storage().data_ptr())
         return buffer
 
 
-# The calls of a pass, as closures with positional arguments: a functools.partial with out=
-# merges keyword dicts at every call, which costs more than the closure.
-def _in_place(method):
-    return lambda x: method(x, x)
-
-
-def _writing_into(method, buffer):
-    return lambda x: method(x, buffer)
-
-
-def _writing_into_(method, buffer):
-    return lambda: method(buffer)
+IN_PLACE = object()  # a step's out: write over the argument
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
