@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from numpy_peer import NumpyMLP  # noqa: E402 - after the sys.path lines above
 
 import minidl  # noqa: E402
+import minidl.plan  # noqa: E402, F401 - where the thread policy lives
 from minidl import MSE, SGD, Linear, ReLU, Sequential, Tanh  # noqa: E402
 from minidl.data import disc, one_hot  # noqa: E402
 
@@ -170,7 +171,8 @@ def gemm_floor(w: Workload, model: Sequential, X, y, threads: int):
 # -- measuring ----------------------------------------------------------------------------------------------------
 def minidl_threads(model, batch_size: int) -> int:
     """The intra-op thread count minidl's loop uses for this model and batch size."""
-    choose = getattr(minidl.training, "threads_for", None)
+    policy = getattr(minidl, "plan", None) or minidl.training  # minidl.training before the plan existed
+    choose = getattr(policy, "threads_for", None)
     return choose(model, batch_size) if choose else torch.get_num_threads()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from minidl.checks import unchecked
+
 RESOLUTION = 100  # grid points a side: smooth enough on a projector, 10,000 points a frame
 
 
@@ -39,11 +41,11 @@ class Imager:
             x = self.points
             if not self._buffers:
                 for module in self.model:
-                    x = module.apply(x)
+                    x = unchecked(module.forward)(x)
                     self._buffers.append(x)
             else:
                 for module, buffer in zip(self.model, self._buffers, strict=True):
-                    x = module.apply(x, out=buffer)
+                    x = unchecked(module.forward)(x, out=buffer)
         return difference(x, self.resolution)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import minidl
-from minidl.training import intra_op_threads, threads_for
+from minidl.plan import intra_op_threads, threads_for
 
 from . import boundary
 from .messages import Finished, Frame, Metrics, Progress
@@ -100,9 +100,10 @@ class Trainer:
             if record.diverged:
                 self._restore_last_epoch()  # the model keeps the last finite weights
                 self._flush(image=False, pin=True)
+                what = ("some weights became infinite or NaN" if math.isfinite(record.loss)
+                        else f"the loss became {'infinite' if math.isinf(record.loss) else 'NaN'}")
                 return Finished("diverged", (
-                    f"Training diverged at epoch {record.epoch}: the loss became "
-                    f"{'infinite' if math.isinf(record.loss) else 'NaN'}. The plots show the last finite "
+                    f"Training diverged at epoch {record.epoch}: {what}. The plots show the last finite "
                     f"state (epoch {self._last_epoch}). Try a smaller step size (eta is {job.optimizer.eta:g}; "
                     f"try {job.optimizer.eta / 10:g}), then press Run: it starts again from fresh weights."),
                     self._last_epoch)

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from . import MSE, SGD, DivergedError
+from . import MSE, SGD, DivergedError, checks
 from .architecture import REPORT_LAYERS, build
 from .data import one_hot, split
 from .metrics import error_rate
@@ -30,13 +30,29 @@ def run(epochs: int = 1000, eta: float = 1e-3, batch_size: int = 100, seed: int 
             error_rate(model.predict(X_test), labels_test))
 
 
+def argument(check, kind=int):
+    """An argparse type: ``kind(text)``, then a check of :mod:`minidl.checks`, whose sentence
+    becomes a usage error (exit 2) like any other bad argument."""
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError here reads "invalid int value: '1e3'"
+        try:
+            return check(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def device(spec: str) -> str:
-    """``spec`` if this torch can put tensors there; otherwise argparse reports why (no traceback)."""
-    try:
-        torch.empty(0, device=spec)
-    except (RuntimeError, AssertionError) as error:  # a CPU-only torch says "not compiled with CUDA" by assert
-        raise argparse.ArgumentTypeError(f"cannot use device {spec!r}: {error}") from None
+    """``spec`` if this torch can hold numbers there (not "meta", not CUDA on a CPU-only torch)."""
+    checks.device(spec)
     return spec
+
+
+def epochs(value: int) -> int:
+    return checks.integer("the number of epochs", value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,15 +62,17 @@ def main(argv: list[str] | None = None) -> int:
                     "summed MSE and plain SGD on the disc problem: 1,000 training and 1,000 test points, "
                     "label 1 inside the disc of radius 1/sqrt(2*pi) centred in the unit square. "
                     "Prints the loss while training, then the train and test error.")
-    parser.add_argument("--epochs", type=int, default=1000, help="passes over the training set (default 1000)")
+    parser.add_argument("--epochs", type=argument(epochs), default=1000,
+                        help="passes over the training set (default 1000)")
     parser.add_argument("--eta", type=float, default=1e-3, help="SGD step size (default 1e-3)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the data and the initial weights (default 0)")
-    parser.add_argument("--device", default="cpu", type=device, help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=argument(checks.seed), default=0,
+                        help="seed for the data and the initial weights (default 0)")
+    parser.add_argument("--device", default="cpu", type=argument(device, str),
+                        help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--every", type=int, default=100, metavar="K",
                         help="print the loss every K epochs, 0 for never (default 100)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)  # small matrices: a second thread only adds overhead (see benchmarks/)
     start = time.perf_counter()
     try:
         train_error, test_error = run(args.epochs, args.eta, args.batch_size, args.seed, args.device, args.every)

@@ -4,99 +4,71 @@ from __future__ import annotations
 
 import torch
 
-from .layers import check_input
-from .module import Module, autograd_off, check_grad_output
+from . import checks
+from .checks import checked
+from .module import Module
+
+
+def writable(x: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+    """The tensor an element-wise method works on in place: ``out`` holding ``x`` (``x`` itself when
+    the caller lets us overwrite it, as the training plan does), else a copy of ``x``. In-place
+    methods such as ``relu_`` cost half of their ``out=`` forms on small tensors."""
+    if out is None:
+        return x.clone()
+    return out if out is x else out.copy_(x)
 
 
 class Activation(Module):
-    """Keeps the output of ``forward``: both derivatives below are functions of it.
+    """An element-wise function. ``forward`` keeps its output ``y``: both derivatives below
+    are functions of it. Element-wise, so either method may write over its argument."""
 
-    Each activation defines ``apply`` (the function, optionally into ``out``),
-    ``apply_`` (the same, in place) and ``chain_`` (multiply a gradient in place by the
-    local derivative). ``forward`` and ``backward`` write into the module's own
-    buffers; the ``_inplace`` variants overwrite their argument instead, which saves a
-    buffer and a few tenths of a microsecond per call. :class:`~minidl.Sequential` uses
-    them where it owns the argument: the output of the Linear before, and any gradient.
-    """
+    in_place = True
 
     def __init__(self):
         super().__init__()
         self.output: torch.Tensor | None = None
 
-    @autograd_off
-    def forward(self, x):
-        check_input(self, x, None)
-        return self.forward_unchecked(x)
+    def _check_forward(self, x, out=None):
+        checks.batch(self, x)
+        checks.out(self, out, tuple(x.shape), x)
 
-    def forward_unchecked(self, x):
-        self.output = self.apply(x, out=self._buffer("out", x.shape, x))
-        return self.output
-
-    def forward_inplace(self, x):
-        """``forward`` that overwrites ``x``, for an ``x`` nothing else needs (unchecked)."""
-        self.output = self.apply_(x)
-        return x
-
-    @autograd_off
-    def backward(self, grad_output, input_grad=True):
-        self._check_grad(grad_output)
-        if not input_grad:
-            return None
-        return self.chain_(self._buffer("grad_in", grad_output.shape, grad_output).copy_(grad_output))
-
-    @autograd_off
-    def backward_inplace(self, grad_output, input_grad=True):
-        """``backward`` that overwrites ``grad_output``, for a gradient nothing else needs."""
-        self._check_grad(grad_output)
-        if not input_grad:
-            return None
-        return self.chain_(grad_output)
-
-    def _check_grad(self, grad_output) -> None:
-        if self.output is None:
-            raise ValueError(f"{self!r}: call forward before backward")
-        check_grad_output(self, grad_output, self.output.shape, self.output)
-
-    def _scratch(self, y):
-        """A work buffer shaped like the output ``y`` (for Tanh's ``chain_``)."""
-        return self._buffer("scratch", y.shape, y)
-
-    def to(self, target):
-        self.output = None
-        return super().to(target)
+    def _check_backward(self, grad_output, out=None):
+        checks.after_forward(self, self.output)
+        checks.grad_output(self, grad_output, self.output.shape, self.output)
+        checks.out(self, out, tuple(grad_output.shape), grad_output)
 
 
 class ReLU(Activation):
     r""":math:`\mathrm{ReLU}(x) = \max(0, x)`, with :math:`\mathrm{ReLU}'(x) = [x > 0]`."""
 
-    def apply(self, x, out=None):
-        return torch.clamp_min(x, 0, out=out)
+    @checked(Activation._check_forward)
+    def forward(self, x, out=None):
+        self.output = writable(x, out).relu_()  # max(0, x)
+        return self.output
 
-    def apply_(self, x):
-        return x.relu_()  # the same max(x, 0), through a cheaper call than clamp_min_
+    @checked(Activation._check_backward)
+    def backward(self, grad_output, out=None):
+        # dL/dx = g [x > 0] = g sign(y), since y = max(0, x) >= 0: two cheap kernels
+        # (g * (y > 0) costs several times more: a bool tensor, then a type promotion)
+        return writable(grad_output, out).mul_(self.output.sign())
 
     def local_grad(self):
-        # sign(y) is 1 where y > 0 and 0 where y = 0, since y = max(0, x) >= 0.
         return torch.sign(self.output)
-
-    def chain_(self, grad):
-        # g * [y > 0] as g * sign(y): two cheap kernels, where g.mul(y > 0) costs several times more.
-        return grad.mul_(self.output.sign())
 
 
 class Tanh(Activation):
     r""":math:`\tanh(x)`, with :math:`\tanh'(x) = 1 - \tanh^2(x)`."""
 
-    def apply(self, x, out=None):
-        return torch.tanh(x, out=out)
+    @checked(Activation._check_forward)
+    def forward(self, x, out=None):
+        self.output = writable(x, out).tanh_()
+        return self.output
 
-    def apply_(self, x):
-        return x.tanh_()
+    @checked(Activation._check_backward)
+    def backward(self, grad_output, out=None):
+        # dL/dx = g (1 - y^2), computed as g - (g y) y: no scalar operand, which costs a tensor per call
+        y = self.output
+        return writable(grad_output, out).addcmul_(grad_output * y, y, value=-1)
 
     def local_grad(self):
         return 1 - self.output * self.output
-
-    def chain_(self, grad):
-        # g * (1 - y^2) = g - (g * y) * y: no scalar operand, which costs a tensor per call
-        y = self.output
-        return grad.addcmul_(torch.mul(grad, y, out=self._derived("scratch", y, self._scratch)), y, value=-1)

@@ -12,13 +12,14 @@ import math
 
 import torch
 
+from . import checks
+
 DISC_RADIUS = 1 / math.sqrt(2 * math.pi)  # the disc then covers half of the unit square
 
 
 def _generator(n: int, seed: int) -> torch.Generator:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"the number of points must be an integer of at least 0, got {n!r}")
-    return torch.Generator().manual_seed(seed)
+    checks.integer("the number of points", n, 0)
+    return torch.Generator().manual_seed(checks.seed(seed))
 
 
 def _jitter(X: torch.Tensor, noise: float, gen: torch.Generator) -> torch.Tensor:
@@ -72,9 +73,8 @@ def split(name: str, n_train: int, n_test: int, seed: int = 0, noise: float = 0.
     seed always gives the same data and train and test never share a point."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    for label, value in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+    checks.integer("n_train", n_train)
+    checks.integer("n_test", n_test)
     X, labels = DATASETS[name](n_train + n_test, seed, noise)
     return X[:n_train], labels[:n_train], X[n_train:], labels[n_train:]
 

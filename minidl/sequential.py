@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections import OrderedDict
 
 import torch
 
-from .activations import Activation
+from . import checks
 from .layers import Linear
 from .module import Loss, Module, SeedNames
-from .optim import Packed, pack
-from .training import DivergedError, check_count, check_finite, fit
+from .plan import Packed, Plan
+from .training import DivergedError, fit
+
+MAX_PLANS = 4  # per mode: enough for a training batch size, its smaller last batch and a few others
 
 
 class Sequential(SeedNames):
@@ -21,10 +25,9 @@ class Sequential(SeedNames):
     the loss gradient of the last :meth:`forward` and returns the parameter gradients,
     ready for ``optimizer.step(model, gradients)`` - the report's loop.
 
-    For speed, a Sequential moves the parameters of its modules into one flat tensor and
-    their gradients into another (:func:`minidl.optim.pack`; the tensors stay the same
-    objects), so that an SGD step is one kernel; and its activations work in place on
-    buffers it owns. Neither changes any number.
+    ``forward`` and ``backward`` check their arguments, then run a training plan for the
+    batch's shape (:mod:`minidl.plan`: reused buffers, in-place activations). A module
+    belongs to one Sequential only: it keeps what its backward needs from its last forward.
 
     Shape:
         input ``(N, in_features)`` -> output ``(N, out_features)``
@@ -47,87 +50,79 @@ class Sequential(SeedNames):
             if not isinstance(module, Module) or isinstance(module, Loss):
                 raise ValueError(
                     f"Sequential argument {position} must be a layer or an activation such as "
-                    f"Linear(2, 25) or ReLU(), got {module!r}; set the loss with setLoss"
-                )
+                    f"Linear(2, 25) or ReLU(), got {module!r}; set the loss with setLoss")
             if id(module) in seen:
-                # A module keeps what its backward needs from its last forward; a second use would
-                # overwrite it and make the gradients of the first use silently wrong.
                 first, first_name = seen[id(module)]
                 raise ValueError(
                     f"Sequential argument {position} is the same {module!r} object as argument {first} "
                     f"({first_name}); a module can appear only once, so pass a new one, "
-                    f"e.g. {type(module).__name__}({_init_args(module)})"
-                )
+                    f"e.g. {type(module).__name__}({_init_args(module)})")
+            owner = getattr(module, "_sequential", None)
+            if owner is not None and owner() is not None:
+                raise ValueError(
+                    f"Sequential argument {position}, {module!r}, already belongs to another Sequential; "
+                    f"a module keeps what its backward needs from its last forward, so it can be in one "
+                    f"model only: pass a new one, e.g. {type(module).__name__}({_init_args(module)})")
             kind = type(module).__name__.lower()
             name = f"{kind}{counts.get(kind, 0)}"
             seen[id(module)] = (position, name)
             counts[kind] = counts.get(kind, 0) + 1
             if isinstance(module, Linear):
                 if width is not None and module.in_features != width:
-                    raise ValueError(
-                        f"{module!r} ({name}) expects {module.in_features} input features, "
-                        f"but the layers before it produce {width}"
-                    )
+                    raise ValueError(f"{module!r} ({name}) expects {module.in_features} input features, "
+                                     f"but the layers before it produce {width}")
                 width = module.out_features
             self.modules[name] = module
         if width is None:
             raise ValueError("Sequential needs at least one Linear layer to have parameters to train")
+        params = [p for m in modules for p in m.parameters()]
+        for name, module in self.modules.items():
+            for p in module.parameters():
+                if p.dtype != params[0].dtype or p.device != params[0].device:
+                    raise ValueError(
+                        f"{module!r} ({name}) has {p.dtype} parameters on {p.device}, but the first layer's are "
+                        f"{params[0].dtype} on {params[0].device}; build every layer alike or call model.to(...)")
+        for module in modules:
+            module._sequential = weakref.ref(self)
         linears = [m for m in self.modules.values() if isinstance(m, Linear)]
         self.in_features, self.out_features = linears[0].in_features, linears[-1].out_features
         self.loss: Loss | None = None
-        self.output: torch.Tensor | None = None
         self._refresh()
 
     def _refresh(self) -> None:
         self._layers = list(self.modules.values())
-        self._reversed = self._layers[::-1]
-        self._params = [p for m in self._layers for p in m.parameters()]
-        self._grads = [g for m in self._layers for g in m.grads()]
-        self._packed = pack(self._params, self._grads, getattr(self, "_packed", None))
-        for module in self._layers:
-            module.forget_views()  # packing may have moved the parameters' storage
-        self.output = None
-        # The calls of a forward and a backward pass, bound once. An activation right after a
-        # Linear overwrites that Linear's output buffer, which nothing else reads (a Linear's
-        # backward needs its input, not its output); an activation after another activation
-        # must not, since that one keeps its output for its own backward. In the backward pass
-        # every gradient is a buffer of the module above or of the loss, so activations
-        # overwrite theirs (``chain_``: backward_inplace without its check, since backward
-        # has checked that a forward ran). The first module's input is the caller's data:
-        # never overwritten.
-        self._forward_calls = [
-            m.forward_inplace if isinstance(m, Activation) and isinstance(before, Linear) else m.forward_unchecked
-            for before, m in zip([None, *self._layers[:-1]], self._layers, strict=True)]
-        self._backward_calls = [m.chain_ if isinstance(m, Activation) else m.backward_unchecked
-                                for m in self._reversed[:-1]]
+        self._layers_with_parameters = [m for m in self._layers if m.parameters()]
+        self._plans: dict[tuple, Plan] = {}
+        self.flat: Packed | None = None  # the flat parameters of minidl.plan.sgd_step, once fit made them
+        self.output: torch.Tensor | None = None
 
     # -- the loss and the parameters ------------------------------------------------
     def set_loss(self, loss: Loss) -> None:
         if not isinstance(loss, Loss):
             raise ValueError(f"setLoss expects a loss such as MSE(), got {loss!r}")
         self.loss = loss
+        self._plans.clear()
+        self.output = None
 
     def parameters(self) -> list[torch.Tensor]:
-        return self._params
+        """Every module's parameters, in order: ``[W0, b0, W1, b1, ...]``."""
+        return [p for m in self._layers for p in m.parameters()]
 
     def grads(self) -> list[torch.Tensor]:
-        return self._grads
-
-    def packed_parameters(self) -> Packed | None:
-        """:meth:`parameters` and :meth:`grads` as two flat tensors (see :func:`minidl.optim.pack`),
-        or ``None`` when they could not be packed."""
-        return self._packed
+        """Their gradients, asked afresh: a module may make new gradient tensors in each backward."""
+        return [g for m in self._layers for g in m.grads()]
 
     @property
     def dtype(self) -> torch.dtype:
-        return self._params[0].dtype
+        return self._layers_with_parameters[0].parameters()[0].dtype
 
     @property
     def device(self) -> torch.device:
-        return self._params[0].device
+        return self._layers_with_parameters[0].parameters()[0].device
 
     def to(self, target) -> Sequential:
-        """Move every parameter to a device or dtype: ``model.to('cuda')``, ``model.to(torch.float64)``."""
+        """Move every parameter to a device or float dtype: ``model.to('cuda')``, ``model.to(torch.float64)``."""
+        target = checks.dtype_or_device(target, "Sequential")
         for module in self._layers:
             module.to(target)
         self._refresh()
@@ -139,16 +134,34 @@ class Sequential(SeedNames):
         first = self._layers[0]
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] == 0 or x.shape[1] != self.in_features:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(
-                f"{first!r} (the first layer) expects {name} of shape (N, {self.in_features}) "
-                f"with N >= 1, got {got}"
-            )
+            raise ValueError(f"{first!r} (the first layer) expects {name} of shape (N, {self.in_features}) "
+                             f"with N >= 1, got {got}")
         if x.dtype != self.dtype or x.device != self.device:
             raise ValueError(
                 f"the model's parameters are {self.dtype} on {self.device}, but {name} is "
-                f"{x.dtype} on {x.device}; convert with {name}.to(...) or move the model with model.to(...)"
-            )
-        check_finite(x, name)
+                f"{x.dtype} on {x.device}; convert with {name}.to(...) or move the model with model.to(...)")
+        checks.finite(x, name)
+
+    def plan(self, x: torch.Tensor, inference: bool = False) -> Plan:
+        """The training plan for batches shaped like ``x`` (see :mod:`minidl.plan`), made on first use.
+        ``inference``: for use under ``torch.inference_mode()``, as :func:`fit` does."""
+        key = (tuple(x.shape), inference)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= 2 * MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[key] = Plan(self._layers, self.loss)
+        self.output = None  # a plan's next pass changes what the modules kept
+        return plan
+
+    def private(self, t: torch.Tensor) -> torch.Tensor:
+        """``t``, or a copy of it if it shares memory with a tensor this model writes to (its
+        parameters, gradients or buffers: say a model's own output fed back in)."""
+        ptr = t.untyped_storage().data_ptr()
+        mine = {p.untyped_storage().data_ptr() for p in self.parameters() + self.grads()}
+        if ptr in mine or any(ptr in plan.storages for plan in self._plans.values()):
+            return t.clone()
+        return t
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the modules in order and keep what ``backward`` needs. The result is
@@ -158,14 +171,10 @@ class Sequential(SeedNames):
                              "(model.predict(x) needs none)")
         with torch.no_grad():
             self.check_input(x)
-            return self.forward_unchecked(x)
-
-    def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward`` for a validated batch with autograd already off (the training loop)."""
-        for call in self._forward_calls:
-            x = call(x)
-        self.output = x
-        return x
+            x = self.private(x)
+            plan = self.plan(x, torch.is_inference_mode_enabled())
+            self.output, self._last_plan = plan.forward(x), plan
+            return self.output
 
     def backward(self, target: torch.Tensor) -> list[torch.Tensor]:
         """Gradients of ``loss(output of the last forward, target)`` w.r.t. :meth:`parameters`."""
@@ -174,21 +183,9 @@ class Sequential(SeedNames):
         if self.output is None:
             raise ValueError("backward needs an output: call model.forward(x) first")
         with torch.no_grad():
-            if isinstance(target, torch.Tensor) and target.shape == self.output.shape:
-                check_finite(target, "the target")
-            return self.backward_unchecked(target)
-
-    def backward_unchecked(self, target: torch.Tensor, total: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """``backward`` for a validated target with autograd already off (the training loop).
-        With ``total`` (a 0-d tensor), also add the loss to it, sharing work with its gradient."""
-        if total is None:
-            grad = self.loss.local_grad(self.output, target)
-        else:
-            grad = self.loss.accumulate(self.output, target, total)
-        for call in self._backward_calls:
-            grad = call(grad)
-        self._reversed[-1].backward_unchecked(grad, input_grad=False)  # nobody needs dL/dx of the data
-        return self._grads
+            checks.target(self.loss, self.output, target)
+            self._last_plan.backward(self.output, target)
+            return self.grads()
 
     # -- the report's wrappers ---------------------------------------------------------
     def train(self, X: torch.Tensor, y: torch.Tensor, epochs: int, mini_batch_size: int, optimizer,
@@ -197,26 +194,29 @@ class Sequential(SeedNames):
 
         Prints the loss of the first and last epoch and of every ``verbose_every_nth``-th
         one when ``verbose_every_nth`` is positive. Raises :class:`DivergedError` (a
-        ``ValueError``) if the loss becomes NaN or infinite.
+        ``ValueError``) if the loss or a parameter becomes NaN or infinite.
         """
-        check_count("verbose_every_nth", verbose_every_nth, 0)
+        checks.integer("verbose_every_nth", verbose_every_nth, 0)
         history: list[float] = []
         for record in fit(self, X, y, epochs, mini_batch_size, optimizer):
             history.append(record.loss)
             if record.diverged:
-                raise DivergedError(
-                    f"training diverged at epoch {record.epoch}: the loss became {record.loss}; "
-                    f"try a smaller step size than eta={optimizer.eta:g}", history)
+                became = f"the loss became {record.loss}" if record.loss != record.loss or \
+                    abs(record.loss) == float("inf") else "a parameter became NaN or infinite"
+                raise DivergedError(f"training diverged at epoch {record.epoch}: {became}; "
+                                    f"try a smaller step size than eta={optimizer.eta:g}", history)
             if verbose_every_nth and (record.epoch % verbose_every_nth == 0 or record.epoch in (1, epochs)):
                 print(f"Loss at epoch {record.epoch} was {record.loss:.4f}")
         return history
 
     def predict(self, X: torch.Tensor) -> torch.Tensor:
-        """Outputs ``(N, out_features)`` for ``X``, in fresh tensors, keeping nothing for backward."""
+        """Outputs ``(N, out_features)`` for ``X``, in fresh tensors. Each module runs as a shallow
+        copy (the same parameters), so what it keeps for ``backward`` stays as it was: a predict
+        between forward and backward, or from another thread during training, changes nothing."""
         with torch.no_grad():
             self.check_input(X, "X")
             for module in self._layers:
-                X = module.apply(X)
+                X = checks.unchecked(copy.copy(module).forward)(X)
             return X
 
     # -- files and torch -------------------------------------------------------------

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+
+from . import checks
+from .plan import nonfinite_parameters, sgd_step, threads_for, training_mode
 
 
 class DivergedError(ValueError):
@@ -27,15 +29,16 @@ class DivergedError(ValueError):
 @dataclass(frozen=True, slots=True)
 class EpochRecord:
     """One finished epoch. ``loss`` is the epoch's summed loss divided by the number of
-    samples, so it does not depend on the batch size; ``diverged`` is true when it is
-    NaN or infinite (the loop ends after such a record)."""
+    samples, so it does not depend on the batch size; ``diverged`` is true when the loss or
+    a parameter is NaN or infinite (the loop ends after such a record)."""
 
     epoch: int
     loss: float
+    diverged: bool = False
 
-    @property
-    def diverged(self) -> bool:
-        return not math.isfinite(self.loss)
+    def __post_init__(self):
+        if not math.isfinite(self.loss):  # a non-finite loss is a divergence, whoever made the record
+            object.__setattr__(self, "diverged", True)
 
 
 class TrainingControl:
@@ -111,18 +114,7 @@ def check_data(model, X, y) -> None:
         )
     if y.dtype != X.dtype or y.device != X.device:
         raise ValueError(f"the targets y must be {X.dtype} on {X.device} like X, got {y.dtype} on {y.device}")
-    check_finite(y, "y")  # and X, in model.check_input
-
-
-def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise ``ValueError`` if the float tensor ``t`` holds a NaN or an infinity (one host sync)."""
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or infinite values; clean or drop those rows first")
-
-
-def check_count(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+    checks.finite(y, "y")  # and X, in model.check_input
 
 
 def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, optimizer,
@@ -130,76 +122,45 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     """Train ``model`` in place: ``epochs`` passes over ``(X, y)`` in order, in mini-batches.
 
     Yields an :class:`EpochRecord` after each epoch. Stops early, between mini-batches,
-    when ``control`` is stopped, and after the first epoch whose loss is not finite.
-    On the CPU the mini-batches run with :func:`threads_for` intra-op threads; the
-    caller's setting is back in force whenever the loop yields or waits on ``control``.
+    when ``control`` is stopped, and after the first epoch whose loss or parameters are not
+    finite. The speed (buffers, flat parameters, threads, inference mode) comes from the
+    model's training plans, :mod:`minidl.plan`; the caller's thread count is back in force
+    whenever the loop yields or waits on ``control``.
 
     Shape:
         X ``(N, in_features)``, y ``(N, out_features)``
     """
     if model.loss is None:
         raise ValueError("no loss is set: call model.setLoss(MSE()) before training")
-    check_count("epochs", epochs, 0)
-    check_count("mini_batch_size", batch_size, 1)
+    checks.integer("epochs", epochs, 0)
+    checks.integer("mini_batch_size", batch_size, 1)
+    checks.optimizer(optimizer)
     check_data(model, X, y)
+    X, y = model.private(X), model.private(y)  # never a tensor the model writes to
     control = control or TrainingControl()
     n = X.shape[0]
-    batches = [(X[s:s + batch_size], y[s:s + batch_size]) for s in range(0, n, batch_size)]
+    # At most two batch shapes (a smaller last one), so at most two plans, fetched once.
+    batches = [(model.plan(X[s:s + batch_size], inference=True), X[s:s + batch_size], y[s:s + batch_size])
+               for s in range(0, n, batch_size)]
     threads = threads_for(model, min(batch_size, n))
-    forward, backward, step = model.forward_unchecked, model.backward_unchecked, optimizer.step
     total = X.new_zeros(())
     for epoch in range(first_epoch, first_epoch + epochs):
         total.zero_()
+        step = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
         done = 0
         while done < len(batches):
             if not control.proceed():  # blocks while paused, outside the context below
                 return
-            # inference_mode rather than no_grad: it skips autograd's bookkeeping in every op,
-            # about 6 % of a small step. It is entered per epoch, never around the yield: a
-            # generator that yields inside a context leaves it in force in the caller's code.
-            with torch.inference_mode(), intra_op_threads(threads):
-                for xb, yb in batches[done:]:
+            with training_mode(threads):
+                for plan, xb, yb in batches[done:]:
                     if control.halted:  # paused or stopped: back to proceed() above
                         break
-                    forward(xb)
-                    step(model, backward(yb, total))  # backward also adds the batch's loss to total
+                    plan.backward(plan.forward(xb), yb, total)  # the backward also adds the batch's loss to total
+                    step()
                     done += 1
-        record = EpochRecord(epoch, total.item() / n)  # the one host sync per epoch
+        loss = total.item() / n  # the one host sync per epoch, with the next line's
+        record = EpochRecord(epoch, loss, nonfinite_parameters(model).item() != 0)
         control.epoch_finished()
         yield record
         if record.diverged:
             return
-
-
-SMALL_PRODUCT = 1 << 20  # multiply-adds
-
-
-def threads_for(model, batch_size: int) -> int:
-    """The intra-op thread count :func:`fit` trains ``model`` with: one thread when every
-    matrix product of a step has fewer than ``SMALL_PRODUCT`` multiply-adds, else the
-    caller's count (``torch.get_num_threads()``); never more than the caller's.
-
-    A small product is over before a second thread has done its share: on our 2-core
-    machines a (100, 25) x (25, 25) product takes about 6 us on two threads against 3.6 on
-    one, and its timings swing; from about a million multiply-adds two threads win, and
-    the 1024-wide layers of ``benchmarks/bench_engine.py`` need both.
-    """
-    caller = torch.get_num_threads()
-    if model.device.type != "cpu":
-        return caller
-    largest = max((batch_size * p.numel() for p in model.parameters() if p.dim() == 2), default=0)
-    return 1 if largest < SMALL_PRODUCT else caller
-
-
-@contextmanager
-def intra_op_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` torch intra-op threads, then restore the caller's count."""
-    before = torch.get_num_threads()
-    if count == before:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

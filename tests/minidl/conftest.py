@@ -35,9 +35,8 @@ def _autograd_reference(model, x: torch.Tensor, target: torch.Tensor):
 
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
-    """Run the engine on one intra-op thread, as ``python -m minidl`` does. Its matrices are tiny, and on a
-    two-core machine with anything else busy, torch's default (a thread per core) spins so much that the
-    engine runs 30-40 times slower (measured: 300 epochs of the report network, 0.8 s -> 33 s)."""
+    """Run the tests' tiny matrices on one intra-op thread: with other work on a two-core machine, torch's
+    default (a thread per core) spins and makes them many times slower (benchmarks/README.md)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -36,7 +36,6 @@ def test_help_reads_well(capsys):
     (["--eta", "nan"], "error: SGD eta must be a finite number above 0, got nan"),
     (["--eta", "inf"], "error: SGD eta must be a finite number above 0, got inf"),
     (["--batch-size", "0"], "error: mini_batch_size must be an integer of at least 1, got 0"),
-    (["--epochs", "-1"], "error: epochs must be an integer of at least 0, got -1"),
     (["--every", "-2"], "error: verbose_every_nth must be an integer of at least 0, got -2"),
 ])
 def test_bad_values_give_a_sentence_and_a_nonzero_exit(capsys, argv, message):
@@ -49,6 +48,10 @@ def test_bad_values_give_a_sentence_and_a_nonzero_exit(capsys, argv, message):
     (["--eta", "fast"], "argument --eta: invalid float value: 'fast'"),
     (["--epochs", "1e3"], "argument --epochs: invalid int value: '1e3'"),
     (["--device", "warp-drive"], "argument --device: cannot use device 'warp-drive'"),
+    (["--device", "meta"], "argument --device: cannot use device 'meta': meta tensors have shapes but no numbers"),
+    (["--epochs", "0"], "argument --epochs: the number of epochs must be an integer of at least 1, got 0"),
+    (["--epochs", "-5"], "argument --epochs: the number of epochs must be an integer of at least 1, got -5"),
+    (["--seed", "99999999999999999999"], "argument --seed: the seed must be an integer from"),
 ])
 def test_values_argparse_cannot_read_are_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

@@ -47,9 +47,9 @@ def test_split_is_reproducible_and_disjoint():
 
 @pytest.mark.parametrize("args, message", [
     (("Moons", 10, 10), "unknown dataset 'Moons'; choose one of Disc, XOR, Gaussian blobs, Spiral"),
-    (("Disc", 0, 10), "n_train must be a positive integer, got 0"),
-    (("Disc", 10, True), "n_test must be a positive integer, got True"),
-    (("Disc", 10, 2.5), "n_test must be a positive integer, got 2.5"),
+    (("Disc", 0, 10), "n_train must be an integer of at least 1, got 0"),
+    (("Disc", 10, True), "n_test must be an integer of at least 1, got True"),
+    (("Disc", 10, 2.5), "n_test must be an integer of at least 1, got 2.5"),
     (("Disc", 10, 10, 0, -0.1), "noise must be a finite number of at least 0, got -0.1"),
     (("Disc", 10, 10, 0, math.nan), "noise must be a finite number of at least 0, got nan"),
 ])

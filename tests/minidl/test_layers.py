@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidl import Linear
+from minidl.checks import unchecked
 
 sizes = st.integers(1, 12)
 seeds = st.integers(0, 2**31)
@@ -37,15 +38,9 @@ def test_linear_forward_and_backward_match_autograd(randn, n, fan_in, fan_out, s
 @given(fan_in=sizes, fan_out=sizes, seed=seeds)
 def test_local_grad_is_the_jacobian_of_one_row(randn, fan_in, fan_out, seed):
     layer = Linear(fan_in, fan_out, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-    jacobian = torch.autograd.functional.jacobian(lambda row: layer.apply(row[None])[0], randn(seed, fan_in))
+    forward = unchecked(layer.forward)  # the math alone: the checked forward switches autograd off
+    jacobian = torch.autograd.functional.jacobian(lambda row: forward(row[None])[0], randn(seed, fan_in))
     torch.testing.assert_close(layer.local_grad(), jacobian, rtol=0, atol=1e-10)
-
-
-def test_backward_without_input_grad_returns_none_but_fills_parameter_grads(randn):
-    layer = Linear(3, 2, dtype=torch.float64)
-    layer.forward(randn(0, 4, 3))
-    assert layer.backward(randn(1, 4, 2), input_grad=False) is None
-    assert layer.bias_grad.abs().sum() > 0
 
 
 def test_xavier_uniform_bounds_and_reproducible_seed():
@@ -99,7 +94,7 @@ def test_input_of_another_float_dtype_is_refused_with_a_sentence():
 @pytest.mark.parametrize("which", ["in_features", "out_features"])
 def test_widths_must_be_positive_integers(width, which):
     args = {"in_features": 2, "out_features": 2, which: width}
-    with pytest.raises(ValueError, match=rf"Linear {which} must be a positive integer, got {width!r}"):
+    with pytest.raises(ValueError, match=rf"Linear {which} must be an integer of at least 1, got {width!r}"):
         Linear(**args)
 
 

@@ -48,10 +48,27 @@ def test_aliases_give_the_same_numbers_as_the_pep8_names():
     assert layer.gradient() is layer.local_grad()
 
 
-def test_forward_output_is_a_reused_buffer_but_apply_is_fresh():
+def test_a_module_call_returns_fresh_tensors_unless_given_out():
     relu = ReLU()
     first = relu.forward(torch.ones(2, 2))
     second = relu.forward(torch.full((2, 2), 3.0))
-    assert first.data_ptr() == second.data_ptr() and first.tolist() == [[3.0, 3.0], [3.0, 3.0]]
-    assert relu.apply(torch.ones(2, 2)).data_ptr() != second.data_ptr()
-    assert relu.forward(torch.ones(3, 2)).shape == (3, 2)  # a new batch size gets a new buffer
+    assert first.data_ptr() != second.data_ptr() and first.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    buffer = torch.empty(2, 2)
+    assert relu.forward(torch.full((2, 2), -1.0), out=buffer) is buffer and buffer.tolist() == [[0.0, 0.0]] * 2
+
+
+def test_out_that_aliases_the_input_is_refused_unless_the_module_works_in_place():
+    x = torch.rand(3, 3)
+    with pytest.raises(ValueError, match=r"Linear\(3 -> 3\) reads its input while it writes out="):
+        Linear(3, 3).forward(x, out=x)
+    assert Tanh().forward(x, out=x) is x  # element-wise: in place is right
+
+
+def test_each_method_has_one_implementation_and_the_plan_calls_it_without_checks():
+    from minidl.checks import unchecked
+
+    for module in (Linear(2, 3), ReLU(), Tanh(), MSE()):
+        for name in ("forward", "backward"):
+            method = getattr(module, name)
+            assert unchecked(method).__func__ is getattr(type(module), name).unchecked
+            assert unchecked(method).__func__.__name__ == name

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from minidl import MSE, SGD, Linear, Sequential, Tanh
+from minidl import MSE, SGD, Linear, Sequential, Tanh, fit
 
 
 def model_with_grads():
@@ -52,17 +52,6 @@ def test_step_refuses_a_gradient_list_of_the_wrong_length():
         SGD().step(model, grads[:3])
 
 
-def trained(model, steps, fallback=False):
-    """``model`` after ``steps`` SGD steps on fixed batches; with ``fallback``, the gradients are passed as
-    copies, so SGD cannot use the flat-packed tensors and takes its ``_foreach_add_`` path."""
-    optimizer, gen = SGD(eta=0.05), torch.Generator().manual_seed(3)
-    for _ in range(steps):
-        model.forward(torch.rand(6, 3, generator=gen))
-        grads = model.backward(torch.rand(6, 2, generator=gen))
-        optimizer.step(model, [g.clone() for g in grads] if fallback else grads)
-    return [p.clone() for p in model.parameters()]
-
-
 def fresh_model():
     gen = torch.Generator().manual_seed(0)
     model = Sequential(Linear(3, 5, generator=gen), Tanh(), Linear(5, 4, generator=gen), Tanh(),
@@ -71,17 +60,47 @@ def fresh_model():
     return model
 
 
-def test_the_flat_packed_step_equals_the_foreach_fallback():
-    packed, fallback = fresh_model(), fresh_model()
-    assert packed.packed_parameters() is not None
-    for a, b in zip(trained(packed, 20), trained(fallback, 20, fallback=True), strict=True):
-        assert torch.equal(a, b)
+class PlainSGD(SGD):
+    """SGD whose step fit must call as written: no flat parameters, the ``_foreach_add_`` path."""
+
+    def step(self, model, gradients):
+        super().step(model, gradients)
 
 
-def test_to_float64_and_back_repacks_and_trains_identically():
+def fitted(model, optimizer, epochs=5):
+    X = torch.rand(30, 3, generator=torch.Generator().manual_seed(3))
+    y = torch.rand(30, 2, generator=torch.Generator().manual_seed(4))
+    records = list(fit(model, X, y, epochs, 7, optimizer))  # batches of 7 and a last one of 2
+    return [r.loss for r in records], [p.clone() for p in model.parameters()]
+
+
+def test_fits_flat_sgd_step_equals_the_optimizers_own_step():
+    flat, plain = fresh_model(), fresh_model()
+    flat_losses, flat_params = fitted(flat, SGD(eta=0.05))
+    plain_losses, plain_params = fitted(plain, PlainSGD(eta=0.05))
+    assert flat_losses == plain_losses
+    assert all(torch.equal(a, b) for a, b in zip(flat_params, plain_params, strict=True))
+    assert flat.flat is not None and plain.flat is None
+    assert all(p.untyped_storage().data_ptr() == flat.flat.flat_params.untyped_storage().data_ptr()
+               for p in flat.parameters())
+
+
+def test_a_weight_replaced_through_data_is_used_and_trained():
+    model = fresh_model()
+    x = torch.rand(4, 3)
+    fitted(model, SGD(eta=0.05), 1)  # packs the parameters into one flat tensor
+    model.forward(x)
+    layer = model[0]
+    layer.weight.data = torch.zeros(5, 3)  # the same object, new storage: no stale W^T view may survive
+    h = torch.tanh(x @ layer.weight.T + layer.bias)
+    h = torch.tanh(h @ model[2].weight.T + model[2].bias)
+    torch.testing.assert_close(model.forward(x), h @ model[4].weight.T + model[4].bias)
+    fitted(model, SGD(eta=0.05), 1)
+    assert layer.weight.abs().sum() > 0  # trained where it lives now
+
+
+def test_to_float64_and_back_trains_identically():
     model, twin = fresh_model(), fresh_model().to(torch.float64).to(torch.float32)
-    assert twin.dtype == torch.float32 and twin.packed_parameters() is not None
-    flat = twin.packed_parameters().flat_params
-    assert all(p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr() for p in twin.parameters())
-    for a, b in zip(trained(model, 20), trained(twin, 20), strict=True):
+    assert twin.dtype == torch.float32
+    for a, b in zip(fitted(model, SGD(eta=0.05))[1], fitted(twin, SGD(eta=0.05))[1], strict=True):
         assert torch.equal(a, b)

@@ -1,0 +1,253 @@
+"""The training plan: every speed trick of minidl, behind one seam.
+
+The modules hold only their math: one ``forward``, one ``backward``. A :class:`Plan` runs a
+model's passes over batches of one shape; :class:`~minidl.Sequential` keeps one per batch
+shape and :func:`~minidl.fit` drives it. Nothing here changes a number: the same kernels
+run on the same operands, only the memory they write to and the thread count change.
+Timings behind each choice are in ``benchmarks/README.md``; here is what and why.
+
+- **Buffers.** A small layer's whole forward takes a few microseconds, and a fresh tensor
+  costs a good part of one (a large one costs page faults). So the plan's first pass lets
+  each module allocate its results, keeps them, and hands them back as ``out=`` in every
+  later pass. A module whose methods take no ``out=`` just allocates, as it would anyway.
+- **In-place schedule.** A module that declares ``in_place`` (element-wise math) writes over
+  its argument when nothing else reads it: in the forward pass the output of a module that
+  declares ``keeps_output = False`` (a Linear reads its input in backward, not its output);
+  in the backward pass any gradient buffer of the plan (no module keeps a gradient).
+- **Fused loss step.** The loss's forward keeps the difference its backward needs (MSE: the
+  gradient is twice it), and ``fit`` adds each batch's loss to a 0-d tensor on the device,
+  read once per epoch: a host sync per batch costs more than a small step.
+- **Flat parameters.** :func:`pack` moves all parameters into one flat tensor and their
+  gradients into another, so that ``fit``'s plain SGD step is one ``add_`` rather than a
+  kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
+  they still live there once per epoch and packs again if not. The same flat tensor makes the
+  per-epoch divergence check one dot product (:func:`nonfinite_parameters`).
+- **Cheap calls.** Each pass is a list of (method, out) steps, made once; ``out`` goes by position.
+- **Thread policy.** :func:`threads_for`: one intra-op thread for small matrix products,
+  the caller's count for large ones, restored whenever ``fit`` yields or waits.
+- **Inference mode.** ``fit`` runs batches under ``torch.inference_mode()``, which skips
+  autograd's bookkeeping in every op. Buffers made there are inference tensors, which may
+  not be written to outside it: a Sequential keeps separate plans for the two modes.
+
+One trick stays inside ``Linear``, because only it can apply it: the vector of ones that makes
+dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions.
+Not taken: folding the SGD update into the weight-gradient product (``W.addmm_(g^T, x,
+alpha=-eta)``) measured no faster than the flat step here, and changes the rounding.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import torch
+
+from . import checks
+from .checks import takes_out, unchecked
+from .optim import SGD
+
+
+class Plan:
+    """A model's forward and backward passes over batches of one shape, each result written
+    into a buffer kept from the first pass. The results of a pass are overwritten by the next."""
+
+    def __init__(self, modules, loss):
+        # A private copy of the loss: a caller's model.loss.compute(...) between two of our calls,
+        # say from another thread while training, cannot change what our backward reads.
+        self.modules, self.loss = list(modules), copy.copy(loss)
+        # Each pass as (method, out) steps, ``out`` a buffer, IN_PLACE or None (the module allocates);
+        # a loop over them costs less than a closure per call.
+        self._forward_steps: list | None = None
+        self._backward_steps: list | None = None
+        self._loss_forward = unchecked(self.loss.forward)
+        self._loss_backward, self._loss_out = unchecked(self.loss.backward), None
+        self.storages: set[int] = set()  # of every buffer, to spot a caller passing one back
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._forward_steps is None:
+            self._forward_steps, x = self._first_pass(self.modules, "forward", x, ours=False)
+            return x
+        for method, out in self._forward_steps:
+            x = method(x) if out is None else method(x, x if out is IN_PLACE else out)
+        return x
+
+    def backward(self, output: torch.Tensor, target: torch.Tensor, total: torch.Tensor | None = None) -> None:
+        """Fill the parameter gradients for ``loss(output, target)``, ``output`` from the last
+        :meth:`forward`; with ``total`` (a 0-d tensor), also add the loss to it."""
+        value = self._loss_forward(output, target)
+        if total is not None:
+            total.add_(value)
+        if self._backward_steps is None:
+            grad = self._loss_backward()
+            if takes_out(self.loss.backward):
+                self._loss_out = self._keep(grad)
+            self._backward_steps, _ = self._first_pass(self.modules[::-1], "backward", grad, self._loss_out is not None)
+            return
+        grad = self._loss_backward() if self._loss_out is None else self._loss_backward(self._loss_out)
+        for method, out in self._backward_steps:
+            grad = method(grad) if out is None else method(grad, grad if out is IN_PLACE else out)
+
+    def _first_pass(self, modules, name: str, x: torch.Tensor, ours: bool):
+        """Run one pass, letting each module allocate, and return its steps for the next passes.
+        ``ours``: ``x`` is a buffer of this plan that nothing reads after the module it goes to."""
+        steps = []
+        for module in modules:
+            method = unchecked(getattr(module, name))
+            if not takes_out(method):
+                x, out, ours = method(x), None, False
+            elif module.in_place and ours:
+                x, out = method(x, x), IN_PLACE
+                ours = name == "backward" or not module.keeps_output  # no module keeps a gradient
+            else:
+                x = method(x)
+                out, ours = self._keep(x), name == "backward" or not module.keeps_output
+            steps.append((method, out))
+        return steps, x
+
+    def _keep(self, buffer: torch.Tensor) -> torch.Tensor:
+        self.storages.add(buffer.untyped_storage().data_ptr())
+        return buffer
+
+
+IN_PLACE = object()  # a step's out: write over the argument
+
+
+# -- flat parameters and the SGD step -----------------------------------------------------------------
+class Packed(NamedTuple):
+    """Parameters and their gradients moved into two flat tensors by :func:`pack`."""
+
+    flat_params: torch.Tensor
+    flat_grads: torch.Tensor
+    params: tuple[torch.Tensor, ...]
+    grads: tuple[torch.Tensor, ...]
+
+
+def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed | None = None) -> Packed | None:
+    """Move ``params`` into one flat tensor and ``grads`` into another, each pair at the same
+    offset and with its own shape and strides. The tensors stay the same Python objects
+    (``Tensor.set_`` moves their storage), so references to them stay valid; views made
+    before do not follow.
+
+    Returns a :class:`Packed`, ``previous`` when every tensor still lives there, or ``None``
+    (and moves nothing) when they cannot be packed: mixed dtypes or devices, a tensor listed
+    twice, a parameter laid out unlike its gradient, or a tensor sharing its storage.
+    """
+    tensors = [*params, *grads]
+    if not params or len(params) != len(grads) or len(set(map(id, tensors))) != len(tensors):
+        return None
+    if previous is not None and _still_packed(previous, params, grads):
+        return previous
+    dtype, device = params[0].dtype, params[0].device
+    for p, g in zip(params, grads, strict=True):
+        if p.shape != g.shape or p.stride() != g.stride() or not (_owns_dense(p) and _owns_dense(g)):
+            return None
+        if p.dtype != dtype or g.dtype != dtype or p.device != device or g.device != device:
+            return None
+    total = sum(p.numel() for p in params)
+    flat_params = torch.empty(total, dtype=dtype, device=device)
+    flat_grads = torch.zeros(total, dtype=dtype, device=device)
+    offset = 0
+    with torch.no_grad():
+        for p, g in zip(params, grads, strict=True):
+            for t, flat in ((p, flat_params), (g, flat_grads)):
+                flat.as_strided(t.shape, t.stride(), offset).copy_(t)
+                t.set_(flat.untyped_storage(), offset, t.shape, t.stride())
+            offset += p.numel()
+    return Packed(flat_params, flat_grads, tuple(params), tuple(grads))
+
+
+def _still_packed(packed: Packed, params, grads) -> bool:
+    """The same tensors, each still in the flat storage (``p.data = ...`` moves one out)."""
+    same = len(packed.params) == len(params) and all(map(_is, packed.params, params)) \
+        and all(map(_is, packed.grads, grads))
+    homes = ((packed.params, packed.flat_params), (packed.grads, packed.flat_grads))
+    return same and all(checks.shares_memory(t, flat) for tensors, flat in homes for t in tensors)
+
+
+def _is(a, b) -> bool:
+    return a is b
+
+
+def _owns_dense(t: torch.Tensor) -> bool:
+    """``t`` fills its storage alone, contiguous or (a matrix) transposed."""
+    return (t.storage_offset() == 0 and t.untyped_storage().nbytes() == t.numel() * t.element_size()
+            and (t.is_contiguous() or (t.dim() == 2 and t.t().is_contiguous())))
+
+
+def sgd_step(model, optimizer):
+    """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``. Plain
+    SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
+    parameters takes ``out=`` in its backward: such a module is written for the plan and fills
+    its gradient tensors in place. Any other optimizer, an SGD subclass included, has its own
+    ``step`` called, with the gradient tensors fetched afresh: a module written without the
+    plan in mind may make new ones in every backward."""
+    if type(optimizer) is not SGD or not all(takes_out(m.backward) for m in model if m.parameters()):
+        step = optimizer.step
+        return lambda: step(model, model.grads())
+    params, grads = model.parameters(), model.grads()
+    packed = model.flat = pack(params, grads, model.flat)
+    largest, dtype = torch.finfo(model.dtype).max, model.dtype
+
+    def sgd():
+        eta = optimizer.eta  # read at every step: the playground may change it during a run
+        if eta > largest:
+            checks.eta_fits(eta, dtype)
+        if packed is None:
+            torch._foreach_add_(params, grads, alpha=-eta)
+        else:
+            packed.flat_params.add_(packed.flat_grads, alpha=-eta)
+
+    return sgd
+
+
+def nonfinite_parameters(model) -> torch.Tensor:
+    """A 0-d tensor: 0 when every parameter is finite, else NaN (read it with the epoch's loss).
+    It is the dot product of the parameters with zeros: 0 p is 0 for a finite p and NaN for an
+    infinite or NaN one, so one product checks them all (isfinite costs several kernels)."""
+    packed = model.flat
+    if packed is not None and _still_packed(packed, model.parameters(), model.grads()):
+        flat = packed.flat_params
+        return torch.dot(flat, torch.zeros_like(flat))
+    return sum(torch.dot(p.reshape(-1), torch.zeros(p.numel(), dtype=p.dtype, device=p.device))
+               for p in model.parameters())
+
+
+# -- threads and autograd ------------------------------------------------------------------------------
+SMALL_PRODUCT = 1 << 20  # multiply-adds
+
+
+def threads_for(model, batch_size: int) -> int:
+    """The intra-op thread count ``fit`` trains ``model`` with: one thread when every matrix
+    product of a step has fewer than ``SMALL_PRODUCT`` multiply-adds, else the caller's count
+    (``torch.get_num_threads()``); never more than the caller's. A small product is over before
+    a second thread has done its share; from about a million multiply-adds two threads win."""
+    caller = torch.get_num_threads()
+    if model.device.type != "cpu":
+        return caller
+    largest = max((batch_size * p.numel() for p in model.parameters() if p.dim() == 2), default=0)
+    return 1 if largest < SMALL_PRODUCT else caller
+
+
+@contextmanager
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch intra-op threads, then restore the caller's count."""
+    before = torch.get_num_threads()
+    if count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
+def training_mode(threads: int) -> Iterator[None]:
+    """Inference mode and ``threads`` intra-op threads for a run of batches. Never held across
+    a ``yield`` of ``fit``: a generator that yields inside a context leaves it in force in the
+    caller's code."""
+    with torch.inference_mode(), intra_op_threads(threads):
+        yield
