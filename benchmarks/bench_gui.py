@@ -111,7 +111,11 @@ def wide_network_gui_ms(app, window) -> tuple[float, str]:
     loop.exec()
     window.trainingStarted.disconnect(loop.quit)
     time.sleep(2)
-    timed("stop", s.stop)
+    timed("Stop button", window.stop_action.trigger)  # returns while the mini-batch in progress ends
+    loop = QEventLoop()
+    window.trainingFinished.connect(loop.quit)
+    if s.running:
+        loop.exec()
     window.builds.wait()
     window.display.preview.wait()
     return max(times.values()), ", ".join(f"{k} {v:.0f} ms" for k, v in times.items())

@@ -28,3 +28,16 @@ def test_uncaught_exception_is_shown_logged_and_stops_the_run(window, qtbot, tmp
     assert title == "Unexpected error" and "a bug in a slot" in text and "still open" in text
     assert "RuntimeError: a bug in a slot" in window.files.dialog.detailedText()
     assert "a bug in a slot" in (tmp_path / "playground.log").read_text()
+    assert "Training was stopped" in text
+
+
+def test_an_error_while_idle_does_not_claim_a_run_was_stopped(window, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(errors, "log_file", lambda: tmp_path / "playground.log")
+    monkeypatch.setattr(errors.log, "handlers", [])
+    try:
+        raise ValueError("a bug while nothing trains")
+    except ValueError:
+        errors.report(window, *sys.exc_info())
+    title, text = window.files.last_error
+    assert "a bug while nothing trains" in text and "stopped" not in text
+    assert "ValueError: a bug while nothing trains" in capsys.readouterr().err  # a terminal sees it too

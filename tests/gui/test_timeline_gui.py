@@ -123,3 +123,19 @@ def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_threa
     on_gui_during_a_run = [name for thread, running, name in calls if thread == gui_thread and running]
     assert on_gui_during_a_run == []
     assert any(thread != gui_thread for thread, _, _ in calls)  # the worker did use the wrapped model
+
+
+def test_a_file_from_before_timelines_opens_with_its_weights_as_the_only_snapshot(trained, tmp_path):
+    import minidl
+    from gui import experiment as exp
+
+    s = trained.session
+    path = tmp_path / "old.minidl"
+    tensors = {"history.train": torch.from_numpy(s.history.train),
+               "history.test_epochs": torch.from_numpy(s.history.test_epochs.astype(np.float64)),
+               "history.test": torch.from_numpy(s.history.test)}
+    minidl.io.write(path, s.model, metadata={"experiment": s.experiment.to_json()}, tensors=tensors)
+    assert "timeline.epochs" not in exp.load(path).timeline.to_tensors()
+    assert trained.files.open(path)
+    assert s.snapshot_epochs() == [40] and s.history.epochs == 40
+    assert all(torch.equal(a, b) for a, b in zip(s.parameters_at(0), s.model.parameters(), strict=True))
