@@ -505,7 +505,7 @@ def test_a_killed_save_leaves_a_recognisable_temporary_that_the_next_save_remove
 def test_only_our_stale_temporaries_are_removed(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
-    here, other = minidl.io._HOST, "0" * 8 if minidl.io._HOST != "0" * 8 else "1" * 8
+    here, other = minidl.atomic._HOST, "0" * 8 if minidl.atomic._HOST != "0" * 8 else "1" * 8
     names = {
         f".model.safetensors.{here}-{dead.pid}-0123abcd.minidl-tmp": "removed: its writer is gone",
         f".other.minidl.{here}-{dead.pid}-0123abcd.minidl-tmp": "removed: another file's, same folder",
@@ -521,7 +521,7 @@ def test_only_our_stale_temporaries_are_removed(tmp_path):
             (tmp_path / name).symlink_to(tmp_path / "model.safetensors")
         else:
             (tmp_path / name).write_bytes(b"x")
-    hour_ago = time.time() - minidl.io.STALE_SECONDS - 60
+    hour_ago = time.time() - minidl.atomic.STALE_SECONDS - 60
     os.utime(tmp_path / f".old.safetensors.{other}-77-0123abcd.minidl-tmp", (hour_ago, hour_ago))
     minidl.save(small_model(), tmp_path / "model.safetensors")
     assert temporaries(tmp_path) == sorted(name for name, why in names.items() if why.startswith("kept"))
