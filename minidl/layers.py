@@ -102,7 +102,7 @@ class Linear(Module):
             self._ones = grad_output.new_ones(grad_output.shape[0])
         torch.mm(g_t, self.input, out=self.weight_grad)
         torch.mv(g_t, self._ones, out=self.bias_grad)
-        return torch.mm(grad_output, self.weight, out=out)
+        return torch.mm(grad_output, self.weight, out=out) if self.input_grad else None  # see Module
 
     def local_grad(self):
         """d y / d x = W, shape ``(out_features, in_features)``."""

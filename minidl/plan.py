@@ -14,6 +14,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   its argument when nothing else reads it: in the forward pass the output of a module that
   declares ``keeps_output = False`` (a Linear reads its input in backward, not its output);
   in the backward pass any gradient buffer of the plan (no module keeps a gradient).
+- **No dL/dx of the data.** The plan sets ``input_grad = False`` on the first module (see
+  ``Module``): nobody reads the gradient of the data, and a Linear then skips its product.
 - **Fused loss step.** The loss's forward keeps the difference its backward needs (MSE: the
   gradient is twice it), and ``fit`` adds each batch's loss to a 0-d tensor on the device,
   read once per epoch: a host sync per batch costs more than a small step.
@@ -57,6 +59,7 @@ class Plan:
         # A private copy of the loss: a caller's model.loss.compute(...) between two of our calls,
         # say from another thread while training, cannot change what our backward reads.
         self.modules, self.loss = list(modules), copy.copy(loss)
+        self.modules[0].input_grad = False  # nobody reads dL/dx of the data (see Module)
         # Each pass as (method, out) steps, ``out`` a buffer, IN_PLACE or None (the module allocates);
         # a loop over them costs less than a closure per call.
         self._forward_steps: list | None = None
@@ -102,7 +105,8 @@ class Plan:
                 ours = name == "backward" or not module.keeps_output  # no module keeps a gradient
             else:
                 x = method(x)
-                out, ours = self._keep(x), name == "backward" or not module.keeps_output
+                out = None if x is None else self._keep(x)  # None: the first module skipped dL/dx
+                ours = name == "backward" or not module.keeps_output
             steps.append((method, out))
         return steps, x
 
@@ -112,6 +116,7 @@ class Plan:
 
 
 IN_PLACE = object()  # a step's out: write over the argument
+
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
