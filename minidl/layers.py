@@ -9,6 +9,7 @@ import torch
 from . import checks
 from .checks import checked
 from .module import Module
+from .plan import KeptTranspose
 
 INITS = ("xavier", "xavier_normal", "he")
 
@@ -66,6 +67,7 @@ class Linear(Module):
         self.bias_grad = torch.zeros_like(self.bias)
         self.input: torch.Tensor | None = None
         self._ones = torch.ones(0, dtype=dtype, device=device)  # see backward
+        self._weight_t, self._grad_t = KeptTranspose(), KeptTranspose()  # W^T and g^T (minidl/plan.py)
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -87,7 +89,7 @@ class Linear(Module):
     @checked(_check_forward)
     def forward(self, x, out=None):
         self.input = x
-        return torch.addmm(self.bias, x, self.weight.mT, out=out)  # y = x W^T + b
+        return torch.addmm(self.bias, x, self._weight_t(self.weight), out=out)  # y = x W^T + b
 
     def _check_backward(self, grad_output, out=None):
         checks.after_forward(self, self.input)
@@ -97,7 +99,7 @@ class Linear(Module):
     @checked(_check_backward)
     def backward(self, grad_output, out=None):
         # dL/dW = g^T x,  dL/db = g^T 1 (the column sums, as a BLAS product: faster than torch.sum),  dL/dx = g W
-        g_t = grad_output.mT  # the transpose view
+        g_t = self._grad_t(grad_output)  # the transpose view
         if self._ones.shape[0] != grad_output.shape[0]:  # the 1 of g^T 1: made again for a new batch size
             self._ones = grad_output.new_ones(grad_output.shape[0])
         torch.mm(g_t, self.input, out=self.weight_grad)

@@ -24,6 +24,11 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
   they still live there once per epoch and packs again if not. The same flat tensor makes the
   per-epoch divergence check one dot product (:func:`nonfinite_parameters`).
+- **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
+  product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`KeptTranspose`,
+  which gives the same view while the same tensor comes back at the same address (the plan's
+  gradient buffers do, every batch), and a fresh one once its storage moved (``w.data = ...``,
+  :func:`pack`): no view can go stale.
 - **Cheap calls.** Each pass is a list of (method, out) steps, made once; ``out`` goes by position.
 - **Thread policy.** :func:`threads_for`: one intra-op thread for small matrix products,
   the caller's count for large ones, restored whenever ``fit`` yields or waits.
@@ -117,6 +122,22 @@ class Plan:
 
 IN_PLACE = object()  # a step's out: write over the argument
 
+
+class KeptTranspose:
+    """``t.mT``, kept while the same tensor comes back at the same address: call it with ``t``.
+    A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``) gets a fresh view: the
+    kept view holds the old storage, so a new one cannot start at the same address."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self):
+        self.kept = (None, 0, None)  # (tensor, its data_ptr, its view): one tuple, swapped atomically
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        kept = self.kept
+        if kept[0] is not t or kept[1] != t.data_ptr():
+            kept = self.kept = (t, t.data_ptr(), t.mT)
+        return kept[2]
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
