@@ -22,8 +22,9 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
 - **Flat parameters.** :func:`pack` moves all parameters into one flat tensor and their
   gradients into another, so that ``fit``'s plain SGD step is one ``add_`` rather than a
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
-  they still live there once per epoch and packs again if not. The same flat tensor makes the
-  per-epoch divergence check one dot product (:func:`nonfinite_parameters`).
+  they still live there once per epoch and packs again if not. The same flat tensor, checked
+  by that same call, makes the per-epoch divergence check one dot product
+  (:func:`nonfinite_parameters`).
 - **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
   product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`KeptTranspose`,
   which gives the same view while the same tensor comes back at the same address (the plan's
@@ -186,10 +187,12 @@ def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed
 
 def _still_packed(packed: Packed, params, grads) -> bool:
     """The same tensors, each still in the flat storage (``p.data = ...`` moves one out)."""
-    same = len(packed.params) == len(params) and all(map(_is, packed.params, params)) \
-        and all(map(_is, packed.grads, grads))
-    homes = ((packed.params, packed.flat_params), (packed.grads, packed.flat_grads))
-    return same and all(checks.shares_memory(t, flat) for tensors, flat in homes for t in tensors)
+    if len(packed.params) != len(params) or not (all(map(_is, packed.params, params))
+                                                 and all(map(_is, packed.grads, grads))):
+        return False
+    homes = ((packed.params, packed.flat_params.untyped_storage().data_ptr()),
+             (packed.grads, packed.flat_grads.untyped_storage().data_ptr()))
+    return all(t.untyped_storage().data_ptr() == home for tensors, home in homes for t in tensors)
 
 
 def _is(a, b) -> bool:
@@ -203,15 +206,19 @@ def _owns_dense(t: torch.Tensor) -> bool:
 
 
 def sgd_step(model, optimizer):
-    """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``. Plain
-    SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
+    """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``, and the
+    :class:`Packed` flat parameters it updates, checked just now (``None`` if it updates no flat
+    tensor): ``fit`` calls this once per epoch and hands the second to :func:`nonfinite_parameters`,
+    so one check of where the parameters live serves the epoch's steps and its divergence check.
+
+    Plain SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
     parameters takes ``out=`` in its backward: such a module is written for the plan and fills
     its gradient tensors in place. Any other optimizer, an SGD subclass included, has its own
     ``step`` called, with the gradient tensors fetched afresh: a module written without the
     plan in mind may make new ones in every backward."""
     if type(optimizer) is not SGD or not all(takes_out(m.backward) for m in model if m.parameters()):
         step = optimizer.step
-        return lambda: step(model, model.grads())
+        return (lambda: step(model, model.grads())), None
     params, grads = model.parameters(), model.grads()
     packed = model.flat = pack(params, grads, model.flat)
     largest, dtype = torch.finfo(model.dtype).max, model.dtype
@@ -225,15 +232,15 @@ def sgd_step(model, optimizer):
         else:
             packed.flat_params.add_(packed.flat_grads, alpha=-eta)
 
-    return sgd
+    return sgd, packed
 
 
-def nonfinite_parameters(model) -> torch.Tensor:
+def nonfinite_parameters(model, packed: Packed | None) -> torch.Tensor:
     """A 0-d tensor: 0 when every parameter is finite, else NaN (read it with the epoch's loss).
+    ``packed``: the flat parameters as :func:`sgd_step` returned them this epoch, or ``None``.
     It is the dot product of the parameters with zeros: 0 p is 0 for a finite p and NaN for an
     infinite or NaN one, so one product checks them all (isfinite costs several kernels)."""
-    packed = model.flat
-    if packed is not None and _still_packed(packed, model.parameters(), model.grads()):
+    if packed is not None:
         flat = packed.flat_params
         return torch.dot(flat, torch.zeros_like(flat))
     return sum(torch.dot(p.reshape(-1), torch.zeros(p.numel(), dtype=p.dtype, device=p.device))

@@ -146,7 +146,7 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     total = X.new_zeros(())
     for epoch in range(first_epoch, first_epoch + epochs):
         total.zero_()
-        step = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
+        step, packed = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
         done = 0
         while done < len(batches):
             if not control.proceed():  # blocks while paused, outside the context below
@@ -159,7 +159,7 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
                     step()
                     done += 1
         loss = total.item() / n  # the one host sync per epoch, with the next line's
-        record = EpochRecord(epoch, loss, nonfinite_parameters(model).item() != 0)
+        record = EpochRecord(epoch, loss, nonfinite_parameters(model, packed).item() != 0)
         control.epoch_finished()
         yield record
         if record.diverged:
