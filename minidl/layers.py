@@ -9,7 +9,7 @@ import torch
 from . import checks
 from .checks import checked
 from .module import Module
-from .plan import KeptTranspose
+from .plan import Kept, transposed
 
 INITS = ("xavier", "xavier_normal", "he")
 
@@ -67,7 +67,7 @@ class Linear(Module):
         self.bias_grad = torch.zeros_like(self.bias)
         self.input: torch.Tensor | None = None
         self._ones = torch.ones(0, dtype=dtype, device=device)  # see backward
-        self._weight_t, self._grad_t = KeptTranspose(), KeptTranspose()  # W^T and g^T (minidl/plan.py)
+        self._weight_t, self._grad_t = Kept(transposed), Kept(transposed)  # W^T and g^T (minidl/plan.py)
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:

@@ -102,7 +102,9 @@ class Module(SeedNames):
 
 class Loss(Module):
     """A loss ``L(output, target)``: ``forward`` gives the 0-d loss and keeps what ``backward``
-    needs; ``backward()`` gives dL/d(output); ``local_grad(output, target)`` both at once."""
+    needs; ``backward()`` gives dL/d(output); ``local_grad(output, target)`` both at once.
+    A built-in loss's ``forward`` takes an optional ``out=``: a buffer shaped like ``output`` to
+    keep that in (the training plan passes one; see ``MSE``)."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

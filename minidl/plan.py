@@ -17,7 +17,9 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
 - **No dL/dx of the data.** The plan sets ``input_grad = False`` on the first module (see
   ``Module``): nobody reads the gradient of the data, and a Linear then skips its product.
 - **Fused loss step.** The loss's forward keeps the difference its backward needs (MSE: the
-  gradient is twice it), and ``fit`` adds each batch's loss to a 0-d tensor on the device,
+  gradient is twice it). A loss that declares ``in_place`` and takes ``out=`` in both methods
+  keeps it in one plan buffer (``forward(y, t, out=b)``), and its backward writes the gradient
+  over it (``backward(out=b)``): no tensor made per batch. And ``fit`` adds each batch's loss to a 0-d tensor on the device,
   read once per epoch: a host sync per batch costs more than a small step.
 - **Flat parameters.** :func:`pack` moves all parameters into one flat tensor and their
   gradients into another, so that ``fit``'s plain SGD step is one ``add_`` rather than a
@@ -26,7 +28,7 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   by that same call, makes the per-epoch divergence check one dot product
   (:func:`nonfinite_parameters`).
 - **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
-  product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`KeptTranspose`,
+  product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`Kept`,
   which gives the same view while the same tensor comes back at the same address (the plan's
   gradient buffers do, every batch), and a fresh one once its storage moved (``w.data = ...``,
   :func:`pack`): no view can go stale.
@@ -85,13 +87,14 @@ class Plan:
     def backward(self, output: torch.Tensor, target: torch.Tensor, total: torch.Tensor | None = None) -> None:
         """Fill the parameter gradients for ``loss(output, target)``, ``output`` from the last
         :meth:`forward`; with ``total`` (a 0-d tensor), also add the loss to it."""
-        value = self._loss_forward(output, target)
+        value = self._loss_forward(output, target) if self._loss_out is None \
+            else self._loss_forward(output, target, self._loss_out)
         if total is not None:
             total.add_(value)
         if self._backward_steps is None:
             grad = self._loss_backward()
-            if takes_out(self.loss.backward):
-                self._loss_out = self._keep(grad)
+            if takes_out(self.loss.backward) and takes_out(self.loss.forward) and self.loss.in_place:
+                self._loss_out = self._keep(grad)  # for what forward keeps, then the gradient over it
             self._backward_steps, _ = self._first_pass(self.modules[::-1], "backward", grad, self._loss_out is not None)
             return
         grad = self._loss_backward() if self._loss_out is None else self._loss_backward(self._loss_out)
@@ -124,21 +127,31 @@ class Plan:
 IN_PLACE = object()  # a step's out: write over the argument
 
 
-class KeptTranspose:
-    """``t.mT``, kept while the same tensor comes back at the same address: call it with ``t``.
-    A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``) gets a fresh view: the
-    kept view holds the old storage, so a new one cannot start at the same address."""
+class Kept:
+    """``make(t)`` (a view of ``t``), kept while the same tensor comes back at the same address:
+    call it with ``t``. A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``)
+    gets a fresh view: the kept view holds the old storage, so a new one cannot start at the
+    same address."""
 
-    __slots__ = ("kept",)
+    __slots__ = ("make", "kept")
 
-    def __init__(self):
+    def __init__(self, make):
+        self.make = make
         self.kept = (None, 0, None)  # (tensor, its data_ptr, its view): one tuple, swapped atomically
 
-    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, t: torch.Tensor):
         kept = self.kept
         if kept[0] is not t or kept[1] != t.data_ptr():
-            kept = self.kept = (t, t.data_ptr(), t.mT)
+            kept = self.kept = (t, t.data_ptr(), self.make(t))
         return kept[2]
+
+
+def transposed(t: torch.Tensor) -> torch.Tensor:
+    return t.mT
+
+
+def flattened(t: torch.Tensor) -> torch.Tensor:
+    return t.view(-1)
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
