@@ -19,8 +19,9 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
 - **Fused loss step.** The loss's forward keeps the difference its backward needs (MSE: the
   gradient is twice it). A loss that declares ``in_place`` and takes ``out=`` in both methods
   keeps it in one plan buffer (``forward(y, t, out=b)``), and its backward writes the gradient
-  over it (``backward(out=b)``): no tensor made per batch. And ``fit`` adds each batch's loss to a 0-d tensor on the device,
-  read once per epoch: a host sync per batch costs more than a small step.
+  over it (``backward(out=b)``): no tensor made per batch. And ``fit`` adds each batch's loss
+  to a 0-d tensor on the device, read once per epoch: a host sync per batch costs more than a
+  small step.
 - **Flat parameters.** :func:`pack` moves all parameters into one flat tensor and their
   gradients into another, so that ``fit``'s plain SGD step is one ``add_`` rather than a
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
@@ -40,7 +41,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   not be written to outside it: a Sequential keeps separate plans for the two modes.
 
 One trick stays inside ``Linear``, because only it can apply it: the vector of ones that makes
-dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions.
+dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions; it is
+kept with g^T, so a kept gradient buffer needs no check of the batch size.
 Not taken: folding the SGD update into the weight-gradient product (``W.addmm_(g^T, x,
 alpha=-eta)``) measured no faster than the flat step here, and changes the rounding.
 """
@@ -128,8 +130,8 @@ IN_PLACE = object()  # a step's out: write over the argument
 
 
 class Kept:
-    """``make(t)`` (a view of ``t``), kept while the same tensor comes back at the same address:
-    call it with ``t``. A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``)
+    """``make(t)`` (views of ``t``, or a tuple holding one), kept while the same tensor comes back at
+    the same address: call it with ``t``. A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``)
     gets a fresh view: the kept view holds the old storage, so a new one cannot start at the
     same address."""
 
