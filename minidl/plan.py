@@ -34,6 +34,7 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   gradient buffers do, every batch), and a fresh one once its storage moved (``w.data = ...``,
   :func:`pack`): no view can go stale.
 - **Cheap calls.** Each pass is a list of (method, out) steps, made once; ``out`` goes by position.
+  ``fit`` binds each batch's ``forward`` and ``backward`` once per call, not per batch.
 - **Thread policy.** :func:`threads_for`: one intra-op thread for small matrix products,
   the caller's count for large ones, restored whenever ``fit`` yields or waits.
 - **Inference mode.** ``fit`` runs batches under ``torch.inference_mode()``, which skips
