@@ -151,6 +151,9 @@ def out(module, out_tensor, shape: tuple[int, ...], x: torch.Tensor) -> None:
         raise ValueError(f"{module!r} reads its input while it writes out=, so they must not share memory")
 
 
+out_buffer = out  # for checks whose own argument is called out
+
+
 def shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
@@ -172,8 +175,9 @@ def grad_output(module, grad, shape: tuple[int, ...], like: torch.Tensor) -> Non
                          f"{grad.dtype} on {grad.device}; convert it with grad.to(...)")
 
 
-def target(loss, output, target_tensor) -> None:
-    """``target_tensor`` must be finite and match ``output`` in shape, dtype and device."""
+def target(loss, output, target_tensor, out=None) -> None:
+    """``target_tensor`` must be finite and match ``output`` in shape, dtype and device; so must
+    ``out``, where given (the buffer a loss keeps its intermediate in)."""
     if not isinstance(output, torch.Tensor):
         raise ValueError(f"{loss!r} expects the output as a torch.Tensor, got {type(output).__name__}")
     if not isinstance(target_tensor, torch.Tensor):
@@ -185,6 +189,7 @@ def target(loss, output, target_tensor) -> None:
         raise ValueError(f"{loss!r} expects a target of dtype {output.dtype} on {output.device}, "
                          f"got {target_tensor.dtype} on {target_tensor.device}; convert it with target.to(output)")
     finite(target_tensor, "the target")
+    out_buffer(loss, out, tuple(output.shape), output)
 
 
 # -- optimisation --------------------------------------------------------------------------------------

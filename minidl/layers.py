@@ -9,6 +9,7 @@ import torch
 from . import checks
 from .checks import checked
 from .module import Module
+from .plan import Kept, transposed
 
 INITS = ("xavier", "xavier_normal", "he")
 
@@ -20,6 +21,10 @@ def _matrix(rows: int, cols: int, dtype, device) -> torch.Tensor:
     if rows > cols:
         return torch.empty(cols, rows, dtype=dtype, device=device).t()
     return torch.empty(rows, cols, dtype=dtype, device=device)
+
+
+def _transposed_and_ones(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return g.mT, g.new_ones(g.shape[0])
 
 
 class Linear(Module):
@@ -65,7 +70,8 @@ class Linear(Module):
         self.bias = torch.empty(out_features, dtype=dtype, device=device)
         self.bias_grad = torch.zeros_like(self.bias)
         self.input: torch.Tensor | None = None
-        self._ones = torch.ones(0, dtype=dtype, device=device)  # see backward
+        # W^T, and g^T with the 1 of g^T 1: kept while the same tensors come back (minidl/plan.py)
+        self._weight_t, self._grad_t = Kept(transposed), Kept(_transposed_and_ones)
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -87,7 +93,7 @@ class Linear(Module):
     @checked(_check_forward)
     def forward(self, x, out=None):
         self.input = x
-        return torch.addmm(self.bias, x, self.weight.mT, out=out)  # y = x W^T + b
+        return torch.addmm(self.bias, x, self._weight_t(self.weight), out=out)  # y = x W^T + b
 
     def _check_backward(self, grad_output, out=None):
         checks.after_forward(self, self.input)
@@ -97,12 +103,10 @@ class Linear(Module):
     @checked(_check_backward)
     def backward(self, grad_output, out=None):
         # dL/dW = g^T x,  dL/db = g^T 1 (the column sums, as a BLAS product: faster than torch.sum),  dL/dx = g W
-        g_t = grad_output.mT  # the transpose view
-        if self._ones.shape[0] != grad_output.shape[0]:  # the 1 of g^T 1: made again for a new batch size
-            self._ones = grad_output.new_ones(grad_output.shape[0])
+        g_t, ones = self._grad_t(grad_output)  # the transpose view, and a vector of N ones
         torch.mm(g_t, self.input, out=self.weight_grad)
-        torch.mv(g_t, self._ones, out=self.bias_grad)
-        return torch.mm(grad_output, self.weight, out=out)
+        torch.mv(g_t, ones, out=self.bias_grad)
+        return torch.mm(grad_output, self.weight, out=out) if self.input_grad else None  # see Module
 
     def local_grad(self):
         """d y / d x = W, shape ``(out_features, in_features)``."""

@@ -7,6 +7,7 @@ import torch
 from . import checks
 from .checks import checked
 from .module import Loss
+from .plan import Kept, flattened
 
 
 class MSE(Loss):
@@ -20,17 +21,18 @@ class MSE(Loss):
         output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
     """
 
-    in_place = True  # backward(out=...) may write over the difference it keeps
+    in_place = True  # forward(out=b) keeps the difference in b, and backward(out=b) writes over it
 
     def __init__(self):
         super().__init__()
         self.diff: torch.Tensor | None = None
+        self._flat = Kept(flattened)  # d as a vector: a view kept while d is the same buffer (minidl/plan.py)
 
     @checked(checks.target)
-    def forward(self, output, target):
-        # L = d.d with d = y - t, kept: the gradient is 2 d
-        self.diff = d = output - target
-        flat = d.view(-1)
+    def forward(self, output, target, out=None):
+        # L = d.d with d = y - t, kept (in out=, a buffer shaped like output, when given): the gradient is 2 d
+        self.diff = d = torch.sub(output, target, out=out)
+        flat = self._flat(d)
         return torch.dot(flat, flat)
 
     def _check_backward(self, out=None):

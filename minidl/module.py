@@ -55,10 +55,15 @@ class Module(SeedNames):
 
     - ``in_place``: ``forward(x, out=x)`` and ``backward(g, out=g)`` are right (element-wise math).
     - ``keeps_output``: ``backward`` reads the output of ``forward``, so nothing may overwrite it.
+
+    And one switch the plan sets: ``input_grad``, True unless this module comes first in a
+    :class:`~minidl.Sequential`, whose plan then sets it False, since nobody reads dL/dx of the
+    data. A module may then skip that product and return ``None``; one that ignores it is right too.
     """
 
     in_place = False
     keeps_output = True
+    input_grad = True
 
     def __init__(self):
         pass  # nothing yet; subclasses call it so that the base class can grow
@@ -97,7 +102,9 @@ class Module(SeedNames):
 
 class Loss(Module):
     """A loss ``L(output, target)``: ``forward`` gives the 0-d loss and keeps what ``backward``
-    needs; ``backward()`` gives dL/d(output); ``local_grad(output, target)`` both at once."""
+    needs; ``backward()`` gives dL/d(output); ``local_grad(output, target)`` both at once.
+    A built-in loss's ``forward`` takes an optional ``out=``: a buffer shaped like ``output`` to
+    keep that in (the training plan passes one; see ``MSE``)."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -14,15 +14,27 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   its argument when nothing else reads it: in the forward pass the output of a module that
   declares ``keeps_output = False`` (a Linear reads its input in backward, not its output);
   in the backward pass any gradient buffer of the plan (no module keeps a gradient).
+- **No dL/dx of the data.** The plan sets ``input_grad = False`` on the first module (see
+  ``Module``): nobody reads the gradient of the data, and a Linear then skips its product.
 - **Fused loss step.** The loss's forward keeps the difference its backward needs (MSE: the
-  gradient is twice it), and ``fit`` adds each batch's loss to a 0-d tensor on the device,
-  read once per epoch: a host sync per batch costs more than a small step.
+  gradient is twice it). A loss that declares ``in_place`` and takes ``out=`` in both methods
+  keeps it in one plan buffer (``forward(y, t, out=b)``), and its backward writes the gradient
+  over it (``backward(out=b)``): no tensor made per batch. And ``fit`` adds each batch's loss
+  to a 0-d tensor on the device, read once per epoch: a host sync per batch costs more than a
+  small step.
 - **Flat parameters.** :func:`pack` moves all parameters into one flat tensor and their
   gradients into another, so that ``fit``'s plain SGD step is one ``add_`` rather than a
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
-  they still live there once per epoch and packs again if not. The same flat tensor makes the
-  per-epoch divergence check one dot product (:func:`nonfinite_parameters`).
+  they still live there once per epoch and packs again if not. The same flat tensor, checked
+  by that same call, makes the per-epoch divergence check one dot product
+  (:func:`nonfinite_parameters`).
+- **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
+  product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`Kept`,
+  which gives the same view while the same tensor comes back at the same address (the plan's
+  gradient buffers do, every batch), and a fresh one once its storage moved (``w.data = ...``,
+  :func:`pack`): no view can go stale.
 - **Cheap calls.** Each pass is a list of (method, out) steps, made once; ``out`` goes by position.
+  ``fit`` binds each batch's ``forward`` and ``backward`` once per call, not per batch.
 - **Thread policy.** :func:`threads_for`: one intra-op thread for small matrix products,
   the caller's count for large ones, restored whenever ``fit`` yields or waits.
 - **Inference mode.** ``fit`` runs batches under ``torch.inference_mode()``, which skips
@@ -30,7 +42,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   not be written to outside it: a Sequential keeps separate plans for the two modes.
 
 One trick stays inside ``Linear``, because only it can apply it: the vector of ones that makes
-dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions.
+dL/db = g^T 1 one BLAS call, which keeps the numbers bit-identical to earlier versions; it is
+kept with g^T, so a kept gradient buffer needs no check of the batch size.
 Not taken: folding the SGD update into the weight-gradient product (``W.addmm_(g^T, x,
 alpha=-eta)``) measured no faster than the flat step here, and changes the rounding.
 """
@@ -57,6 +70,7 @@ class Plan:
         # A private copy of the loss: a caller's model.loss.compute(...) between two of our calls,
         # say from another thread while training, cannot change what our backward reads.
         self.modules, self.loss = list(modules), copy.copy(loss)
+        self.modules[0].input_grad = False  # nobody reads dL/dx of the data (see Module)
         # Each pass as (method, out) steps, ``out`` a buffer, IN_PLACE or None (the module allocates);
         # a loop over them costs less than a closure per call.
         self._forward_steps: list | None = None
@@ -76,13 +90,14 @@ class Plan:
     def backward(self, output: torch.Tensor, target: torch.Tensor, total: torch.Tensor | None = None) -> None:
         """Fill the parameter gradients for ``loss(output, target)``, ``output`` from the last
         :meth:`forward`; with ``total`` (a 0-d tensor), also add the loss to it."""
-        value = self._loss_forward(output, target)
+        value = self._loss_forward(output, target) if self._loss_out is None \
+            else self._loss_forward(output, target, self._loss_out)
         if total is not None:
             total.add_(value)
         if self._backward_steps is None:
             grad = self._loss_backward()
-            if takes_out(self.loss.backward):
-                self._loss_out = self._keep(grad)
+            if takes_out(self.loss.backward) and takes_out(self.loss.forward) and self.loss.in_place:
+                self._loss_out = self._keep(grad)  # for what forward keeps, then the gradient over it
             self._backward_steps, _ = self._first_pass(self.modules[::-1], "backward", grad, self._loss_out is not None)
             return
         grad = self._loss_backward() if self._loss_out is None else self._loss_backward(self._loss_out)
@@ -102,7 +117,8 @@ class Plan:
                 ours = name == "backward" or not module.keeps_output  # no module keeps a gradient
             else:
                 x = method(x)
-                out, ours = self._keep(x), name == "backward" or not module.keeps_output
+                out = None if x is None else self._keep(x)  # None: the first module skipped dL/dx
+                ours = name == "backward" or not module.keeps_output
             steps.append((method, out))
         return steps, x
 
@@ -112,6 +128,33 @@ class Plan:
 
 
 IN_PLACE = object()  # a step's out: write over the argument
+
+
+class Kept:
+    """``make(t)`` (views of ``t``, or a tuple holding one), kept while the same tensor comes back at
+    the same address: call it with ``t``. A tensor whose storage moved (``t.data = ...``, :func:`pack`'s ``set_``)
+    gets a fresh view: the kept view holds the old storage, so a new one cannot start at the
+    same address."""
+
+    __slots__ = ("make", "kept")
+
+    def __init__(self, make):
+        self.make = make
+        self.kept = (None, 0, None)  # (tensor, its data_ptr, its view): one tuple, swapped atomically
+
+    def __call__(self, t: torch.Tensor):
+        kept = self.kept
+        if kept[0] is not t or kept[1] != t.data_ptr():
+            kept = self.kept = (t, t.data_ptr(), self.make(t))
+        return kept[2]
+
+
+def transposed(t: torch.Tensor) -> torch.Tensor:
+    return t.mT
+
+
+def flattened(t: torch.Tensor) -> torch.Tensor:
+    return t.view(-1)
 
 
 # -- flat parameters and the SGD step -----------------------------------------------------------------
@@ -160,10 +203,12 @@ def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed
 
 def _still_packed(packed: Packed, params, grads) -> bool:
     """The same tensors, each still in the flat storage (``p.data = ...`` moves one out)."""
-    same = len(packed.params) == len(params) and all(map(_is, packed.params, params)) \
-        and all(map(_is, packed.grads, grads))
-    homes = ((packed.params, packed.flat_params), (packed.grads, packed.flat_grads))
-    return same and all(checks.shares_memory(t, flat) for tensors, flat in homes for t in tensors)
+    if len(packed.params) != len(params) or not (all(map(_is, packed.params, params))
+                                                 and all(map(_is, packed.grads, grads))):
+        return False
+    homes = ((packed.params, packed.flat_params.untyped_storage().data_ptr()),
+             (packed.grads, packed.flat_grads.untyped_storage().data_ptr()))
+    return all(t.untyped_storage().data_ptr() == home for tensors, home in homes for t in tensors)
 
 
 def _is(a, b) -> bool:
@@ -177,15 +222,19 @@ def _owns_dense(t: torch.Tensor) -> bool:
 
 
 def sgd_step(model, optimizer):
-    """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``. Plain
-    SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
+    """``optimizer.step(model, model.grads())`` as a call without arguments, for ``fit``, and the
+    :class:`Packed` flat parameters it updates, checked just now (``None`` if it updates no flat
+    tensor): ``fit`` calls this once per epoch and hands the second to :func:`nonfinite_parameters`,
+    so one check of where the parameters live serves the epoch's steps and its divergence check.
+
+    Plain SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
     parameters takes ``out=`` in its backward: such a module is written for the plan and fills
     its gradient tensors in place. Any other optimizer, an SGD subclass included, has its own
     ``step`` called, with the gradient tensors fetched afresh: a module written without the
     plan in mind may make new ones in every backward."""
     if type(optimizer) is not SGD or not all(takes_out(m.backward) for m in model if m.parameters()):
         step = optimizer.step
-        return lambda: step(model, model.grads())
+        return (lambda: step(model, model.grads())), None
     params, grads = model.parameters(), model.grads()
     packed = model.flat = pack(params, grads, model.flat)
     largest, dtype = torch.finfo(model.dtype).max, model.dtype
@@ -199,15 +248,15 @@ def sgd_step(model, optimizer):
         else:
             packed.flat_params.add_(packed.flat_grads, alpha=-eta)
 
-    return sgd
+    return sgd, packed
 
 
-def nonfinite_parameters(model) -> torch.Tensor:
+def nonfinite_parameters(model, packed: Packed | None) -> torch.Tensor:
     """A 0-d tensor: 0 when every parameter is finite, else NaN (read it with the epoch's loss).
+    ``packed``: the flat parameters as :func:`sgd_step` returned them this epoch, or ``None``.
     It is the dot product of the parameters with zeros: 0 p is 0 for a finite p and NaN for an
     infinite or NaN one, so one product checks them all (isfinite costs several kernels)."""
-    packed = model.flat
-    if packed is not None and _still_packed(packed, model.parameters(), model.grads()):
+    if packed is not None:
         flat = packed.flat_params
         return torch.dot(flat, torch.zeros_like(flat))
     return sum(torch.dot(p.reshape(-1), torch.zeros(p.numel(), dtype=p.dtype, device=p.device))

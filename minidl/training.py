@@ -139,27 +139,30 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     X, y = model.private(X), model.private(y)  # never a tensor the model writes to
     control = control or TrainingControl()
     n = X.shape[0]
-    # At most two batch shapes (a smaller last one), so at most two plans, fetched once.
-    batches = [(model.plan(X[s:s + batch_size], inference=True), X[s:s + batch_size], y[s:s + batch_size])
-               for s in range(0, n, batch_size)]
+    # At most two batch shapes (a smaller last one), so at most two plans, fetched once; each
+    # batch with its plan's two passes as bound methods (no attribute lookups in the loop).
+    batches = []
+    for s in range(0, n, batch_size):
+        plan = model.plan(X[s:s + batch_size], inference=True)
+        batches.append((plan.forward, plan.backward, X[s:s + batch_size], y[s:s + batch_size]))
     threads = threads_for(model, min(batch_size, n))
     total = X.new_zeros(())
     for epoch in range(first_epoch, first_epoch + epochs):
         total.zero_()
-        step = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
+        step, packed = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
         done = 0
         while done < len(batches):
             if not control.proceed():  # blocks while paused, outside the context below
                 return
             with training_mode(threads):
-                for plan, xb, yb in batches[done:]:
+                for forward, backward, xb, yb in batches[done:]:
                     if control.halted:  # paused or stopped: back to proceed() above
                         break
-                    plan.backward(plan.forward(xb), yb, total)  # the backward also adds the batch's loss to total
+                    backward(forward(xb), yb, total)  # the backward also adds the batch's loss to total
                     step()
                     done += 1
         loss = total.item() / n  # the one host sync per epoch, with the next line's
-        record = EpochRecord(epoch, loss, nonfinite_parameters(model).item() != 0)
+        record = EpochRecord(epoch, loss, nonfinite_parameters(model, packed).item() != 0)
         control.epoch_finished()
         yield record
         if record.diverged:

@@ -113,3 +113,26 @@ def test_backward_refuses_a_gradient_of_another_dtype_or_type_with_a_sentence():
         layer.backward(torch.rand(4, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"Linear\(3 -> 2\) expects the gradient as a torch.Tensor, got list"):
         layer.backward([[0.0, 0.0]] * 4)
+
+
+def test_kept_transposes_follow_the_weight_and_the_gradient_wherever_they_move():
+    layer, x = Linear(3, 2), torch.rand(4, 3)
+    layer.forward(x)
+    layer.weight.data = torch.ones(2, 3)  # the same object at a new address
+    torch.testing.assert_close(layer.forward(x), x @ torch.ones(3, 2) + layer.bias)
+    g = torch.rand(4, 2)
+    layer.backward(g)
+    g.data = torch.ones(4, 2)  # the same gradient object, new storage and values
+    layer.backward(g)
+    torch.testing.assert_close(layer.weight_grad, torch.ones(2, 4) @ x)
+    torch.testing.assert_close(layer.bias_grad, torch.full((2,), 4.0))
+
+
+def test_the_first_module_of_a_model_skips_the_input_gradient_and_still_fills_its_own():
+    from minidl import MSE, Sequential, Tanh
+    model = Sequential(Linear(3, 2), Tanh())
+    model.setLoss(MSE())
+    model.forward(torch.rand(4, 3))
+    grads = model.backward(torch.rand(4, 2))
+    assert model[0].input_grad is False and all(torch.isfinite(g).all() for g in grads)
+    assert Linear(3, 2).input_grad is True

@@ -48,3 +48,14 @@ def test_target_of_another_dtype_or_type_is_refused(method):
 def test_no_silent_broadcast_of_a_row_target():
     with pytest.raises(ValueError, match=r"got \(1, 2\)"):
         MSE().compute(torch.rand(5, 2), torch.rand(1, 2))
+
+
+def test_forward_keeps_the_difference_in_out_and_backward_writes_the_gradient_over_it():
+    output, target, buffer = torch.rand(5, 2), torch.rand(5, 2), torch.empty(5, 2)
+    loss = MSE()
+    value = loss.forward(output, target, out=buffer)
+    torch.testing.assert_close(value, ((output - target) ** 2).sum())
+    assert torch.equal(buffer, output - target)
+    assert loss.backward(out=buffer) is buffer and torch.equal(buffer, 2 * (output - target))
+    with pytest.raises(ValueError, match="out="):
+        loss.forward(output, target, out=torch.empty(4, 2))
