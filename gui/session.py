@@ -197,7 +197,10 @@ class Session:
         if self._model is None or self.timeline is None:
             return None
         if epoch is None and not self.running:
-            flat, epoch = flatten(self._model.parameters()), self.history.epochs
+            # Idle, the weights are those of the last epoch's snapshot (a stop or a divergence goes
+            # back to it): no copy of a wide network's weights on the GUI thread.
+            epoch = self.history.epochs
+            flat = self.timeline.flat(epoch) if epoch in self.timeline.epochs() else flatten(self._model.parameters())
         else:
             epoch = self.timeline.nearest(self.history.epochs if epoch is None else epoch)
             flat = self.timeline.flat(epoch)

@@ -76,8 +76,10 @@ class Trainer:
         self._next_progress = self._next_image = self._next_test = self._next_metrics = 0.0  # set at the start
         size = sum(p.numel() for p in job.model.parameters())
         self._chunk = job.grid.shape[0] if job.grid.shape[0] * size <= HEAVY else max(16, int(CHUNK // size))
-        # Small products: one thread leaves the other core to the GUI; wide layers use the caller's.
-        self._threads = threads_for(job.model, job.grid.shape[0])
+        # The views' passes get the thread count the training's batches get: one for a small
+        # network, which leaves the other core to the GUI thread (a second intra-op thread's
+        # OpenMP workers spin after each product and took 5 % of the run from both threads).
+        self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
 
     def run(self) -> None:
