@@ -46,7 +46,7 @@ from .trainer import Job
 IDLE, RUNNING, PAUSED, STOPPING, FINISHED = "idle", "running", "paused", "stopping", "finished"
 # How long the Stop button waits for the training thread before it lets the GUI go on (a small
 # network stops within a mini-batch, microseconds; one of a wide network can take a second).
-STOP_WAIT_MS = 50
+STOP_WAIT_MS = 20
 # Networks up to this many parameters are drawn on the caller's thread (the report's has 1,427,
 # drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
 # so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
