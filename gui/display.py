@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from .background import Background
 from .plots import output_bound
-from .session import PAUSED, RUNNING, Session, ViewRequest, compute_view
+from .session import PAUSED, RUNNING, Session
+from .weights import ViewRequest, compute_view
 
 # Multiply-adds of one preview (grid and data rows times parameters) done on the GUI thread; the
 # report's network needs 1.7e7 (about 3 ms). Above this a preview runs in its own thread.

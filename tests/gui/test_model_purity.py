@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-QT_FREE = ["gui.experiment", "gui.session", "gui.timeline", "gui.trainer", "gui.messages", "gui.boundary"]
+QT_FREE = ["gui.experiment", "gui.session", "gui.timeline", "gui.trainer", "gui.messages", "gui.boundary",
+           "gui.weights"]
 
 
 def test_the_run_model_imports_no_qt():

@@ -12,7 +12,7 @@ from gui_helpers import WAIT_MS, button, find, heatmap, run_to_end, small_data, 
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QSpinBox
 
 from gui import boundary
-from gui.session import model_from
+from gui.weights import model_from
 
 
 def slider(window) -> QSlider:

@@ -1,0 +1,61 @@
+"""Networks rebuilt from flat copies of their weights (timeline snapshots), and what a view
+computes from such a copy: free of Qt, and safe on any thread, since nothing here touches the
+session's own model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import minidl
+from minidl import architecture
+
+from . import boundary
+from .experiment import Data, Experiment
+from .messages import Metrics
+from .timeline import flatten
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """What a view needs to draw the network after ``epoch``: a copy of its weights and the inputs."""
+
+    epoch: int
+    blocks: list
+    flat: torch.Tensor
+    grid: torch.Tensor
+    data: Data
+
+
+def compute_view(request: ViewRequest) -> tuple[np.ndarray | None, Metrics]:
+    """The boundary image and the metrics of ``request``'s weights, on a network of their own
+    (so any thread may call it while the session's model trains elsewhere)."""
+    model = model_from(request.blocks, request.flat)
+    with torch.no_grad():
+        values = request.data.evaluate(model)
+        image = boundary.image(model, request.grid)
+    return (image if np.isfinite(image).all() else None), Metrics(request.epoch, **values)
+
+
+def model_from(blocks: list, flat: torch.Tensor) -> minidl.Sequential:
+    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot)."""
+    model = architecture.build(blocks, 2, dtype=flat.dtype)
+    load_flat(model, flat)
+    model.setLoss(minidl.MSE())
+    return model
+
+
+def fresh_network(experiment: Experiment) -> tuple[minidl.Sequential, torch.Tensor]:
+    """The experiment's initial network and a flat copy of its weights (any thread may call it)."""
+    model = experiment.build_model()
+    return model, flatten(model.parameters())
+
+
+def load_flat(model: minidl.Sequential, flat: torch.Tensor) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(flat[offset:offset + p.numel()].view(p.shape))
+            offset += p.numel()
