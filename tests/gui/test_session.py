@@ -214,3 +214,31 @@ def test_messages_are_copies_not_the_live_tensors():
         for _epoch, flat, _pinned in message.snapshots:
             assert flat.untyped_storage().data_ptr() not in live
     assert torch.equal(flatten(s._model.parameters()), s.timeline.flat(6))
+
+
+def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch(monkeypatch):
+    """Past epoch 200 the worker keeps the last epoch's weights as one copy of the packed parameters."""
+    import gui.session as session_module
+
+    class StopMidEpoch(minidl.TrainingControl):
+        def __init__(self):
+            super().__init__()
+            self.batches = 0
+
+        @property
+        def halted(self):
+            self.batches += 1
+            if self.batches == 250 * 10 + 5:  # the 5th batch of epoch 251 never runs
+                self.stop()
+            return super().halted
+
+    monkeypatch.setattr(session_module.minidl, "TrainingControl", StopMidEpoch)
+    s = small(epochs=5000)
+    s.run()
+    assert s.finish_reason == "stopped" and s.history.epochs == 250
+    assert 250 % s.timeline.stride != 0  # not a regular snapshot: pinned by the stop
+    model = minidl.architecture.build(s.experiment.blocks, 2, generator=torch.Generator().manual_seed(0))
+    model.setLoss(minidl.MSE())
+    list(minidl.fit(model, s.data.X_train, s.data.y_train, 250, 10, minidl.SGD(s.experiment.eta)))
+    for kept, snapshot, headless in zip(s.model.parameters(), s.parameters_at(250), model.parameters(), strict=True):
+        assert torch.equal(kept, headless) and torch.equal(snapshot, headless)
