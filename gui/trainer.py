@@ -25,6 +25,7 @@ from minidl.plan import intra_op_threads, threads_for
 from . import boundary
 from .messages import Finished, Frame, Metrics, Progress
 from .timeline import flatten
+from .weights import load_flat
 
 # Every message costs the GUI thread time holding the GIL, and so the training thread: on the
 # report's network (the worst case: its training is Python-bound) a run went at 0.72 of its
@@ -160,11 +161,7 @@ class Trainer:
         if self._last_flat is None and self.job.model.flat is self._last_raw[0]:
             self._last_raw[0].flat_params.copy_(self._last_raw[1])
             return
-        flat, offset = self._last_epoch_flat(), 0
-        with torch.no_grad():
-            for p in self.job.model.parameters():
-                p.copy_(flat[offset:offset + p.numel()].view(p.shape))
-                offset += p.numel()
+        load_flat(self.job.model, self._last_epoch_flat())
 
     def _flush(self, image: bool | None = None, metrics: bool = True, pin: bool = False) -> None:
         """Send what the GUI has not seen: losses, snapshots, metrics and an image (``None``: when due)."""
