@@ -35,10 +35,6 @@ class Progress:
     metrics: Metrics | None = None
     paused: bool = False
 
-    @property
-    def last_epoch(self) -> int:
-        return self.first_epoch + len(self.train_losses) - 1
-
 
 @dataclass(frozen=True)
 class Frame:
