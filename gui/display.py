@@ -55,7 +55,6 @@ class Display(QObject):
         self.progress, self.metrics_label, self.show_test = run_panel.progress, run_panel.metrics, show_test_check
         self.preview = Preview(self)
         self.preview.ready.connect(self._show_preview)
-        self.shown_epoch: int | None = None  # the epoch whose weights the boundary plot shows
         events = session.events
         events.connect("progress", self._progress)
         events.connect("frame", self._frame)
@@ -80,10 +79,10 @@ class Display(QObject):
             self._request(self.session.seek_epoch)
         else:  # an invalid stack: no stale picture of the previous network
             self.boundary_plot.heatmap.clear()
-            self.shown_epoch = None
 
     def _experiment(self) -> None:
-        self._show_points()
+        # New data always comes with a ``model`` event, which redraws the points; an edit of eta
+        # or of the epochs (a dozen a second while a spin box is held) need not.
         self._show_progress()
         self._show_metrics()
 
@@ -95,7 +94,6 @@ class Display(QObject):
     def _frame(self, frame) -> None:
         if self.session.seek_epoch is None:
             self.boundary_plot.show_image(frame.image, self.session.extent)
-            self.shown_epoch = frame.epoch
 
     def _seek(self, epoch) -> None:
         if epoch is None and self.session.running:
@@ -111,14 +109,13 @@ class Display(QObject):
     @Slot(object, object, object)
     def _show_preview(self, request, image, metrics) -> None:
         s = self.session
-        wanted = s.seek_epoch if s.seek_epoch is not None else None
+        wanted = s.seek_epoch
         if wanted is None and s.running:
             return  # the run's own frames draw the head
         if wanted is not None and s.timeline is not None and s.timeline.nearest(wanted) != request.epoch:
             return  # an older request, overtaken by a newer seek
         if image is not None:
             self.boundary_plot.show_image(image, s.extent)
-            self.shown_epoch = request.epoch
         if wanted is None:
             s.metrics = metrics
         self._show_metrics(metrics)

@@ -27,6 +27,7 @@ window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from minidl import architecture
 from . import boundary
 from .experiment import Data, Experiment, History
 from .messages import Finished, Frame, Metrics, Progress
-from .timeline import DENSE_EPOCHS, Timeline, flatten
+from .timeline import Timeline, flatten
 from .trainer import Job
 from .weights import ViewRequest, fresh_network, load_flat, model_from
 
@@ -248,9 +249,8 @@ class Session:
         self._optimizer = minidl.SGD(e.eta)
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
-        dense = min(DENSE_EPOCHS, max(0, self.timeline.capacity - 1))
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=lambda epoch: epoch <= dense or epoch % stride == 0)
+                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride))
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -458,9 +458,8 @@ class Session:
             self.events.emit("modified", modified)
 
     def mark_saved(self, path) -> None:
-        self.path = path
-        self._set_modified(False)
-        self.events.emit("modified", False)  # the title shows the new name
+        self.path, self.modified = path, False
+        self.events.emit("modified", False)  # always: the title shows the new name
 
     @property
     def unsaved_training(self) -> bool:

@@ -45,29 +45,25 @@ class Timeline:
         self._flats: dict[int, torch.Tensor] = {}
         self._pinned: set[int] = set()
         self.stride = 1
+        # How many regular snapshots a run may hold for this network's size, and how many of
+        # them go to the first epochs (all of them but one for a network too wide for DENSE_EPOCHS).
+        self.capacity = max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, MAX_BYTES // max(1, self.size * 4)))
+        self.dense = min(DENSE_EPOCHS, self.capacity - 1)
 
     # -- what is kept ----------------------------------------------------------------
-    @property
-    def capacity(self) -> int:
-        """How many regular snapshots a run may hold for this network's size."""
-        per_snapshot = max(1, self.size * 4)
-        return max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, MAX_BYTES // per_snapshot))
-
     def stride_for(self, last_epoch: int) -> int:
-        """The smallest power of two that keeps the epochs after ``DENSE_EPOCHS`` up to
-        ``last_epoch`` within :attr:`capacity` (counting the dense ones)."""
-        dense = min(DENSE_EPOCHS, max(0, self.capacity - 1))
-        spaced = max(1, self.capacity - dense)
+        """The smallest power of two that keeps the epochs after :attr:`dense` up to
+        ``last_epoch`` within :attr:`capacity`."""
+        spaced = max(1, self.capacity - self.dense)
         stride = 1
-        while (last_epoch - dense) / stride > spaced:
+        while (last_epoch - self.dense) / stride > spaced:
             stride *= 2
         return stride
 
     def wanted(self, epoch: int, stride: int | None = None) -> bool:
-        """Whether ``epoch`` is a regular snapshot at ``stride`` (the timeline's own by default)."""
-        stride = self.stride if stride is None else stride
-        dense = min(DENSE_EPOCHS, max(0, self.capacity - 1))
-        return epoch <= dense or epoch % stride == 0
+        """Whether ``epoch`` is a regular snapshot at ``stride`` (the timeline's own by default).
+        Reads only constants: the training thread may call it."""
+        return epoch <= self.dense or epoch % (self.stride if stride is None else stride) == 0
 
     def thin(self, stride: int) -> None:
         """Use ``stride`` from now on and drop regular snapshots it does not keep (never a pinned one)."""
