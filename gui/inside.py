@@ -1,0 +1,261 @@
+"""Inside the network, free of Qt: the columns of units, every unit's output over the input plane,
+the training-health statistics of each Linear layer, and the numbers of one mini-batch step.
+
+Everything here works on a *private* network rebuilt from a copy of the weights (a timeline
+snapshot, a :class:`minidl.BatchRecord`), so any thread may call it while the session's own
+model trains elsewhere. The maths is minidl's: the gradient of the inspector is the model's own
+hand-written backward of the summed MSE loss over the whole training set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import minidl
+from minidl import architecture
+
+from .weights import load_flat
+
+IN_FEATURES = 2
+MAX_SENT = 64  # units per column whose outputs the worker sends (an expanded column shows up to this)
+SHOWN = 16  # units per column shown before "+k more"
+DEAD_SHARE = 0.5  # a flag in words when at least this share of a layer's units is dead (or saturated)
+SATURATED_LEVEL, SATURATED_SHARE = 0.97, 0.95
+STAT_KEYS = ("grad_norm", "weight_norm", "update_ratio", "dead_units", "saturated_units")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the network view: the input, or a Linear with the activations right after it.
+
+    ``module`` is the index (in the Sequential) of the module whose output the column's units
+    are, None for the input; ``linear`` the 0-based index of its Linear; ``activations`` the
+    names of the activations after it (outermost last)."""
+
+    label: str
+    units: int
+    module: int | None
+    linear: int | None
+    activations: tuple[str, ...] = ()
+
+    @property
+    def activation(self) -> str | None:
+        """The activation that decides dead or saturated units: the last one after the Linear."""
+        return self.activations[-1] if self.activations else None
+
+    def formula(self) -> str:
+        """E.g. ``ReLU(w·h + b)``: what each of this column's units computes from the column before."""
+        if self.module is None:
+            return "the input coordinate"
+        text = f"w·{'x' if self.linear == 0 else 'h'} + b"
+        for name in self.activations:
+            text = f"{name}({text})"
+        return text
+
+
+def columns(blocks: list[dict], in_features: int = IN_FEATURES) -> list[Column]:
+    """The columns of a stack of ``blocks``, from the input to the output.
+
+    Activations before the first Linear change its input, not a column of their own."""
+    found: list[Column] = [Column("input", in_features, None, None)]
+    groups: list[list] = []  # [linear index, module index of the group's last module, width, activations]
+    for position, block in enumerate(blocks):
+        if block.get("type") == "Linear":
+            groups.append([len(groups), position, int(block["width"]), []])
+        elif groups:
+            groups[-1][1] = position
+            groups[-1][3].append(block["type"])
+    for linear, module, width, activations in groups:
+        last = linear == len(groups) - 1
+        label = "output" if last else f"hidden {linear + 1}"
+        found.append(Column(label, width, module, linear, tuple(activations)))
+    return found
+
+
+def sent_units(column: Column) -> int:
+    """How many of ``column``'s units the worker sends images of (the first ones)."""
+    return min(column.units, MAX_SENT)
+
+
+def network(blocks: list[dict], parameters: list[torch.Tensor]) -> minidl.Sequential:
+    """A private network of ``blocks`` holding copies of ``parameters`` (``[W0, b0, W1, b1, ...]``)."""
+    model = architecture.build(blocks, IN_FEATURES, dtype=parameters[0].dtype)
+    load_flat(model, torch.cat([p.reshape(-1) for p in parameters]))
+    model.setLoss(minidl.MSE())
+    return model
+
+
+def module_outputs(model: minidl.Sequential, X: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every module of ``model`` for ``X``, in one forward pass: ``outputs[k]`` is
+    module k's, of shape ``(N, width)``; each a tensor of its own (nothing overwritten)."""
+    model.check_input(X, "X")
+    outputs = []
+    with torch.no_grad():
+        x = X
+        for module in model:
+            x = module.forward(x)  # without out=, every built-in module returns a fresh tensor
+            outputs.append(x)
+    return outputs
+
+
+def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int) -> np.ndarray:
+    """The sent units' outputs over a ``resolution``-square grid (:func:`gui.boundary.grid`, row-major
+    in x), stacked column after column (input excluded): shape ``(units, resolution, resolution)``,
+    indexed ``[unit, x, y]`` like the boundary image."""
+    parts = [outputs[c.module][:, :sent_units(c)].T for c in cols if c.module is not None]
+    flat = torch.cat(parts) if len(parts) > 1 else parts[0]
+    return flat.reshape(-1, resolution, resolution).to(torch.float32).cpu().numpy()
+
+
+def input_images(grid: torch.Tensor, resolution: int) -> np.ndarray:
+    """The input column's two "units", x1 and x2 over the grid: shape ``(2, resolution, resolution)``."""
+    return grid.T.reshape(-1, resolution, resolution).to(torch.float32).cpu().numpy()
+
+
+def unit_offsets(cols: list[Column]) -> list[int]:
+    """Where each column's units start in :func:`unit_images`' stack (None-free: the input gets -1)."""
+    offsets, at = [], 0
+    for c in cols:
+        if c.module is None:
+            offsets.append(-1)
+            continue
+        offsets.append(at)
+        at += sent_units(c)
+    return offsets
+
+
+# -- training health --------------------------------------------------------------------
+def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Tensor, y: torch.Tensor,
+                eta: float) -> list[dict]:
+    r"""One dict per Linear layer, for the weights ``parameters`` and the training set ``(X, y)``.
+
+    ``grad_norm`` :math:`\|dL/dW\|_F` of the summed loss :math:`L = \sum_n \|f(x_n) - y_n\|^2` (minidl's
+    own backward), ``weight_norm`` :math:`\|W\|_F`, ``update_ratio`` :math:`\eta\|dL/dW\|/\|W\|`,
+    ``dead_units`` (ReLU after the layer: units that are 0 at every training point) and
+    ``saturated_units`` (Tanh: units with :math:`|y| > 0.97` at 95 % of the points or more), None
+    where the activation is neither. Non-finite numbers come out as NaN.
+
+    Shape:
+        X ``(N, 2)``, y ``(N, outputs)``
+    """
+    model = network(blocks, parameters)
+    outputs = module_outputs(model, X)
+    with torch.no_grad():
+        model.forward(X)
+        gradients = model.backward(y)  # [dW0, db0, dW1, db1, ...]
+    stats = []
+    for column in columns(blocks)[1:]:
+        W, dW = parameters[2 * column.linear], gradients[2 * column.linear]
+        grad_norm, weight_norm = float(torch.linalg.vector_norm(dW)), float(torch.linalg.vector_norm(W))
+        out = outputs[column.module]
+        stats.append({
+            "grad_norm": grad_norm,
+            "weight_norm": weight_norm,
+            "update_ratio": eta * grad_norm / weight_norm if weight_norm > 0 else math.nan,
+            "dead_units": int((out == 0).all(0).sum()) if column.activation == "ReLU" else None,
+            "saturated_units": (int(((out.abs() > SATURATED_LEVEL).float().mean(0) >= SATURATED_SHARE).sum())
+                                if column.activation == "Tanh" else None),
+        })
+    return stats
+
+
+def flags(stats: list[dict], cols: list[Column], eta: float) -> list[str]:
+    """Sentences about trouble in ``stats`` (of :func:`layer_stats`), each with what to try."""
+    found = []
+    for column, s in zip(cols[1:], stats, strict=True):
+        name = column.label.capitalize()
+        if s["dead_units"] is not None and s["dead_units"] >= DEAD_SHARE * column.units:
+            found.append(f"{name}: {s['dead_units']} of {column.units} ReLU units are dead (0 for every training "
+                         f"point), so they no longer learn. Try a smaller step size (eta is {eta:g}), fewer "
+                         "layers, or Tanh; Reset draws fresh weights.")
+        if s["saturated_units"] is not None and s["saturated_units"] >= DEAD_SHARE * column.units:
+            found.append(f"{name}: {s['saturated_units']} of {column.units} Tanh units are saturated (|y| > 0.97 "
+                         "almost everywhere), so their gradient is nearly 0 and the layers before them stall. "
+                         "Try a smaller step size, narrower inputs to them, or ReLU.")
+        if not all(math.isfinite(s[k]) for k in ("grad_norm", "weight_norm")):
+            found.append(f"{name}: its weights or gradients are not finite: the run diverged. "
+                         f"Try a step size 10 times smaller (eta is {eta:g}).")
+    grads = [s["grad_norm"] for s in stats]
+    if len(grads) > 1 and all(math.isfinite(g) for g in grads) and grads[-1] > 0 and grads[0] < 1e-3 * grads[-1]:
+        found.append(f"The gradient reaching the first layer is {grads[-1] / max(grads[0], 1e-30):.0e} times "
+                     "smaller than the last layer's: it vanishes on the way back, so the first layers barely "
+                     "move. Try ReLU instead of Tanh, or fewer layers.")
+    return found
+
+
+def histogram(weight: torch.Tensor, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """``(edges, counts)`` of the entries of ``weight`` (finite ones): ``bins + 1`` edges."""
+    values = weight.detach().reshape(-1).to(torch.float64).cpu().numpy()
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return np.linspace(-1, 1, bins + 1), np.zeros(bins)
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(values, bins=bins, range=(low, high))
+    return edges, counts.astype(np.float64)
+
+
+# -- one mini-batch step ------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerStep:
+    """One Linear layer's numbers in a mini-batch step (copies). ``input`` is the batch as the
+    layer saw it, ``(batch, in)``, from the weights before the step."""
+
+    weight_before: torch.Tensor
+    bias_before: torch.Tensor
+    weight_grad: torch.Tensor
+    bias_grad: torch.Tensor
+    weight_after: torch.Tensor
+    bias_after: torch.Tensor
+    input: torch.Tensor
+
+    @property
+    def weight_update(self) -> torch.Tensor:
+        """ΔW = W_after − W_before (= −η·dL/dW for plain SGD, to float rounding)."""
+        return self.weight_after - self.weight_before
+
+
+@dataclass(frozen=True)
+class BatchStep:
+    """What :meth:`gui.session.Session.last_batch_step` returns: one trained mini-batch.
+
+    ``loss_before`` and ``loss_after`` are the batch's summed loss at the weights before and after
+    its step; ``layers`` one :class:`LayerStep` per Linear; ``eta`` the step size it was trained with."""
+
+    epoch: int
+    batch_index: int
+    X: torch.Tensor
+    y: torch.Tensor
+    loss_before: float
+    loss_after: float
+    eta: float
+    layers: list[LayerStep]
+    blocks: list[dict]
+
+    def parameters(self, after: bool) -> list[torch.Tensor]:
+        """``[W0, b0, ...]`` after (or before) the step."""
+        return [p for layer in self.layers
+                for p in ((layer.weight_after, layer.bias_after) if after else (layer.weight_before, layer.bias_before))]
+
+
+def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float) -> BatchStep:
+    """The :class:`BatchStep` of a traced :class:`minidl.BatchRecord` (``trace=True``)."""
+    if record.parameters_before is None:
+        raise ValueError("this batch was not traced: observe it with trace=True")
+    before, grads, after = record.parameters_before, record.gradients, record.parameters_after
+    outputs = module_outputs(network(blocks, before), record.X)
+    cols = columns(blocks)
+    inputs = [record.X if c.linear == 0 else outputs[cols[i - 1].module] for i, c in enumerate(cols) if i > 0]
+    # Leading activations (before the first Linear) change what the first layer sees.
+    first = next(i for i, b in enumerate(blocks) if b.get("type") == "Linear")
+    if first > 0:
+        inputs[0] = outputs[first - 1]
+    layers = [LayerStep(before[2 * k], before[2 * k + 1], grads[2 * k], grads[2 * k + 1], after[2 * k],
+                        after[2 * k + 1], inputs[k]) for k in range(len(before) // 2)]
+    return BatchStep(record.epoch, record.index, record.X, record.y, float(record.loss), float(record.loss_after),
+                     float(eta), layers, [dict(b) for b in blocks])
