@@ -48,6 +48,11 @@ class Imager:
                     x = unchecked(module.forward)(x, out=buffer)
         return difference(x, self.resolution)
 
+    @property
+    def outputs(self) -> list[torch.Tensor]:
+        """Every module's output over the grid from the last call (the network view's units)."""
+        return self._buffers
+
 
 def difference(output: torch.Tensor, resolution: int) -> np.ndarray:
     return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()

@@ -38,10 +38,20 @@ class Progress:
 
 @dataclass(frozen=True)
 class Frame:
-    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``) after ``epoch``."""
+    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``) after ``epoch``;
+    ``units``: every column's unit outputs from the same pass over the grid (:func:`gui.inside.unit_images`,
+    ``(units, x, y)``), None when the network is too wide to send them."""
 
     epoch: int
     image: np.ndarray
+    units: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BatchStepped:
+    """One mini-batch trained by a batch step (:meth:`gui.session.Session.step_batch`), traced."""
+
+    record: object  # minidl.BatchRecord
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,8 @@ class BoundaryPlot(pg.PlotWidget):
         self._bound: float | None = None
         self._seen = 0.0  # the largest finite |output| since reset_range()
         self._image: np.ndarray | None = None
+        self._extent = (0.0, 1.0, 0.0, 1.0)
+        self._unit: tuple[np.ndarray, str] | None = None  # a unit shown instead of the output (network view)
         self.auto_range_check = QCheckBox("Auto colour range", objectName="autoRangeCheck", checked=False)
         self.auto_range_check.setToolTip(
             "Off: the colours keep one scale for the whole run (±2 after a Tanh, otherwise the largest "
@@ -292,7 +294,7 @@ class BoundaryPlot(pg.PlotWidget):
         return nice_ceiling(self._seen)
 
     def _relevel(self) -> None:
-        if self._image is not None:
+        if self._image is not None and self._unit is None:
             self._set_levels(self._limit(_peak(self._image)))
 
     def _set_levels(self, limit: float) -> None:
@@ -302,17 +304,57 @@ class BoundaryPlot(pg.PlotWidget):
 
     # -- frames --------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
-        self._image = image
+        self._image, self._extent = image, extent
         limit = self._limit(_peak(image))
+        if self._unit is not None:
+            return  # kept for show_output(); the unit stays on screen
+        self._draw(image, extent, limit)
+
+    def _draw(self, image: np.ndarray, extent, limit: float) -> None:
         self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
         if self.colour_bar.levels() != (-limit, limit):
             self.colour_bar.setLevels((-limit, limit))
-        x0, x1, y0, y1 = extent
+        x0, x1, y0, y1 = pixel_edges(extent, image.shape)
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
         if rect != self.heatmap.boundingRect() or not self._framed:
             self.heatmap.setRect(rect)
             self.getPlotItem().vb.setRange(rect, padding=0.02)
             self._framed = True
+
+    # -- one unit instead of the output (the network view) ---------------------------------
+    def show_unit(self, image: np.ndarray, extent, title: str) -> None:
+        """Show a unit's output ``image`` (indexed ``[x, y]``) with its own colour scale and ``title``."""
+        self._unit = (image, title)
+        self._draw(image, extent, nice_ceiling(_peak(image)))
+        self.colour_bar.getAxis("left").setLabel("unit output")
+        self.setTitle(title)
+
+    def show_output(self) -> None:
+        """Back to the network's output (class 1 − class 0)."""
+        if self._unit is None:
+            return
+        self._unit = None
+        self.colour_bar.getAxis("left").setLabel("class 1 − class 0")
+        self.setTitle(None)
+        if self._image is not None:
+            self._draw(self._image, self._extent, self._limit(_peak(self._image)))
+
+    @property
+    def showing_unit(self) -> str | None:
+        """The title of the unit shown, None while the plot shows the output."""
+        return None if self._unit is None else self._unit[1]
+
+    # -- automation ------------------------------------------------------------------------
+    def current_image(self) -> np.ndarray | None:
+        """The 2-D array displayed now: ``image[i, j]`` is the value at x1 = the centre of pixel column
+        j and x2 = the centre of pixel row i; row 0 is the bottom row (the smallest x2)."""
+        shown = self._unit[0] if self._unit is not None else self._image
+        return None if shown is None else np.array(shown.T, dtype=np.float64)  # the item holds [x, y]
+
+    def current_extent(self) -> tuple[float, float, float, float]:
+        """``(x1_min, x1_max, x2_min, x2_max)``: the edges of the displayed image."""
+        shown = self._unit[0] if self._unit is not None else self._image
+        return pixel_edges(self._extent, shown.shape if shown is not None else (2, 2))
 
     def show_points(self, data, show_test: bool) -> None:
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
@@ -320,6 +362,14 @@ class BoundaryPlot(pg.PlotWidget):
             points = X.numpy()
             scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
         self.test_points.setVisible(show_test)
+
+
+def pixel_edges(extent, shape) -> tuple[float, float, float, float]:
+    """The edges of an image whose pixel centres are the grid points spanning ``extent`` (the
+    first and last point of each axis are pixel centres, half a pixel inside the edges)."""
+    x0, x1, y0, y1 = extent
+    hx, hy = (x1 - x0) / max(shape[0] - 1, 1) / 2, (y1 - y0) / max(shape[1] - 1, 1) / 2
+    return x0 - hx, x1 + hx, y0 - hy, y1 + hy
 
 
 def _peak(image: np.ndarray) -> float:

@@ -37,9 +37,9 @@ import torch
 import minidl
 from minidl import architecture
 
-from . import boundary
+from . import boundary, inside
 from .experiment import Data, Experiment, History
-from .messages import Finished, Frame, Metrics, Progress
+from .messages import BatchStepped, Finished, Frame, Metrics, Progress
 from .timeline import Timeline, flatten
 from .trainer import Job
 from .weights import ViewRequest, fresh_network, load_flat, model_from
@@ -60,7 +60,7 @@ class Events:
 
     Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
     everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``.
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batch(BatchStep)``.
     """
 
     def __init__(self):
@@ -116,6 +116,8 @@ class Session:
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
         self._undo: _Undo | None = None
+        self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
+        self._last_batch: inside.BatchStep | None = None
         self._new_data()
         self._new_model()
 
@@ -251,6 +253,10 @@ class Session:
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride))
+        if self._batch_first:
+            self._batch_first = False
+            self._arm_batch_step(job)
+        self._job = job
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -289,6 +295,30 @@ class Session:
         self.state = RUNNING
         self.events.emit("state", self.state)
         self.events.emit("status", f"Training one epoch ({self.history.epochs + 1})…")
+
+    def step_batch(self) -> None:
+        """Train exactly one mini-batch (the next one in the usual order), then pause; starts a run if
+        none is live. Its numbers come back as :meth:`last_batch_step` (event ``batch``)."""
+        if self._batch_pending or self.state == STOPPING:
+            return  # one batch at a time: the next press steps the next batch
+        if not self.running:
+            self._batch_first = True
+            if not self.run(first_step_only=True):
+                self._batch_first = False
+            return
+        self._arm_batch_step(self._job)
+        self.state = RUNNING
+        self.events.emit("state", self.state)
+
+    def _arm_batch_step(self, job: Job) -> None:
+        # Observed with trace for this one batch only: the trainer stops observing after it.
+        self._batch_pending = True
+        self._control.observe(lambda record: job.batch_sink(record), trace=True)
+        self._control.step_batches(1)
+
+    def last_batch_step(self) -> inside.BatchStep | None:
+        """The last mini-batch trained by :meth:`step_batch` (None before the first)."""
+        return self._last_batch
 
     def stop(self) -> None:
         """End the run and wait for its thread; the weights and the history stay."""
@@ -396,10 +426,23 @@ class Session:
             self.events.emit("progress", message)
         elif isinstance(message, Frame):
             self.events.emit("frame", message)
+        elif isinstance(message, BatchStepped):
+            self._batch_stepped(message.record)
         elif isinstance(message, Finished):
             self._finish(message)
 
+    def _batch_stepped(self, record) -> None:
+        self._batch_pending = False
+        step = self._last_batch = inside.batch_step(record, self.experiment.blocks, self.experiment.eta)
+        if self.state == RUNNING and self._control is not None and self._control.paused:
+            self.state = PAUSED
+            self.events.emit("state", self.state)
+        self.events.emit("batch", step)
+        self.events.emit("status", f"Trained batch {step.batch_index + 1} of epoch {step.epoch}: its loss went from "
+                         f"{step.loss_before:.4g} to {step.loss_after:.4g}. F8 trains the next batch, F6 resumes.")
+
     def _finish(self, finished: Finished) -> None:
+        self._batch_pending = False
         run, self._run = self._run, None
         if run is not None:
             run.close()
@@ -423,6 +466,7 @@ class Session:
     def _new_model(self) -> None:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
         self.history, self.metrics, self.seek_epoch = History(), None, None
+        self._last_batch = None
         self.fresh_weights_needed = False
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 
 import minidl
+from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
 
-from . import boundary
-from .messages import Finished, Frame, Metrics, Progress
+from . import boundary, inside
+from .messages import BatchStepped, Finished, Frame, Metrics, Progress
 from .timeline import flatten
 from .weights import load_flat
 
@@ -60,6 +61,8 @@ class Job:
     grid: torch.Tensor
     control: minidl.TrainingControl
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
+    # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
+    batch_sink: Callable[[minidl.BatchRecord], None] | None = None
 
 
 class Trainer:
@@ -84,6 +87,7 @@ class Trainer:
         # OpenMP workers spin after each product and took 5 % of the run from both threads).
         self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
+        self._watch_batches()
 
     def run(self) -> None:
         # The first message after one interval, not after the first epoch: a fast run's first
@@ -94,6 +98,7 @@ class Trainer:
         except Exception:  # shown to the user in a dialog, never left to kill the thread
             finished = Finished("failed", traceback.format_exc(), self._last_epoch)
         self.job.control.on_wait = None
+        self._send_batch_step(image=False)
         self.send(finished)
 
     def _train(self) -> Finished:
@@ -135,8 +140,33 @@ class Trainer:
         return Finished("completed", f"Trained {self._last_epoch} epochs.", self._last_epoch)
 
     def _pausing(self) -> None:
-        if self._pending or self._pinned != self._last_epoch:  # a Step's pause was sent with its epoch
+        flushed = bool(self._pending or self._pinned != self._last_epoch)
+        if flushed:  # a Step's pause was sent with its epoch
             self._flush(image=True, pin=True)
+        self._send_batch_step(image=not flushed)
+
+    # -- batch steps (Session.step_batch) ---------------------------------------------------
+    def _watch_batches(self) -> None:
+        self._stepped: minidl.BatchRecord | None = None
+        self._units: np.ndarray | None = None
+        self._columns = inside.columns(architecture.describe(self.job.model))
+        self.job.batch_sink = self._batch_stepped
+
+    def _batch_stepped(self, record: minidl.BatchRecord) -> None:
+        """Called by fit after a traced batch: keep it for the pause that follows, and stop observing
+        (a plain run keeps fit's fast path)."""
+        self._stepped = record
+        self.job.control.observe(None)
+
+    def _send_batch_step(self, image: bool) -> None:
+        """Send the traced batch (and, mid-epoch, the boundary after its step) before the loop waits."""
+        if self._stepped is None:
+            return
+        record, self._stepped = self._stepped, None
+        picture = self._image() if image else None
+        if picture is not None and np.isfinite(picture).all():
+            self.send(Frame(self._last_epoch, picture, self._units))
+        self.send(BatchStepped(record))
 
     def _remember_epoch(self, snapshot: bool) -> None:
         """Keep the weights at the end of this epoch: as a snapshot (a flat copy in parameter order),
@@ -197,7 +227,7 @@ class Trainer:
             self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
             self._next_progress = now + 1 / PROGRESS_HZ
         if picture is not None and np.isfinite(picture).all():
-            self.send(Frame(self._last_epoch, picture))
+            self.send(Frame(self._last_epoch, picture, self._units))
 
     def _outputs(self, X: torch.Tensor) -> torch.Tensor | None:
         """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile."""
@@ -210,11 +240,18 @@ class Trainer:
         return torch.cat(chunks) if len(chunks) > 1 else chunks[0]
 
     def _image(self) -> np.ndarray | None:
+        self._units = None  # a wide network's frames come without unit outputs
         if self._chunk >= self.job.grid.shape[0]:
             with intra_op_threads(self._threads):
-                return self.imager()  # buffers kept from frame to frame: cheaper for small networks
+                picture = self.imager()  # buffers kept from frame to frame: cheaper for small networks
+                self._units = self._unit_images()
+                return picture
         out = self._outputs(self.job.grid)
         return None if out is None else boundary.difference(out, self.imager.resolution)
+
+    def _unit_images(self) -> np.ndarray:
+        """Every column's units from the pass the boundary image just made (one pass, all layers)."""
+        return inside.unit_images(self.imager.outputs, self._columns, self.imager.resolution)
 
     def _metrics(self) -> dict | None:
         data = self.job.data
