@@ -180,7 +180,8 @@ def flags(stats: list[dict], cols: list[Column], eta: float) -> list[str]:
             found.append(f"{name}: its weights or gradients are not finite: the run diverged. "
                          f"Try a step size 10 times smaller (eta is {eta:g}).")
     grads = [s["grad_norm"] for s in stats]
-    if len(grads) > 1 and all(math.isfinite(g) for g in grads) and grads[-1] > 0 and grads[0] < 1e-3 * grads[-1]:
+    finite = all(math.isfinite(g) for g in grads)
+    if len(grads) > 1 and finite and grads[-1] > 0 and grads[0] < 1e-3 * grads[-1]:
         found.append(f"The gradient reaching the first layer is {grads[-1] / max(grads[0], 1e-30):.0e} times "
                      "smaller than the last layer's: it vanishes on the way back, so the first layers barely "
                      "move. Try ReLU instead of Tanh, or fewer layers.")
@@ -239,8 +240,9 @@ class BatchStep:
 
     def parameters(self, after: bool) -> list[torch.Tensor]:
         """``[W0, b0, ...]`` after (or before) the step."""
-        return [p for layer in self.layers
-                for p in ((layer.weight_after, layer.bias_after) if after else (layer.weight_before, layer.bias_before))]
+        if after:
+            return [p for la in self.layers for p in (la.weight_after, la.bias_after)]
+        return [p for la in self.layers for p in (la.weight_before, la.bias_before)]
 
 
 def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float) -> BatchStep:
@@ -259,3 +261,49 @@ def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float) -> Ba
                         after[2 * k + 1], inputs[k]) for k in range(len(before) // 2)]
     return BatchStep(record.epoch, record.index, record.X, record.y, float(record.loss), float(record.loss_after),
                      float(eta), layers, [dict(b) for b in blocks])
+
+
+# -- the network view's links and tooltips -------------------------------------------------
+MAX_LINKS = 400
+
+
+def parameter_views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """``[W0, b0, ...]`` as views into a flat snapshot (no copy: a wide network's is large)."""
+    views, offset = [], 0
+    for shape in shapes:
+        n = math.prod(shape)
+        views.append(flat[offset:offset + n].view(shape))
+        offset += n
+    return views
+
+
+def strongest_links(weights: list[torch.Tensor], shown: list[int], limit: int = MAX_LINKS):
+    """The links between the shown units: ``(layer, out_unit, in_unit, w)`` arrays, the ``limit``
+    largest |w| when there are more, and how many there are in all.
+
+    ``weights[k]`` is the ``(out, in)`` matrix from column k to column k + 1; ``shown[k]`` how many
+    units of column k are drawn (the first ones)."""
+    layer, rows, cols, values = [], [], [], []
+    for k, W in enumerate(weights):
+        block = W[:shown[k + 1], :shown[k]].detach().to(torch.float64).cpu().numpy()
+        i, j = np.indices(block.shape)
+        layer.append(np.full(block.size, k))
+        rows.append(i.ravel())
+        cols.append(j.ravel())
+        values.append(block.ravel())
+    layer, rows, cols, values = (np.concatenate(a) for a in (layer, rows, cols, values))
+    total = values.size
+    if total > limit:
+        keep = np.argsort(-np.nan_to_num(np.abs(values), nan=0.0), kind="stable")[:limit]
+        layer, rows, cols, values = layer[keep], rows[keep], cols[keep], values[keep]
+    return layer, rows, cols, values, total
+
+
+def unit_shares(output: torch.Tensor, activation: str | None) -> np.ndarray | None:
+    """Per unit, the share of points (rows of ``output``) where it is dead (ReLU: exactly 0) or
+    saturated (Tanh: |y| > 0.97); None for other activations."""
+    if activation == "ReLU":
+        return (output == 0).to(torch.float64).mean(0).cpu().numpy()
+    if activation == "Tanh":
+        return (output.abs() > SATURATED_LEVEL).to(torch.float64).mean(0).cpu().numpy()
+    return None

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import files, wheel_guard, worker
+from . import files, inside_docks, wheel_guard, worker
 from .background import Background
 from .display import Display
 from .experiment import Experiment
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.files.build_file_menu()
         self._build_menus()
         self.files.build_help_menu()
+        inside_docks.install(self)
         events = self.session.events
         events.connect("status", self.set_status)
         events.connect("state", lambda _state: self._update_controls())
@@ -147,7 +148,7 @@ class MainWindow(QMainWindow):
         edit = self.menuBar().addMenu("&Edit")
         self.undo_action = a(edit, "&Undo Reset", s.undo_reset, QKeySequence.StandardKey.Undo,
                              "Bring back the weights and history the last Reset discarded (Ctrl+Z)")
-        run = self.menuBar().addMenu("&Run")
+        run = self.run_menu = self.menuBar().addMenu("&Run")
         self.run_action = a(run, "&Run", self.run, "F5", "Train up to the number of epochs (F5)")
         self.pause_action = a(run, "&Pause / Resume", s.pause, "F6", "Pause or resume training (F6)")
         self.step_action = a(run, "&Step one epoch", s.step, "F7", "Train exactly one more epoch (F7)")
@@ -224,6 +225,7 @@ class MainWindow(QMainWindow):
         self.session.stop()
         self.display.preview.wait()
         self.builds.wait()
+        inside_docks.wait(self)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

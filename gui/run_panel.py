@@ -38,10 +38,15 @@ class RunPanel(QWidget):
         for button in self.buttons():
             buttons.addWidget(button)
         buttons.addWidget(self.progress, 1)
+        self._row = buttons
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
         layout.addWidget(self.metrics)
+
+    def insert_button(self, button: QPushButton, after: QPushButton) -> None:
+        """Put ``button`` (with its own action) in the row right after ``after``."""
+        self._row.insertWidget(self._row.indexOf(after) + 1, button)
 
     def buttons(self) -> tuple[QPushButton, ...]:
         return self.run_button, self.pause_button, self.step_button, self.stop_button, self.reset_button

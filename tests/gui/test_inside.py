@@ -141,7 +141,7 @@ def test_batch_step_from_a_traced_record():
     step = inside.batch_step(records[1], exp.blocks, 0.01)
     assert (step.epoch, step.batch_index) == (1, 1)
     assert torch.equal(step.X, data.X_train[50:100])
-    for k, layer in enumerate(step.layers):
+    for layer in step.layers:
         torch.testing.assert_close(layer.weight_update, -0.01 * layer.weight_grad, rtol=1e-4, atol=1e-6)
         assert layer.input.shape == (50, layer.weight_before.shape[1])
     # the second layer's input is ReLU(X W0^T + b0) at the weights before
@@ -151,3 +151,22 @@ def test_batch_step_from_a_traced_record():
     assert step.loss_before == pytest.approx(((out - step.y) ** 2).sum().item(), rel=1e-5)
     out = reference_outputs(exp.blocks, step.parameters(after=True), step.X)[-1]
     assert step.loss_after == pytest.approx(((out - step.y) ** 2).sum().item(), rel=1e-5)
+
+
+def test_strongest_links_keep_the_largest_weights_among_shown_units():
+    W0 = torch.tensor([[1.0, -5.0], [0.5, 2.0], [9.0, 9.0]])  # 3 units from 2 inputs
+    W1 = torch.tensor([[-3.0, 0.1, 7.0]])
+    layer, rows, cols, values, total = inside.strongest_links([W0, W1], [2, 2, 1], limit=3)
+    assert total == 4 + 2  # the third hidden unit is not shown
+    assert sorted(values.tolist()) == [-5.0, -3.0, 2.0]
+    assert (layer[values == -3.0] == 1).all() and (rows[values == 2.0] == 1).all() and (cols[values == 2.0] == 1).all()
+    flat = torch.arange(11.0)
+    views = inside.parameter_views(flat, [(3, 2), (3,), (1, 2)])
+    assert views[0][2, 1] == 5 and views[2][0, 1] == 10
+
+
+def test_unit_shares():
+    out = torch.tensor([[0.0, 1.0], [0.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
+    assert inside.unit_shares(out, "ReLU").tolist() == [0.75, 0.5]
+    assert inside.unit_shares(torch.tensor([[0.99], [-0.98], [0.5]]), "Tanh").tolist() == [2 / 3]
+    assert inside.unit_shares(out, None) is None

@@ -1,0 +1,196 @@
+"""The one-batch step (F8): every number of one mini-batch's backpropagation step, per Linear layer.
+
+For each layer: the batch as the layer sees it, W before the step, dL/dW, the update
+ΔW = −η·dL/dW and dL/db, as colour matrices with the exact value on hover (the top-left corner of
+a large one, with a note); the batch's loss before and after the step; and the boundary before or
+after it. The numbers are :meth:`gui.session.Session.last_batch_step`'s: shown equals computed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import boundary
+from .inside import BatchStep
+from .plots import COLOUR_MAP, Heatmap, outward_ticks
+from .session import Session
+from .weights import model_from
+
+MAX_CELLS = 24  # rows and columns shown of a matrix (its top-left corner)
+SIDE = 150  # pixels of a matrix's longer side at most
+
+
+class MatrixView(QWidget):
+    """One matrix as colours (blue negative, red positive, scaled by its own largest |value|);
+    hover a cell for its exact value. ``values`` holds the shown corner, ``shape`` the whole."""
+
+    def __init__(self, name: str, lut: np.ndarray, parent=None):
+        super().__init__(parent)
+        self.name, self._lut = name, lut
+        self.values = np.zeros((0, 0))
+        self.shape: tuple[int, int] = (0, 0)
+        self._image: QImage | None = None
+        self.setMouseTracking(True)
+        self.setAccessibleName(name)
+
+    def set_matrix(self, matrix: torch.Tensor) -> None:
+        m = matrix.detach().reshape(matrix.shape[0], -1).to(torch.float64).cpu().numpy()
+        self.shape = m.shape
+        self.values = m[:MAX_CELLS, :MAX_CELLS].copy()
+        peak = np.nanmax(np.abs(self.values)) if self.values.size else 0.0
+        scale = peak if np.isfinite(peak) and peak > 0 else 1.0
+        index = np.clip(((np.nan_to_num(self.values / scale) + 1) * 0.5 * 255).round(), 0, 255).astype(np.intp)
+        rgb = self._lut[index]
+        rows, cols = self.values.shape
+        self._array = np.full((rows, cols, 4), 255, np.uint8)
+        self._array[..., 2::-1] = rgb
+        self._image = QImage(self._array.data, cols, rows, cols * 4, QImage.Format.Format_RGB32)
+        self.cell = max(3, min(12, SIDE // max(rows, cols, 1)))
+        self.setFixedSize(max(cols * self.cell, 90), rows * self.cell + 32)
+        self.setToolTip(self.note())
+        self.update()
+
+    def note(self) -> str:
+        rows, cols = self.shape
+        cut = rows > MAX_CELLS or cols > MAX_CELLS
+        return f"{self.name} {rows}×{cols}" + (f", top-left {min(rows, MAX_CELLS)}×{min(cols, MAX_CELLS)} shown"
+                                               if cut else "")
+
+    def value_at(self, row: int, col: int) -> str:
+        return f"{self.name}[{row}, {col}] = {self.values[row, col]:.8g}"
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.setPen(QColor("#222"))
+        painter.drawText(QRectF(0, 0, self.width(), 30), Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+                         self.note())
+        if self._image is not None:
+            rows, cols = self.values.shape
+            painter.drawImage(QRectF(0, 32, cols * self.cell, rows * self.cell), self._image)
+        painter.end()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = event.position()
+        row, col = int((p.y() - 32) // self.cell), int(p.x() // self.cell)
+        if p.y() >= 32 and 0 <= row < self.values.shape[0] and 0 <= col < self.values.shape[1]:
+            QToolTip.showText(event.globalPosition().toPoint(), self.value_at(row, col), self)
+
+
+class BatchStepView(QWidget):
+    """``batchStepView``: the numbers of :meth:`Session.last_batch_step`. Automation: :attr:`matrices`
+    (``{(layer, name): MatrixView}``), :attr:`loss_label`, :attr:`boundary_toggle`, :meth:`boundary_image`."""
+
+    NAMES = ("batch input", "W before", "dL/dW", "ΔW = −η·dL/dW", "dL/db")
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(parent, objectName="batchStepView")
+        self.setAccessibleName("One-batch step")
+        self.session = session
+        self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+        self.step: BatchStep | None = None
+        self.matrices: dict[tuple[int, str], MatrixView] = {}
+        self.loss_label = QLabel("Press F8 (Step one batch) to train one mini-batch and see every number of its "
+                                 "step here.", objectName="batchLossLabel", wordWrap=True)
+        self.boundary_toggle = QPushButton("Showing: after the step", objectName="batchBoundaryToggle",
+                                           checkable=True, enabled=False)
+        self.boundary_toggle.setToolTip("Switch the small boundary between the weights before and after this step.")
+        self.boundary_toggle.toggled.connect(lambda _: self._show_boundary())
+        self.plot = pg.PlotWidget(objectName="batchBoundaryPlot")
+        self.plot.setFixedSize(200, 170)
+        self.plot.getPlotItem().setAspectLocked(True)
+        self.plot.getPlotItem().hideAxis("left")
+        self.plot.getPlotItem().hideAxis("bottom")
+        self.heatmap = Heatmap(axisOrder="col-major")
+        self.heatmap.setColorMap(pg.colormap.get(COLOUR_MAP))
+        self.plot.addItem(self.heatmap)
+        outward_ticks(self.plot.getPlotItem())
+        self._images: dict[bool, np.ndarray] = {}
+        self.grid = QGridLayout()
+        self.grid.setHorizontalSpacing(10)
+        inner = QWidget()
+        inner.setLayout(self.grid)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(inner)
+        self.loss_label.setFixedWidth(200)
+        side = QVBoxLayout()
+        side.addWidget(self.loss_label)
+        side.addWidget(self.boundary_toggle)
+        side.addWidget(self.plot)
+        side.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(side)
+        top.addWidget(scroll, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top, 1)
+        session.events.connect("batch", self.show_step)
+        session.events.connect("model", lambda: self.show_step(session.last_batch_step()))
+
+    def show_step(self, step: BatchStep | None) -> None:
+        self.step = step
+        self.boundary_toggle.setEnabled(step is not None)
+        if step is None:
+            self.loss_label.setText("Press F8 (Step one batch) to train one mini-batch and see every number of "
+                                    "its step here.")
+            self._images.clear()
+            self.heatmap.clear()
+            return
+        n = step.X.shape[0]
+        self.loss_label.setText(
+            f"Epoch {step.epoch}, batch {step.batch_index + 1} ({n} points), η = {step.eta:g}: the batch's summed "
+            f"loss went from {step.loss_before:.6g} to {step.loss_after:.6g} "
+            f"({step.loss_after - step.loss_before:+.3g}). Hover a cell for its exact value.")
+        if len(self.matrices) != len(step.layers) * len(self.NAMES):
+            self._build(len(step.layers))
+        for k, layer in enumerate(step.layers):
+            shown = (layer.input, layer.weight_before, layer.weight_grad, layer.weight_update,
+                     layer.bias_grad.reshape(-1, 1))
+            for name, matrix in zip(self.NAMES, shown, strict=True):
+                self.matrices[(k, name)].set_matrix(matrix)
+        s = self.session
+        self._images = {after: boundary.image(model_from(step.blocks, torch.cat([p.reshape(-1) for p in
+                                                                             step.parameters(after)])), s.grid)
+                        for after in (False, True)}
+        self._show_boundary()
+
+    def _build(self, layers: int) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.matrices.clear()
+        for k in range(layers):
+            self.grid.addWidget(QLabel(f"Linear {k + 1}"), k, 0, Qt.AlignmentFlag.AlignTop)
+            for j, name in enumerate(self.NAMES, 1):
+                view = MatrixView(name, self._lut)
+                self.matrices[(k, name)] = view
+                self.grid.addWidget(view, k, j, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+    def boundary_image(self) -> np.ndarray | None:
+        """The small boundary shown now (before the step when the toggle is down), indexed ``[x, y]``."""
+        return self._images.get(not self.boundary_toggle.isChecked())
+
+    def _show_boundary(self) -> None:
+        image = self.boundary_image()
+        self.boundary_toggle.setText("Showing: before the step" if self.boundary_toggle.isChecked()
+                                     else "Showing: after the step")
+        if image is None:
+            return
+        limit = max(float(np.abs(np.concatenate([i.ravel() for i in self._images.values()])).max()), 1e-6)
+        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+        x0, x1, y0, y1 = self.session.extent
+        self.heatmap.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

@@ -1,0 +1,263 @@
+"""The inspector: training health per Linear layer, from the timeline's snapshots.
+
+For a snapshot's weights and the whole training set (:func:`gui.inside.layer_stats`, on a private
+network): the gradient norm of the summed loss, the weight norm, the update ratio, dead ReLU and
+saturated Tanh units, a histogram of each layer's weights, and trouble flagged in words. During a
+run the series samples the newest snapshot within ``SHARE`` of the GUI thread's time (the GUI
+thread holds the GIL the training thread needs); a timeline epoch is computed when it is shown.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import inside
+from .background import Background
+from .plots import outward_ticks
+from .session import Session
+
+SHARE = 0.05  # of the GUI thread's time for the live series
+MIN_INTERVAL = 0.2  # seconds between two live samples at least
+SYNC_COST = 5e7  # training rows x parameters computed on the GUI thread; beyond, in a thread
+LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96")
+SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
+          ("update_ratio", "update ratio η‖dL/dW‖/‖W‖", True), ("dead_units", "dead ReLU units", False),
+          ("saturated_units", "saturated Tanh units", False))
+HEADERS = ("layer", "‖dL/dW‖", "‖W‖", "η‖dL/dW‖/‖W‖", "dead", "saturated")
+
+
+def _number(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+class Inspector(QWidget):
+    """``inspectorView``. Automation: :meth:`stats_at`, :meth:`flags_at`, :attr:`series`, :attr:`shown_epoch`."""
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(parent, objectName="inspectorView")
+        self.setAccessibleName("Training-health inspector")
+        self.session = session
+        self.background = Background(self)
+        self._cache: dict[int, list[dict]] = {}
+        self.series: dict[int, list[dict]] = {}  # snapshot epoch -> stats, sampled during a run
+        self.shown_epoch: int | None = None
+        self._next_due = 0.0
+        self.combo = QComboBox(objectName="inspectorSeriesCombo")
+        self.combo.addItems([label for _, label, _ in SERIES])
+        self.combo.setToolTip("Which statistic the curves show, one curve per Linear layer, for the summed "
+                              "loss over the whole training set at each sampled epoch's weights.")
+        self.combo.currentIndexChanged.connect(lambda _: self._draw_series())
+        self.plot = pg.PlotWidget(objectName="inspectorPlot")
+        self.plot.setMinimumHeight(120)
+        outward_ticks(self.plot.getPlotItem())
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine))
+        self.plot.addItem(self.cursor, ignoreBounds=True)
+        self.histogram = pg.PlotWidget(objectName="inspectorHistogram")
+        self.histogram.setMinimumHeight(120)
+        self.histogram.setLabel("bottom", "weight value")
+        self.histogram.setLabel("left", "count")
+        self.histogram.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        outward_ticks(self.histogram.getPlotItem())
+        self.table = QTableWidget(0, len(HEADERS), objectName="inspectorTable")
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMaximumHeight(24 + 20 * 5)
+        self.table.setToolTip("At the epoch shown: gradient norm of the summed training loss, weight norm, "
+                              "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
+                              "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
+        self.flags_label = QLabel(objectName="inspectorFlags", wordWrap=True)
+        self.flags_label.setStyleSheet("color: #b02a1a;")
+        self.title = QLabel(objectName="inspectorTitle")
+        self._curves: list = []
+        self._bars: list = []
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.combo)
+        plots = QHBoxLayout()
+        plots.addWidget(self.plot, 3)
+        plots.addWidget(self.histogram, 2)
+        numbers = QVBoxLayout()
+        numbers.addWidget(self.table)
+        numbers.addWidget(self.flags_label)
+        numbers.addStretch(1)
+        plots.addLayout(numbers, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addLayout(plots, 1)
+        events = session.events
+        events.connect("model", lambda: self.reset())
+        events.connect("progress", lambda _message: self._progress())
+        events.connect("seek", lambda _epoch: self.refresh())
+        events.connect("finished", lambda *_: self.refresh())
+        events.connect("batch", lambda _step: self.refresh())
+        self.reset()
+
+    # -- automation ----------------------------------------------------------------------
+    def stats_at(self, epoch: int) -> list[dict]:
+        """One dict per Linear layer (``grad_norm``, ``weight_norm``, ``update_ratio``, ``dead_units``,
+        ``saturated_units``) for the snapshot nearest ``epoch`` and the training set."""
+        s = self.session
+        snapshot = s.timeline.nearest(epoch) if s.timeline is not None else None
+        if snapshot is None:
+            raise ValueError("there are no weights yet: the network is not valid")
+        if snapshot not in self._cache:
+            self._cache[snapshot] = self._compute(snapshot)
+        return [dict(d) for d in self._cache[snapshot]]
+
+    def flags_at(self, epoch: int) -> list[str]:
+        """The trouble at ``epoch``'s snapshot, in words (empty when all looks healthy)."""
+        return inside.flags(self.stats_at(epoch), inside.columns(self.session.experiment.blocks),
+                            self.session.experiment.eta)
+
+    # -- computing ------------------------------------------------------------------------
+    def _compute(self, snapshot: int) -> list[dict]:
+        s = self.session
+        return inside.layer_stats(s.experiment.blocks, s.parameters_at(snapshot), s.data.X_train, s.data.y_train,
+                                  s.experiment.eta)
+
+    def _heavy(self) -> bool:
+        s = self.session
+        return s.data.X_train.shape[0] * (s.timeline.size if s.timeline is not None else 0) > SYNC_COST
+
+    def _ensure(self, snapshot: int, then) -> None:
+        """Compute ``snapshot``'s stats (in a thread for a wide network), then call ``then()``."""
+        if snapshot in self._cache:
+            then()
+            return
+        if not self._heavy():
+            self._cache[snapshot] = self._compute(snapshot)
+            then()
+            return
+        s = self.session
+        blocks, params = [dict(b) for b in s.experiment.blocks], s.parameters_at(snapshot)
+        data, eta, timeline = s.data, s.experiment.eta, s.timeline
+
+        def done(stats):
+            if s.timeline is timeline:  # not a network replaced meanwhile
+                self._cache[snapshot] = stats
+                then()
+        self.background.submit(lambda: inside.layer_stats(blocks, params, data.X_train, data.y_train, eta), done)
+
+    # -- events ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new network or new weights: forget every statistic and start the series afresh."""
+        self._cache.clear()
+        self.series.clear()
+        cols = inside.columns(self.session.experiment.blocks) if self.session.has_model else []
+        self._layers = [c.label for c in cols[1:]]
+        self._make_items()
+        self.refresh()
+
+    def _make_items(self) -> None:
+        for item in self._curves:
+            self.plot.removeItem(item)
+        for item in self._bars:
+            self.histogram.removeItem(item)
+        self._curves, self._bars = [], []
+        self.table.setRowCount(len(self._layers))
+        for k, label in enumerate(self._layers):
+            pen = pg.mkPen(LAYER_COLOURS[k % len(LAYER_COLOURS)], width=1.5)
+            self._curves.append(self.plot.plot(name=f"layer {k + 1} ({label})", pen=pen, symbol="o", symbolSize=4,
+                                               symbolBrush=pen.color(), symbolPen=None))
+            self._bars.append(self.histogram.plot(name=f"layer {k + 1}", stepMode="center", pen=pen))
+            self.table.setItem(k, 0, QTableWidgetItem(f"{k + 1} ({label})"))
+
+    def _progress(self) -> None:
+        """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time."""
+        s = self.session
+        now = time.perf_counter()
+        if not self.isVisible() or now < self._next_due or not s.snapshot_epochs():
+            return
+        newest = s.snapshot_epochs()[-1]
+        if newest in self.series:
+            return
+        started = time.perf_counter()
+
+        def sampled():
+            self.series[newest] = self._cache[newest]
+            self._draw_series()
+            if s.seek_epoch is None:
+                self._show_epoch(newest)
+        self._ensure(newest, sampled)
+        self._next_due = now + max(MIN_INTERVAL, (time.perf_counter() - started) / SHARE)
+
+    def refresh(self) -> None:
+        """Show the timeline's epoch, or the newest snapshot when following the head."""
+        s = self.session
+        if not s.snapshot_epochs():
+            self._show_epoch(None)
+            return
+        wanted = s.seek_epoch if s.seek_epoch is not None else s.snapshot_epochs()[-1]
+        snapshot = s.timeline.nearest(wanted)
+
+        def ready():
+            if s.seek_epoch is None:
+                self.series[snapshot] = self._cache[snapshot]
+                self._draw_series()
+            self._show_epoch(snapshot)
+        self._ensure(snapshot, ready)
+
+    # -- drawing --------------------------------------------------------------------------
+    def _draw_series(self) -> None:
+        key, label, log = SERIES[self.combo.currentIndex()]
+        self.plot.setLabel("left", label)
+        self.plot.getPlotItem().setLogMode(y=log)
+        epochs = sorted(self.series)
+        for k, curve in enumerate(self._curves):
+            values = [self.series[e][k][key] for e in epochs]
+            if not epochs or values[0] is None:
+                curve.setData([], [])
+                continue
+            y = np.asarray(values, np.float64)
+            keep = np.isfinite(y) & ((y > 0) if log else True)
+            curve.setData(np.asarray(epochs, np.float64)[keep], y[keep])
+
+    def _show_epoch(self, snapshot: int | None) -> None:
+        self.shown_epoch = snapshot
+        if snapshot is None or snapshot not in self._cache:
+            self.title.setText("Training health: no weights yet")
+            self.flags_label.setText("")
+            return
+        s = self.session
+        stats = self._cache[snapshot]
+        self.title.setText(f"Training health at epoch {snapshot} (summed loss over the {s.data.X_train.shape[0]} "
+                           f"training points, eta {s.experiment.eta:g})")
+        for k, row in enumerate(stats):
+            for j, key in enumerate(inside.STAT_KEYS, 1):
+                self.table.setItem(k, j, QTableWidgetItem(_number(row[key])))
+        self.cursor.setValue(snapshot)
+        words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
+        self.flags_label.setText("\n".join(words) if words else "No dead or saturated layers, no vanishing gradient.")
+        self.flags_label.setStyleSheet(f"color: {'#b02a1a' if words else '#2f6f3e'};")
+        params = s.parameters_at(snapshot)
+        for k, bars in enumerate(self._bars):
+            edges, counts = inside.histogram(params[2 * k])
+            bars.setData(edges, counts)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()

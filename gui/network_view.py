@@ -1,0 +1,329 @@
+"""The network view: a column of unit thumbnails per layer, links coloured by the weights.
+
+Each thumbnail is one unit's output over the input plane (the boundary plot's plane and colour
+map, each scaled to its own largest |value|). The unit outputs come from the worker's frames (one
+pass over the grid for the boundary and every unit) while a run is followed live, and from the
+timeline's snapshot otherwise (:func:`unit_view`). All thumbnails are one composited image, drawn
+with one QPainter pass, with at most ``inside.MAX_LINKS`` links: no graphics item per unit.
+Clicking a thumbnail shows that unit in the boundary plot; the output column or Esc goes back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QToolTip, QWidget
+
+from . import inside
+from .background import Background
+from .plots import COLOUR_MAP
+from .session import Session
+from .weights import ViewRequest, model_from
+
+THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
+HEADER, FOOTER, GAP = 34, 40, 3
+SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a thread of its own
+
+
+def unit_view(request: ViewRequest) -> tuple[int, np.ndarray]:
+    """``(epoch, unit images)`` of a snapshot: one forward pass of a private network over the grid."""
+    model = model_from(request.blocks, request.flat)
+    outputs = inside.module_outputs(model, request.grid)
+    side = int(round(request.grid.shape[0] ** 0.5))
+    return request.epoch, inside.unit_images(outputs, inside.columns(request.blocks), side)
+
+
+def thumbnails(images: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """RGB thumbnails ``(units, THUMB, THUMB, 3)`` of ``images`` ``(units, x, y)``: each scaled by its
+    own largest |value| to [-1, 1], rows from the top (largest x2) down, like the plot."""
+    n, side, _ = images.shape
+    picks = (np.arange(THUMB) * side) // THUMB  # nearest grid points (any resolution)
+    small = images[:, picks][:, :, picks]
+    peak = np.nanmax(np.abs(small).reshape(n, -1), axis=1) if n else np.zeros(0)
+    peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
+    scaled = np.nan_to_num(small / peak[:, None, None], nan=0.0)
+    index = np.clip(((scaled + 1) * 0.5 * (len(lut) - 1)).round(), 0, len(lut) - 1).astype(np.intp)
+    return lut[index.transpose(0, 2, 1)[:, ::-1]]  # [unit, row (x2 from the top), column (x1)]
+
+
+class NetworkView(QWidget):
+    """``networkView``. Automation: :meth:`columns`, :meth:`select`, :meth:`tooltip_at`, :attr:`selected`."""
+
+    def __init__(self, session: Session, boundary_plot, parent=None):
+        super().__init__(parent, objectName="networkView")
+        self.setAccessibleName("Network view")
+        self.setToolTip("")
+        self.setMouseTracking(True)
+        self.setMinimumSize(320, 180)
+        self.session, self.boundary_plot = session, boundary_plot
+        self.background = Background(self)
+        self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+        self._cols: list[inside.Column] = []
+        self._expanded: set[int] = set()
+        self._images: np.ndarray | None = None  # (units, x, y) of the columns after the input
+        self._inputs: np.ndarray | None = None
+        self._epoch: int | None = None
+        self._mosaic: QImage | None = None
+        self._weights: list[torch.Tensor] = []
+        self._links = None
+        self._hits: list[tuple[QRectF, int, int]] = []
+        self._more: list[tuple[QRectF, int]] = []
+        self.selected: tuple[int, int] | None = None
+        self.selection_changed = lambda: None  # the window enables Esc while a unit is shown
+        self.note = ""
+        events = session.events
+        events.connect("frame", self._frame)
+        for name in ("model", "finished", "seek"):
+            events.connect(name, lambda *_: self.refresh())
+        events.connect("experiment", lambda: self._structure())
+        self._structure()
+        self.refresh()
+
+    # -- automation ----------------------------------------------------------------------
+    def columns(self) -> list[tuple[str, int]]:
+        """``(label, units)`` per column, from the input to the output."""
+        return [(c.label, c.units) for c in self._cols]
+
+    def select(self, column: int | None, unit: int | None = None) -> None:
+        """Show unit ``unit`` of column ``column`` in the boundary plot; None (or the output column)
+        goes back to the network's output. ``ValueError`` with a sentence for a unit that does not exist."""
+        if column is None or column == len(self._cols) - 1:
+            self.selected = None
+            self.boundary_plot.show_output()
+            self.selection_changed()
+            self.update()
+            return
+        if not 0 <= column < len(self._cols):
+            raise ValueError(f"column {column} does not exist: the network has columns 0 to {len(self._cols) - 1}")
+        c = self._cols[column]
+        limit = c.units if c.module is None else inside.sent_units(c)
+        if unit is None or not 0 <= unit < limit:
+            raise ValueError(f"{c.label} has units 0 to {limit - 1} that can be shown, got {unit}"
+                             + (f" (only the first {inside.MAX_SENT} of a wider layer)" if limit < c.units else ""))
+        self.selected = (column, unit)
+        self._show_selected()
+        self.selection_changed()
+        self.update()
+
+    def tooltip_at(self, column: int, unit: int) -> str:
+        """The hover text of a unit: layer, unit, formula, bias and its share of dead or saturated points."""
+        c = self._cols[column]
+        if c.module is None:
+            return f"Input x{unit + 1}: the {'horizontal' if unit == 0 else 'vertical'} coordinate of the plane."
+        text = f"{c.label.capitalize()}, unit {unit + 1} of {c.units}: {c.formula()}"
+        if self._weights:
+            text += f"\nbias b = {float(self._weights[2 * c.linear + 1][unit]):.4g}"
+        shares = self._shares(c)
+        if shares is not None:
+            what = "dead (output 0)" if c.activation == "ReLU" else "saturated (|y| > 0.97)"
+            text += f"\n{what} at {100 * shares[unit]:.0f} % of the training points"
+        if self._epoch is not None:
+            text += f"\n(epoch {self._epoch}) Click: show it in the boundary plot."
+        return text
+
+    # -- data ---------------------------------------------------------------------------
+    def _structure(self) -> None:
+        cols = inside.columns(self.session.experiment.blocks)
+        if [(c.label, c.units, c.activations) for c in cols] != [(c.label, c.units, c.activations) for c in self._cols]:
+            self._cols, self._expanded, self._images = cols, set(), None
+            if self.selected is not None:
+                self.select(None)
+
+    def refresh(self) -> None:
+        """Draw the shown epoch (the timeline's, or the head's when no run is followed live)."""
+        s = self.session
+        self._structure()
+        if s.seek_epoch is None and s.running:
+            return  # the run's frames bring the head
+        request = s.view_request(s.seek_epoch)
+        if request is None:
+            self._images, self._mosaic = None, None
+            self.update()
+            return
+        cost = float(request.grid.shape[0]) * request.flat.numel()
+        if cost <= SYNC_COST and not self.background.busy:
+            self._show(*unit_view(request), request.grid)
+        else:
+            self.background.submit(lambda: unit_view(request), lambda result: self._show(*result, request.grid))
+
+    def _frame(self, frame) -> None:
+        if self.session.seek_epoch is None and frame.units is not None:
+            self._show(frame.epoch, frame.units, self.session.grid)
+
+    def _show(self, epoch: int, images: np.ndarray, grid: torch.Tensor) -> None:
+        s = self.session
+        if s.timeline is None or images.shape[0] != sum(inside.sent_units(c) for c in self._cols[1:]):
+            return  # of a network since replaced
+        side = images.shape[1]
+        self._epoch, self._images = epoch, images
+        self._inputs = inside.input_images(grid, side)
+        snapshot = s.timeline.nearest(epoch)
+        self._weights = inside.parameter_views(s.timeline.flat(snapshot), s.timeline.shapes)
+        self._share_cache = None
+        self._compose()
+        if self.selected is not None:
+            self._show_selected()
+        self.update()
+
+    def _shares(self, column: inside.Column):
+        """Dead or saturated shares of the training points, from the shown epoch's weights."""
+        if column.activation not in ("ReLU", "Tanh") or not self._weights:
+            return None
+        s = self.session
+        if getattr(self, "_share_cache", None) is None:
+            if sum(w.numel() for w in self._weights) * s.data.X_train.shape[0] > 5e8:
+                return None  # a wide network: too slow to compute on hover
+            model = model_from(s.experiment.blocks, torch.cat([w.reshape(-1) for w in self._weights]))
+            self._share_cache = inside.module_outputs(model, s.data.X_train)
+        return inside.unit_shares(self._share_cache[column.module], column.activation)
+
+    def _unit_image(self, column: int, unit: int) -> np.ndarray:
+        if self._cols[column].module is None:
+            return self._inputs[unit]
+        return self._images[inside.unit_offsets(self._cols)[column] + unit]
+
+    def _show_selected(self) -> None:
+        if self._images is None:
+            return
+        column, unit = self.selected
+        c = self._cols[column]
+        name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}: {c.formula()}"
+        self.boundary_plot.show_unit(self._unit_image(column, unit), self.session.extent,
+                                     f"{name} · epoch {self._epoch} (Esc: the output)")
+
+    # -- drawing ------------------------------------------------------------------------
+    def shown(self, column: int) -> int:
+        c = self._cols[column]
+        limit = inside.sent_units(c) if column in self._expanded else inside.SHOWN
+        return min(c.units, limit)
+
+    def _compose(self) -> None:
+        """One image holding every shown thumbnail: tile (column, unit) at (unit, column) in tiles."""
+        rows = max(self.shown(k) for k in range(len(self._cols)))
+        mosaic = np.full((rows * THUMB, len(self._cols) * THUMB, 4), 255, np.uint8)
+        offsets = inside.unit_offsets(self._cols)
+        for k, c in enumerate(self._cols):
+            n = self.shown(k)
+            source = self._inputs if c.module is None else self._images[offsets[k]:offsets[k] + n]
+            rgb = thumbnails(source[:n], self._lut)
+            for u in range(n):
+                mosaic[u * THUMB:(u + 1) * THUMB, k * THUMB:(k + 1) * THUMB, 2::-1] = rgb[u]  # BGRA
+        self._mosaic_array = mosaic  # QImage borrows this memory
+        self._mosaic = QImage(mosaic.data, mosaic.shape[1], mosaic.shape[0], mosaic.shape[1] * 4,
+                              QImage.Format.Format_RGB32)
+        shown = [self.shown(k) for k in range(len(self._cols))]
+        weights = self._weights[0::2]
+        self._links = inside.strongest_links(weights, shown) if weights else None
+        total = self._links[4] if self._links is not None else 0
+        self.note = (f"showing the {inside.MAX_LINKS} strongest of {total} links" if total > inside.MAX_LINKS else "")
+
+    def _geometry(self):
+        """Thumbnail size and each column's x, fitted to the widget."""
+        rows = max((self.shown(k) for k in range(len(self._cols))), default=1)
+        size = max(6.0, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP))
+        spacing = (self.width() - 40 - size) / max(len(self._cols) - 1, 1)
+        return size, [20 + k * spacing for k in range(len(self._cols))]
+
+    def _unit_rect(self, size, xs, column, unit) -> QRectF:
+        n = self.shown(column)
+        rows = max(self.shown(k) for k in range(len(self._cols)))
+        top = HEADER + (rows - n) * (size + GAP) / 2  # columns centred vertically
+        return QRectF(xs[column], top + unit * (size + GAP), size, size)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("white"))
+        if not self._cols:
+            return
+        size, xs = self._geometry()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for k, c in enumerate(self._cols):
+            left = min(max(0.0, xs[k] + size / 2 - 40), self.width() - 80)
+            painter.setPen(QColor("#222"))
+            painter.drawText(QRectF(left, 2, 80, 16), Qt.AlignmentFlag.AlignHCenter, c.label)
+            painter.setPen(QColor("#666"))
+            painter.drawText(QRectF(left, 16, 80, 16), Qt.AlignmentFlag.AlignHCenter,
+                             f"{c.units} {c.activation or ('inputs' if c.module is None else 'linear')}")
+        if self._links is not None:
+            self._paint_links(painter, size, xs)
+        self._hits, self._more = [], []
+        for k in range(len(self._cols)):
+            for u in range(self.shown(k)):
+                rect = self._unit_rect(size, xs, k, u)
+                if self._mosaic is not None:
+                    painter.drawImage(rect, self._mosaic, QRectF(k * THUMB, u * THUMB, THUMB, THUMB))
+                painter.setPen(QPen(QColor("#111" if self.selected == (k, u) else "#bbb"),
+                                    2.5 if self.selected == (k, u) else 0.8))
+                painter.drawRect(rect)
+                self._hits.append((rect, k, u))
+            hidden = self._cols[k].units - self.shown(k)
+            if hidden > 0 or k in self._expanded:
+                below = self._unit_rect(size, xs, k, self.shown(k) - 1).bottom() + 2
+                text = f"+{hidden} more" if hidden > 0 and k not in self._expanded else "fewer"
+                if k in self._expanded and hidden > 0:
+                    text = f"fewer (+{hidden} not shown)"
+                rect = QRectF(min(max(0.0, xs[k] + size / 2 - 50), self.width() - 100), below, 100, 16)
+                painter.setPen(QColor("#1f5fa8"))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
+                self._more.append((rect, k))
+        if self.note:
+            painter.setPen(QColor("#666"))
+            painter.drawText(QRectF(4, self.height() - 18, self.width() - 8, 16), Qt.AlignmentFlag.AlignRight,
+                             self.note)
+        painter.end()
+
+    def _paint_links(self, painter, size, xs) -> None:
+        layer, rows, cols, values, _ = self._links
+        finite = np.abs(values[np.isfinite(values)])
+        top = float(finite.max()) if finite.size else 1.0
+        order = np.argsort(np.abs(np.nan_to_num(values)))  # the strongest drawn last, on top
+        for i in order:
+            w = values[i]
+            if not np.isfinite(w):
+                continue
+            strength = abs(w) / top if top > 0 else 0.0
+            colour = QColor("#c53030" if w > 0 else "#2b6cb0")
+            colour.setAlphaF(0.15 + 0.8 * strength)
+            painter.setPen(QPen(colour, 0.5 + 3.0 * strength))
+            k = int(layer[i])
+            a = self._unit_rect(size, xs, k, int(cols[i]))
+            b = self._unit_rect(size, xs, k + 1, int(rows[i]))
+            painter.drawLine(QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y()))
+
+    # -- the mouse ----------------------------------------------------------------------
+    def _hit(self, position):
+        for rect, k, u in self._hits:
+            if rect.contains(position):
+                return k, u
+        return None
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        hit = self._hit(event.position())
+        if hit is not None:
+            QToolTip.showText(event.globalPosition().toPoint(), self.tooltip_at(*hit), self)
+        elif any(rect.contains(event.position()) for rect, _ in self._more):
+            QToolTip.showText(event.globalPosition().toPoint(),
+                              f"Click: show up to {inside.MAX_SENT} units of this layer, or fewer again.", self)
+        else:
+            QToolTip.hideText()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        hit = self._hit(event.position())
+        if hit is not None:
+            self.select(*hit)
+            return
+        for rect, k in self._more:
+            if rect.contains(event.position()):
+                self.toggle_expanded(k)
+
+    def toggle_expanded(self, column: int) -> None:
+        """Show up to ``inside.MAX_SENT`` units of a wide column, or go back to the first 16."""
+        self._expanded ^= {column}
+        if self._images is not None:
+            self._compose()
+        rows = max(self.shown(k) for k in range(len(self._cols)))
+        self.setMinimumHeight(min(HEADER + FOOTER + rows * (6 + GAP), 2000))
+        self.update()

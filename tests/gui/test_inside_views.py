@@ -1,0 +1,192 @@
+"""The network view, the inspector and the one-batch step, checked against independent recomputations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gui_helpers import WAIT_MS, button, run_to_end, small_data
+
+from gui.experiment import linear
+
+ACTS = {"ReLU": torch.relu, "Tanh": torch.tanh}
+
+
+def forward_all(blocks, params, X):
+    """Each block's output by plain torch ops."""
+    outs, h, k = [], X, 0
+    for block in blocks:
+        if block["type"] == "Linear":
+            h = h @ params[2 * k].T + params[2 * k + 1]
+            k += 1
+        else:
+            h = ACTS[block["type"]](h)
+        outs.append(h)
+    return outs
+
+
+def centres(window):
+    """The points at the centres of the displayed image's pixels, from current_extent()."""
+    image = window.boundary_plot.current_image()
+    x0, x1, y0, y1 = window.boundary_plot.current_extent()
+    rows, cols = image.shape
+    xs = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    ys = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    gx, gy = np.meshgrid(xs, ys)  # [i, j] = (x1 of column j, x2 of row i)
+    return image, torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+
+
+def trained(qtbot, window, epochs=5):
+    small_data(window, 200, 100, 50)
+    assert run_to_end(qtbot, window, epochs) == "completed"
+    return window.session
+
+
+def test_columns_and_unit_selection_show_the_recomputed_unit(qtbot, window):
+    s = trained(qtbot, window)
+    view = window.network_view
+    assert view.columns() == [("input", 2), ("hidden 1", 25), ("hidden 2", 25), ("hidden 3", 25), ("output", 2)]
+    params = s.parameters_at(s.history.epochs)
+    blocks = s.experiment.blocks
+    # The output: class 1 - class 0 at the pixel centres, row 0 at the bottom
+    image, points = centres(window)
+    out = forward_all(blocks, params, points)[-1]
+    np.testing.assert_allclose(image.ravel(), (out[:, 1] - out[:, 0]).numpy(), rtol=1e-4, atol=1e-5)
+    assert image.shape == (100, 100)
+    view.select(2, 7)  # hidden 2, unit 8: ReLU after the second Linear (block 3)
+    image, points = centres(window)
+    expected = forward_all(blocks, params, points)[3][:, 7].numpy()
+    np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
+    assert "hidden 2, unit 8" in window.boundary_plot.showing_unit
+    assert window.boundary_plot.levels()[1] >= image.max() > 0  # its own colour bar
+    view.select(None)
+    assert window.boundary_plot.showing_unit is None
+    image, points = centres(window)
+    out = forward_all(blocks, params, points)[-1]
+    np.testing.assert_allclose(image.ravel(), (out[:, 1] - out[:, 0]).numpy(), rtol=1e-4, atol=1e-5)
+    view.select(1, 3)
+    window.findChild(type(window.step_batch_action), "showOutputAction").trigger()  # Esc
+    assert view.selected is None and window.boundary_plot.showing_unit is None
+    with pytest.raises(ValueError, match="units 0 to 24"):
+        view.select(1, 25)
+
+
+def test_unit_images_follow_the_timeline_and_live_frames(qtbot, window):
+    s = trained(qtbot, window, 8)
+    view = window.network_view
+    view.select(1, 0)
+    s.seek(2)
+    epoch = s.timeline.nearest(2)
+    image, points = centres(window)
+    expected = forward_all(s.experiment.blocks, s.parameters_at(epoch), points)[1][:, 0].numpy()
+    np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
+    assert view._epoch == epoch
+    # The thumbnails' source: every sent unit from one pass (the worker's frame at the end of a run)
+    s.seek(None)
+    frames = []
+    s.events.connect("frame", frames.append)
+    run_to_end(qtbot, window, 3)
+    assert frames and frames[-1].units is not None and frames[-1].units.shape == (77, 100, 100)
+    last = frames[-1]
+    grid = s.grid
+    outs = forward_all(s.experiment.blocks, s.parameters_at(last.epoch), grid)
+    np.testing.assert_allclose(last.units[25 + 4], outs[3][:, 4].reshape(100, 100).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_tooltip_and_links(qtbot, window):
+    s = trained(qtbot, window)
+    view = window.network_view
+    text = view.tooltip_at(1, 4)
+    params = s.parameters_at(s.history.epochs)
+    assert "Hidden 1, unit 5 of 25: ReLU(w·x + b)" in text
+    assert f"bias b = {float(params[1][4]):.4g}" in text
+    dead = (forward_all(s.experiment.blocks, params, s.data.X_train)[1][:, 4] == 0).float().mean().item()
+    assert f"dead (output 0) at {100 * dead:.0f} %" in text
+    assert "Tanh(w·h + b)" in view.tooltip_at(4, 1)
+    assert view.note == "showing the 400 strongest of 576 links"  # 2*16 + 16*16*2 + 16*2
+    view.toggle_expanded(1)
+    assert view.shown(1) == 25
+
+
+def test_inspector_stats_match_autograd(qtbot, window):
+    s = trained(qtbot, window)
+    for epoch in (0, s.history.epochs):
+        stats = window.inspector.stats_at(epoch)
+        params = [p.clone().requires_grad_(True) for p in s.parameters_at(epoch)]
+        outs = forward_all(s.experiment.blocks, params, s.data.X_train)
+        grads = torch.autograd.grad(((outs[-1] - s.data.y_train) ** 2).sum(), params)
+        for k, row in enumerate(stats):
+            assert row["grad_norm"] == pytest.approx(grads[2 * k].norm().item(), rel=1e-4)
+            assert row["weight_norm"] == pytest.approx(params[2 * k].norm().item(), rel=1e-5)
+            assert row["update_ratio"] == pytest.approx(s.experiment.eta * row["grad_norm"] / row["weight_norm"])
+        assert [r["dead_units"] for r in stats[:3]] == [int((outs[i] == 0).all(0).sum()) for i in (1, 3, 5)]
+        assert stats[3]["dead_units"] is None and stats[0]["saturated_units"] is None
+        assert stats[3]["saturated_units"] == int(((outs[7].abs() > 0.97).float().mean(0) >= 0.95).sum())
+    # the table shows the numbers of the epoch on the timeline
+    s.seek(1)
+    shown = window.inspector.table.item(0, 1).text()
+    assert shown == f"{window.inspector.stats_at(1)[0]['grad_norm']:.3g}"
+    assert window.inspector.shown_epoch == s.timeline.nearest(1)
+
+
+def test_inspector_flags_dead_relus(qtbot, window):
+    s = window.session
+    small_data(window, 200, 100, 50)
+    s.edit(blocks=[linear(8), {"type": "ReLU"}, linear(2), {"type": "Tanh"}], eta=5.0)
+    run_to_end(qtbot, window, 3)
+    words = " ".join(window.inspector.flags_at(s.history.epochs))
+    stats = window.inspector.stats_at(s.history.epochs)
+    if stats[0]["dead_units"] >= 4:
+        assert "ReLU units are dead" in words and window.inspector.flags_label.text().startswith("Hidden 1")
+    else:  # the run diverged instead: said in words too
+        assert words
+
+
+def test_batch_steps_walk_the_epoch_and_record_it(qtbot, window):
+    s = window.session
+    small_data(window, 200, 100, 50)  # 4 batches an epoch
+    s.edit(eta=0.01)
+    steps = []
+    s.events.connect("batch", steps.append)
+    for press in range(5):
+        if press == 0:
+            window.step_batch_action.trigger()
+        else:
+            button(window, "stepBatchButton").click()
+        qtbot.waitUntil(lambda n=press: len(steps) == n + 1 and s.state == "paused", timeout=WAIT_MS)
+        step = s.last_batch_step()
+        assert (step.epoch, step.batch_index) == (1 + press // 4, press % 4)
+        start = 50 * (press % 4)
+        assert torch.equal(step.X, s.data.X_train[start:start + 50])
+        assert torch.equal(step.y, s.data.y_train[start:start + 50])
+        for layer in step.layers:
+            torch.testing.assert_close(layer.weight_after, layer.weight_before - 0.01 * layer.weight_grad)
+            torch.testing.assert_close(layer.bias_after, layer.bias_before - 0.01 * layer.bias_grad)
+        leaves = [p.clone().requires_grad_(True) for p in step.parameters(after=False)]
+        out = forward_all(s.experiment.blocks, leaves, step.X)[-1]
+        loss = ((out - step.y) ** 2).sum()
+        grads = torch.autograd.grad(loss, leaves)
+        assert step.loss_before == pytest.approx(loss.item(), rel=1e-5)
+        torch.testing.assert_close(step.layers[0].weight_grad, grads[0], rtol=1e-4, atol=1e-5)
+        after = forward_all(s.experiment.blocks, step.parameters(after=True), step.X)[-1]
+        assert step.loss_after == pytest.approx(((after - step.y) ** 2).sum().item(), rel=1e-5)
+        if press:
+            torch.testing.assert_close(step.layers[1].weight_before, steps[-2].layers[1].weight_after)
+        assert s.history.epochs == (1 if press >= 3 else 0)
+    # epoch 1's loss is recorded when its last batch finished: the mean of its 4 batch losses
+    assert s.history.train[0] == pytest.approx(sum(x.loss_before for x in steps[:4]) / 200, rel=1e-5)
+    # the view shows those numbers
+    view = window.batch_step_view
+    grad = view.matrices[(0, "dL/dW")]
+    expected = float(steps[-1].layers[0].weight_grad[3, 1])
+    assert grad.shape == (25, 2) and grad.value_at(3, 1) == f"dL/dW[3, 1] = {expected:.8g}"
+    assert view.matrices[(0, "batch input")].note() == "batch input 50×2, top-left 24×2 shown"
+    assert f"{steps[-1].loss_after:.6g}" in view.loss_label.text()
+    after_image = view.boundary_image()
+    view.boundary_toggle.click()
+    before_image = view.boundary_image()
+    out = forward_all(s.experiment.blocks, steps[-1].parameters(after=False), s.grid)[-1]
+    np.testing.assert_allclose(before_image, (out[:, 1] - out[:, 0]).reshape(100, 100).numpy(), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(before_image, after_image)
+    s.stop()
+    assert not s.running
