@@ -1,8 +1,10 @@
 """Playground benchmarks (offscreen), printed as ratios against targets measured in the same run.
 
     python benchmarks/bench_gui.py            # about a minute on a 2-core machine
+    python benchmarks/bench_gui.py --ratio    # only measure 1, in both modes (half a minute)
 
-1. epochs/s of a run in the playground with live plots vs the same run headless in minidl (>= 0.8x);
+1. epochs/s of a run in the playground with live plots, the network view and the inspector visible,
+   vs the same run headless in minidl (>= 0.8x); and the same with those two docks closed;
 2. event-loop latency during training: a 10 ms timer records how late it fires (p95 <= 50 ms);
 3. time from starting ``python -m gui`` to the window shown, in a subprocess (<= 3 s);
 4. resident memory after 20,000 epochs of the report's experiment vs after 1,000 (growth < 50 MB).
@@ -121,6 +123,29 @@ def wide_network_gui_ms(app, window) -> tuple[float, str]:
     return max(times.values()), ", ".join(f"{k} {v:.0f} ms" for k, v in times.items())
 
 
+def speed_ratio(window, experiment, label: str) -> tuple:
+    """Interleaved pairs, so a disturbance on the machine hits both sides alike."""
+    headless, in_gui = [], []
+    for _ in range(PAIRS):
+        headless.append(headless_epochs_per_second(experiment, 1000))
+        window.session.reset()
+        in_gui.append(train_in_window(window, 1000))
+    r = [g / h for g, h in zip(in_gui, headless, strict=True)]
+    ratio = statistics.median(r)
+    return (f"epochs/s in the playground / headless, {label}", ratio, ">= 0.8", ratio >= 0.8,
+            f"{statistics.median(in_gui):.0f} vs {statistics.median(headless):.0f} epochs/s, "
+            f"median of {PAIRS} pairs, each {min(r):.2f}-{max(r):.2f}")
+
+
+def inside_views(window, visible: bool) -> None:
+    """Show (or close) the network view and the inspector docks."""
+    for dock in (window.network_dock, window.inspector_dock):
+        dock.setVisible(visible)
+    if visible:
+        window.inspector_dock.raise_()
+    QApplication.processEvents()
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench_gui.ini"), QSettings.Format.IniFormat)
@@ -134,19 +159,17 @@ def main() -> int:
     window.resize(1400, 800)
     window.show()
     app.processEvents()
-    # Interleaved pairs, so a disturbance on the machine hits both sides alike.
-    headless, in_gui, lateness = [], [], []
-    for _ in range(PAIRS):
-        headless.append(headless_epochs_per_second(experiment, 1000))
-        window.session.reset()
-        in_gui.append(train_in_window(window, 1000))
+    inside_views(window, True)
+    assert window.network_view.isVisible() and window.inspector.isVisible()
+    results.append(speed_ratio(window, experiment, "network view and inspector shown"))
+    inside_views(window, False)
+    results.append(speed_ratio(window, experiment, "those docks closed"))
+    inside_views(window, True)
+    if "--ratio" in sys.argv:
+        return report(results)
+    lateness = []
     window.session.reset()
     train_in_window(window, 1000, lateness)  # its own run: the probe timer costs the GUI thread too
-    r = [g / h for g, h in zip(in_gui, headless, strict=True)]
-    ratio = statistics.median(r)
-    results.append(("epochs/s in the playground / headless", ratio, ">= 0.8", ratio >= 0.8,
-                    f"{statistics.median(in_gui):.0f} vs {statistics.median(headless):.0f} epochs/s, "
-                    f"median of {PAIRS} pairs, each {min(r):.2f}-{max(r):.2f}"))
     p95 = statistics.quantiles(lateness, n=20)[-1]
     results.append(("event-loop lateness p95 (ms)", p95, "<= 50", p95 <= 50,
                     f"{len(lateness)} ticks, max {max(lateness):.1f} ms"))
@@ -164,7 +187,10 @@ def main() -> int:
     slowest, note = wide_network_gui_ms(app, window)
     results.append(("longest GUI-thread step, 2-4096-4096-2 (ms)", slowest, "<= 100", slowest <= 100, note))
     window.close()
+    return report(results)
 
+
+def report(results) -> int:
     print(f"\n{'measure':42} {'value':>9}  {'target':>7}  ok   notes")
     for name, value, target, ok, note in results:
         print(f"{name:42} {value:9.2f}  {target:>7}  {'yes' if ok else 'NO ':4} {note}")

@@ -75,7 +75,10 @@ class Inspector(QWidget):
         self.histogram = pg.PlotWidget(objectName="inspectorHistogram")
         self.histogram.setMinimumHeight(120)
         self.histogram.setLabel("bottom", "weight value")
-        self.histogram.setLabel("left", "count")
+        self.histogram.setLabel("left", "share of weights")
+        self.histogram.getAxis("left").enableAutoSIPrefix(False)
+        self.histogram.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.histogram.addLegend(offset=(-5, 5), labelTextSize="8pt")
         outward_ticks(self.histogram.getPlotItem())
         self.table = QTableWidget(0, len(HEADERS), objectName="inspectorTable")
@@ -235,6 +238,17 @@ class Inspector(QWidget):
             y = np.asarray(values, np.float64)
             keep = np.isfinite(y) & ((y > 0) if log else True)
             curve.setData(np.asarray(epochs, np.float64)[keep], y[keep])
+        self._decades(key, log)
+
+    def _decades(self, key: str, log: bool) -> None:
+        """A log axis spans whole decades (pyqtgraph labels every minor tick of a narrower one)."""
+        values = [row[key] for stats in self.series.values() for row in stats if row[key] is not None]
+        values = [v for v in values if math.isfinite(v) and v > 0]
+        if log and values:
+            low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+            self.plot.setYRange(low, max(high, low + 1), padding=0)
+        else:
+            self.plot.enableAutoRange(axis="y")
 
     def _show_epoch(self, snapshot: int | None) -> None:
         self.shown_epoch = snapshot
@@ -256,7 +270,7 @@ class Inspector(QWidget):
         params = s.parameters_at(snapshot)
         for k, bars in enumerate(self._bars):
             edges, counts = inside.histogram(params[2 * k])
-            bars.setData(edges, counts)
+            bars.setData(edges, counts / max(counts.sum(), 1))  # shares: layers of any size compare
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

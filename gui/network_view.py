@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
@@ -25,6 +25,7 @@ from .weights import ViewRequest, model_from
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
 HEADER, FOOTER, GAP = 34, 40, 3
+LEVELS = 6  # strengths of links drawn (each sign)
 SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a thread of its own
 
 
@@ -104,6 +105,8 @@ class NetworkView(QWidget):
             raise ValueError(f"{c.label} has units 0 to {limit - 1} that can be shown, got {unit}"
                              + (f" (only the first {inside.MAX_SENT} of a wider layer)" if limit < c.units else ""))
         self.selected = (column, unit)
+        self.session.events.emit("status", f"The boundary plot shows {c.label}, unit {unit + 1}: Esc or a "
+                                 "click on the output column goes back to the network's output.")
         self._show_selected()
         self.selection_changed()
         self.update()
@@ -190,9 +193,9 @@ class NetworkView(QWidget):
             return
         column, unit = self.selected
         c = self._cols[column]
-        name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}: {c.formula()}"
+        name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}"
         self.boundary_plot.show_unit(self._unit_image(column, unit), self.session.extent,
-                                     f"{name} · epoch {self._epoch} (Esc: the output)")
+                                     f"{name} · epoch {self._epoch}", c.formula())
 
     # -- drawing ------------------------------------------------------------------------
     def shown(self, column: int) -> int:
@@ -248,7 +251,11 @@ class NetworkView(QWidget):
             painter.drawText(QRectF(left, 16, 80, 16), Qt.AlignmentFlag.AlignHCenter,
                              f"{c.units} {c.activation or ('inputs' if c.module is None else 'linear')}")
         if self._links is not None:
+            # Without antialiasing: Qt strokes wide antialiased lines about 20 times slower (400 links
+            # took 24 ms a frame), and the GUI thread holds the GIL the training thread needs.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             self._paint_links(painter, size, xs)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._hits, self._more = [], []
         for k in range(len(self._cols)):
             for u in range(self.shown(k)):
@@ -279,19 +286,25 @@ class NetworkView(QWidget):
         layer, rows, cols, values, _ = self._links
         finite = np.abs(values[np.isfinite(values)])
         top = float(finite.max()) if finite.size else 1.0
-        order = np.argsort(np.abs(np.nan_to_num(values)))  # the strongest drawn last, on top
-        for i in order:
-            w = values[i]
-            if not np.isfinite(w):
-                continue
-            strength = abs(w) / top if top > 0 else 0.0
-            colour = QColor("#c53030" if w > 0 else "#2b6cb0")
-            colour.setAlphaF(0.15 + 0.8 * strength)
-            painter.setPen(QPen(colour, 0.5 + 3.0 * strength))
-            k = int(layer[i])
-            a = self._unit_rect(size, xs, k, int(cols[i]))
-            b = self._unit_rect(size, xs, k + 1, int(rows[i]))
-            painter.drawLine(QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y()))
+        # Links in LEVELS strengths a sign, each drawn with one pen in one call (a pen per link made
+        # a frame's paint ten times slower), the weak ones first.
+        rects = [[self._unit_rect(size, xs, k, u) for u in range(self.shown(k))] for k in range(len(self._cols))]
+        strength = np.abs(np.nan_to_num(values)) / (top if top > 0 else 1.0)
+        level = np.minimum((strength * LEVELS).astype(int), LEVELS - 1)
+        for bucket in range(LEVELS):
+            for positive in (False, True):
+                pick = np.flatnonzero((level == bucket) & ((values > 0) == positive) & np.isfinite(values))
+                if not pick.size:
+                    continue
+                colour = QColor("#c53030" if positive else "#2b6cb0")
+                colour.setAlphaF(0.15 + 0.8 * (bucket + 1) / LEVELS)
+                painter.setPen(QPen(colour, 0.5 + 3.0 * (bucket + 1) / LEVELS))
+                lines = []
+                for i in pick:
+                    k = int(layer[i])
+                    a, b = rects[k][int(cols[i])], rects[k + 1][int(rows[i])]
+                    lines.append(QLineF(a.right(), a.center().y(), b.left(), b.center().y()))
+                painter.drawLines(lines)
 
     # -- the mouse ----------------------------------------------------------------------
     def _hit(self, position):

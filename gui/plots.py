@@ -259,6 +259,8 @@ class BoundaryPlot(pg.PlotWidget):
         self._seen = 0.0  # the largest finite |output| since reset_range()
         self._image: np.ndarray | None = None
         self._extent = (0.0, 1.0, 0.0, 1.0)
+        self._rect = QRectF()
+        item.vb.sigResized.connect(lambda _vb: self._reframe())
         self._unit: tuple[np.ndarray, str] | None = None  # a unit shown instead of the output (network view)
         self.auto_range_check = QCheckBox("Auto colour range", objectName="autoRangeCheck", checked=False)
         self.auto_range_check.setToolTip(
@@ -316,17 +318,24 @@ class BoundaryPlot(pg.PlotWidget):
             self.colour_bar.setLevels((-limit, limit))
         x0, x1, y0, y1 = pixel_edges(extent, image.shape)
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
-        if rect != self.heatmap.boundingRect() or not self._framed:
+        if rect != self._rect or not self._framed:  # (the item's boundingRect is in pixels: not comparable)
             self.heatmap.setRect(rect)
             self.getPlotItem().vb.setRange(rect, padding=0.02)
-            self._framed = True
+            self._rect, self._framed = rect, True
+
+    def _reframe(self) -> None:
+        # Frame the image again when the view is resized: with the aspect locked, a plot made
+        # narrower (a dock opened beside it) would otherwise cut the image's right side off.
+        if self._framed:
+            self.getPlotItem().vb.setRange(self._rect, padding=0.02)
 
     # -- one unit instead of the output (the network view) ---------------------------------
-    def show_unit(self, image: np.ndarray, extent, title: str) -> None:
-        """Show a unit's output ``image`` (indexed ``[x, y]``) with its own colour scale and ``title``."""
+    def show_unit(self, image: np.ndarray, extent, title: str, bar_label: str = "unit output") -> None:
+        """Show a unit's output ``image`` (indexed ``[x, y]``) with its own colour scale, ``title`` (keep
+        it short: a title wider than the plot widens the whole plot) and ``bar_label`` on the colour bar."""
         self._unit = (image, title)
         self._draw(image, extent, nice_ceiling(_peak(image)))
-        self.colour_bar.getAxis("left").setLabel("unit output")
+        self.colour_bar.getAxis("left").setLabel(bar_label)
         self.setTitle(title)
 
     def show_output(self) -> None:
@@ -335,6 +344,7 @@ class BoundaryPlot(pg.PlotWidget):
             return
         self._unit = None
         self.colour_bar.getAxis("left").setLabel("class 1 − class 0")
+        self.getPlotItem().titleLabel.setText("")  # a hidden title keeps its text's width otherwise
         self.setTitle(None)
         if self._image is not None:
             self._draw(self._image, self._extent, self._limit(_peak(self._image)))

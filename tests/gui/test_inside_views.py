@@ -57,7 +57,7 @@ def test_columns_and_unit_selection_show_the_recomputed_unit(qtbot, window):
     image, points = centres(window)
     expected = forward_all(blocks, params, points)[3][:, 7].numpy()
     np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
-    assert "hidden 2, unit 8" in window.boundary_plot.showing_unit
+    assert window.boundary_plot.showing_unit == f"hidden 2, unit 8 · epoch {s.history.epochs}"
     assert window.boundary_plot.levels()[1] >= image.max() > 0  # its own colour bar
     view.select(None)
     assert window.boundary_plot.showing_unit is None
