@@ -190,9 +190,13 @@ def flags(stats: list[dict], cols: list[Column], eta: float) -> list[str]:
     return found
 
 
-def histogram(weight: torch.Tensor, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """``(edges, counts)`` of the entries of ``weight`` (finite ones): ``bins + 1`` edges."""
-    values = weight.detach().reshape(-1).to(torch.float64).cpu().numpy()
+def histogram(weight: torch.Tensor, bins: int = 30, most: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """``(edges, counts)`` of the entries of ``weight`` (finite ones): ``bins + 1`` edges. A matrix of
+    more than ``most`` entries is sampled evenly (a 4096 x 4096 layer would take a second)."""
+    values = weight.detach().reshape(-1)
+    if values.numel() > most:
+        values = values[::values.numel() // most + 1]
+    values = values.to(torch.float64).cpu().numpy()
     values = values[np.isfinite(values)]
     if not values.size:
         return np.linspace(-1, 1, bins + 1), np.zeros(bins)

@@ -139,8 +139,13 @@ class Inspector(QWidget):
     # -- computing ------------------------------------------------------------------------
     def _compute(self, snapshot: int) -> list[dict]:
         s = self.session
-        return inside.layer_stats(s.experiment.blocks, s.parameters_at(snapshot), s.data.X_train, s.data.y_train,
+        return inside.layer_stats(s.experiment.blocks, self._views(snapshot), s.data.X_train, s.data.y_train,
                                   s.experiment.eta)
+
+    def _views(self, snapshot: int):
+        """The snapshot's parameters as views (no copy of a wide network's weights on the GUI thread)."""
+        timeline = self.session.timeline
+        return inside.parameter_views(timeline.flat(snapshot), timeline.shapes)
 
     def _heavy(self) -> bool:
         s = self.session
@@ -156,7 +161,7 @@ class Inspector(QWidget):
             then()
             return
         s = self.session
-        blocks, params = [dict(b) for b in s.experiment.blocks], s.parameters_at(snapshot)
+        blocks, params = [dict(b) for b in s.experiment.blocks], self._views(snapshot)
         data, eta, timeline = s.data, s.experiment.eta, s.timeline
 
         def done(stats):
@@ -193,8 +198,8 @@ class Inspector(QWidget):
         """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time."""
         s = self.session
         now = time.perf_counter()
-        if not self.isVisible() or now < self._next_due or not s.snapshot_epochs():
-            return
+        if not self.isVisible() or now < self._next_due or not s.snapshot_epochs() or self._heavy():
+            return  # a wide network's statistics take seconds of both cores: at pauses, stops and seeks only
         newest = s.snapshot_epochs()[-1]
         if newest in self.series:
             return
@@ -267,7 +272,7 @@ class Inspector(QWidget):
         words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
         self.flags_label.setText("\n".join(words) if words else "No dead or saturated layers, no vanishing gradient.")
         self.flags_label.setStyleSheet(f"color: {'#b02a1a' if words else '#2f6f3e'};")
-        params = s.parameters_at(snapshot)
+        params = self._views(snapshot)
         for k, bars in enumerate(self._bars):
             edges, counts = inside.histogram(params[2 * k])
             bars.setData(edges, counts / max(counts.sum(), 1))  # shares: layers of any size compare

@@ -37,7 +37,8 @@ import torch
 import minidl
 from minidl import architecture
 
-from . import boundary, inside
+from . import boundary
+from .batch_steps import BatchSteps
 from .experiment import Data, Experiment, History
 from .messages import BatchStepped, Finished, Frame, Metrics, Progress
 from .timeline import Timeline, flatten
@@ -85,12 +86,13 @@ class _Undo:
     finish_reason: str | None
 
 
-class Session:
+class Session(BatchSteps):
     """One experiment and its run. See the module docstring for the rules.
 
     Public, for views and automation: :attr:`experiment`, :attr:`data`, :attr:`history`,
     :attr:`state`, :attr:`model`, :attr:`metrics`, :meth:`snapshot_epochs`, :meth:`seek`,
-    :meth:`resume_from`, :meth:`parameters_at`, and the run controls.
+    :meth:`resume_from`, :meth:`parameters_at`, the run controls, and :meth:`step_batch` /
+    :meth:`last_batch_step` (:class:`~gui.batch_steps.BatchSteps`).
     """
 
     def __init__(self, experiment: Experiment | None = None, runner=None, builder=None):
@@ -117,7 +119,7 @@ class Session:
         self._run = self._control = self._optimizer = None
         self._undo: _Undo | None = None
         self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
-        self._last_batch: inside.BatchStep | None = None
+        self._last_batch = None
         self._new_data()
         self._new_model()
 
@@ -296,30 +298,6 @@ class Session:
         self.events.emit("state", self.state)
         self.events.emit("status", f"Training one epoch ({self.history.epochs + 1})…")
 
-    def step_batch(self) -> None:
-        """Train exactly one mini-batch (the next one in the usual order), then pause; starts a run if
-        none is live. Its numbers come back as :meth:`last_batch_step` (event ``batch``)."""
-        if self._batch_pending or self.state == STOPPING:
-            return  # one batch at a time: the next press steps the next batch
-        if not self.running:
-            self._batch_first = True
-            if not self.run(first_step_only=True):
-                self._batch_first = False
-            return
-        self._arm_batch_step(self._job)
-        self.state = RUNNING
-        self.events.emit("state", self.state)
-
-    def _arm_batch_step(self, job: Job) -> None:
-        # Observed with trace for this one batch only: the trainer stops observing after it.
-        self._batch_pending = True
-        self._control.observe(lambda record: job.batch_sink(record), trace=True)
-        self._control.step_batches(1)
-
-    def last_batch_step(self) -> inside.BatchStep | None:
-        """The last mini-batch trained by :meth:`step_batch` (None before the first)."""
-        return self._last_batch
-
     def stop(self) -> None:
         """End the run and wait for its thread; the weights and the history stay."""
         if not self.running:
@@ -430,16 +408,6 @@ class Session:
             self._batch_stepped(message.record)
         elif isinstance(message, Finished):
             self._finish(message)
-
-    def _batch_stepped(self, record) -> None:
-        self._batch_pending = False
-        step = self._last_batch = inside.batch_step(record, self.experiment.blocks, self.experiment.eta)
-        if self.state == RUNNING and self._control is not None and self._control.paused:
-            self.state = PAUSED
-            self.events.emit("state", self.state)
-        self.events.emit("batch", step)
-        self.events.emit("status", f"Trained batch {step.batch_index + 1} of epoch {step.epoch}: its loss went from "
-                         f"{step.loss_before:.4g} to {step.loss_after:.4g}. F8 trains the next batch, F6 resumes.")
 
     def _finish(self, finished: Finished) -> None:
         self._batch_pending = False

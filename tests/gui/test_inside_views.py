@@ -190,3 +190,55 @@ def test_batch_steps_walk_the_epoch_and_record_it(qtbot, window):
     assert not np.allclose(before_image, after_image)
     s.stop()
     assert not s.running
+
+
+def test_mouse_click_selects_and_more_expands(qtbot, window):
+    from PySide6.QtCore import QPoint, Qt
+
+    s = trained(qtbot, window, 2)
+    view = window.network_view
+    view.repaint()
+    rect = next(r for r, k, u in view._hits if (k, u) == (3, 5))
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+    assert view.selected == (3, 5)
+    assert window.boundary_plot.showing_unit.startswith("hidden 3, unit 6")
+    output = next(r for r, k, u in view._hits if k == 4)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=output.center().toPoint())
+    assert view.selected is None and window.boundary_plot.showing_unit is None
+    more = next(r for r, k in view._more if k == 2)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(int(more.center().x()), int(more.center().y())))
+    assert view.shown(2) == 25 and view.shown(1) == 16
+    # the input column shows the coordinates themselves
+    view.select(0, 1)
+    image, points = centres(window)
+    np.testing.assert_allclose(image.ravel(), points[:, 1].numpy(), atol=1e-6)
+    assert s.history.epochs == 2
+
+
+def test_wide_layers_and_a_changed_stack(qtbot, window):
+    s = window.session
+    small_data(window, 200, 100, 50)
+    wide = [linear(64), {"type": "ReLU"}, linear(64), {"type": "ReLU"}, linear(64), {"type": "ReLU"}, linear(2),
+            {"type": "Tanh"}]
+    s.edit(blocks=wide)
+    view = window.network_view
+    assert view.columns() == [("input", 2), ("hidden 1", 64), ("hidden 2", 64), ("hidden 3", 64), ("output", 2)]
+    run_to_end(qtbot, window, 2)
+    assert view.shown(1) == 16 and view.note == "showing the 400 strongest of 576 links"
+    view.toggle_expanded(1)
+    assert view.shown(1) == 64 and "of 1440 links" in view.note  # 2*64 + 64*16 + 16*16 + 16*2
+    view.select(1, 63)
+    image, points = centres(window)
+    expected = forward_all(wide, s.parameters_at(2), points)[1][:, 63].numpy()
+    np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
+    stats = window.inspector.stats_at(2)
+    assert len(stats) == 4 and all(r["dead_units"] is not None for r in stats[:3])
+    # a stack that cannot be built: no columns of a stale network, no selection left behind
+    s.edit(blocks=[{"type": "ReLU"}])
+    assert view.columns() == [("input", 2)] and view.selected is None
+    assert window.boundary_plot.showing_unit is None
+    assert window.inspector.title.text() == "Training health: no weights yet"
+    assert not window.step_batch_action.isEnabled()
+    s.edit(blocks=[linear(3), {"type": "Tanh"}, linear(2)])
+    assert view.columns() == [("input", 2), ("hidden 1", 3), ("output", 2)]
+    assert window.step_batch_action.isEnabled()
