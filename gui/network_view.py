@@ -10,11 +10,13 @@ Clicking a thumbnail shows that unit in the boundary plot; the output column or 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from . import inside
@@ -26,6 +28,9 @@ from .weights import ViewRequest, model_from
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
 HEADER, FOOTER, GAP = 34, 40, 3
 LEVELS = 6  # strengths of links drawn (each sign)
+# Links are drawn into a picture of their own, again at most once a second while a run is followed
+# live (stroking 400 lines took 7-24 ms, and the GUI thread holds the GIL the training thread needs).
+LINKS_INTERVAL = 1.0
 SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a thread of its own
 
 
@@ -70,6 +75,9 @@ class NetworkView(QWidget):
         self._mosaic: QImage | None = None
         self._weights: list[torch.Tensor] = []
         self._links = None
+        self._links_pixmap: QPixmap | None = None
+        self._links_at = 0.0
+        self._waiting_frame = None  # the last frame that came while the view was hidden
         self._hits: list[tuple[QRectF, int, int]] = []
         self._more: list[tuple[QRectF, int]] = []
         self.selected: tuple[int, int] | None = None
@@ -131,7 +139,7 @@ class NetworkView(QWidget):
     def _structure(self) -> None:
         cols = inside.columns(self.session.experiment.blocks)
         if [(c.label, c.units, c.activations) for c in cols] != [(c.label, c.units, c.activations) for c in self._cols]:
-            self._cols, self._expanded, self._images = cols, set(), None
+            self._cols, self._expanded, self._images, self._links = cols, set(), None, None
             if self.selected is not None:
                 self.select(None)
 
@@ -154,7 +162,20 @@ class NetworkView(QWidget):
 
     def _frame(self, frame) -> None:
         if self.session.seek_epoch is None and frame.units is not None:
+            if not self.isVisible() and self.selected is None:
+                self._waiting_frame = frame  # drawn when the view is shown again: no work while closed
+                return
             self._show(frame.epoch, frame.units, self.session.grid)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        frame, self._waiting_frame = self._waiting_frame, None
+        if frame is not None and self.session.seek_epoch is None:
+            self._show(frame.epoch, frame.units, self.session.grid)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._links_pixmap = None
 
     def _show(self, epoch: int, images: np.ndarray, grid: torch.Tensor) -> None:
         s = self.session
@@ -217,6 +238,10 @@ class NetworkView(QWidget):
         self._mosaic_array = mosaic  # QImage borrows this memory
         self._mosaic = QImage(mosaic.data, mosaic.shape[1], mosaic.shape[0], mosaic.shape[1] * 4,
                               QImage.Format.Format_RGB32)
+        live = self.session.running and self.session.seek_epoch is None
+        if live and self._links is not None and time.perf_counter() - self._links_at < LINKS_INTERVAL:
+            return  # the links drawn less than a second ago stay
+        self._links_pixmap, self._links_at = None, time.perf_counter()
         shown = [self.shown(k) for k in range(len(self._cols))]
         weights = self._weights[0::2]
         self._links = inside.strongest_links(weights, shown) if weights else None
@@ -251,11 +276,14 @@ class NetworkView(QWidget):
             painter.drawText(QRectF(left, 16, 80, 16), Qt.AlignmentFlag.AlignHCenter,
                              f"{c.units} {c.activation or ('inputs' if c.module is None else 'linear')}")
         if self._links is not None:
-            # Without antialiasing: Qt strokes wide antialiased lines about 20 times slower (400 links
-            # took 24 ms a frame), and the GUI thread holds the GIL the training thread needs.
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            self._paint_links(painter, size, xs)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            if self._links_pixmap is None or self._links_pixmap.size() != self.size():
+                self._links_pixmap = QPixmap(self.size())
+                self._links_pixmap.fill(QColor(0, 0, 0, 0))
+                links = QPainter(self._links_pixmap)
+                # Without antialiasing: Qt strokes wide antialiased lines about 3 times slower.
+                self._paint_links(links, size, xs)
+                links.end()
+            painter.drawPixmap(0, 0, self._links_pixmap)
         self._hits, self._more = [], []
         for k in range(len(self._cols)):
             for u in range(self.shown(k)):
@@ -335,6 +363,7 @@ class NetworkView(QWidget):
     def toggle_expanded(self, column: int) -> None:
         """Show up to ``inside.MAX_SENT`` units of a wide column, or go back to the first 16."""
         self._expanded ^= {column}
+        self._links_at = 0.0  # the links of the new set of units, now
         if self._images is not None:
             self._compose()
         rows = max(self.shown(k) for k in range(len(self._cols)))
