@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -117,7 +117,8 @@ class Inspector(QWidget):
         events.connect("model", lambda: self.reset())
         events.connect("progress", lambda _message: self._progress())
         events.connect("seek", lambda _epoch: self.refresh())
-        events.connect("finished", lambda *_: self.refresh())
+        # After the run's end is shown, not inside it: the statistics cost the GUI thread milliseconds.
+        events.connect("finished", lambda *_: QTimer.singleShot(0, self, self.refresh))
         events.connect("batch", lambda _step: self.refresh())
         self.reset()
 
@@ -221,6 +222,8 @@ class Inspector(QWidget):
         if not s.snapshot_epochs():
             self._show_epoch(None)
             return
+        if not self.isVisible():
+            return  # showEvent refreshes: no work while the dock is closed
         wanted = s.seek_epoch if s.seek_epoch is not None else s.snapshot_epochs()[-1]
         snapshot = s.timeline.nearest(wanted)
 

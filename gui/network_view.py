@@ -85,8 +85,9 @@ class NetworkView(QWidget):
         self.note = ""
         events = session.events
         events.connect("frame", self._frame)
-        for name in ("model", "finished", "seek"):
+        for name in ("model", "seek"):
             events.connect(name, lambda *_: self.refresh())
+        events.connect("finished", lambda *_: self._finished())
         events.connect("experiment", lambda: self._structure())
         self._structure()
         self.refresh()
@@ -147,8 +148,12 @@ class NetworkView(QWidget):
         """Draw the shown epoch (the timeline's, or the head's when no run is followed live)."""
         s = self.session
         self._structure()
+        self._stale = False
         if s.seek_epoch is None and s.running:
             return  # the run's frames bring the head
+        if not self.isVisible() and self.selected is None:
+            self._stale = True  # drawn when the view is shown again: no work while closed
+            return
         request = s.view_request(s.seek_epoch)
         if request is None:
             self._images, self._mosaic = None, None
@@ -160,6 +165,13 @@ class NetworkView(QWidget):
         else:
             self.background.submit(lambda: unit_view(request), lambda result: self._show(*result, request.grid))
 
+    def _finished(self) -> None:
+        # A completed run's last frame brought its last epoch: nothing to compute again (the GUI
+        # thread holds the GIL; a stop or a divergence ends without that frame).
+        if self._images is not None and self._epoch == self.session.history.epochs and self._waiting_frame is None:
+            return
+        self.refresh()
+
     def _frame(self, frame) -> None:
         if self.session.seek_epoch is None and frame.units is not None:
             if not self.isVisible() and self.selected is None:
@@ -170,7 +182,9 @@ class NetworkView(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         frame, self._waiting_frame = self._waiting_frame, None
-        if frame is not None and self.session.seek_epoch is None:
+        if getattr(self, "_stale", False):
+            self.refresh()
+        elif frame is not None and self.session.seek_epoch is None:
             self._show(frame.epoch, frame.units, self.session.grid)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
