@@ -60,14 +60,14 @@ class MatrixView(QWidget):
         self._array[..., 2::-1] = rgb
         self._image = QImage(self._array.data, cols, rows, cols * 4, QImage.Format.Format_RGB32)
         self.cell = max(3, min(12, SIDE // max(rows, cols, 1)))
-        self.setFixedSize(max(cols * self.cell, 90), rows * self.cell + 32)
+        self.setFixedSize(max(cols * self.cell, 150), rows * self.cell + 32)
         self.setToolTip(self.note())
         self.update()
 
     def note(self) -> str:
         rows, cols = self.shape
         cut = rows > MAX_CELLS or cols > MAX_CELLS
-        return f"{self.name} {rows}×{cols}" + (f", top-left {min(rows, MAX_CELLS)}×{min(cols, MAX_CELLS)} shown"
+        return f"{self.name} {rows}×{cols}" + (f"\n(top-left {min(rows, MAX_CELLS)}×{min(cols, MAX_CELLS)} shown)"
                                                if cut else "")
 
     def value_at(self, row: int, col: int) -> str:
@@ -110,7 +110,7 @@ class BatchStepView(QWidget):
         self.boundary_toggle.setToolTip("Switch the small boundary between the weights before and after this step.")
         self.boundary_toggle.toggled.connect(lambda _: self._show_boundary())
         self.plot = pg.PlotWidget(objectName="batchBoundaryPlot")
-        self.plot.setFixedSize(200, 170)
+        self.plot.setFixedSize(140, 130)
         self.plot.getPlotItem().setAspectLocked(True)
         self.plot.getPlotItem().hideAxis("left")
         self.plot.getPlotItem().hideAxis("bottom")
@@ -125,18 +125,17 @@ class BatchStepView(QWidget):
         inner.setLayout(self.grid)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(inner)
-        self.loss_label.setFixedWidth(200)
-        side = QVBoxLayout()
-        side.addWidget(self.loss_label)
-        side.addWidget(self.boundary_toggle)
-        side.addWidget(self.plot)
-        side.addStretch(1)
+        text = QVBoxLayout()
+        text.addWidget(self.loss_label)
+        text.addWidget(self.boundary_toggle)
+        text.addStretch(1)
         top = QHBoxLayout()
-        top.addLayout(side)
-        top.addWidget(scroll, 1)
+        top.addLayout(text, 1)
+        top.addWidget(self.plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top, 1)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
         session.events.connect("batch", self.show_step)
         session.events.connect("model", lambda: self.show_step(session.last_batch_step()))
 

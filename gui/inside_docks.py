@@ -39,14 +39,15 @@ def install(window) -> None:
              _dock(window, "Batch step", "batchStepDock", window.batch_step_view,
                    "Every number of one mini-batch's step (F8)."))
     window.network_dock, window.inspector_dock, window.batch_step_dock = docks
-    # The network is tall and narrow (a few columns of up to 16 units): beside the plots; the
-    # inspector and the batch step share the strip under them.
+    # A column beside the plots: the network (a few columns of up to 16 units) over the inspector,
+    # the batch step a tab of the inspector. Beside, not under: the side panel and the plots keep
+    # the window's whole height (a strip under them hid the side panel's lower controls).
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks[0])
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, docks[1])
+    window.splitDockWidget(docks[0], docks[1], Qt.Orientation.Vertical)
     window.tabifyDockWidget(docks[1], docks[2])
     docks[1].raise_()
     window.resizeDocks([docks[0]], [380], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks[1]], [290], Qt.Orientation.Vertical)
+    window.resizeDocks([docks[0], docks[1]], [420, 380], Qt.Orientation.Vertical)
 
     tip = "Train exactly one mini-batch (the next in order), then pause; its numbers appear in Batch step (F8)"
     action = QAction("Step one &batch", window, statusTip=tip, toolTip=tip, objectName="stepBatchAction")

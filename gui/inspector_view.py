@@ -39,7 +39,7 @@ LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96
 SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
           ("update_ratio", "update ratio η‖dL/dW‖/‖W‖", True), ("dead_units", "dead ReLU units", False),
           ("saturated_units", "saturated Tanh units", False))
-HEADERS = ("layer", "‖dL/dW‖", "‖W‖", "η‖dL/dW‖/‖W‖", "dead", "saturated")
+HEADERS = ("layer", "‖dL/dW‖", "‖W‖", "ratio", "dead", "sat.")
 
 
 def _number(value) -> str:
@@ -71,7 +71,6 @@ class Inspector(QWidget):
         self.plot.setMinimumHeight(120)
         outward_ticks(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "epoch")
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.histogram = pg.PlotWidget(objectName="inspectorHistogram")
@@ -81,7 +80,6 @@ class Inspector(QWidget):
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
         self.histogram.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.histogram.addLegend(offset=(-5, 5), labelTextSize="8pt")
         outward_ticks(self.histogram.getPlotItem())
         self.table = QTableWidget(0, len(HEADERS), objectName="inspectorTable")
         self.table.setHorizontalHeaderLabels(HEADERS)
@@ -89,13 +87,19 @@ class Inspector(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setMinimumSectionSize(34)
+        for j, tip in enumerate(("Linear layer (colour: its curve)", "gradient norm of the summed training loss",
+                                 "weight norm", "update ratio η‖dL/dW‖/‖W‖ (about 1e-3 is healthy)",
+                                 "dead ReLU units", "saturated Tanh units")):
+            self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.setMaximumHeight(24 + 20 * 5)
+        self.table.setMinimumHeight(24 + 20 * 2)
         self.table.setToolTip("At the epoch shown: gradient norm of the summed training loss, weight norm, "
                               "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
                               "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
         self.flags_label = QLabel(objectName="inspectorFlags", wordWrap=True)
         self.flags_label.setStyleSheet("color: #b02a1a;")
-        self.title = QLabel(objectName="inspectorTitle")
+        self.title = QLabel(objectName="inspectorTitle", wordWrap=True)
         self._curves: list = []
         self._bars: list = []
         top = QHBoxLayout()
@@ -104,15 +108,12 @@ class Inspector(QWidget):
         plots = QHBoxLayout()
         plots.addWidget(self.plot, 3)
         plots.addWidget(self.histogram, 2)
-        numbers = QVBoxLayout()
-        numbers.addWidget(self.table)
-        numbers.addWidget(self.flags_label)
-        numbers.addStretch(1)
-        plots.addLayout(numbers, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addLayout(plots, 1)
+        layout.addWidget(self.table)
+        layout.addWidget(self.flags_label)
         events = session.events
         events.connect("model", lambda: self.reset())
         events.connect("progress", lambda _message: self._progress())
@@ -195,7 +196,10 @@ class Inspector(QWidget):
             self._curves.append(self.plot.plot(name=f"layer {k + 1} ({label})", pen=pen, symbol="o", symbolSize=4,
                                                symbolBrush=pen.color(), symbolPen=None))
             self._bars.append(self.histogram.plot(name=f"layer {k + 1}", stepMode="center", pen=pen))
-            self.table.setItem(k, 0, QTableWidgetItem(f"{k + 1} ({label})"))
+            name = QTableWidgetItem(f"{k + 1} {label}")
+            name.setForeground(pen.color())  # the key to the curves' colours (no legend over the plots)
+            name.setToolTip(f"Linear layer {k + 1}: its curve and histogram are drawn in this colour.")
+            self.table.setItem(k, 0, name)
 
     def _progress(self) -> None:
         """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time."""
@@ -273,6 +277,7 @@ class Inspector(QWidget):
         for k, row in enumerate(stats):
             for j, key in enumerate(inside.STAT_KEYS, 1):
                 self.table.setItem(k, j, QTableWidgetItem(_number(row[key])))
+        self.table.resizeColumnsToContents()
         self.cursor.setValue(snapshot)
         words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
         self.flags_label.setText("\n".join(words) if words else "No dead or saturated layers, no vanishing gradient.")

@@ -180,7 +180,7 @@ def test_batch_steps_walk_the_epoch_and_record_it(qtbot, window):
     grad = view.matrices[(0, "dL/dW")]
     expected = float(steps[-1].layers[0].weight_grad[3, 1])
     assert grad.shape == (25, 2) and grad.value_at(3, 1) == f"dL/dW[3, 1] = {expected:.8g}"
-    assert view.matrices[(0, "batch input")].note() == "batch input 50×2, top-left 24×2 shown"
+    assert view.matrices[(0, "batch input")].note() == "batch input 50×2\n(top-left 24×2 shown)"
     assert f"{steps[-1].loss_after:.6g}" in view.loss_label.text()
     after_image = view.boundary_image()
     view.boundary_toggle.click()
