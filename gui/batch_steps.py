@@ -30,7 +30,7 @@ class BatchSteps:
 
     def _arm_batch_step(self, job) -> None:
         self._batch_pending = True
-        self._control.observe(lambda record: job.batch_sink(record), trace=True)
+        self._control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
         self._control.step_batches(1)
 
     def last_batch_step(self) -> inside.BatchStep | None:

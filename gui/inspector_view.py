@@ -62,6 +62,7 @@ class Inspector(QWidget):
         self.series: dict[int, list[dict]] = {}  # snapshot epoch -> stats, sampled during a run
         self.shown_epoch: int | None = None
         self._next_due = 0.0
+        self._generation = 0  # of the newest request: a late result from a thread is dropped
         self.combo = QComboBox(objectName="inspectorSeriesCombo")
         self.combo.addItems([label for _, label, _ in SERIES])
         self.combo.setToolTip("Which statistic the curves show, one curve per Linear layer, for the summed "
@@ -166,10 +167,12 @@ class Inspector(QWidget):
             return
         s = self.session
         blocks, params = [dict(b) for b in s.experiment.blocks], self._views(snapshot)
-        data, eta, timeline = s.data, s.experiment.eta, s.timeline
+        data, eta = s.data, s.experiment.eta
+        self._generation += 1
+        generation = self._generation
 
         def done(stats):
-            if s.timeline is timeline:  # not a network replaced meanwhile
+            if generation == self._generation:  # not overtaken: new weights, another epoch shown
                 self._cache[snapshot] = stats
                 then()
         self.background.submit(lambda: inside.layer_stats(blocks, params, data.X_train, data.y_train, eta), done)
@@ -177,6 +180,7 @@ class Inspector(QWidget):
     # -- events ---------------------------------------------------------------------------
     def reset(self) -> None:
         """A new network or new weights: forget every statistic and start the series afresh."""
+        self._generation += 1
         self._cache.clear()
         self.series.clear()
         cols = inside.columns(self.session.experiment.blocks) if self.session.has_model else []
@@ -228,6 +232,7 @@ class Inspector(QWidget):
             return
         if not self.isVisible():
             return  # showEvent refreshes: no work while the dock is closed
+        self._generation += 1  # what an earlier request brings late is no longer wanted
         wanted = s.seek_epoch if s.seek_epoch is not None else s.snapshot_epochs()[-1]
         snapshot = s.timeline.nearest(wanted)
 

@@ -78,6 +78,7 @@ class NetworkView(QWidget):
         self._links_pixmap: QPixmap | None = None
         self._links_at = 0.0
         self._waiting_frame = None  # the last frame that came while the view was hidden
+        self._generation = 0  # of what the view was last asked to show: a late result is dropped
         self._hits: list[tuple[QRectF, int, int]] = []
         self._more: list[tuple[QRectF, int]] = []
         self.selected: tuple[int, int] | None = None
@@ -160,10 +161,16 @@ class NetworkView(QWidget):
             self.update()
             return
         cost = float(request.grid.shape[0]) * request.flat.numel()
+        self._generation += 1
         if cost <= SYNC_COST and not self.background.busy:
             self._show(*unit_view(request), request.grid)
-        else:
-            self.background.submit(lambda: unit_view(request), lambda result: self._show(*result, request.grid))
+            return
+        generation = self._generation
+
+        def done(result):
+            if generation == self._generation:  # not overtaken by a newer request or a live frame
+                self._show(*result, request.grid)
+        self.background.submit(lambda: unit_view(request), done)
 
     def _finished(self) -> None:
         # A completed run's last frame brought its last epoch: nothing to compute again (the GUI
@@ -177,6 +184,7 @@ class NetworkView(QWidget):
             if not self.isVisible() and self.selected is None:
                 self._waiting_frame = frame  # drawn when the view is shown again: no work while closed
                 return
+            self._generation += 1
             self._show(frame.epoch, frame.units, self.session.grid)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name

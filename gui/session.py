@@ -120,6 +120,7 @@ class Session(BatchSteps):
         self._undo: _Undo | None = None
         self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
         self._last_batch = None
+        self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
         self._new_data()
         self._new_model()
 
@@ -410,7 +411,7 @@ class Session(BatchSteps):
             self._finish(message)
 
     def _finish(self, finished: Finished) -> None:
-        self._batch_pending = False
+        self._batch_pending, self._job = False, None
         run, self._run = self._run, None
         if run is not None:
             run.close()

@@ -99,6 +99,7 @@ class Trainer:
             finished = Finished("failed", traceback.format_exc(), self._last_epoch)
         self.job.control.on_wait = None
         self._send_batch_step(image=False)
+        self.job.batch_sink = None  # the job outlives the run in the session: it must not keep the worker
         self.send(finished)
 
     def _train(self) -> Finished:
