@@ -17,6 +17,7 @@ import torch
 
 import minidl
 from minidl import architecture
+from minidl.plan import intra_op_threads, threads_for
 
 from .weights import load_flat
 
@@ -145,10 +146,13 @@ def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Ten
         X ``(N, 2)``, y ``(N, outputs)``
     """
     model = network(blocks, parameters)
-    outputs = module_outputs(model, X)
-    with torch.no_grad():
-        model.forward(X)
-        gradients = model.backward(y)  # [dW0, db0, dW1, db1, ...]
+    # The training's thread count: one for a small network (a second OpenMP thread made these
+    # products 10 times slower on a busy 2-core machine, and the GUI thread may be the caller).
+    with intra_op_threads(threads_for(model, X.shape[0])):
+        outputs = module_outputs(model, X)
+        with torch.no_grad():
+            model.forward(X)
+            gradients = model.backward(y)  # [dW0, db0, dW1, db1, ...]
     stats = []
     for column in columns(blocks)[1:]:
         W, dW = parameters[2 * column.linear], gradients[2 * column.linear]
@@ -256,7 +260,9 @@ def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float) -> Ba
     if record.parameters_before is None:
         raise ValueError("this batch was not traced: observe it with trace=True")
     before, grads, after = record.parameters_before, record.gradients, record.parameters_after
-    outputs = module_outputs(network(blocks, before), record.X)
+    model = network(blocks, before)
+    with intra_op_threads(threads_for(model, record.X.shape[0])):
+        outputs = module_outputs(model, record.X)
     cols = columns(blocks)
     inputs = [record.X if c.linear == 0 else outputs[cols[i - 1].module] for i, c in enumerate(cols) if i > 0]
     # Leading activations (before the first Linear) change what the first layer sees.

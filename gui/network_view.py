@@ -19,6 +19,8 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from minidl.plan import intra_op_threads, threads_for
+
 from . import inside
 from .background import Background
 from .plots import COLOUR_MAP
@@ -37,7 +39,8 @@ SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a th
 def unit_view(request: ViewRequest) -> tuple[int, np.ndarray]:
     """``(epoch, unit images)`` of a snapshot: one forward pass of a private network over the grid."""
     model = model_from(request.blocks, request.flat)
-    outputs = inside.module_outputs(model, request.grid)
+    with intra_op_threads(threads_for(model, request.grid.shape[0])):
+        outputs = inside.module_outputs(model, request.grid)
     side = int(round(request.grid.shape[0] ** 0.5))
     return request.epoch, inside.unit_images(outputs, inside.columns(request.blocks), side)
 
@@ -72,7 +75,9 @@ class NetworkView(QWidget):
         self._images: np.ndarray | None = None  # (units, x, y) of the columns after the input
         self._inputs: np.ndarray | None = None
         self._epoch: int | None = None
-        self._mosaic: QImage | None = None
+        self._tiles: list[np.ndarray] = []
+        self._picture: QImage | None = None  # the thumbnails as laid out now
+        self._layout_size = None
         self._weights: list[torch.Tensor] = []
         self._links = None
         self._links_pixmap: QPixmap | None = None
@@ -102,7 +107,7 @@ class NetworkView(QWidget):
         """Show unit ``unit`` of column ``column`` in the boundary plot; None (or the output column)
         goes back to the network's output. ``ValueError`` with a sentence for a unit that does not exist."""
         if column is None or column == len(self._cols) - 1:
-            self.selected = None
+            self.selected, self._picture = None, None
             self.boundary_plot.show_output()
             self.selection_changed()
             self.update()
@@ -114,7 +119,7 @@ class NetworkView(QWidget):
         if unit is None or not 0 <= unit < limit:
             raise ValueError(f"{c.label} has units 0 to {limit - 1} that can be shown, got {unit}"
                              + (f" (only the first {inside.MAX_SENT} of a wider layer)" if limit < c.units else ""))
-        self.selected = (column, unit)
+        self.selected, self._picture = (column, unit), None
         self.session.events.emit("status", f"The boundary plot shows {c.label}, unit {unit + 1}: Esc or a "
                                  "click on the output column goes back to the network's output.")
         self._show_selected()
@@ -142,6 +147,7 @@ class NetworkView(QWidget):
         cols = inside.columns(self.session.experiment.blocks)
         if [(c.label, c.units, c.activations) for c in cols] != [(c.label, c.units, c.activations) for c in self._cols]:
             self._cols, self._expanded, self._images, self._links = cols, set(), None, None
+            self._layout_size = None
             if self.selected is not None:
                 self.select(None)
 
@@ -157,7 +163,7 @@ class NetworkView(QWidget):
             return
         request = s.view_request(s.seek_epoch)
         if request is None:
-            self._images, self._mosaic = None, None
+            self._images, self._picture = None, None
             self.update()
             return
         cost = float(request.grid.shape[0]) * request.flat.numel()
@@ -176,6 +182,9 @@ class NetworkView(QWidget):
         # A completed run's last frame brought its last epoch: nothing to compute again (the GUI
         # thread holds the GIL; a stop or a divergence ends without that frame).
         if self._images is not None and self._epoch == self.session.history.epochs and self._waiting_frame is None:
+            self._links_at = 0.0  # the links of the run's last weights (live, they are redrawn once a second)
+            self._compose()
+            self.update()
             return
         self.refresh()
 
@@ -247,19 +256,14 @@ class NetworkView(QWidget):
         return min(c.units, limit)
 
     def _compose(self) -> None:
-        """One image holding every shown thumbnail: tile (column, unit) at (unit, column) in tiles."""
-        rows = max(self.shown(k) for k in range(len(self._cols)))
-        mosaic = np.full((rows * THUMB, len(self._cols) * THUMB, 4), 255, np.uint8)
+        """Each shown unit's RGB thumbnail (``THUMB`` pixels a side), and the links when due."""
         offsets = inside.unit_offsets(self._cols)
+        self._tiles = []
         for k, c in enumerate(self._cols):
             n = self.shown(k)
             source = self._inputs if c.module is None else self._images[offsets[k]:offsets[k] + n]
-            rgb = thumbnails(source[:n], self._lut)
-            for u in range(n):
-                mosaic[u * THUMB:(u + 1) * THUMB, k * THUMB:(k + 1) * THUMB, 2::-1] = rgb[u]  # BGRA
-        self._mosaic_array = mosaic  # QImage borrows this memory
-        self._mosaic = QImage(mosaic.data, mosaic.shape[1], mosaic.shape[0], mosaic.shape[1] * 4,
-                              QImage.Format.Format_RGB32)
+            self._tiles.append(thumbnails(source[:n], self._lut))
+        self._picture = None
         live = self.session.running and self.session.seek_epoch is None
         if live and self._links is not None and time.perf_counter() - self._links_at < LINKS_INTERVAL:
             return  # the links drawn less than a second ago stay
@@ -271,25 +275,57 @@ class NetworkView(QWidget):
         self.note = (f"showing the {inside.MAX_LINKS} strongest of {total} links" if total > inside.MAX_LINKS else "")
 
     def _geometry(self):
-        """Thumbnail size and each column's x, fitted to the widget."""
+        """Thumbnail size (whole pixels) and each column's x, fitted to the widget."""
         rows = max((self.shown(k) for k in range(len(self._cols))), default=1)
-        size = max(6.0, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP))
+        size = int(max(6.0, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP)))
         spacing = (self.width() - 40 - size) / max(len(self._cols) - 1, 1)
-        return size, [20 + k * spacing for k in range(len(self._cols))]
+        return size, [int(20 + k * spacing) for k in range(len(self._cols))]
 
     def _unit_rect(self, size, xs, column, unit) -> QRectF:
         n = self.shown(column)
         rows = max(self.shown(k) for k in range(len(self._cols)))
-        top = HEADER + (rows - n) * (size + GAP) / 2  # columns centred vertically
+        top = HEADER + (rows - n) * (size + GAP) // 2  # columns centred vertically
         return QRectF(xs[column], top + unit * (size + GAP), size, size)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("white"))
-        if not self._cols:
-            return
+    def _layout(self) -> None:
+        """Where every thumbnail and "+k more" goes at the widget's size (the mouse's targets too)."""
         size, xs = self._geometry()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._hits, self._more = [], []
+        for k in range(len(self._cols)):
+            for u in range(self.shown(k)):
+                self._hits.append((self._unit_rect(size, xs, k, u), k, u))
+            hidden = self._cols[k].units - self.shown(k)
+            if hidden > 0 or k in self._expanded:
+                below = self._unit_rect(size, xs, k, self.shown(k) - 1).bottom() + 2
+                self._more.append((QRectF(min(max(0.0, xs[k] + size / 2 - 50), self.width() - 100), below, 100, 16), k))
+
+    def _thumbnails_picture(self) -> QImage:
+        """Every thumbnail with its frame in one transparent picture of the widget's size: painted
+        with one call (a call per thumbnail made the GUI thread wait for the GIL at each one)."""
+        size, _ = self._geometry()
+        picture = np.zeros((self.height(), self.width(), 4), np.uint8)  # premultiplied BGRA
+        pick = (np.arange(size) * THUMB) // size  # nearest thumbnail pixels
+        for rect, k, u in self._hits:
+            x, y = int(rect.x()), int(rect.y())
+            if y + size > picture.shape[0] or x + size > picture.shape[1]:
+                continue
+            cell = picture[y:y + size, x:x + size]
+            cell[..., 2::-1] = self._tiles[k][u][pick][:, pick]
+            cell[..., 3] = 255
+            chosen = self.selected == (k, u)
+            edge, colour = (2, 17) if chosen else (1, 187)
+            for band in (cell[:edge], cell[-edge:], cell[:, :edge], cell[:, -edge:]):
+                band[..., :3] = colour
+        self._picture_array = picture  # the QImage borrows this memory
+        return QImage(picture.data, picture.shape[1], picture.shape[0], picture.shape[1] * 4,
+                      QImage.Format.Format_ARGB32_Premultiplied)
+
+    def _static_picture(self) -> QPixmap:
+        """Labels, links, "+k more" and the note: redrawn when the links or the layout change."""
+        size, xs = self._geometry()
+        pixmap = QPixmap(self.size())
+        pixmap.fill(QColor("white"))
+        painter = QPainter(pixmap)
         for k, c in enumerate(self._cols):
             left = min(max(0.0, xs[k] + size / 2 - 40), self.width() - 80)
             painter.setPen(QColor("#222"))
@@ -298,38 +334,36 @@ class NetworkView(QWidget):
             painter.drawText(QRectF(left, 16, 80, 16), Qt.AlignmentFlag.AlignHCenter,
                              f"{c.units} {c.activation or ('inputs' if c.module is None else 'linear')}")
         if self._links is not None:
-            if self._links_pixmap is None or self._links_pixmap.size() != self.size():
-                self._links_pixmap = QPixmap(self.size())
-                self._links_pixmap.fill(QColor(0, 0, 0, 0))
-                links = QPainter(self._links_pixmap)
-                # Without antialiasing: Qt strokes wide antialiased lines about 3 times slower.
-                self._paint_links(links, size, xs)
-                links.end()
-            painter.drawPixmap(0, 0, self._links_pixmap)
-        self._hits, self._more = [], []
-        for k in range(len(self._cols)):
-            for u in range(self.shown(k)):
-                rect = self._unit_rect(size, xs, k, u)
-                if self._mosaic is not None:
-                    painter.drawImage(rect, self._mosaic, QRectF(k * THUMB, u * THUMB, THUMB, THUMB))
-                painter.setPen(QPen(QColor("#111" if self.selected == (k, u) else "#bbb"),
-                                    2.5 if self.selected == (k, u) else 0.8))
-                painter.drawRect(rect)
-                self._hits.append((rect, k, u))
+            self._paint_links(painter, size, xs)  # without antialiasing: 3 times faster
+        painter.setPen(QColor("#1f5fa8"))
+        for rect, k in self._more:
             hidden = self._cols[k].units - self.shown(k)
-            if hidden > 0 or k in self._expanded:
-                below = self._unit_rect(size, xs, k, self.shown(k) - 1).bottom() + 2
-                text = f"+{hidden} more" if hidden > 0 and k not in self._expanded else "fewer"
-                if k in self._expanded and hidden > 0:
-                    text = f"fewer (+{hidden} not shown)"
-                rect = QRectF(min(max(0.0, xs[k] + size / 2 - 50), self.width() - 100), below, 100, 16)
-                painter.setPen(QColor("#1f5fa8"))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
-                self._more.append((rect, k))
+            text = f"+{hidden} more" if k not in self._expanded else "fewer"
+            if k in self._expanded and hidden > 0:
+                text = f"fewer (+{hidden} not shown)"
+            painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
         if self.note:
             painter.setPen(QColor("#666"))
             painter.drawText(QRectF(4, self.height() - 18, self.width() - 8, 16), Qt.AlignmentFlag.AlignRight,
                              self.note)
+        painter.end()
+        return pixmap
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        if not self._cols:
+            painter.fillRect(self.rect(), QColor("white"))
+            return
+        if self._layout_size != self.size():
+            self._layout()
+            self._layout_size, self._links_pixmap, self._picture = self.size(), None, None
+        if self._links_pixmap is None:
+            self._links_pixmap = self._static_picture()
+        painter.drawPixmap(0, 0, self._links_pixmap)
+        if self._images is not None:
+            if self._picture is None:
+                self._picture = self._thumbnails_picture()
+            painter.drawImage(0, 0, self._picture)
         painter.end()
 
     def _paint_links(self, painter, size, xs) -> None:
@@ -385,7 +419,7 @@ class NetworkView(QWidget):
     def toggle_expanded(self, column: int) -> None:
         """Show up to ``inside.MAX_SENT`` units of a wide column, or go back to the first 16."""
         self._expanded ^= {column}
-        self._links_at = 0.0  # the links of the new set of units, now
+        self._links_at, self._layout_size = 0.0, None  # the links and places of the new set of units
         if self._images is not None:
             self._compose()
         rows = max(self.shown(k) for k in range(len(self._cols)))

@@ -104,6 +104,10 @@ def test_tooltip_and_links(qtbot, window):
     assert f"dead (output 0) at {100 * dead:.0f} %" in text
     assert "Tanh(w·h + b)" in view.tooltip_at(4, 1)
     assert view.note == "showing the 400 strongest of 576 links"  # 2*16 + 16*16*2 + 16*2
+    layer, rows, cols, values, _ = view._links  # the run's last weights, the strongest of the shown units
+    assert len(values) == 400
+    for i in range(0, 400, 7):
+        assert values[i] == pytest.approx(float(params[2 * layer[i]][rows[i], cols[i]]))
     view.toggle_expanded(1)
     assert view.shown(1) == 25
 
