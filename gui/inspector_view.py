@@ -62,6 +62,7 @@ class Inspector(QWidget):
         self.series: dict[int, list[dict]] = {}  # snapshot epoch -> stats, sampled during a run
         self.shown_epoch: int | None = None
         self._next_due = 0.0
+        self._series_shown = None
         self._generation = 0  # of the newest request: a late result from a thread is dropped
         self.combo = QComboBox(objectName="inspectorSeriesCombo")
         self.combo.addItems([label for _, label, _ in SERIES])
@@ -194,6 +195,7 @@ class Inspector(QWidget):
         for item in self._bars:
             self.histogram.removeItem(item)
         self._curves, self._bars = [], []
+        self._sized = False
         self.table.setRowCount(len(self._layers))
         for k, label in enumerate(self._layers):
             pen = pg.mkPen(LAYER_COLOURS[k % len(LAYER_COLOURS)], width=1.5)
@@ -246,8 +248,10 @@ class Inspector(QWidget):
     # -- drawing --------------------------------------------------------------------------
     def _draw_series(self) -> None:
         key, label, log = SERIES[self.combo.currentIndex()]
-        self.plot.setLabel("left", label)
-        self.plot.getPlotItem().setLogMode(y=log)
+        if self._series_shown != key:  # axis changes relayout the plot: only when the choice changes
+            self._series_shown = key
+            self.plot.setLabel("left", label)
+            self.plot.getPlotItem().setLogMode(y=log)
         epochs = sorted(self.series)
         for k, curve in enumerate(self._curves):
             values = [self.series[e][k][key] for e in epochs]
@@ -281,8 +285,14 @@ class Inspector(QWidget):
                            f"training points, eta {s.experiment.eta:g})")
         for k, row in enumerate(stats):
             for j, key in enumerate(inside.STAT_KEYS, 1):
-                self.table.setItem(k, j, QTableWidgetItem(_number(row[key])))
-        self.table.resizeColumnsToContents()
+                item = self.table.item(k, j)
+                if item is None:
+                    self.table.setItem(k, j, QTableWidgetItem(_number(row[key])))
+                else:
+                    item.setText(_number(row[key]))
+        if not self._sized:  # measuring every cell's text is slow: once per network
+            self.table.resizeColumnsToContents()
+            self._sized = True
         self.cursor.setValue(snapshot)
         words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
         self.flags_label.setText("\n".join(words) if words else "No dead or saturated layers, no vanishing gradient.")

@@ -302,20 +302,28 @@ class NetworkView(QWidget):
     def _thumbnails_picture(self) -> QImage:
         """Every thumbnail with its frame in one transparent picture of the widget's size: painted
         with one call (a call per thumbnail made the GUI thread wait for the GIL at each one)."""
-        size, _ = self._geometry()
+        size, xs = self._geometry()
         picture = np.zeros((self.height(), self.width(), 4), np.uint8)  # premultiplied BGRA
         pick = (np.arange(size) * THUMB) // size  # nearest thumbnail pixels
-        for rect, k, u in self._hits:
-            x, y = int(rect.x()), int(rect.y())
-            if y + size > picture.shape[0] or x + size > picture.shape[1]:
+        step = size + GAP
+        for k, tiles in enumerate(self._tiles):  # a column at a time: a few numpy operations each
+            n = len(tiles)
+            top = int(self._unit_rect(size, xs, k, 0).y())
+            rows = min(n, (picture.shape[0] - top) // step)
+            if rows <= 0 or xs[k] + size > picture.shape[1]:
                 continue
-            cell = picture[y:y + size, x:x + size]
-            cell[..., 2::-1] = self._tiles[k][u][pick][:, pick]
-            cell[..., 3] = 255
-            chosen = self.selected == (k, u)
-            edge, colour = (2, 17) if chosen else (1, 187)
-            for band in (cell[:edge], cell[-edge:], cell[:, :edge], cell[:, -edge:]):
-                band[..., :3] = colour
+            cells = picture[top:top + rows * step, xs[k]:xs[k] + size].reshape(rows, step, size, 4)[:, :size]
+            cells[..., 2::-1] = tiles[:rows][:, pick][:, :, pick]
+            cells[..., 3] = 255
+            for band in (cells[:, :1], cells[:, -1:], cells[:, :, :1], cells[:, :, -1:]):
+                band[..., :3] = 187  # a grey frame
+        if self.selected is not None:
+            k, u = self.selected
+            if k < len(self._tiles) and u < len(self._tiles[k]):
+                rect = self._unit_rect(size, xs, k, u)
+                cell = picture[int(rect.y()):int(rect.y()) + size, xs[k]:xs[k] + size]
+                for band in (cell[:2], cell[-2:], cell[:, :2], cell[:, -2:]):
+                    band[..., :3] = 17  # the unit shown in the boundary plot
         self._picture_array = picture  # the QImage borrows this memory
         return QImage(picture.data, picture.shape[1], picture.shape[0], picture.shape[1] * 4,
                       QImage.Format.Format_ARGB32_Premultiplied)
