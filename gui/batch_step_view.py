@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -103,8 +104,10 @@ class BatchStepView(QWidget):
         self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
         self.step: BatchStep | None = None
         self.matrices: dict[tuple[int, str], MatrixView] = {}
-        self.loss_label = QLabel("Press F8 (Step one batch) to train one mini-batch and see every number of its "
-                                 "step here.", objectName="batchLossLabel", wordWrap=True)
+        # Lines broken by hand, not word-wrapped: see inspector_view (a wrapped label costs every relayout).
+        self.loss_label = QLabel("Press F8 (Step one batch) to train one\nmini-batch and see every number of its\n"
+                                 "step here.", objectName="batchLossLabel")
+        self.loss_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.boundary_toggle = QPushButton("Showing: after the step", objectName="batchBoundaryToggle",
                                            checkable=True, enabled=False)
         self.boundary_toggle.setToolTip("Switch the small boundary between the weights before and after this step.")
@@ -143,16 +146,16 @@ class BatchStepView(QWidget):
         self.step = step
         self.boundary_toggle.setEnabled(step is not None)
         if step is None:
-            self.loss_label.setText("Press F8 (Step one batch) to train one mini-batch and see every number of "
-                                    "its step here.")
+            self.loss_label.setText("Press F8 (Step one batch) to train one\nmini-batch and see every number of its\n"
+                                    "step here.")
             self._images.clear()
             self.heatmap.clear()
             return
         n = step.X.shape[0]
         self.loss_label.setText(
-            f"Epoch {step.epoch}, batch {step.batch_index + 1} ({n} points), η = {step.eta:g}: the batch's summed "
-            f"loss went from {step.loss_before:.6g} to {step.loss_after:.6g} "
-            f"({step.loss_after - step.loss_before:+.3g}). Hover a cell for its exact value.")
+            f"Epoch {step.epoch}, batch {step.batch_index + 1} ({n} points), η = {step.eta:g}\n"
+            f"summed loss of the batch: {step.loss_before:.6g} before,\n{step.loss_after:.6g} after the step "
+            f"({step.loss_after - step.loss_before:+.3g})\nHover a cell for its exact value.")
         if len(self.matrices) != len(step.layers) * len(self.NAMES):
             self._build(len(step.layers))
         for k, layer in enumerate(step.layers):

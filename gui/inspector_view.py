@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -99,9 +101,14 @@ class Inspector(QWidget):
         self.table.setToolTip("At the epoch shown: gradient norm of the summed training loss, weight norm, "
                               "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
                               "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
-        self.flags_label = QLabel(objectName="inspectorFlags", wordWrap=True)
-        self.flags_label.setStyleSheet("color: #b02a1a;")
-        self.title = QLabel(objectName="inspectorTitle", wordWrap=True)
+        # No word-wrapped labels here: every relayout of the window (the metrics line changes ten times
+        # a second) asks such a label to lay its text out again, and that cost the run 5 % of its
+        # speed (benchmarks/bench_gui.py). The flags sit in a box of fixed height that scrolls.
+        self.flags_label = QPlainTextEdit(objectName="inspectorFlags", readOnly=True)
+        self.flags_label.setFixedHeight(4 * self.flags_label.fontMetrics().lineSpacing() + 10)
+        self.flags_label.setAccessibleName("Training-health flags")
+        self.title = QLabel(objectName="inspectorTitle")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._curves: list = []
         self._bars: list = []
         top = QHBoxLayout()
@@ -277,12 +284,13 @@ class Inspector(QWidget):
         self.shown_epoch = snapshot
         if snapshot is None or snapshot not in self._cache:
             self.title.setText("Training health: no weights yet")
-            self.flags_label.setText("")
+            self.flags_label.setPlainText("")
             return
         s = self.session
         stats = self._cache[snapshot]
-        self.title.setText(f"Training health at epoch {snapshot} (summed loss over the {s.data.X_train.shape[0]} "
-                           f"training points, eta {s.experiment.eta:g})")
+        self.title.setText(f"Epoch {snapshot} · {s.data.X_train.shape[0]} training points · η {s.experiment.eta:g}")
+        self.title.setToolTip(f"Training health at epoch {snapshot}: the summed loss over the "
+                              f"{s.data.X_train.shape[0]} training points, step size {s.experiment.eta:g}")
         for k, row in enumerate(stats):
             for j, key in enumerate(inside.STAT_KEYS, 1):
                 item = self.table.item(k, j)
@@ -295,8 +303,10 @@ class Inspector(QWidget):
             self._sized = True
         self.cursor.setValue(snapshot)
         words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
-        self.flags_label.setText("\n".join(words) if words else "No dead or saturated layers, no vanishing gradient.")
-        self.flags_label.setStyleSheet(f"color: {'#b02a1a' if words else '#2f6f3e'};")
+        text = "\n".join(words) if words else "No dead or saturated layers, no vanishing gradient."
+        if text != self.flags_label.toPlainText():
+            self.flags_label.setPlainText(text)
+            self.flags_label.setStyleSheet(f"color: {'#b02a1a' if words else '#2f6f3e'};")
         params = self._views(snapshot)
         for k, bars in enumerate(self._bars):
             edges, counts = inside.histogram(params[2 * k])
