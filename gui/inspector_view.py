@@ -32,10 +32,10 @@ from .background import Background
 from .plots import outward_ticks
 from .session import Session
 
-# The GUI thread holds the GIL the training thread needs: the live series samples at most once a
-# second, within 2 % of the GUI thread's time (benchmarks/bench_gui.py).
+# The GUI thread holds the GIL the training thread needs: the live series samples at most every two
+# seconds, within 2 % of the GUI thread's time (each sample repaints two plots: benchmarks/bench_gui.py).
 SHARE = 0.02
-MIN_INTERVAL = 1.0
+MIN_INTERVAL = 2.0
 SYNC_COST = 5e7  # training rows x parameters computed on the GUI thread; beyond, in a thread
 LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96")
 SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
@@ -126,6 +126,7 @@ class Inspector(QWidget):
         events = session.events
         events.connect("model", lambda: self.reset())
         events.connect("progress", lambda _message: self._progress())
+        events.connect("started", self._started)
         events.connect("seek", lambda _epoch: self.refresh())
         # After the run's end is shown, not inside it: the statistics cost the GUI thread milliseconds.
         events.connect("finished", lambda *_: QTimer.singleShot(0, self, self.refresh))
@@ -192,8 +193,13 @@ class Inspector(QWidget):
         self._cache.clear()
         self.series.clear()
         cols = inside.columns(self.session.experiment.blocks) if self.session.has_model else []
-        self._layers = [c.label for c in cols[1:]]
-        self._make_items()
+        layers = [c.label for c in cols[1:]]
+        if layers != getattr(self, "_layers", None):  # new plot items only for another stack
+            self._layers = layers
+            self._make_items()
+        else:
+            for curve in self._curves:
+                curve.setData([], [])
         self.refresh()
 
     def _make_items(self) -> None:
@@ -206,13 +212,16 @@ class Inspector(QWidget):
         self.table.setRowCount(len(self._layers))
         for k, label in enumerate(self._layers):
             pen = pg.mkPen(LAYER_COLOURS[k % len(LAYER_COLOURS)], width=1.5)
-            self._curves.append(self.plot.plot(name=f"layer {k + 1} ({label})", pen=pen, symbol="o", symbolSize=4,
-                                               symbolBrush=pen.color(), symbolPen=None))
+            self._curves.append(self.plot.plot(name=f"layer {k + 1} ({label})", pen=pen))  # no symbols: cheaper
             self._bars.append(self.histogram.plot(name=f"layer {k + 1}", stepMode="center", pen=pen))
             name = QTableWidgetItem(f"{k + 1} {label}")
             name.setForeground(pen.color())  # the key to the curves' colours (no legend over the plots)
             name.setToolTip(f"Linear layer {k + 1}: its curve and histogram are drawn in this colour.")
             self.table.setItem(k, 0, name)
+
+    def _started(self) -> None:
+        # The first live sample after MIN_INTERVAL: a short run shows its statistics once, at its end.
+        self._next_due = time.perf_counter() + MIN_INTERVAL
 
     def _progress(self) -> None:
         """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time."""
