@@ -40,6 +40,7 @@ from minidl import architecture
 from . import boundary
 from .experiment import Data, Experiment, History
 from .messages import Finished, Frame, Metrics, Progress
+from .runs import LiveEta, Run, RunBook, final_numbers, settings_of, stamp
 from .timeline import Timeline, flatten
 from .trainer import Job
 from .weights import ViewRequest, fresh_network, load_flat, model_from
@@ -60,7 +61,8 @@ class Events:
 
     Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
     everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``.
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``runs`` (a run was
+    kept, ended, deleted or brought back, or the runs ticked for comparison changed).
     """
 
     def __init__(self):
@@ -83,6 +85,9 @@ class _Undo:
     fresh_weights_needed: bool
     state: str
     finish_reason: str | None
+    schedule: list | None = None
+    current_run: Run | None = None
+    stamp: int = 0
 
 
 class Session:
@@ -116,6 +121,13 @@ class Session:
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
         self._undo: _Undo | None = None
+        # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
+        # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
+        self.run_book = RunBook()
+        self.schedule: list | None = []
+        self.current_run: Run | None = None
+        self._live: LiveEta | None = None
+        self._fork_at: int | None = None
         self._new_data()
         self._new_model()
 
@@ -178,8 +190,8 @@ class Session:
         for key, value in changes.items():
             setattr(self.experiment, key, value)
         self._set_modified(True)
-        if "eta" in changes and self._optimizer is not None and self.experiment.eta > 0:
-            self._optimizer.eta = self.experiment.eta  # a float the worker reads at its next mini-batch
+        if "eta" in changes and self._live is not None and self.experiment.eta > 0:
+            self._live.request(self.experiment.eta)  # the worker takes it at its next epoch (gui/runs.py)
         if set(changes) & set(DATA_FIELDS):
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
@@ -200,6 +212,7 @@ class Session:
         """Stop any run and take ``experiment`` (and the weights and history of a file)."""
         self.stop()
         self.experiment, self.path = experiment, path
+        self.run_book.clear()
         self._new_data()
         self.target_epoch, self.fresh_weights_needed, self._undo = 0, fresh_weights_needed, None
         self.state, self.finish_reason, self.seek_epoch = IDLE, None, None
@@ -208,6 +221,8 @@ class Session:
         else:
             self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
             self._model, self.history = model, history or History()
+            self.schedule = [(1, self._training_settings())] if not self.history.epochs else None
+            self.current_run = None
             self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
             if self.history.epochs not in self.timeline.epochs():
                 self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
@@ -216,6 +231,7 @@ class Session:
         self.events.emit("experiment")
         self.events.emit("model")
         self.events.emit("state", self.state)
+        self.events.emit("runs")
 
     # -- run controls --------------------------------------------------------------------
     def run(self, first_step_only: bool = False) -> bool:
@@ -247,6 +263,8 @@ class Session:
         if first_step_only:
             self._control.step(1)
         self._optimizer = minidl.SGD(e.eta)
+        self._live = LiveEta(self._control, self._optimizer, done + 1)
+        self._begin_run(done)
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
@@ -317,7 +335,7 @@ class Session:
         """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
         self.stop()
         undo = _Undo(self._model, self.history, self.timeline, self.target_epoch, self.fresh_weights_needed,
-                     self.state, self.finish_reason)
+                     self.state, self.finish_reason, self.schedule, self.current_run, stamp())
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
@@ -339,6 +357,7 @@ class Session:
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
+        self.schedule, self.current_run = u.schedule, u.current_run
         self.events.emit("model")
         self.events.emit("state", self.state)
         self.events.emit("status", f"Reset undone: back at epoch {self.history.epochs}.")
@@ -371,9 +390,12 @@ class Session:
         self.timeline.add(start, self.timeline.flat(start), pinned=True)
         self.fresh_weights_needed, self.seek_epoch, self.metrics, self._undo = False, None, None, None
         self.target_epoch = 0
+        self._fork_at = start
         self.events.emit("model")
         self.events.emit("seek", None)
-        return self.run()
+        started = self.run()
+        self._fork_at = None
+        return started
 
     # -- messages from the training thread --------------------------------------------------
     def receive(self, message) -> None:
@@ -381,6 +403,7 @@ class Session:
             if len(message.train_losses) and message.first_epoch != self.history.epochs + 1:
                 return  # from a run already discarded (a late message); never happens in order
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
+            self._take_live_changes()
             for epoch, flat, pinned in message.snapshots:
                 # No finiteness test here (it was 1.5 % of the GUI thread's time): the worker sends
                 # weights only after an epoch that minidl.fit found finite, parameters included.
@@ -404,6 +427,7 @@ class Session:
         if run is not None:
             run.close()
         self._control = self._optimizer = None
+        self._end_run(finished.reason)
         self.state, self.finish_reason = FINISHED, finished.reason
         text = finished.text
         if finished.reason == "diverged":
@@ -413,6 +437,95 @@ class Session:
         self.events.emit("state", self.state)
         self.events.emit("status", text)
         self.events.emit("finished", finished.reason, finished.text)
+
+    # -- the runs kept for comparison (gui/runs.py) ------------------------------------------
+    @property
+    def runs(self) -> list[Run]:
+        """Every run kept, oldest first: a fresh start, a Continue or a fork each add one."""
+        return self.run_book.runs
+
+    def compare(self, names) -> list[str]:
+        """Tick the runs ``names`` for comparison (the loss plot overlays them); returns the ticked names."""
+        ticked = self.run_book.compare(names)
+        self.events.emit("runs")
+        return ticked
+
+    def delete_run(self, name: str) -> None:
+        """Forget run ``name`` (not the session's weights); :meth:`undo_delete_run` brings it back."""
+        self.run_book.delete(name)
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {name} deleted (Ctrl+Z brings it back).")
+
+    def undo_delete_run(self) -> bool:
+        run = self.run_book.undo_delete()
+        if run is None:
+            return False
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {run.name} is back.")
+        return True
+
+    def fork(self) -> bool:
+        """A new run from the weights at the timeline's epoch (the head when not seeking), with the
+        current settings; the run that trained past it stays in the runs for comparison."""
+        return self.resume_from(self.history.epochs if self.seek_epoch is None else self.seek_epoch)
+
+    def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None) -> None:
+        """The runs (and the schedule of the current weights) read from a file."""
+        self.run_book.replace(runs)
+        if schedule is not None:
+            self.schedule = schedule
+        self.current_run = next((r for r in runs if r.name == current), None)
+        self.events.emit("runs")
+
+    def run_weights(self, name: str, epoch: int) -> tuple[int, torch.Tensor] | None:
+        """``(snapshot epoch, flat weights)`` of run ``name`` nearest ``epoch`` (None without weights)."""
+        run = self.run_book[name]
+        if run is self.current_run and run.state == "running" and self.timeline is not None:
+            nearest = self.timeline.nearest(min(epoch, self.history.epochs))
+            return None if nearest is None else (nearest, self.timeline.flat(nearest))
+        nearest = run.nearest(min(epoch, run.epochs))
+        return None if nearest is None else (nearest, run.snapshots[nearest])
+
+    def _training_settings(self) -> dict:
+        return {"eta": self.experiment.eta, "batch_size": self.experiment.effective_batch_size}
+
+    def _run_settings(self) -> dict:
+        settings = settings_of(self.experiment)
+        if self.schedule:  # the eta that trained last (an edit not yet taken by the worker is not)
+            settings["eta"] = self.schedule[-1][1]["eta"]
+        return settings
+
+    def _begin_run(self, done: int) -> None:
+        if self.schedule is not None:
+            self.schedule = [c for c in self.schedule if c[0] <= done] + [(done + 1, self._training_settings())]
+        kind = "fork" if self._fork_at is not None else ("continue" if done else "fresh")
+        parent = self.current_run.name if done and self.current_run is not None else None
+        self.current_run = self.run_book.begin(self._run_settings(), self.history, kind, parent, done,
+                                               self.schedule or [])
+        self.events.emit("runs")
+
+    def _take_live_changes(self) -> None:
+        if self._live is not None:
+            for epoch, eta in self._live.take_applied():
+                if self.schedule is not None:
+                    last = self.schedule[-1][1] if self.schedule else self._training_settings()
+                    self.schedule = [c for c in self.schedule if c[0] < epoch] + [(epoch, {**last, "eta": eta})]
+        if self.current_run is not None and self.current_run.state == "running":
+            RunBook.update(self.current_run, self.history, self.schedule or [], self._run_settings())
+
+    def _end_run(self, reason: str) -> None:
+        self._take_live_changes()
+        self._live = None
+        run = self.current_run
+        if run is None or run.state != "running":
+            return
+        final = final_numbers(self.history, self.metrics)
+        if (final["test_error"] is None and self._model is not None and self.history.epochs and reason != "failed"
+                and sum(p.numel() for p in self._model.parameters()) <= SYNC_BUILD):
+            values = self.data.evaluate(self._model)  # the worker is done with it; a few ms
+            final.update({k: v for k, v in values.items() if v is not None})
+        self.run_book.end(run, reason, self.history, self.schedule or [], self._run_settings(), self.timeline, final)
+        self.events.emit("runs")
 
     # -- internals -------------------------------------------------------------------------
     def _new_data(self) -> None:
@@ -424,6 +537,7 @@ class Session:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
         self.history, self.metrics, self.seek_epoch = History(), None, None
         self.fresh_weights_needed = False
+        self.schedule, self.current_run = [], None
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None
         self._generation += 1
