@@ -226,7 +226,8 @@ class History:
 
 # -- files ---------------------------------------------------------------------------
 def save(path, experiment: Experiment, model: minidl.Sequential, history: History,
-         timeline: Timeline | None = None, fresh_start: bool = False) -> None:
+         timeline: Timeline | None = None, fresh_start: bool = False, extra_metadata: dict | None = None,
+         extra_tensors: dict | None = None) -> None:
     """Write experiment, weights, loss history and timeline to ``path`` atomically (minidl's format).
 
     ``fresh_start`` marks a run that diverged: its next Run starts from fresh weights. Non-finite
@@ -241,8 +242,9 @@ def save(path, experiment: Experiment, model: minidl.Sequential, history: Histor
     tensors = {"history.train": torch.from_numpy(history.train.astype(np.float32)),
                "history.test_epochs": torch.from_numpy(history.test_epochs.astype(np.float64)),
                "history.test": torch.from_numpy(history.test.astype(np.float32)),
-               **(timeline.to_tensors() if timeline is not None else {})}
-    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0"}
+               **(timeline.to_tensors() if timeline is not None else {}), **(extra_tensors or {})}
+    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0",
+                **(extra_metadata or {})}  # e.g. the runs kept for comparison (gui/runs_file.py)
     io.write(Path(path), model, metadata=metadata, tensors=tensors)
 
 
@@ -256,6 +258,8 @@ class Loaded:
     history: History
     timeline: Timeline
     fresh_start: bool = False
+    metadata: dict = field(default_factory=dict)  # everything the file holds, for readers of extra
+    tensors: dict = field(default_factory=dict)   # sections such as the runs (gui/runs_file.py)
 
     def __iter__(self):  # ``experiment, model, history = load(path)`` keeps working
         return iter((self.experiment, self.model, self.history))
@@ -285,7 +289,7 @@ def load(path) -> Loaded:
         timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()], tensors, history.epochs)
     except ValueError as error:
         raise ValueError(f"{name} is damaged: {error}") from None
-    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1")
+    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1", meta, tensors)
 
 
 def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:

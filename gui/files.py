@@ -16,6 +16,8 @@ import minidl
 from minidl.io import write_bytes_atomically
 
 from . import experiment as exp
+from . import runs_file
+from .exports_menu import ExportActions
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
 log = logging.getLogger("gui")
@@ -95,6 +97,8 @@ class FileActions:
         a(menu, "Export &boundary as PNG…", lambda: self._export_dialog("boundary.png", self.export_boundary_png))
         a(menu, "Export &loss plot as PNG…", lambda: self._export_dialog("loss.png", self.export_loss_png))
         a(menu, "Export loss history as &CSV…", lambda: self._export_dialog("loss.csv", self.export_loss_csv))
+        self.exports = ExportActions(self)
+        self.exports.build(menu)
         menu.addSeparator()
         a(menu, "&Quit", self.window.close, QKeySequence.StandardKey.Quit)
         self.blocked_while_running = (self.new_action, self.open_action, self.save_action, self.save_as_action)
@@ -169,8 +173,20 @@ class FileActions:
                             "The current experiment is unchanged.")
             return False
         self._remember(path)
+        try:
+            runs = runs_file.from_file(loaded.metadata, loaded.tensors)
+            damaged = None
+        except ValueError as error:
+            runs, damaged = None, str(error)
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path))
+        if runs is not None:
+            self.window.session.adopt_runs(*runs)
+        if damaged:
+            self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
+                            "were left out; the experiment, its weights and its history opened. The file itself is "
+                            "unchanged: use Save As to keep it while you go on.")
+            return True
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
         return True
@@ -197,7 +213,9 @@ class FileActions:
                             + " ".join(s.validate()))
             return False
         try:
-            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed)
+            meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
+            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
+                     extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "
@@ -238,6 +256,15 @@ class FileActions:
 
     def export_loss_csv(self, path) -> bool:
         return self._export(path, lambda p: write_bytes_atomically(p, self.window.session.history.to_csv().encode()))
+
+    # -- the exports of issue 13 (gui/exports_menu.py) ---------------------------------------
+    def export_animation(self, path, frames: int = 60) -> bool:
+        """The boundary over the run's timeline as an animated GIF (a cancellable progress dialog)."""
+        return self.exports.export_animation(path, frames)
+
+    def export_script(self, path) -> bool:
+        """The current run as a standalone Python script that reproduces its final loss exactly."""
+        return self.exports.export_script(path)
 
 
 

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-import torch
 
 from .experiment import Experiment, History
 
@@ -131,6 +130,9 @@ class Run:
     def nbytes(self) -> int:
         arrays = (self.history.train, self.history.test_epochs, self.history.test)
         return sum(a.nbytes for a in arrays) + sum(f.numel() * f.element_size() for f in self.snapshots.values())
+
+    def __repr__(self) -> str:
+        return f"Run({self.name!r}, {self.kind}, {self.epochs} epochs, {self.state}, {self.diff!r})"
 
     def label(self) -> str:
         """The legend's words: the name and what differs."""

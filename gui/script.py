@@ -74,7 +74,7 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         "",
         "import torch",
         "",
-        f"from minidl import MSE, SGD, Sequential, {', '.join(used)}",
+        f"from minidl import {', '.join(sorted({'MSE', 'SGD', 'Sequential', *used}))}",
         "from minidl.data import one_hot, split",
         "from minidl.metrics import error_rate",
         "",

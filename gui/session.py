@@ -489,7 +489,7 @@ class Session:
     def _training_settings(self) -> dict:
         return {"eta": self.experiment.eta, "batch_size": self.experiment.effective_batch_size}
 
-    def _run_settings(self) -> dict:
+    def run_settings(self) -> dict:
         settings = settings_of(self.experiment)
         if self.schedule:  # the eta that trained last (an edit not yet taken by the worker is not)
             settings["eta"] = self.schedule[-1][1]["eta"]
@@ -500,7 +500,7 @@ class Session:
             self.schedule = [c for c in self.schedule if c[0] <= done] + [(done + 1, self._training_settings())]
         kind = "fork" if self._fork_at is not None else ("continue" if done else "fresh")
         parent = self.current_run.name if done and self.current_run is not None else None
-        self.current_run = self.run_book.begin(self._run_settings(), self.history, kind, parent, done,
+        self.current_run = self.run_book.begin(self.run_settings(), self.history, kind, parent, done,
                                                self.schedule or [])
         self.events.emit("runs")
 
@@ -511,7 +511,7 @@ class Session:
                     last = self.schedule[-1][1] if self.schedule else self._training_settings()
                     self.schedule = [c for c in self.schedule if c[0] < epoch] + [(epoch, {**last, "eta": eta})]
         if self.current_run is not None and self.current_run.state == "running":
-            RunBook.update(self.current_run, self.history, self.schedule or [], self._run_settings())
+            RunBook.update(self.current_run, self.history, self.schedule or [], self.run_settings())
 
     def _end_run(self, reason: str) -> None:
         self._take_live_changes()
@@ -524,7 +524,7 @@ class Session:
                 and sum(p.numel() for p in self._model.parameters()) <= SYNC_BUILD):
             values = self.data.evaluate(self._model)  # the worker is done with it; a few ms
             final.update({k: v for k, v in values.items() if v is not None})
-        self.run_book.end(run, reason, self.history, self.schedule or [], self._run_settings(), self.timeline, final)
+        self.run_book.end(run, reason, self.history, self.schedule or [], self.run_settings(), self.timeline, final)
         self.events.emit("runs")
 
     # -- internals -------------------------------------------------------------------------

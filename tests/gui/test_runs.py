@@ -129,7 +129,7 @@ def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(
     s.seek(280)
     s.fork()
     assert len(s.schedule) == 3 and s.schedule[-1][0] == s.runs[-1].start_epoch + 1
-    text = script(s._run_settings(), s.schedule, s.history.epochs, "run B")
+    text = script(s.run_settings(), s.schedule, s.history.epochs, "run B")
     printed = run_script(text, tmp_path)
     assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
     values = s.data.evaluate(s.model)

@@ -1,0 +1,108 @@
+"""What File › Export writes besides PNG and CSV: the run as an animated GIF, the plots as SVG,
+the network as a minidl model file or a torch state dict, and the run as a Python script.
+
+Each function writes one file atomically (a failed export leaves any earlier file intact) and
+raises ``OSError`` or ``ValueError`` with a sentence; :class:`gui.files.FileActions` turns those
+into messages. The GIF is drawn by a boundary plot of its own, off screen, one frame per
+snapshot of the run's timeline, with the epoch in the title.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from pyqtgraph.exporters import ImageExporter, SVGExporter
+from PySide6.QtGui import QImage
+
+import minidl
+from minidl.io import write_bytes_atomically
+
+from . import boundary
+from .plots import BoundaryPlot, output_bound
+from .script import script
+from .weights import model_from
+
+GIF_WIDTH = 640  # pixels; a projector's slide wants at least 480
+FRAME_MS = 100
+
+
+def animation_epochs(snapshot_epochs: list[int], last_epoch: int, frames: int) -> list[int]:
+    """Up to ``frames`` snapshot epochs spread evenly over 0..``last_epoch`` (the last one included)."""
+    kept = np.asarray([e for e in snapshot_epochs if e <= last_epoch])
+    if not len(kept) or frames < 1:
+        return []
+    targets = np.linspace(0, last_epoch, max(1, frames))
+    picks = kept[np.abs(kept[None, :] - targets[:, None]).argmin(1)]
+    return sorted(set(picks.tolist()) | {int(kept[-1])})[-frames:] if frames > 1 else [int(kept[-1])]
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """An ``(h, w, 3)`` uint8 copy of ``image``."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w, stride = image.height(), image.width(), image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8, count=h * stride).reshape(h, stride)
+    return raw[:, :w * 3].reshape(h, w, 3).copy()
+
+
+def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lambda done, total: True,
+              title: str = "") -> int:
+    """Write the boundary over the session's timeline as an animated GIF; returns the frames written.
+
+    ``tick(done, total)`` is called after each frame; False cancels (nothing is written, 0 returned)."""
+    from PIL import Image  # Pillow: imported here, so the window opens without paying for it
+
+    if session.timeline is None or not session.has_model:
+        raise ValueError("there is no network to animate yet: make the network valid and press Run")
+    epochs = animation_epochs(session.snapshot_epochs(), session.history.epochs, frames)
+    blocks = [dict(b) for b in session.experiment.blocks]
+    plot = BoundaryPlot()
+    plot.resize(GIF_WIDTH, int(GIF_WIDTH * 0.8))
+    plot.set_output_bound(output_bound(blocks))
+    plot.show_points(session.data, show_test=False)
+    pictures = []
+    try:
+        for i, epoch in enumerate(epochs):
+            with torch.no_grad():
+                image = boundary.image(model_from(blocks, session.timeline.flat(epoch)), session.grid)
+            plot.show_image(np.nan_to_num(image), session.extent)
+            plot.getPlotItem().setTitle(f"{title}epoch {epoch}", size="14pt")
+            exporter = ImageExporter(plot.getPlotItem())
+            exporter.parameters()["width"] = GIF_WIDTH
+            pictures.append(Image.fromarray(qimage_to_rgb(exporter.export(toBytes=True))))
+            if not tick(i + 1, len(epochs)):
+                return 0
+    finally:
+        plot.deleteLater()
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=FRAME_MS,
+                     loop=0, optimize=False)
+    write_bytes_atomically(Path(path), buffer.getvalue())
+    return len(pictures)
+
+
+def write_svg(path, plot: pg.PlotWidget) -> None:
+    write_bytes_atomically(Path(path), SVGExporter(plot.getPlotItem()).export(toBytes=True))
+
+
+def write_model(path, model: minidl.Sequential) -> None:
+    """The network as a minidl model file: ``minidl.load(path)`` gives it back."""
+    minidl.save(model, path)
+
+
+def write_torch_state_dict(path, model: minidl.Sequential) -> None:
+    """The network as a ``torch.nn.Sequential`` state dict (``torch.save``), via minidl.interop."""
+    buffer = io.BytesIO()
+    torch.save(model.to_torch().state_dict(), buffer)
+    write_bytes_atomically(Path(path), buffer.getvalue())
+
+
+def script_text(session) -> str:
+    """The session's current run as a standalone Python script (see :mod:`gui.script`)."""
+    run = session.current_run
+    title = f"Run {run.name} ({run.diff})" if run is not None else "A minidl playground run"
+    return script(session.run_settings(), session.schedule, session.history.epochs, title)
