@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -27,8 +28,10 @@ from .background import Background
 from .display import Display
 from .experiment import Experiment
 from .layer_panel import LayerPanel
+from .overlays import RunOverlays
 from .plots import BoundaryPlot, LossPlot
 from .run_panel import RunPanel
+from .runs_view import RunsPanel
 from .session import Session
 from .settings_panel import SettingsPanel
 from .timeline_view import TimelineView
@@ -71,6 +74,7 @@ class MainWindow(QMainWindow):
         events.connect("modified", lambda _modified: self._update_title())
         events.connect("started", self.trainingStarted.emit)
         events.connect("finished", self._finished)
+        events.connect("runs", self._update_controls)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()
 
@@ -133,6 +137,13 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
         self.resize(1400, 800)
+        # The runs kept for comparison (issue 13): a dock under the plots, hidden from View.
+        self.run_overlays = RunOverlays(session, self.loss_plot)
+        self.runs_panel = RunsPanel(session)
+        self.runs_dock = QDockWidget("Runs", self, objectName="runsDock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.resizeDocks([self.runs_dock], [200], Qt.Orientation.Vertical)
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
         act = QAction(text, self, statusTip=tip, toolTip=tip)
@@ -145,8 +156,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a, s = self._action, self.session
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = a(edit, "&Undo Reset", s.undo_reset, QKeySequence.StandardKey.Undo,
-                             "Bring back the weights and history the last Reset discarded (Ctrl+Z)")
+        self.undo_action = a(edit, "&Undo", s.undo, QKeySequence.StandardKey.Undo,
+                             "Bring back what the last Reset discarded, or the last run deleted (Ctrl+Z)")
         run = self.menuBar().addMenu("&Run")
         self.run_action = a(run, "&Run", self.run, "F5", "Train up to the number of epochs (F5)")
         self.pause_action = a(run, "&Pause / Resume", s.pause, "F6", "Pause or resume training (F6)")
@@ -160,6 +171,9 @@ class MainWindow(QMainWindow):
         self.log_action = a(view, "&Log-scale loss", self.log_check.toggle, "Ctrl+L", "Logarithmic loss axis")
         a(view, "Show &test points", self.settings_panel.show_test_check.toggle, "Ctrl+T",
           "Show or hide the test points")
+        self.runs_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+R"))
+        self.runs_dock.toggleViewAction().setToolTip("Show or hide the runs table and the compare view (Ctrl+R)")
+        view.addAction(self.runs_dock.toggleViewAction())
         self.view_menu = view
 
     # -- run controls (the menu's and the buttons' slots) ---------------------------
@@ -192,7 +206,7 @@ class MainWindow(QMainWindow):
         self.layers.setEnabled(not s.running)
         self.layers.set_problems(s.validate() + s.experiment.notes())
         self.run_panel.update_controls()
-        self.undo_action.setEnabled(s.can_undo_reset)
+        self.undo_action.setEnabled(s.can_undo)
         self.files.update_actions(s.running)
 
     def _update_title(self) -> None:

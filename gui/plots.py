@@ -182,6 +182,11 @@ class LossPlot(pg.PlotWidget):
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
 
+    def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``(name, x, y)`` of each compared run's curve (drawn by gui/overlays.py); [] when none."""
+        overlays = getattr(self, "run_overlays", None)
+        return overlays.curves() if overlays is not None else []
+
     def _mouse_moved(self, position: QPointF) -> None:
         if not len(self._train) or not self.getPlotItem().sceneBoundingRect().contains(position):
             return

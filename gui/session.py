@@ -464,6 +464,18 @@ class Session:
         self.events.emit("status", f"Run {run.name} is back.")
         return True
 
+    @property
+    def can_undo(self) -> bool:
+        """Whether Edit › Undo (Ctrl+Z) has something to bring back: a Reset or a deleted run."""
+        return self.can_undo_reset or bool(self.run_book.undo_stamp)
+
+    def undo(self) -> bool:
+        """Undo the newer of the last Reset and the last run deletion."""
+        reset = self._undo.stamp if self.can_undo_reset else -1
+        if self.run_book.undo_stamp > reset:
+            return self.undo_delete_run()
+        return self.undo_reset()
+
     def fork(self) -> bool:
         """A new run from the weights at the timeline's epoch (the head when not seeking), with the
         current settings; the run that trained past it stays in the runs for comparison."""
