@@ -86,7 +86,36 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
 
 
 def write_svg(path, plot: pg.PlotWidget) -> None:
-    write_bytes_atomically(Path(path), SVGExporter(plot.getPlotItem()).export(toBytes=True))
+    """``plot`` as SVG: pyqtgraph's exporter (true vector curves); where it fails on a path that Qt
+    wrote in a form it does not parse (seen with Qt 6.8 and pyqtgraph 0.14), Qt's SVG generator
+    draws the widget instead, also in vectors."""
+    try:
+        data = SVGExporter(plot.getPlotItem()).export(toBytes=True)
+    except ValueError:
+        data = _qt_svg(plot)
+    write_bytes_atomically(Path(path), data)
+
+
+def _qt_svg(widget) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    raw = QByteArray()
+    buffer = QBuffer(raw)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(widget.width(), widget.height()))
+    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setTitle(widget.objectName())
+    painter = QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    buffer.close()
+    return bytes(raw.data())
 
 
 def write_model(path, model: minidl.Sequential) -> None:

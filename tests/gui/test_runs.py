@@ -175,3 +175,12 @@ def test_memory_stays_bounded_for_20_runs_of_2000_epochs():
     bound = 20 * (2000 * 4 + 2000 * 12 + RUN_SNAPSHOTS * snapshot)
     assert s.run_book.nbytes <= bound, (s.run_book.nbytes, bound)
     assert s.run_book.nbytes < 10 << 20
+
+
+def test_the_runs_model_and_the_script_writer_import_no_qt():
+    probe = ("import sys\nimport gui.runs, gui.runs_file, gui.script\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph', 'shiboken6'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

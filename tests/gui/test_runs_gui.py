@@ -1,0 +1,186 @@
+"""The runs table, Fork, the overlays, the compare view, runs in files and the hand-over exports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gui_helpers import WAIT_MS, button, find, run_to_end, set_epochs, small_data
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QProgressDialog, QSlider, QTableWidget
+
+import minidl
+from gui import experiment as exp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def two_runs(window, qtbot):
+    """Run A (eta 0.001), then Fork at epoch 40 with eta 0.01: run B."""
+    small_data(window)
+    set_epochs(window, 80)
+    assert run_to_end(qtbot, window) == "completed"
+    find(window, QSlider, "timelineSlider").setValue(40)
+    find(window, QDoubleSpinBox, "etaSpin").setValue(0.01)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        button(window, "forkButton").click()
+    return window
+
+
+def table(window) -> QTableWidget:
+    return find(window, QTableWidget, "runsTable")
+
+
+def test_fork_keeps_both_branches_and_the_table_says_what_differs(two_runs):
+    s = two_runs.session
+    assert [r.name for r in s.runs] == ["A", "B"]
+    a, b = s.runs
+    assert b.diff == "fork of A at epoch 40, eta 0.01 (was 0.001)"
+    assert (a.epochs, b.epochs) == (80, 80)
+    np.testing.assert_array_equal(a.history.train[:40], b.history.train[:40])  # the same start, same batches
+    assert not np.array_equal(a.history.train[40:], b.history.train[40:])
+    rows = [[table(two_runs).item(r, c).text() for c in range(table(two_runs).columnCount())] for r in range(2)]
+    assert rows[1][:3] == ["B", "fork of A at epoch 40, eta 0.01 (was 0.001)", "80"]
+    assert rows[0][3] == f"{a.final['train_loss']:.4g}" and rows[0][6].endswith("%") and rows[0][7].endswith(" s")
+
+
+def test_compare_overlays_one_curve_per_ticked_run_and_draws_small_multiples(two_runs):
+    window, s = two_runs, two_runs.session
+    assert window.loss_plot.curves() == []
+    table(window).item(0, 0).setCheckState(Qt.CheckState.Checked)  # as a click on the box does
+    assert s.run_book.ticked == ["A"]
+    s.compare(["A", "B"])
+    curves = window.loss_plot.curves()
+    assert [name for name, _, _ in curves] == ["A", "B"]
+    for (_, x, y), run in zip(curves, s.runs, strict=True):
+        np.testing.assert_array_equal(x, np.arange(1, 81))
+        np.testing.assert_array_equal(y, run.history.train)
+    legend = [label.text for _, label in window.loss_plot.getPlotItem().legend.items]
+    assert any("B: fork of A at epoch 40" in text for text in legend)
+    assert table(window).item(1, 0).checkState() == Qt.CheckState.Checked
+    view = window.runs_panel.compare_view
+    assert [name for name, _ in view.panels] == ["A", "B"]
+    find(window, QSlider, "timelineSlider").setValue(20)
+    assert {epoch for _, epoch in view.panels} == {20}  # both at the timeline's epoch
+    s.compare(["B"])
+    assert [name for name, _, _ in window.loss_plot.curves()] == ["B"]
+    window.grab().save(str(ROOT / "tests" / ".runs_window.png")) if os.environ.get("KEEP_SHOTS") else None
+
+
+def test_delete_asks_nothing_and_ctrl_z_brings_the_run_back(two_runs):
+    window, s = two_runs, two_runs.session
+    s.compare(["A", "B"])
+    table(window).selectRow(0)
+    button(window, "deleteRunButton").click()
+    assert [r.name for r in s.runs] == ["B"] and table(window).rowCount() == 1
+    assert [n for n, _, _ in window.loss_plot.curves()] == ["B"]
+    assert window.undo_action.isEnabled() and window.undo_action.shortcut().toString() == "Ctrl+Z"
+    window.undo_action.trigger()
+    assert [r.name for r in s.runs] == ["A", "B"] and table(window).rowCount() == 2
+    assert [n for n, _, _ in window.loss_plot.curves()] == ["A", "B"]
+
+
+def test_runs_come_back_on_open(two_runs, tmp_path):
+    window, s = two_runs, two_runs.session
+    path = tmp_path / "runs.minidl"
+    assert window.files.save_to(path)
+    before = [(r.name, r.diff, r.history.train.copy(), dict(r.final), sorted(r.snapshots)) for r in s.runs]
+    assert window.files.new()
+    assert s.runs == []
+    assert window.files.open(path)
+    after = [(r.name, r.diff, r.history.train, r.final, sorted(r.snapshots)) for r in s.runs]
+    for (n0, d0, h0, f0, e0), (n1, d1, h1, f1, e1) in zip(before, after, strict=True):
+        assert (n0, d0, e0) == (n1, d1, e1) and f0 == pytest.approx(f1)
+        np.testing.assert_array_equal(h0, h1)
+    assert s.current_run is s.runs[-1] and s.schedule == [(1, {"eta": 0.001, "batch_size": 20}),
+                                                            (41, {"eta": 0.01, "batch_size": 20})]
+    s.compare(["A", "B"])
+    assert len(window.runs_panel.compare_view.panels) == 2  # their snapshots came back too
+    s.run()  # the next run is C, and it continues B
+    window.session.stop()
+    assert s.runs[-1].name == "C" and s.runs[-1].parent == "B"
+
+
+def test_a_damaged_runs_section_is_said_and_the_rest_opens(window, tmp_path):
+    s = window.session
+    s.edit(n_train=100, n_test=100)
+    path = tmp_path / "damaged.minidl"
+    exp.save(path, s.experiment, s.model, s.history, s.timeline, extra_metadata={"runs": '{"runs": [{"name": 3}]}'})
+    window.session.edit(eta=0.05)
+    assert window.files.open(path)
+    assert window.files.last_error[0] == "Runs left out"
+    assert "damaged (run 1 has no valid name" in window.files.last_error[1]
+    assert s.experiment.n_train == 100 and s.experiment.eta == 0.001 and s.runs == []
+    old = tmp_path / "old.minidl"
+    exp.save(old, s.experiment, s.model, s.history, s.timeline)  # a file from before runs
+    window.files.last_error = None
+    assert window.files.open(old) and window.files.last_error is None and s.runs == []
+
+
+def test_the_exported_script_prints_the_playground_s_final_loss_after_a_live_eta_change(window, qtbot, tmp_path):
+    small_data(window, 200, 200, 20)
+    set_epochs(window, 3000)
+    s = window.session
+    changed = []
+
+    def change_eta(_message):
+        if not changed and s.history.epochs >= 5:
+            changed.append(s.history.epochs)
+            find(window, QDoubleSpinBox, "etaSpin").setValue(0.004)  # as a person does, during the run
+
+    s.events.connect("progress", change_eta)
+    assert run_to_end(qtbot, window) == "completed"
+    assert changed and len(s.schedule) == 2 and s.schedule[1][1]["eta"] == 0.004
+    path = tmp_path / "run.py"
+    assert window.files.export_script(path)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.splitlines()
+    final = [line for line in out if line.startswith("final train loss per point: ")]
+    assert final and np.float32(float(final[0].split(": ")[1])) == s.history.train[-1]
+    assert out[-2].startswith("train error: ") and out[-1].startswith("test error: ")
+    window.files.exports.copy_as_code()
+    assert QApplication.clipboard().text() == path.read_text()
+
+
+def test_the_animation_is_a_gif_of_the_timeline_and_can_be_cancelled(two_runs, tmp_path, monkeypatch):
+    from PIL import Image
+
+    window = two_runs
+    path = tmp_path / "run.gif"
+    assert window.files.export_animation(path, frames=12)
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 12 and gif.width >= 480
+        first = np.asarray(gif.convert("RGB"))
+        gif.seek(11)
+        last = np.asarray(gif.convert("RGB"))
+    assert not np.array_equal(first, last)  # the boundary moved (and the epoch in the title changed)
+    calls = []
+    monkeypatch.setattr(QProgressDialog, "wasCanceled", lambda self: calls.append(1) or len(calls) >= 3)
+    other = tmp_path / "cancelled.gif"
+    assert not window.files.export_animation(other, frames=12)
+    assert not other.exists() and len(calls) == 3 and "cancelled" in window.last_message
+
+
+def test_plots_export_to_svg_and_the_model_to_minidl_and_torch(two_runs, tmp_path):
+    window, s = two_runs, two_runs.session
+    for name, export in (("loss.svg", window.files.exports.export_loss_svg),
+                         ("boundary.svg", window.files.exports.export_boundary_svg)):
+        assert export(tmp_path / name), window.files.last_error
+        assert b"<svg" in (tmp_path / name).read_bytes()[:400]
+    assert window.files.exports.export_model(tmp_path / "model.safetensors")
+    loaded = minidl.load(tmp_path / "model.safetensors")
+    X = s.data.X_test
+    torch.testing.assert_close(loaded.predict(X), s.model.predict(X), rtol=0, atol=0)
+    assert window.files.exports.export_torch(tmp_path / "model.pt")
+    net = s.model.to_torch()
+    net.load_state_dict(torch.load(tmp_path / "model.pt"))
+    with torch.no_grad():
+        torch.testing.assert_close(net(X), s.model.predict(X), rtol=1e-6, atol=1e-6)
+    assert not window.files.exports.export_model(tmp_path / "missing" / "model.safetensors")
+    assert window.files.last_error[0] == "Cannot export"
