@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -37,8 +36,8 @@ from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
 LIVE_HZ = 2  # the training run's row is refreshed at most this often
-MAX_COMPARED_PARAMETERS = 1_000_000
-TRAINING_ONLY = ("blocks", "eta", "batch_size", "epochs")  # settings that leave the data as it is  # wider networks are not drawn on the GUI thread here
+MAX_COMPARED_PARAMETERS = 1_000_000  # wider networks are not drawn on the GUI thread here
+TRAINING_ONLY = ("blocks", "eta", "batch_size", "epochs")  # settings that leave the data as it is
 
 
 def _number(value, unit: str = "", digits: str = ".4g") -> str:
