@@ -1,6 +1,7 @@
 """Playground benchmarks (offscreen), printed as ratios against targets measured in the same run.
 
     python benchmarks/bench_gui.py            # about a minute on a 2-core machine
+    python benchmarks/bench_gui.py --compare  # measure 1 only, with three runs ticked for comparison
 
 1. epochs/s of a run in the playground with live plots vs the same run headless in minidl (>= 0.8x);
 2. event-loop latency during training: a 10 ms timer records how late it fires (p95 <= 50 ms);
@@ -134,6 +135,14 @@ def main() -> int:
     window.resize(1400, 800)
     window.show()
     app.processEvents()
+    compare = "--compare" in sys.argv[1:]
+    if compare:  # three kept runs ticked: their curves over the loss plot, their boundaries side by side
+        for eta in (1e-3, 2e-3, 4e-3):
+            window.session.reset()
+            window.session.edit(eta=eta)
+            train_in_window(window, 1000)
+        window.session.edit(eta=1e-3)
+        window.session.compare([r.name for r in window.session.runs[:3]])
     # Interleaved pairs, so a disturbance on the machine hits both sides alike.
     headless, in_gui, lateness = [], [], []
     for _ in range(PAIRS):
@@ -146,7 +155,14 @@ def main() -> int:
     ratio = statistics.median(r)
     results.append(("epochs/s in the playground / headless", ratio, ">= 0.8", ratio >= 0.8,
                     f"{statistics.median(in_gui):.0f} vs {statistics.median(headless):.0f} epochs/s, "
-                    f"median of {PAIRS} pairs, each {min(r):.2f}-{max(r):.2f}"))
+                    f"median of {PAIRS} pairs, each {min(r):.2f}-{max(r):.2f}"
+                    + (f", comparing runs {', '.join(window.session.run_book.ticked)}" if compare else "")))
+    if compare:
+        window.close()
+        print(f"\n{'measure':42} {'value':>9}  {'target':>7}  ok   notes")
+        for name, value, target, ok, note in results:
+            print(f"{name:42} {value:9.2f}  {target:>7}  {'yes' if ok else 'NO ':4} {note}")
+        return 0 if all(r[3] for r in results) else 1
     p95 = statistics.quantiles(lateness, n=20)[-1]
     results.append(("event-loop lateness p95 (ms)", p95, "<= 50", p95 <= 50,
                     f"{len(lateness)} ticks, max {max(lateness):.1f} ms"))

@@ -134,4 +134,7 @@ def script_text(session) -> str:
     """The session's current run as a standalone Python script (see :mod:`gui.script`)."""
     run = session.current_run
     title = f"Run {run.name} ({run.diff})" if run is not None else "A minidl playground run"
+    if session.schedule is None:  # a file from before schedules: its eta changes, if any, are unknown
+        title += (" (trained before the playground recorded its settings: replayed with the current eta and"
+                  " batch size throughout)")
     return script(session.run_settings(), session.schedule, session.history.epochs, title)

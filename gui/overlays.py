@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 COLOURS = ("#2f9e44", "#9c36b5", "#e67700", "#1098ad", "#c2255c", "#5c940d", "#364fc7", "#862e9c")
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
@@ -52,6 +53,10 @@ class RunOverlays:
                 item = self.plot.getPlotItem().plot(name=label, pen=pen_for(index))
                 item.setDownsampling(auto=True, method="peak")
                 item.setClipToView(True)
+                # Painted once into a pixmap and reused while the live curves under it change: a
+                # dashed antialiased line costs Qt many times a solid one, on the GUI thread that
+                # holds the GIL the training needs (0.35 of headless speed before, three runs ticked).
+                item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.items[run.name] = item
             else:
                 item.setPen(pen_for(index))

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from . import boundary
 from .experiment import Experiment
-from .plots import COLOUR_MAP, Heatmap, output_bound
+from .plots import CLASS_COLOURS, COLOUR_MAP, Heatmap, output_bound
 from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
@@ -176,7 +176,8 @@ class CompareView(pg.GraphicsLayoutWidget):
         self.session = session
         self.colour_map = pg.colormap.get(COLOUR_MAP)
         self.panels: list[tuple[str, int]] = []  # (run name, epoch drawn)
-        self._data_cache: dict[tuple, tuple] = {}
+        self._data_cache: dict[str, tuple] = {}
+        self._shown: list | None = None  # what is drawn: [(run name, (epoch, id of its weights))]
         self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
         for name in ("runs", "seek"):
             session.events.connect(name, lambda *_: self.refresh())
@@ -200,22 +201,28 @@ class CompareView(pg.GraphicsLayoutWidget):
         return self._data_cache[key]
 
     def refresh(self) -> None:
-        self.clear()
-        self.panels = []
+        """Draw the ticked runs at :meth:`epoch`; nothing to do (and no time spent: a run starts and
+        ends with this event) when the same snapshots are shown already."""
         s = self.session
         names = s.run_book.ticked
+        epoch = self.epoch()
+        found = {name: s.run_weights(name, epoch) for name in names}
+        key = [(name, None if f is None else (f[0], id(f[1]))) for name, f in found.items()]
+        if key == self._shown:
+            return
+        self._shown = key
+        self.clear()
+        self.panels = []
         if not names:
             self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
             return
-        epoch = self.epoch()
         for column, name in enumerate(names):
             run = s.run_book[name]
-            found = s.run_weights(name, epoch)
             blocks = run.settings["blocks"]
-            if found is None or found[1].numel() > MAX_COMPARED_PARAMETERS:
+            if found[name] is None or found[name][1].numel() > MAX_COMPARED_PARAMETERS:
                 self.addLabel(f"{name}: no weights to draw here", row=0, col=column)
                 continue
-            drawn, flat = found
+            drawn, flat = found[name]
             data, grid, extent = self._data(run.settings)
             with torch.no_grad():
                 image = np.nan_to_num(boundary.image(model_from(blocks, flat), grid))
@@ -232,8 +239,8 @@ class CompareView(pg.GraphicsLayoutWidget):
             x0, x1, y0, y1 = extent
             heat.setRect(x0, y0, x1 - x0, y1 - y0)
             plot.addItem(heat)
-            points = data.X_train.numpy()
-            colours = np.where(data.labels_train.numpy()[:, None] == 1, [[197, 48, 48]], [[43, 108, 176]])
-            plot.addItem(pg.ScatterPlotItem(points[:, 0], points[:, 1], size=3, pen=None,
-                                            brush=[pg.mkBrush(*c) for c in colours.tolist()]))
+            points, labels = data.X_train.numpy(), data.labels_train.numpy()
+            for label, colour in enumerate(CLASS_COLOURS):  # one brush a class: a brush a point is slow
+                chosen = points[labels == label]
+                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=3, pen=None, brush=colour))
             self.panels.append((name, drawn))

@@ -13,8 +13,11 @@ The run rules:
 - **Stop** ends the run; the weights go back to the end of the last whole epoch, so they always
   match the history. **Reset** draws the initial weights again from the seed; it can be undone.
 - A change of data or seed draws new data *and* new weights (reseeding); a change of the
-  blocks draws new weights; eta reaches a live run at its next mini-batch; batch size and
-  epochs apply at the next Run.
+  blocks draws new weights; eta reaches a live run at the start of its next epoch (recorded in
+  :attr:`Session.schedule`, so that an exported script replays it); batch size and epochs apply
+  at the next Run.
+- Every run is kept in :attr:`Session.runs` for comparison (gui/runs.py): a fresh start, a
+  Continue, or a branch (:meth:`Session.fork`).
 - :meth:`Session.resume_from` branches: it drops the history after a snapshot and trains on
   from it. Training is deterministic (same batches, same order), so a branch with nothing
   changed repeats the original losses bit for bit.
@@ -590,4 +593,4 @@ class Session:
     @property
     def unsaved_training(self) -> bool:
         """Trained epochs that no file holds: New, Open and Close ask before discarding them."""
-        return self.modified and self.history.epochs > 0
+        return self.modified and (self.history.epochs > 0 or bool(self.runs))

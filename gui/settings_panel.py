@@ -34,7 +34,7 @@ class SettingsPanel:
         self.session = session
         self.eta_spin = double_spin("etaSpin", *ETA_RANGE, decimals=6,
                                     tip="SGD step size η: each step moves the weights by −η × gradient. "
-                                        "Takes effect at the next mini-batch, even during a run.")
+                                        "Takes effect at the start of the next epoch, even during a run.")
         self.batch_spin = spin("batchSizeSpin", 1, POINTS_RANGE[1], "Points per mini-batch (one SGD step each). "
                                "A batch larger than the training set uses the whole set.")
         self.epochs_spin = spin("epochsSpin", 1, EPOCHS_MAX, "Passes over the training set that Run trains.")
@@ -90,6 +90,6 @@ class SettingsPanel:
         self._enable()
 
     def _enable(self) -> None:
-        # eta stays live: it reaches a running optimizer at its next mini-batch.
+        # eta stays live: it reaches a running optimizer at the start of its next epoch.
         for name, widget in (*self._fields.items(), ("dataset", self.dataset_combo)):
             widget.setEnabled(name == "eta" or not self.session.running)
