@@ -184,3 +184,30 @@ def test_plots_export_to_svg_and_the_model_to_minidl_and_torch(two_runs, tmp_pat
         torch.testing.assert_close(net(X), s.model.predict(X), rtol=1e-6, atol=1e-6)
     assert not window.files.exports.export_model(tmp_path / "missing" / "model.safetensors")
     assert window.files.last_error[0] == "Cannot export"
+
+
+def test_comparing_costs_a_run_nothing_per_epoch(two_runs, qtbot, monkeypatch):
+    """The overlays and the compare view are drawn when what they show changes, never per message:
+    a run with runs ticked makes no extra boundary image and redraws no kept run's curve."""
+    import time
+
+    from gui import overlays, runs_view
+
+    window, s = two_runs, two_runs.session
+    s.compare(["A", "B"])
+    images, drawn = [], []
+    real = runs_view.model_from
+    monkeypatch.setattr(runs_view, "model_from", lambda *a: images.append(1) or real(*a))
+    for item in window.run_overlays.items.values():
+        monkeypatch.setattr(item, "setData", lambda *a, **k: drawn.append(1))
+    progress = []
+    s.events.connect("progress", progress.append)
+    started = time.perf_counter()
+    set_epochs(window, 400)
+    assert run_to_end(qtbot, window) == "completed"  # C continues B, unticked
+    assert len(progress) >= 2 and images == [] and drawn == []
+    s.compare(["A", "B", "C"])  # now the live run is ticked: its curve follows at most LIVE_HZ a second
+    drawn.clear()
+    started = time.perf_counter()
+    assert run_to_end(qtbot, window) == "completed"
+    assert len(drawn) <= overlays.LIVE_HZ * (time.perf_counter() - started) + 2
