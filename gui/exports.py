@@ -10,6 +10,7 @@ snapshot of the run's timeline, with the epoch in the title.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,14 +87,35 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
 
 
 def write_svg(path, plot: pg.PlotWidget) -> None:
-    """``plot`` as SVG: pyqtgraph's exporter (true vector curves); where it fails on a path that Qt
-    wrote in a form it does not parse (seen with Qt 6.8 and pyqtgraph 0.14), Qt's SVG generator
-    draws the widget instead, also in vectors."""
+    """``plot`` as SVG, by pyqtgraph's exporter (true vector curves, clipped to the plot).
+
+    pyqtgraph 0.14 cannot read the closing ``Z`` that this Qt writes at the end of a rectangle's
+    path (the ViewBox's frame) and raises; :func:`_tolerant_svg` drops that ``Z`` (the path has
+    already returned to its start) while it exports. Should the exporter still fail, Qt's own
+    SVG generator draws the widget instead."""
     try:
-        data = SVGExporter(plot.getPlotItem()).export(toBytes=True)
+        data = _tolerant_svg(plot.getPlotItem())
     except ValueError:
         data = _qt_svg(plot)
     write_bytes_atomically(Path(path), data)
+
+
+def _tolerant_svg(item) -> bytes:
+    module = sys.modules[SVGExporter.__module__]
+    original = module.correctCoordinates
+
+    def tolerant(group, defs, it, options):
+        for node in group.getElementsByTagName("path"):
+            words = node.getAttribute("d").split()
+            if "Z" in words:
+                node.setAttribute("d", " ".join(w for w in words if w != "Z"))
+        return original(group, defs, it, options)
+
+    module.correctCoordinates = tolerant
+    try:
+        return SVGExporter(item).export(toBytes=True)
+    finally:
+        module.correctCoordinates = original
 
 
 def _qt_svg(widget) -> bytes:

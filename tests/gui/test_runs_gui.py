@@ -172,7 +172,8 @@ def test_plots_export_to_svg_and_the_model_to_minidl_and_torch(two_runs, tmp_pat
     for name, export in (("loss.svg", window.files.exports.export_loss_svg),
                          ("boundary.svg", window.files.exports.export_boundary_svg)):
         assert export(tmp_path / name), window.files.last_error
-        assert b"<svg" in (tmp_path / name).read_bytes()[:400]
+        text = (tmp_path / name).read_text("utf-8")
+        assert "<svg" in text[:400] and "pyqtgraph SVG export" in text and "<polyline" in text
     assert window.files.exports.export_model(tmp_path / "model.safetensors")
     loaded = minidl.load(tmp_path / "model.safetensors")
     X = s.data.X_test
