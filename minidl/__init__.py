@@ -7,8 +7,8 @@ from .losses import MSE
 from .module import Loss, Module
 from .optim import SGD
 from .sequential import Sequential
-from .training import DivergedError, EpochRecord, TrainingControl, fit
+from .training import BatchRecord, DivergedError, EpochRecord, TrainingControl, fit
 
 __version__ = "0.1.0"
-__all__ = ["MSE", "SGD", "DivergedError", "EpochRecord", "Linear", "Loss", "Module", "ReLU", "Sequential",
-           "Tanh", "TrainingControl", "fit", "load", "save"]
+__all__ = ["MSE", "SGD", "BatchRecord", "DivergedError", "EpochRecord", "Linear", "Loss", "Module", "ReLU",
+           "Sequential", "Tanh", "TrainingControl", "fit", "load", "save"]
