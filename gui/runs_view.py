@@ -16,7 +16,6 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -52,13 +51,28 @@ def row_texts(run) -> list[str]:
             _number(f["train_error"], " %", ".1f"), _number(f["test_error"], " %", ".1f"), wall]
 
 
+class RunsTable(QTableWidget):
+    """The table; Delete deletes the selected run. A key handler, not a QShortcut: a second
+    Delete shortcut in the window made the block list's own Delete shortcut ambiguous."""
+
+    delete_pressed = None
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Delete and self.delete_pressed is not None:
+            self.delete_pressed()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 class RunsPanel(QWidget):
     """The table of runs with its buttons, beside the compare view."""
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.table = QTableWidget(0, len(COLUMNS), objectName="runsTable")
+        self.table = RunsTable(0, len(COLUMNS), objectName="runsTable")
+        self.table.delete_pressed = self.delete_selected
         self.table.setAccessibleName("Runs")
         self.table.setToolTip("Every run is kept: tick runs to overlay their loss curves and compare their "
                               "boundaries.\nDelete removes the selected run (Ctrl+Z brings it back).")
@@ -78,8 +92,6 @@ class RunsPanel(QWidget):
         self.delete_button = QPushButton("Delete run", objectName="deleteRunButton")
         self.delete_button.setToolTip("Forget the selected run (Delete); Ctrl+Z brings it back.")
         self.delete_button.clicked.connect(self.delete_selected)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table, self.delete_selected,
-                  context=Qt.ShortcutContext.WidgetShortcut)
         self.compare_view = CompareView(session)
         buttons = QHBoxLayout()
         buttons.addWidget(self.fork_button)

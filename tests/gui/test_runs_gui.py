@@ -212,3 +212,12 @@ def test_comparing_costs_a_run_nothing_per_epoch(two_runs, qtbot, monkeypatch):
     started = time.perf_counter()
     assert run_to_end(qtbot, window) == "completed"
     assert len(drawn) <= overlays.LIVE_HZ * (time.perf_counter() - started) + 2
+
+
+def test_the_delete_key_in_the_table_deletes_the_selected_run(two_runs, qtbot):
+    window = two_runs
+    table(window).setFocus()
+    table(window).selectRow(1)
+    qtbot.keyClick(table(window), Qt.Key.Key_Delete)
+    assert [r.name for r in window.session.runs] == ["A"]
+    assert "Run B deleted" in window.last_message
