@@ -221,3 +221,33 @@ def test_the_delete_key_in_the_table_deletes_the_selected_run(two_runs, qtbot):
     qtbot.keyClick(table(window), Qt.Key.Key_Delete)
     assert [r.name for r in window.session.runs] == ["A"]
     assert "Run B deleted" in window.last_message
+
+
+def test_an_eta_changed_during_a_pause_at_an_epoch_s_end_trains_the_next_epoch_and_is_replayed(window, qtbot,
+                                                                                                tmp_path):
+    """Step pauses at the end of an epoch: an eta set then trains the very next epoch, and the
+    schedule says so; the exported script reproduces the run."""
+    from gui_helpers import observe_pauses, start_long_run, wait_until_blocked
+
+    observe_pauses(window)
+    small_data(window, 200, 200, 20)
+    start_long_run(qtbot, window)
+    button(window, "pauseButton").click()
+    wait_until_blocked(qtbot, window)
+    button(window, "stepButton").click()  # finishes the interrupted epoch, pauses at its end
+    wait_until_blocked(qtbot, window, times=2)
+    s = window.session
+    boundary = s.history.epochs
+    find(window, QDoubleSpinBox, "etaSpin").setValue(0.0005)
+    button(window, "stepButton").click()
+    wait_until_blocked(qtbot, window, times=3)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        button(window, "stopButton").click()
+    assert s.history.epochs == boundary + 1
+    assert s.schedule[-1] == (boundary + 1, {"eta": 0.0005, "batch_size": 20})
+    path = tmp_path / "paused.py"
+    assert window.files.export_script(path)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    final = next(line for line in out.splitlines() if line.startswith("final train loss per point: "))
+    assert np.float32(float(final.split(": ")[1])) == s.history.train[-1]
