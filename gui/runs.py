@@ -193,22 +193,24 @@ class RunBook:
               schedule: list) -> Run:
         run = Run(name_for(self._made), settings, _shared(history), kind, parent, start_epoch, list(schedule))
         self._made += 1
-        run.diff = self._describe(run)
+        run.diff = self._describe(run, self.runs)
         self.runs.append(run)
         return run
 
-    def _describe(self, run: Run) -> str:
-        try:
-            reference = self[run.parent] if run.parent else (self.runs[-1] if self.runs else None)
-        except KeyError:  # the parent was deleted
-            reference = self.runs[-1] if self.runs else None
+    def _describe(self, run: Run, before: list[Run]) -> str:
+        """What differs from its parent (if kept), else from the run before it in ``before``."""
+        reference = next((r for r in before if r.name == run.parent), None) if run.parent else None
+        if reference is None and before:
+            reference = before[-1]
         words = []
         if run.kind == "continue":
             words.append(f"continues {run.parent}")
         elif run.kind == "fork":
             words.append(f"fork of {run.parent} at epoch {run.start_epoch}")
-        if reference is not None:
-            words += setting_changes(reference.settings, run.settings)
+        if reference is not None:  # the settings it started with: changes during it are worded below
+            started = [v for e, v in run.schedule if e <= run.start_epoch + 1][-1:]
+            words += setting_changes(reference.settings, {**run.settings, **{k: v for d in started
+                                                                              for k, v in d.items() if k == "eta"}})
         words += schedule_describe(run.schedule, run.start_epoch)
         if not words:
             words.append("first run" if reference is None else f"same settings as {reference.name}")
@@ -223,18 +225,10 @@ class RunBook:
             final: dict) -> None:
         self.update(run, history, schedule, settings)
         run.state, run.wall_time, run.final = reason, time.perf_counter() - run.started, final
-        run.diff = self._describe_again(run)
+        run.diff = self._describe(run, self.runs[:self.runs.index(run)] if run in self.runs else self.runs)
         if timeline is not None:
             kept = [e for e in timeline.epochs() if e <= history.epochs]
             run.snapshots = {e: timeline.flat(e) for e in pick_snapshots(kept, timeline.size)}
-
-    def _describe_again(self, run: Run) -> str:
-        index = self.runs.index(run) if run in self.runs else len(self.runs)
-        others, self.runs = self.runs, self.runs[:index]
-        try:
-            return self._describe(run)
-        finally:
-            self.runs = others
 
     # -- deleting and undoing -------------------------------------------------------------
     def delete(self, name: str) -> Run:

@@ -112,12 +112,14 @@ def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect():
     [(first, a), (changed, b)] = s.schedule
     assert (first, a["eta"]) == (1, 0.001) and b["eta"] == 0.003
     assert changed == edits[0] + 1 or changed > edits[0]  # the next epoch the worker started
-    assert "eta 0.003 from epoch" in s.runs[0].diff
+    assert s.runs[0].diff == f"eta 0.003 from epoch {changed}"
     model = minidl.architecture.build(s.experiment.blocks, 2, generator=torch.Generator().manual_seed(0))
     model.setLoss(minidl.MSE())
     replay = model.train(s.data.X_train, s.data.y_train, changed - 1, 10, minidl.SGD(0.001))
     replay += model.train(s.data.X_train, s.data.y_train, 400 - changed + 1, 10, minidl.SGD(0.003))
     np.testing.assert_array_equal(s.history.train, np.asarray(replay, np.float32))
+    s.run()  # a Continue at 0.003: no difference from how A ended
+    assert s.runs[1].diff == "continues A"
 
 
 def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(tmp_path):
