@@ -152,8 +152,12 @@ def write_torch_state_dict(path, model: minidl.Sequential) -> None:
     write_bytes_atomically(Path(path), buffer.getvalue())
 
 
-def script_text(session) -> str:
-    """The session's current run as a standalone Python script (see :mod:`gui.script`)."""
+def script_text(session, name: str | None = None) -> str:
+    """Run ``name`` (default: the session's current weights) as a standalone Python script
+    (see :mod:`gui.script`)."""
+    if name is not None:
+        run = session.run_book[name]
+        return script(run.settings, run.schedule or None, run.epochs, f"Run {run.name} ({run.diff})")
     run = session.current_run
     title = f"Run {run.name} ({run.diff})" if run is not None else "A minidl playground run"
     if session.schedule is None:  # a file from before schedules: its eta changes, if any, are unknown

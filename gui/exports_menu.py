@@ -101,15 +101,16 @@ class ExportActions:
     def export_torch(self, path) -> bool:
         return self._write(path, "the torch state dict", lambda p: exports.write_torch_state_dict(p, self._model()))
 
-    def export_script(self, path) -> bool:
+    def export_script(self, path, run: str | None = None) -> bool:
+        """The current run (or the kept run named ``run``) as a Python script."""
         from minidl.io import write_bytes_atomically
 
-        return self._write(path, "the Python script",
-                           lambda p: write_bytes_atomically(Path(p), exports.script_text(self.window.session).encode()))
+        text = lambda: exports.script_text(self.window.session, run).encode()  # noqa: E731
+        return self._write(path, "the Python script", lambda p: write_bytes_atomically(Path(p), text()))
 
-    def copy_as_code(self) -> bool:
+    def copy_as_code(self, run: str | None = None) -> bool:
         try:
-            text = exports.script_text(self.window.session)
+            text = exports.script_text(self.window.session, run)
         except ValueError as error:
             self.files.show_error("Cannot copy as code", f"Could not write the script: {error}.")
             return False

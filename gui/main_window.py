@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self.files = files.FileActions(self)
         self.files.build_file_menu()
+        self.runs_panel.files = self.files
         self._build_menus()
         self.files.build_help_menu()
         events = self.session.events

@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -93,6 +94,16 @@ class RunsPanel(QWidget):
         self.delete_button.setToolTip("Forget the selected run (Delete); Ctrl+Z brings it back.")
         self.delete_button.clicked.connect(self.delete_selected)
         self.compare_view = CompareView(session)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table_actions: dict[str, QAction] = {}
+        for key, text, slot in (("script", "Export this run as Python…", self._export_selected_script),
+                                ("copy", "Copy this run as code", self._copy_selected),
+                                ("delete", "Delete run", self.delete_selected)):
+            act = QAction(text, self.table)
+            act.triggered.connect(slot)
+            self.table.addAction(act)
+            self.table_actions[key] = act
+        self.files = None  # the window's FileActions (set by the window): the exports' dialogs and messages
         buttons = QHBoxLayout()
         buttons.addWidget(self.fork_button)
         buttons.addWidget(self.delete_button)
@@ -169,6 +180,16 @@ class RunsPanel(QWidget):
             self.session.delete_run(name)
         except ValueError as error:
             self.session.events.emit("status", str(error)[0].upper() + str(error)[1:] + ".")
+
+    def _export_selected_script(self) -> None:
+        name = self.selected()
+        if name is not None and self.files is not None:
+            self.files._export_dialog(f"run_{name}.py", lambda path: self.files.exports.export_script(path, name))
+
+    def _copy_selected(self) -> None:
+        name = self.selected()
+        if name is not None and self.files is not None:
+            self.files.exports.copy_as_code(name)
 
     def _update_buttons(self) -> None:
         s = self.session

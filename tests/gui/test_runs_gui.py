@@ -251,3 +251,17 @@ def test_an_eta_changed_during_a_pause_at_an_epoch_s_end_trains_the_next_epoch_a
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     final = next(line for line in out.splitlines() if line.startswith("final train loss per point: "))
     assert np.float32(float(final.split(": ")[1])) == s.history.train[-1]
+
+
+def test_any_kept_run_exports_as_a_script_that_reproduces_it(two_runs, tmp_path):
+    """Run A, whose later epochs the fork replaced in the session, still hands on exactly."""
+    window, s = two_runs, two_runs.session
+    path = tmp_path / "run_a.py"
+    table(window).selectRow(0)
+    assert window.files.exports.export_script(path, "A")
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    final = next(line for line in out.splitlines() if line.startswith("final train loss per point: "))
+    assert np.float32(float(final.split(": ")[1])) == s.runs[0].history.train[-1] != s.history.train[-1]
+    window.runs_panel.table_actions["copy"].trigger()
+    assert QApplication.clipboard().text() == path.read_text()
