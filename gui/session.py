@@ -252,7 +252,8 @@ class Session:
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride), pace=self.pace)
+                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
+                  pace=self.pace)
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
