@@ -21,6 +21,7 @@ import html
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -56,12 +57,14 @@ class Scene:
 @dataclass
 class Lesson:
     """``scenes`` in order; ``index`` is the scene shown. ``next()``/``previous()`` move and
-    return the new scene (None at either end, where nothing moves)."""
+    return the new scene (None at either end, where nothing moves); ``on_change(scene)`` is
+    called after each move (the window loads the scene's experiment)."""
 
     title: str
     scenes: list[Scene] = field(default_factory=list)
     index: int = 0
     path: Path | None = None
+    on_change: Callable[[Scene], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def scene(self) -> Scene:
@@ -71,6 +74,8 @@ class Lesson:
         if not 0 <= index < len(self.scenes) or index == self.index:
             return None
         self.index = index
+        if self.on_change is not None:
+            self.on_change(self.scene)
         return self.scene
 
     def next(self) -> Scene | None:
@@ -262,3 +267,19 @@ def note_html(note: str) -> str:
         if stripped:
             out.append(f"<p>{inline(stripped)}</p>")
     return "".join(out)
+
+
+def expect_sentence(expect: dict | None) -> str:
+    """What a scene's ``expect`` promises, in words for the class (empty when it has none)."""
+    if not expect:
+        return ""
+    kind = expect["expect"]
+    if kind == "diverges":
+        return "training diverges: the loss becomes infinite and a banner says so."
+    if kind == "saturates":
+        return "the outputs saturate and the loss sticks: the network stops learning."
+    when = f" by epoch {expect['epoch']}" if "epoch" in expect else " by the end of the run"
+    what = "training loss" if kind.startswith("loss") else "test error"
+    how = "falls below" if kind.endswith("below") else "stays above"
+    unit = " %" if kind.startswith("test_error") else ""
+    return f"the {what} {how} {expect['value']:g}{unit}{when}."
