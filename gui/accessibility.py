@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QAbstractScrollArea,
     QAbstractSlider,
     QAbstractSpinBox,
     QComboBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QScrollArea,
+    QScrollBar,
     QSplitter,
     QTextEdit,
     QWidget,
@@ -41,8 +43,8 @@ def is_control(widget: QWidget) -> bool:
     while parent is not None:
         if isinstance(parent, (QAbstractSpinBox, QComboBox)):
             return False
-        if isinstance(parent, (QAbstractItemView, QTextEdit)) and widget is not parent:
-            return False  # the scroll bars of a list or a text view
+        if isinstance(widget, QScrollBar) and isinstance(parent, QAbstractScrollArea):
+            return False  # a part of its scroll area (a list, a text view, a plot)
         parent = parent.parentWidget()
     return True
 
@@ -87,17 +89,20 @@ def _children(widget: QWidget) -> list[QWidget]:
         walk(widget.layout())
     if isinstance(widget, QDockWidget) and widget.widget() is not None and widget.widget() not in ordered:
         ordered.append(widget.widget())
-    seen = set(map(id, ordered))
     extra = [c for c in widget.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
-             if id(c) not in seen and not c.isWindow()]
+             if c not in ordered and not c.isWindow()]
     return ordered + extra
 
 
 def reading_order(root: QWidget) -> list[QWidget]:
     """Every control under ``root`` in the order a reader meets it in the layout."""
     found: list[QWidget] = []
+    seen: set[QWidget] = set()
 
     def visit(widget: QWidget) -> None:
+        if widget in seen:
+            return
+        seen.add(widget)
         if is_control(widget):
             found.append(widget)
             if isinstance(widget, (QAbstractSpinBox, QComboBox, QAbstractItemView, QTextEdit)):
@@ -136,6 +141,6 @@ def prepare(window: QWidget) -> list[QWidget]:
     for widget in reading_order(window):
         if not widget.accessibleName():
             widget.setAccessibleName(_label_for(widget))
-    for first, second in zip(order, order[1:]):
+    for first, second in zip(order, order[1:], strict=False):
         QWidget.setTabOrder(first, second)
     return order
