@@ -36,6 +36,7 @@ class Classroom(QObject):
         super().__init__(window)
         self.window = window
         self.lesson: lessons.Lesson | None = None
+        self._sizes: list[int] = []
         session = window.session
         self.speed = SpeedControl(session, window.loss_plot)
         self.banner = PlotBanner(session)
@@ -100,14 +101,18 @@ class Classroom(QObject):
         """The lesson panel beside the plots in presenter mode (where the side panel was), above them otherwise."""
         view, w = self.lesson_view, self.window
         main = w.centralWidget()
+        view.arrange(column)  # first: the splitter respects the arranged panel's minimum width
         if column and main.indexOf(view) < 0:
+            self._sizes = main.sizes()  # the side panel's width, given back on leaving
             w.right_layout.removeWidget(view)
             main.insertWidget(0, view)
-            main.setSizes([w.width() // 3, 0, w.width() - w.width() // 3])
+            main.setStretchFactor(0, 0)  # a wider screen gives its room to the plots
+            notes = min(max(300, w.width() * 3 // 10), 480)
+            main.setSizes([notes, 0, w.width() - notes])
         elif not column and main.indexOf(view) >= 0:
             view.setParent(None)
             w.right_layout.insertWidget(w.right_layout.indexOf(self.banner), view)
-        view.arrange(column)
+            main.setSizes(self._sizes)
         view.setVisible(self.lesson is not None)
 
     def run_or_pause(self) -> None:

@@ -37,6 +37,12 @@ UNLOCKED_ACTIONS = ("run_action", "pause_action", "step_action", "step_batch_act
 CONTROLS = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QAbstractItemView, QLineEdit)
 
 
+def top_room(plot_item, points: float) -> None:
+    """Room above a plot's top tick label (half of it stood above the plot and was cut off)."""
+    pixels = points * QApplication.primaryScreen().logicalDotsPerInch() / 72
+    plot_item.layout.setContentsMargins(0, pixels * 0.6, 4, 0)
+
+
 class LockBar(QWidget):
     """The visible lock indicator, with Unlock and Exit buttons."""
 
@@ -82,6 +88,8 @@ class Presenter(QObject):
             self.keys.append(act)
         lock_bar.unlock_button.clicked.connect(lambda: self.set_locked(not self.locked))
         lock_bar.exit_button.clicked.connect(lambda: window.set_presenter_mode(False))
+        for plot in (window.loss_plot, window.boundary_plot):
+            top_room(plot.getPlotItem(), QApplication.font().pointSizeF())
         for name in ("state", "model", "experiment", "finished"):  # the window re-enables controls then
             window.session.events.connect(name, lambda *_: self._relock())
 
@@ -117,12 +125,16 @@ class Presenter(QObject):
             for name in ("left", "bottom"):
                 axis = item.getAxis(name)
                 axis.setStyle(tickFont=font if on else None)
+                axis.setTickDensity(0.5 if on else 1.0)  # pyqtgraph spaces ticks for small text
                 axis.setLabel(axis.labelText, **{"font-size": f"{size:g}pt"})
-            # Room above the top tick's label, which is as tall as the text.
-            item.layout.setContentsMargins(0, size * 0.8 if on else 0, 4 if on else 0, 0)
+            top_room(item, size)
             if item.legend is not None:
+                legend_size = f"{size:g}pt" if on else item.legend.opts.get("labelTextSize", "9pt")
                 for _sample, label in item.legend.items:
-                    label.setText(label.text, size=f"{size:g}pt")
+                    label.setText(label.text, size=legend_size)
+                    label.setMinimumHeight(0)
+                    label.setMaximumHeight(label.itemRect().height() + 2)
+                item.legend.updateSize()
         bar = w.boundary_plot.colour_bar
         bar.axis.setStyle(tickFont=font if on else None)
         bar.axis.setWidth(int(3.5 * size * QApplication.primaryScreen().logicalDotsPerInch() / 72) if on else 45)

@@ -182,6 +182,8 @@ def test_presenter_mode_is_legible_locked_and_leaves_cleanly(window):
     assert window.boundary_plot.palette is palette.STANDARD
     assert window.files.new_action.isEnabled() and button(window, "resetButton").isEnabled()
     assert window.side_panel.isVisible() and not indicator.isVisible()
+    QApplication.processEvents()
+    assert window.side_panel.width() > 200  # its room given back, not collapsed to nothing
 
 
 def test_the_lock_survives_a_run(window, qtbot):
