@@ -9,7 +9,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from .lesson import SATURATION_SENTENCE, saturated
+from .lesson import SATURATION_SENTENCE, may_saturate, saturated
 from .session import Session
 
 # Outputs for the saturation test are computed on the GUI thread at the end of a run: only for
@@ -52,8 +52,8 @@ class PlotBanner(QLabel):
 
     def _saturated(self) -> bool:
         s = self.session
-        if not s.has_model or s.data is None:
-            return False
+        if not s.has_model or s.data is None or not may_saturate(s.experiment.blocks, s.history.train):
+            return False  # most runs end here, without a pass over the data on the GUI thread
         size = sum(p.numel() for p in s.model.parameters()) * s.data.X_train.shape[0]
         if size > SATURATION_LIMIT:
             return False

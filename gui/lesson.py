@@ -197,12 +197,17 @@ def saturated(blocks: list[dict], outputs: torch.Tensor, losses) -> bool:
     ``SATURATED_AT``) and the loss of the last epochs no longer moves: the network stopped learning.
 
     Shape: outputs ``(N, 2)``; ``losses`` the loss per point of each epoch."""
-    if not blocks or blocks[-1].get("type") != "Tanh" or len(losses) < 5 or not bool(torch.isfinite(outputs).all()):
+    if not may_saturate(blocks, losses) or not bool(torch.isfinite(outputs).all()):
         return False
-    pinned = float((outputs.abs() > 1 - SATURATED_AT).float().mean())
+    return float((outputs.abs() > 1 - SATURATED_AT).float().mean()) >= SATURATED_SHARE
+
+
+def may_saturate(blocks: list[dict], losses) -> bool:
+    """The cheap half of :func:`saturated`: a Tanh output, and a loss that stopped moving."""
+    if not blocks or blocks[-1].get("type") != "Tanh" or len(losses) < 5:
+        return False
     tail = [float(v) for v in losses[-max(2, int(len(losses) * STUCK_SHARE)):]]
-    stuck = max(tail) - min(tail) <= STUCK_CHANGE * max(abs(max(tail)), 1e-12)
-    return pinned >= SATURATED_SHARE and stuck
+    return max(tail) - min(tail) <= STUCK_CHANGE * max(abs(max(tail)), 1e-12)
 
 
 SATURATION_SENTENCE = ("The outputs are saturated: the network stopped learning (its Tanh outputs sit at ±1 "
