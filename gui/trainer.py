@@ -86,8 +86,7 @@ class Trainer:
         # OpenMP workers spin after each product and took 5 % of the run from both threads).
         self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
-        n = job.data.X_train.shape[0]
-        self._batches = -(-n // job.batch_size)
+        self._batches = 0  # mini-batches an epoch, counted when batches are first observed
         self._observing = False
         self._mark: float | None = None  # when the last paced epoch or batch was shown
         self._batch_positions: list[float] = []
@@ -171,8 +170,9 @@ class Trainer:
 
     def _on_batch(self, record: minidl.BatchRecord) -> None:
         """After each mini-batch, in the training thread: keep its loss; per batch, show its update."""
-        pace, size = self.job.pace, self.job.batch_size
-        points = min(size, self.job.data.X_train.shape[0] - record.index * size)
+        pace, size, n = self.job.pace, self.job.batch_size, self.job.data.X_train.shape[0]
+        self._batches = self._batches or -(-n // size)
+        points = min(size, n - record.index * size)
         if pace.batch_losses:
             self._batch_positions.append(record.epoch - 1 + (record.index + 1) / self._batches)
             self._batch_losses.append(record.loss / points)
