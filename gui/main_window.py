@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
         if not self.may_discard():
             event.ignore()
             return
+        self.set_presenter_mode(False)  # the geometry saved below is the normal window's
         self.session.stop()
         self.display.preview.wait()
         self.builds.wait()
