@@ -72,6 +72,7 @@ class BatchLossCurve:
         self.session = session
         self.item = pg.PlotDataItem(pen=pg.mkPen("#888888", width=1), name="per batch")
         self.item.setVisible(False)
+        self.item.setZValue(-1)  # under the epoch curves, which it would hide
         self.plot_item = loss_plot.getPlotItem()
         self.plot_item.addItem(self.item)
         self.plot_item.legend.removeItem(self.item)  # in the legend only while shown

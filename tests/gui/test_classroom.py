@@ -261,3 +261,15 @@ def test_the_heatmap_is_smooth_on_a_projector(window):
     assert window.boundary_plot.heatmap.smooth
     assert isinstance(window.boundary_plot.heatmap, pg.ImageItem)
     window.set_presenter_mode(False)
+
+
+def test_at_one_epoch_a_second_every_batch_is_drawn(window, qtbot):
+    window.session.edit(epochs=1)
+    window.set_speed(1)
+    frames = []
+    window.session.events.connect("frame", frames.append)
+    start = time.perf_counter()
+    assert finish(qtbot, window, window.session.run) == "completed"
+    assert time.perf_counter() - start >= 0.9  # 10 batches, a tenth of a second each
+    assert len(frames) >= 10  # one per mini-batch (and the epoch's own)
+    assert len({f.image.tobytes() for f in frames}) >= 10  # each batch's update changed the picture
