@@ -109,6 +109,9 @@ class Presenter(QObject):
             if w.isFullScreen():
                 w.showMaximized() if self._was_maximized else w.showNormal()
         self._style_plots(on)
+        for view in w.findChildren(QWidget):  # other views restyle themselves (e.g. thicker network links)
+            if callable(getattr(view, "set_presenter_style", None)):
+                view.set_presenter_style(on)
         w.classroom.place_lesson(column=on)
         for act in self.keys:
             act.setEnabled(on)

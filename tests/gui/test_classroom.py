@@ -273,3 +273,18 @@ def test_at_one_epoch_a_second_every_batch_is_drawn(window, qtbot):
     assert time.perf_counter() - start >= 0.9  # 10 batches, a tenth of a second each
     assert len(frames) >= 10  # one per mini-batch (and the epoch's own)
     assert len({f.image.tobytes() for f in frames}) >= 10  # each batch's update changed the picture
+
+
+def test_views_restyle_themselves_through_a_hook(window):
+    from PySide6.QtWidgets import QWidget
+
+    class NetworkView(QWidget):  # stands for a view another issue adds (issue 12's network view)
+        calls: list = []
+
+        def set_presenter_style(self, on):
+            self.calls.append(on)
+
+    view = NetworkView(window.centralWidget())
+    window.set_presenter_mode(True, full_screen=False)
+    window.set_presenter_mode(False)
+    assert view.calls == [True, False]
