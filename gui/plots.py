@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem
+
+from . import palette as palettes
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
 COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
@@ -209,7 +211,15 @@ def outward_ticks(plot_item) -> None:
 class Heatmap(pg.ImageItem):
     """An ImageItem that keeps its rendered picture in 32-bit RGB: Qt scales that onto the
     screen four to six times faster than pyqtgraph's 8-bit indexed picture, and the GUI thread
-    holds the GIL the training thread needs while it does."""
+    holds the GIL the training thread needs while it does. ``smooth``: scale with interpolation
+    (a projector's large plot; it costs GUI time, so presenter mode turns it on)."""
+
+    smooth = False
+
+    def paint(self, painter, *args):
+        if self.smooth:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        super().paint(painter, *args)
 
     def render(self, *args, **kwargs):
         super().render(*args, **kwargs)
@@ -237,8 +247,8 @@ class BoundaryPlot(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("boundaryPlot")
-        self.setToolTip("Decision boundary: red where the network says class 1, blue where it says class 0,\n"
-                        "white on the boundary. Circles: training points; triangles: test points.")
+        self.palette = palettes.STANDARD
+        self.setToolTip(palettes.describe(self.palette))
         item = self.getPlotItem()
         item.setAspectLocked(True)
         item.setLabel("bottom", "x₁")
@@ -252,13 +262,14 @@ class BoundaryPlot(pg.PlotWidget):
         self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=colour_map, interactive=False,
                                           width=15, label="class 1 − class 0", colorMapMenu=False)
         self.colour_bar.setImageItem(self.heatmap, insert_in=item)
-        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), symbol="o")
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="t")
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(self.palette.outline, width=0.8), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="o")
         for points in (self.train_points, self.test_points):
             # Painted once into a pixmap and reused while the heatmap under them changes.
             points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             item.addItem(points)
         self._brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
+        self._test_pens = [pg.mkPen(c, width=2) for c in CLASS_COLOURS]
         self._framed = False
         self._bound: float | None = None
         self._seen = 0.0  # the largest finite |output| since reset_range()
@@ -322,9 +333,27 @@ class BoundaryPlot(pg.PlotWidget):
     def show_points(self, data, show_test: bool) -> None:
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
                                    (self.test_points, data.X_test, data.labels_test)):
-            points = X.numpy()
-            scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
+            points, classes = X.numpy(), labels.tolist()
+            # Shapes per class, so the classes never differ by colour alone; test points hollow.
+            if scatter is self.train_points:
+                style = {"brush": [self._brushes[c] for c in classes]}
+            else:
+                style = {"brush": None, "pen": [self._test_pens[c] for c in classes]}
+            scatter.setData(points[:, 0], points[:, 1], symbol=[self.palette.symbols[c] for c in classes], **style)
         self.test_points.setVisible(show_test)
+
+    def set_palette(self, palette: palettes.Palette) -> None:
+        """Colour map, class colours and shapes (:mod:`gui.palette`); call :meth:`show_points` after."""
+        self.palette = palette
+        if isinstance(palette.colour_map, str):
+            colour_map = pg.colormap.get(palette.colour_map)
+        else:
+            colour_map = pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
+        self.heatmap.setColorMap(colour_map)
+        self.colour_bar.setColorMap(colour_map)
+        self._brushes = [pg.mkBrush(c) for c in palette.class_colours]
+        self._test_pens = [pg.mkPen(c, width=2) for c in palette.class_colours]
+        self.setToolTip(palettes.describe(palette))
 
 
 def _peak(image: np.ndarray) -> float:

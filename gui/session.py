@@ -42,7 +42,8 @@ from minidl import architecture
 
 from . import boundary
 from .experiment import Data, Experiment, History
-from .messages import Finished, Frame, Metrics, Progress
+from .messages import BatchLosses, Finished, Frame, Metrics, Progress
+from .pace import Pace
 from .runs import LiveEta, Run, RunBook, stamp
 from .session_runs import KeptRuns
 from .timeline import Timeline, flatten
@@ -65,8 +66,8 @@ class Events:
 
     Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
     everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``runs`` (a run was
-    kept, ended, deleted or brought back, or the runs ticked for comparison changed).
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batches(BatchLosses)``,
+    ``runs`` (a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed).
     """
 
     def __init__(self):
@@ -125,6 +126,7 @@ class Session(KeptRuns):
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
         self._undo: _Undo | None = None
+        self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
         # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
@@ -272,7 +274,8 @@ class Session(KeptRuns):
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride))
+                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
+                  pace=self.pace)
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -425,6 +428,8 @@ class Session(KeptRuns):
             self.events.emit("frame", message)
         elif isinstance(message, Finished):
             self._finish(message)
+        elif isinstance(message, BatchLosses):
+            self.events.emit("batches", message)
 
     def _finish(self, finished: Finished) -> None:
         run, self._run = self._run, None
