@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         events.connect("modified", lambda _modified: self._update_title())
         events.connect("started", self.trainingStarted.emit)
         events.connect("finished", self._finished)
-        events.connect("runs", self._update_controls)
+        events.connect("runs", lambda: self.undo_action.setEnabled(self.session.can_undo))
         self.classroom = Classroom(self)  # lessons, speed, banner, palette, presenter mode (issue 14)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()

@@ -90,7 +90,7 @@ class Presenter(QObject):
         lock_bar.exit_button.clicked.connect(lambda: window.set_presenter_mode(False))
         for plot in (window.loss_plot, window.boundary_plot):
             top_room(plot.getPlotItem(), QApplication.font().pointSizeF())
-        for name in ("state", "model", "experiment", "finished"):  # the window re-enables controls then
+        for name in ("state", "model", "experiment", "finished", "runs"):  # views re-enable controls then
             window.session.events.connect(name, lambda *_: self._relock())
 
     # -- on and off ------------------------------------------------------------------------

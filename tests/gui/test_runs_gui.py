@@ -265,3 +265,14 @@ def test_any_kept_run_exports_as_a_script_that_reproduces_it(two_runs, tmp_path)
     assert np.float32(float(final.split(": ")[1])) == s.runs[0].history.train[-1] != s.history.train[-1]
     window.runs_panel.table_actions["copy"].trigger()
     assert QApplication.clipboard().text() == path.read_text()
+
+
+def test_presenter_mode_s_lock_holds_over_the_runs_table(two_runs, qtbot):
+    window = two_runs
+    window.set_presenter_mode(True, full_screen=False)
+    assert not button(window, "forkButton").isEnabled() and not button(window, "deleteRunButton").isEnabled()
+    window.session.delete_run("A")  # a "runs" event: the views refresh, the lock holds
+    assert not button(window, "forkButton").isEnabled() and not button(window, "deleteRunButton").isEnabled()
+    assert not window.files.new_action.isEnabled()
+    window.set_presenter_mode(False)
+    assert button(window, "forkButton").isEnabled() and button(window, "deleteRunButton").isEnabled()
