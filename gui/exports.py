@@ -51,7 +51,7 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
 
 
 def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lambda done, total: True,
-              title: str = "") -> int:
+              title: str = "", palette=None) -> int:
     """Write the boundary over the session's timeline as an animated GIF; returns the frames written.
 
     ``tick(done, total)`` is called after each frame; False cancels (nothing is written, 0 returned)."""
@@ -64,6 +64,8 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
     plot = BoundaryPlot()
     plot.resize(GIF_WIDTH, int(GIF_WIDTH * 0.8))
     plot.set_output_bound(output_bound(blocks))
+    if palette is not None:  # the window's (gui/palette.py): the slides look like the screen
+        plot.set_palette(palette)
     plot.show_points(session.data, show_test=False)
     pictures = []
     try:

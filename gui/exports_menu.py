@@ -73,7 +73,8 @@ class ExportActions:
         written = [0]
         name = f"Run {s.current_run.name}, " if s.current_run is not None else ""
         ok = self._write(path, "the animation",
-                         lambda p: written.__setitem__(0, exports.write_gif(p, s, frames, tick, name)))
+                         lambda p: written.__setitem__(0, exports.write_gif(p, s, frames, tick, name,
+                                                                               self.window.boundary_plot.palette)))
         self.progress.reset()
         if ok and not written[0]:
             self.window.set_status("Animation export cancelled: nothing was written.")

@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 800)
         # The runs kept for comparison (issue 13): a dock under the plots, hidden from View.
         self.run_overlays = RunOverlays(session, self.loss_plot)
-        self.runs_panel = RunsPanel(session)
+        self.runs_panel = RunsPanel(session, palette_of=lambda: self.boundary_plot.palette)
         self.runs_dock = QDockWidget("Runs", self, objectName="runsDock")
         self.runs_dock.setWidget(self.runs_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)

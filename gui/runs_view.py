@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from . import boundary
+from . import palette as palettes
 from .experiment import Experiment
-from .plots import CLASS_COLOURS, COLOUR_MAP, Heatmap, output_bound
+from .plots import Heatmap, output_bound
 from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
@@ -69,7 +70,7 @@ class RunsTable(QTableWidget):
 class RunsPanel(QWidget):
     """The table of runs with its buttons, beside the compare view."""
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, palette_of=lambda: palettes.STANDARD):
         super().__init__(parent)
         self.session = session
         self.table = RunsTable(0, len(COLUMNS), objectName="runsTable")
@@ -93,7 +94,7 @@ class RunsPanel(QWidget):
         self.delete_button = QPushButton("Delete run", objectName="deleteRunButton")
         self.delete_button.setToolTip("Forget the selected run (Delete); Ctrl+Z brings it back.")
         self.delete_button.clicked.connect(self.delete_selected)
-        self.compare_view = CompareView(session)
+        self.compare_view = CompareView(session, palette_of=palette_of)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table_actions: dict[str, QAction] = {}
         for key, text, slot in (("script", "Export this run as Python…", self._export_selected_script),
@@ -201,13 +202,13 @@ class CompareView(pg.GraphicsLayoutWidget):
     """The ticked runs' boundaries side by side at one epoch (the timeline's, or the last that all
     of them reached), each titled with its name and the epoch of the snapshot drawn."""
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, palette_of=lambda: palettes.STANDARD):
         super().__init__(parent)
+        self.palette_of = palette_of  # the boundary plot's palette (gui/palette.py), followed here
         self.setObjectName("compareView")
         self.setAccessibleName("Compare runs")
         self.setToolTip("The ticked runs' decision boundaries at the same epoch (move the timeline to pick it).")
         self.session = session
-        self.colour_map = pg.colormap.get(COLOUR_MAP)
         self.panels: list[tuple[str, int]] = []  # (run name, epoch drawn)
         self._data_cache: dict[str, tuple] = {}
         self._shown: list | None = None  # what is drawn: [(run name, (epoch, id of its weights))]
@@ -240,7 +241,8 @@ class CompareView(pg.GraphicsLayoutWidget):
         names = s.run_book.ticked
         epoch = self.epoch()
         found = {name: s.run_weights(name, epoch) for name in names}
-        key = [(name, None if f is None else (f[0], id(f[1]))) for name, f in found.items()]
+        palette = self.palette_of()
+        key = [palette.name] + [(name, None if f is None else (f[0], id(f[1]))) for name, f in found.items()]
         if key == self._shown:
             return
         self._shown = key
@@ -266,14 +268,16 @@ class CompareView(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(False, False)
             heat = Heatmap(axisOrder="col-major")
-            heat.setColorMap(self.colour_map)
+            heat.setColorMap(pg.colormap.get(palette.colour_map) if isinstance(palette.colour_map, str)
+                             else pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map)))
             bound = output_bound(blocks) or max(1e-6, float(np.abs(image).max()))
             heat.setImage(image, autoLevels=False, levels=(-bound, bound))
             x0, x1, y0, y1 = extent
             heat.setRect(x0, y0, x1 - x0, y1 - y0)
             plot.addItem(heat)
             points, labels = data.X_train.numpy(), data.labels_train.numpy()
-            for label, colour in enumerate(CLASS_COLOURS):  # one brush a class: a brush a point is slow
+            for label, colour in enumerate(palette.class_colours):  # one brush a class: a brush a point is slow
                 chosen = points[labels == label]
-                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=3, pen=None, brush=colour))
+                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colour,
+                                                symbol=palette.symbols[label]))
             self.panels.append((name, drawn))

@@ -276,3 +276,22 @@ def test_presenter_mode_s_lock_holds_over_the_runs_table(two_runs, qtbot):
     assert not window.files.new_action.isEnabled()
     window.set_presenter_mode(False)
     assert button(window, "forkButton").isEnabled() and button(window, "deleteRunButton").isEnabled()
+
+
+def test_the_compare_view_and_the_animation_follow_the_colour_blind_palette(two_runs, tmp_path):
+    from PIL import Image
+
+    from gui import palette
+
+    window = two_runs
+    window.classroom._use_palette(True)
+    assert window.boundary_plot.palette is palette.COLOUR_BLIND
+    window.session.compare(["A"])
+    view = window.runs_panel.compare_view
+    assert view._shown[0] == palette.COLOUR_BLIND.name
+    path = tmp_path / "blind.gif"
+    assert window.files.export_animation(path, frames=2)
+    with Image.open(path) as gif:
+        colours = {c for _, c in gif.convert("RGB").getcolors(1 << 16)}
+    orange = np.array([0xE6, 0x61, 0x01])
+    assert min(np.abs(np.array(c) - orange).sum() for c in colours) < 40  # the orange end of its map
