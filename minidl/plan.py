@@ -227,12 +227,13 @@ def sgd_step(model, optimizer):
     tensor): ``fit`` calls this once per epoch and hands the second to :func:`nonfinite_parameters`,
     so one check of where the parameters live serves the epoch's steps and its divergence check.
 
-    Plain SGD becomes one ``add_`` on the flat parameters (see :func:`pack`) when every module with
-    parameters takes ``out=`` in its backward: such a module is written for the plan and fills
-    its gradient tensors in place. Any other optimizer, an SGD subclass included, has its own
-    ``step`` called, with the gradient tensors fetched afresh: a module written without the
-    plan in mind may make new ones in every backward."""
-    if type(optimizer) is not SGD or not all(takes_out(m.backward) for m in model if m.parameters()):
+    Plain SGD (no momentum, no weight decay) becomes one ``add_`` on the flat parameters (see
+    :func:`pack`) when every module with parameters takes ``out=`` in its backward: such a module
+    is written for the plan and fills its gradient tensors in place. Any other optimizer, an SGD
+    subclass included, has its own ``step`` called, with the gradient tensors fetched afresh: a
+    module written without the plan in mind may make new ones in every backward."""
+    if type(optimizer) is not SGD or not optimizer.stateless or optimizer.weight_decay \
+            or not all(takes_out(m.backward) for m in model if m.parameters()):
         step = optimizer.step
         return (lambda: step(model, model.grads())), None
     params, grads = model.parameters(), model.grads()
@@ -240,7 +241,7 @@ def sgd_step(model, optimizer):
     largest, dtype = torch.finfo(model.dtype).max, model.dtype
 
     def sgd():
-        eta = optimizer.eta  # read at every step: the playground may change it during a run
+        eta = optimizer.eta * optimizer.eta_scale  # read at every step: the playground may change it during a run
         if eta > largest:
             checks.eta_fits(eta, dtype)
         if packed is None:
