@@ -170,7 +170,8 @@ class FileActions:
             return False
         self._remember(path)
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
-                                    fresh_weights_needed=loaded.fresh_start, path=Path(path))
+                                    fresh_weights_needed=loaded.fresh_start, path=Path(path),
+                                    optimizer_state=loaded.optimizer_state)
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
         return True
@@ -197,7 +198,8 @@ class FileActions:
                             + " ".join(s.validate()))
             return False
         try:
-            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed)
+            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
+                     optimizer=s.optimizer)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "

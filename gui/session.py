@@ -52,7 +52,9 @@ STOP_WAIT_MS = 20
 # drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
 # so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
 SYNC_BUILD = 1_000_000
-DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed")
+DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "points", "test_ratio")
+# A change of these keeps the weights but starts the optimizer's state (momentum, Adam's moments) afresh.
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
 
 
 class Events:
@@ -83,6 +85,7 @@ class _Undo:
     fresh_weights_needed: bool
     state: str
     finish_reason: str | None
+    optimizer: object = None
 
 
 class Session:
@@ -115,6 +118,9 @@ class Session:
         self.path = None  # the file the experiment was opened from or saved to
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
+        # The optimizer whose state (momentum, Adam's moments) carries over from run to run; None: make
+        # a fresh one at the next Run. Only the training thread steps it while a run is live.
+        self.optimizer = None
         self._undo: _Undo | None = None
         self._new_data()
         self._new_model()
@@ -130,7 +136,8 @@ class Session:
         belongs to the training thread)."""
         if not self.running or self._model is None:
             return self._model
-        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]))
+        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]),
+                          self.experiment.loss)
 
     @property
     def has_model(self) -> bool:
@@ -162,7 +169,8 @@ class Session:
         else:
             epoch = self.timeline.nearest(self.history.epochs if epoch is None else epoch)
             flat = self.timeline.flat(epoch)
-        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data)
+        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data,
+                           self.experiment.loss)
 
     # -- editing the experiment -------------------------------------------------------
     def edit(self, **changes) -> None:
@@ -184,9 +192,14 @@ class Session:
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
                               + (f": the {trained} trained epochs were discarded" if trained else ""))
-        elif "blocks" in changes:
+        elif "blocks" in changes or "loss" in changes:
             self._discard_run(f"The network changed: new initial weights from seed {self.experiment.seed}"
                               + (f"; the {trained} trained epochs were discarded" if trained else ""))
+        if set(changes) & set(OPTIMIZER_FIELDS) and self.optimizer is not None and not self.running:
+            self.optimizer = None
+            if self.history.epochs:
+                self.events.emit("status", f"The next Run continues from epoch {self.history.epochs} with a fresh "
+                                 f"{self.experiment.optimizer} (its momentum starts from zero).")
         self.events.emit("experiment")
 
     def _discard_run(self, why: str) -> None:
@@ -196,8 +209,9 @@ class Session:
             self.events.emit("status", why + ".")
 
     def replace(self, experiment: Experiment, model=None, history: History | None = None,
-                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None) -> None:
-        """Stop any run and take ``experiment`` (and the weights and history of a file)."""
+                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None,
+                optimizer_state: dict | None = None) -> None:
+        """Stop any run and take ``experiment`` (and the weights, history and optimizer state of a file)."""
         self.stop()
         self.experiment, self.path = experiment, path
         self._new_data()
@@ -212,6 +226,9 @@ class Session:
             if self.history.epochs not in self.timeline.epochs():
                 self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
             self.metrics = None
+            if optimizer_state:
+                self.optimizer = experiment.build_optimizer()
+                self.optimizer.load_state_tensors(optimizer_state, model.parameters())
         self._set_modified(False)
         self.events.emit("experiment")
         self.events.emit("model")
@@ -246,11 +263,15 @@ class Session:
         self._control = minidl.TrainingControl()
         if first_step_only:
             self._control.step(1)
-        self._optimizer = minidl.SGD(e.eta)
+        if self.optimizer is None:
+            self.optimizer = e.build_optimizer()
+        self._optimizer = self.optimizer
+        self._optimizer.eta = e.eta
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride))
+                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
+                  schedule=e.build_schedule())
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -317,7 +338,7 @@ class Session:
         """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
         self.stop()
         undo = _Undo(self._model, self.history, self.timeline, self.target_epoch, self.fresh_weights_needed,
-                     self.state, self.finish_reason)
+                     self.state, self.finish_reason, self.optimizer)
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
@@ -337,6 +358,7 @@ class Session:
         u, self._undo = self._undo, None
         self._generation, self.building = self._generation + 1, False
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
+        self.optimizer = u.optimizer
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
         self.events.emit("model")
@@ -366,6 +388,7 @@ class Session:
         if start is None:
             return False
         load_flat(self._model, self.timeline.flat(start))
+        self.optimizer = None  # the timeline keeps weights, not the optimizer's state: a branch starts it afresh
         self.history.truncate(start)
         self.timeline.truncate(start)
         self.timeline.add(start, self.timeline.flat(start), pinned=True)
@@ -424,6 +447,7 @@ class Session:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
         self.history, self.metrics, self.seek_epoch = History(), None, None
         self.fresh_weights_needed = False
+        self.optimizer = None
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None
         self._generation += 1

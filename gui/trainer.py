@@ -60,6 +60,7 @@ class Job:
     grid: torch.Tensor
     control: minidl.TrainingControl
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
+    schedule: object = None  # a minidl.schedules object; None: the step size as set
 
 
 class Trainer:
@@ -100,7 +101,8 @@ class Trainer:
         job = self.job
         last = job.first_epoch + job.epochs - 1
         records = minidl.fit(job.model, job.data.X_train, job.data.y_train, job.epochs, job.batch_size,
-                             job.optimizer, job.control, job.first_epoch)
+                             job.optimizer, job.control, job.first_epoch,
+                             **({} if job.schedule is None else {"schedule": job.schedule}))
         for record in records:
             if record.diverged:
                 self._restore_last_epoch()  # the model keeps the last finite weights
