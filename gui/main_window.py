@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from . import files, wheel_guard, worker
 from .background import Background
 from .display import Display
+from .draw import DrawTool
 from .experiment import Experiment
 from .layer_panel import LayerPanel
 from .plots import BoundaryPlot, LossPlot
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         boundary_layout.setContentsMargins(0, 0, 0, 0)
         boundary_layout.addWidget(self.boundary_plot, 1)
         boundary_layout.addWidget(self.boundary_plot.auto_range_check)
+        self.draw = DrawTool(session, self.boundary_plot)
+        boundary_layout.addWidget(self.draw)
         plots = QSplitter()
         plots.addWidget(boundary_box)
         plots.addWidget(loss_box)
@@ -184,6 +187,7 @@ class MainWindow(QMainWindow):
     def _experiment_changed(self) -> None:
         if self.layers.blocks() != self.session.experiment.blocks:
             self.layers.set_blocks(self.session.experiment.blocks)
+        self.loss_plot.set_loss_name(self.session.experiment.loss)
         self._update_controls()
         self._update_title()
 

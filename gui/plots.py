@@ -183,6 +183,12 @@ class LossPlot(pg.PlotWidget):
         self.train_curve.setData(*self._train_envelope.points(history.train, source=history))
         self.test_curve.setData(*self._test_envelope.points(history.test, history.test_epochs, source=history))
 
+    def set_loss_name(self, name: str) -> None:
+        """Label the loss axis with the experiment's loss ("MSE", "Cross-entropy")."""
+        label = f"{name} loss per point"
+        if self.getPlotItem().getAxis("left").labelText != label:  # a label change re-lays out the plot
+            self.getPlotItem().setLabel("left", label)
+
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
 
@@ -364,6 +370,8 @@ class BoundaryPlot(pg.PlotWidget):
 
     def show_points(self, data, show_test: bool) -> None:
         self._classes = data.y_train.shape[1]
+        # The colour bar reads "class 1 − class 0": it belongs to two classes only.
+        self.colour_bar.setVisible(self._classes == 2 and (self._image is None or self._image.ndim == 2))
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
                                    (self.test_points, data.X_test, data.labels_test)):
             points = X.numpy()

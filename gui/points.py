@@ -13,8 +13,13 @@ optional header line naming them (in any order). Labels are whole numbers ``0..K
 from __future__ import annotations
 
 import math
+import os
+import stat
+from pathlib import Path
 
 import torch
+
+from minidl.atomic import file_kind
 
 BY_RATIO, TRAIN, TEST = 0, 1, 2
 SPLIT_NAMES = {"": BY_RATIO, "train": TRAIN, "test": TEST}
@@ -87,6 +92,23 @@ def problems(points: list[list]) -> list[str]:
 
 
 # -- CSV ----------------------------------------------------------------------------------------
+def read_csv(path) -> list[list]:
+    """The points of the CSV file ``path``: a regular file of at most ``MAX_BYTES`` (a FIFO or a device
+    is refused before it is read), parsed by :func:`parse_csv`."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"it is {file_kind(info.st_mode)}, not a regular file")
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ValueError("it is not a regular file")
+            data = file.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ValueError(error.strerror or str(error)) from None
+    return parse_csv(data)
+
+
 def parse_csv(data: bytes) -> list[list]:
     """The points of a CSV file's bytes; ``ValueError`` naming the line and the problem."""
     if len(data) > MAX_BYTES:
