@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 from .experiment import CUSTOM
 from .plots import CLASS_COLOURS, MORE_COLOURS
 from .points import BY_RATIO, MAX_CLASSES, MAX_ROWS
+from .wheel_guard import ignore_wheel_unless_focused
 
 ERASE_RADIUS = 0.03  # of the plot's larger side: a click erases the nearest point within it
 
@@ -36,6 +37,7 @@ class DrawTool(QWidget):
             swatch.fill(QColor(colour))
             self.class_combo.addItem(QIcon(swatch), f"Class {k}")
         self.class_combo.setAccessibleName("Class of drawn points")
+        ignore_wheel_unless_focused(self.class_combo)
         self.clear_button = QPushButton("Clear points", objectName="clearPointsButton",
                                         toolTip="Remove every drawn or imported point.")
         self.clear_button.clicked.connect(self.clear)

@@ -90,9 +90,12 @@ class Optimizer:
     def step(self, model, gradients: list[torch.Tensor]) -> None:
         """Apply ``gradients`` (as returned by ``model.backward``) to ``model.parameters()``."""
         self.step_count += 1
-        self.update(model.parameters(), gradients, self._eta * self.eta_scale)
+        params = model.parameters()
+        self.update(params, gradients, self._states(params), self._eta * self.eta_scale)
 
-    def update(self, params, gradients, eta: float) -> None:
+    def update(self, params, gradients, states, eta: float) -> None:
+        """One step of the math on lists of tensors: ``states`` holds a list per name in ``state_names``,
+        aligned with ``params`` (the training plan passes one flat tensor each, see minidl/plan.py)."""
         raise NotImplementedError
 
 
@@ -113,10 +116,10 @@ class SGD(Optimizer):
         self.momentum = checks.coefficient("SGD momentum", momentum, below_one=True)
         self.state_names = ("momentum_buffer",) if self.momentum else ()
 
-    def update(self, params, gradients, eta):
+    def update(self, params, gradients, states, eta):
         g = self._decayed(params, gradients)
         if self.momentum:
-            (buffers,) = self._states(params)
+            (buffers,) = states
             if self.step_count == 1:  # b = g
                 torch._foreach_copy_(buffers, g)
             else:  # b = mu b + g
@@ -154,10 +157,10 @@ class Adam(Optimizer):
         self.betas = tuple(checks.coefficient(f"Adam beta{i}", b, below_one=True) for i, b in enumerate(betas, 1))
         self.eps = checks.coefficient("Adam eps", eps)
 
-    def update(self, params, gradients, eta):
+    def update(self, params, gradients, states, eta):
         (beta1, beta2), t = self.betas, self.step_count
         g = self._decayed(params, gradients)
-        m, v = self._states(params)
+        m, v = states
         torch._foreach_lerp_(m, g, 1 - beta1)  # m <- m + (1 - beta1)(g - m)
         torch._foreach_mul_(v, beta2)  # v <- beta2 v + (1 - beta2) g^2
         torch._foreach_addcmul_(v, g, g, value=1 - beta2)

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-QT_FREE = ["gui.experiment", "gui.session", "gui.timeline", "gui.trainer", "gui.messages", "gui.boundary",
+QT_FREE = ["gui.experiment", "gui.session", "gui.timeline", "gui.trainer", "gui.messages", "gui.boundary", "gui.points",
            "gui.weights"]
 
 

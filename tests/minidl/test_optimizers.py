@@ -101,6 +101,17 @@ def test_bad_settings_are_refused_with_a_sentence(make, message):
         make()
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: StepDecay(every=0), "StepDecay every must be an integer of at least 1, got 0"),
+    (lambda: StepDecay(gamma=-0.5), "StepDecay gamma must be a finite number of at least 0"),
+    (lambda: Cosine(epochs=2.5), "Cosine epochs must be an integer of at least 1"),
+    (lambda: Cosine(10, floor=1.0), r"Cosine floor must be a finite number from 0 up to \(not including\) 1"),
+])
+def test_bad_schedules_are_refused_with_a_sentence(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 def data():
     X, labels = disc(200, seed=0)
     return X, one_hot(labels)
@@ -112,7 +123,9 @@ def test_fit_with_momentum_and_adam_equals_the_hand_written_loop():
         fitted, by_hand = (Sequential(Linear(2, 8, generator=torch.Generator().manual_seed(0)), Tanh(),
                                       Linear(8, 2, generator=torch.Generator().manual_seed(1))) for _ in range(2))
         fitted.setLoss(MSE()), by_hand.setLoss(MSE())
-        list(fit(fitted, X, y, 3, 50, make()))
+        fitting = make()
+        list(fit(fitted, X, y, 3, 50, fitting))
+        assert fitting._flat_state[1][0].numel() == 42  # fit stepped the flat state (minidl/plan.py)
         optimizer = make()
         for _ in range(3):
             for s in range(0, 200, 50):
