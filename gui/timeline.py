@@ -32,6 +32,15 @@ def flatten(parameters: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in parameters])
 
 
+def parameter_order(packed) -> torch.Tensor:
+    """The index that reads a model's packed parameters (:class:`minidl.plan.Packed`) in snapshot
+    order: ``packed.flat_params.index_select(0, index)`` equals ``flatten(packed.params)``, in one gather."""
+    start = packed.flat_params.storage_offset()
+    positions = torch.arange(packed.flat_params.numel(), device=packed.flat_params.device)
+    return torch.cat([positions.as_strided(p.shape, p.stride(), p.storage_offset() - start).reshape(-1)
+                      for p in packed.params])
+
+
 class Timeline:
     """Snapshots ``epoch -> flat parameters`` of one network architecture.
 

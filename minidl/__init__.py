@@ -7,8 +7,8 @@ from .losses import MSE, CrossEntropy
 from .module import Loss, Module
 from .optim import SGD, Adam
 from .sequential import Sequential
-from .training import DivergedError, EpochRecord, TrainingControl, fit
+from .training import BatchRecord, DivergedError, EpochRecord, TrainingControl, fit
 
 __version__ = "0.1.0"
-__all__ = ["MSE", "SGD", "Adam", "CrossEntropy", "DivergedError", "EpochRecord", "Linear", "Loss", "Module", "ReLU",
-           "Sequential", "Sigmoid", "Tanh", "TrainingControl", "fit", "load", "save"]
+__all__ = ["MSE", "SGD", "Adam", "BatchRecord", "CrossEntropy", "DivergedError", "EpochRecord", "Linear", "Loss",
+           "Module", "ReLU", "Sequential", "Sigmoid", "Tanh", "TrainingControl", "fit", "load", "save"]

@@ -1,15 +1,16 @@
 """The one training loop of the code base, as a generator of per-epoch records.
 
 ``Sequential.train`` drives it to the end; the playground's worker drives it from a
-QThread and steers it through a :class:`TrainingControl` (pause, single epoch, stop),
-which the loop consults between mini-batches.
+QThread and steers it through a :class:`TrainingControl` (pause, single epoch, single
+mini-batch, stop), which the loop consults between mini-batches. A control can also ask to
+see each mini-batch (:class:`BatchRecord`): its loss, and on request every number of its step.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -41,15 +42,43 @@ class EpochRecord:
             object.__setattr__(self, "diverged", True)
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """One trained mini-batch, for a :class:`TrainingControl` that observes batches.
+
+    ``index`` is 0-based in the epoch's order; ``loss`` is the batch's summed loss at the
+    weights it was trained on (before its step). With ``trace`` asked for, the rest holds
+    copies of every number of the step: the batch, the loss after the step, and per
+    parameter (``model.parameters()`` order) its value before, its gradient and its value after.
+    """
+
+    epoch: int
+    index: int
+    loss: float
+    X: torch.Tensor | None = None
+    y: torch.Tensor | None = None
+    loss_after: float | None = None
+    parameters_before: list[torch.Tensor] | None = None
+    gradients: list[torch.Tensor] | None = None
+    parameters_after: list[torch.Tensor] | None = None
+
+
 class TrainingControl:
-    """Thread-safe switches for a running :func:`fit`: pause, resume, step one epoch, stop."""
+    """Thread-safe switches for a running :func:`fit`: pause, resume, step one epoch or a
+    number of mini-batches, stop; and an optional observer of every mini-batch."""
 
     def __init__(self, paused: bool = False):
         self._changed = threading.Condition()
         self._paused = paused
         self._stopped = False
         self._epochs_to_step = 0
+        self._batches_to_step = 0
+        self._on_batch: Callable[[BatchRecord], None] | None = None
+        self.trace = False
         self.on_wait = None  # called in the training thread just before it blocks on a pause
+        # True when the loop must look at this control before a batch: paused, stopped, stepping
+        # batches or observing them. One attribute read per batch keeps the plain loop fast.
+        self.attention = paused
 
     @property
     def paused(self) -> bool:
@@ -67,18 +96,31 @@ class TrainingControl:
 
     def step(self, epochs: int = 1) -> None:
         """Run ``epochs`` more epochs, then pause."""
-        self._set(paused=False, epochs_to_step=epochs)
+        self._set(paused=False, epochs_to_step=epochs, batches_to_step=0)
+
+    def step_batches(self, batches: int = 1) -> None:
+        """Run ``batches`` more mini-batches (across an epoch's end if need be), then pause."""
+        self._set(paused=False, batches_to_step=batches, epochs_to_step=0)
+
+    def observe(self, on_batch: Callable[[BatchRecord], None] | None, trace: bool = False) -> None:
+        """Call ``on_batch(record)`` in the training thread after every mini-batch (``None``: stop
+        observing); ``trace``: fill the record's copies of the batch, parameters and gradients."""
+        with self._changed:
+            self._on_batch, self.trace = on_batch, trace
+            self._update()
 
     def stop(self) -> None:
-        with self._changed:
-            self._stopped = True
-            self._changed.notify_all()
+        self._set(stopped=True)
 
     def _set(self, **state) -> None:
         with self._changed:
             for key, value in state.items():
                 setattr(self, "_" + key, value)
+            self._update()
             self._changed.notify_all()
+
+    def _update(self) -> None:
+        self.attention = self._paused or self._stopped or self._batches_to_step > 0 or self._on_batch is not None
 
     @property
     def halted(self) -> bool:
@@ -101,6 +143,17 @@ class TrainingControl:
             if self._epochs_to_step > 0:
                 self._epochs_to_step -= 1
                 self._paused = self._epochs_to_step == 0
+                self._update()
+
+    def batch_finished(self, record: BatchRecord) -> None:
+        """Called by the loop after an observed or stepped batch: tell the observer, count the step."""
+        if self._on_batch is not None:
+            self._on_batch(record)
+        with self._changed:
+            if self._batches_to_step > 0:
+                self._batches_to_step -= 1
+                self._paused = self._batches_to_step == 0
+                self._update()
 
 
 def check_data(model, X, y) -> None:
@@ -149,11 +202,11 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     control = control or TrainingControl()
     n = X.shape[0]
     # At most two batch shapes (a smaller last one), so at most two plans, fetched once; each
-    # batch with its plan's two passes as bound methods (no attribute lookups in the loop).
+    # batch with its plan and the plan's two passes as bound methods (no attribute lookups in the loop).
     batches = []
     for s in range(0, n, batch_size):
         plan = model.plan(X[s:s + batch_size], inference=True)
-        batches.append((plan.forward, plan.backward, X[s:s + batch_size], y[s:s + batch_size]))
+        batches.append((plan, plan.forward, plan.backward, X[s:s + batch_size], y[s:s + batch_size]))
     threads = threads_for(model, min(batch_size, n))
     total = X.new_zeros(())
     for epoch in range(first_epoch, first_epoch + epochs):
@@ -166,9 +219,14 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
             if not control.proceed():  # blocks while paused, outside the context below
                 return
             with training_mode(threads):
-                for forward, backward, xb, yb in batches[done:]:
-                    if control.halted:  # paused or stopped: back to proceed() above
-                        break
+                for plan, forward, backward, xb, yb in batches[done:]:
+                    if control.attention:
+                        if control.halted:  # paused or stopped: back to proceed() above
+                            break
+                        control.batch_finished(_observed_step(model, plan, step, xb, yb, total,
+                                                              epoch, done, control.trace))
+                        done += 1
+                        continue
                     backward(forward(xb), yb, total)  # the backward also adds the batch's loss to total
                     step()
                     done += 1
@@ -178,3 +236,25 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
         yield record
         if record.diverged:
             return
+
+
+def _observed_step(model, plan, step, X, y, total, epoch: int, index: int, trace: bool) -> BatchRecord:
+    """One mini-batch exactly as the plain loop trains it, with its loss (and, traced, copies of
+    every number) read out: the same passes, and the batch's loss added to ``total`` as 0 + loss."""
+    before = _copies(model.parameters()) if trace else None
+    loss = total.new_zeros(())
+    plan.backward(plan.forward(X), y, loss)
+    total.add_(loss)
+    gradients = _copies(model.grads()) if trace else None
+    step()
+    if not trace:
+        return BatchRecord(epoch, index, loss.item())
+    after = plan.loss.forward(plan.forward(X), y).item()  # the plan's own copy of the loss
+    return BatchRecord(epoch, index, loss.item(), *_copies([X, y]), after, before, gradients,
+                       _copies(model.parameters()))
+
+
+def _copies(tensors) -> list[torch.Tensor]:
+    """Copies the caller may use anywhere, autograd included (not inference tensors)."""
+    with torch.inference_mode(False), torch.no_grad():
+        return [t.clone() for t in tensors]

@@ -52,7 +52,7 @@ def test_huge_scores_neither_overflow_nor_lose_the_gradient():
 
 
 @pytest.mark.parametrize("target, message", [
-    (torch.tensor([[0.5, 0.2]]), r"rows are class probabilities \(at least 0, summing to 1\).* got rows summing to 0.7"),
+    (torch.tensor([[0.5, 0.2]]), r"rows are class probabilities \(at least 0, summing to 1\).* summing to 0.7"),
     (torch.tensor([[-1.0, 2.0]]), "rows are class probabilities"),
     (torch.tensor([[1.0, 0.0, 0.0]]), r"a target of the output's shape \(1, 2\), got \(1, 3\)"),
 ])

@@ -1,0 +1,50 @@
+"""What the GUI thread does at the end of a run, and what the worker copies each epoch (issue 10's
+speed): measured work removed, proved by counting calls and comparing numbers, never by timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from gui_helpers import heatmap, run_to_end, small_data, start_long_run
+
+import minidl
+from gui.timeline import flatten, parameter_order
+
+
+def test_the_packed_parameters_read_in_snapshot_order_equal_a_flat_copy():
+    gen = torch.Generator().manual_seed(0)
+    # 2 -> 25 and 25 -> 2: one weight stored transposed (longer side contiguous), one not
+    model = minidl.Sequential(minidl.Linear(2, 25, generator=gen), minidl.ReLU(), minidl.Linear(25, 2, generator=gen))
+    model.setLoss(minidl.MSE())
+    X = torch.rand(40, 2, generator=gen)
+    list(minidl.fit(model, X, torch.rand(40, 2, generator=gen), 1, 10, minidl.SGD(1e-2)))
+    assert model.flat is not None and not model[0].weight.is_contiguous()
+    ours = model.flat.flat_params.index_select(0, parameter_order(model.flat))
+    assert torch.equal(ours, flatten(model.parameters()))
+
+
+def test_a_completed_run_is_not_drawn_again_from_its_weights(qtbot, window, monkeypatch):
+    """The worker sends the last epoch's picture and metrics; the GUI thread computes no second copy."""
+    small_data(window)
+    requests = []
+    original = window.display.preview.request
+    monkeypatch.setattr(window.display.preview, "request", lambda r: (requests.append(r.epoch), original(r)))
+    assert run_to_end(qtbot, window, 30) == "completed"
+    assert requests == []
+    s = window.session
+    assert s.metrics.epoch == s.history.epochs == 30
+    # what is shown is the trained network's own picture: the same as a preview of its weights computes
+    shown = heatmap(window).copy()
+    window.display._request(None)
+    np.testing.assert_allclose(heatmap(window), shown, rtol=1e-5, atol=1e-5)
+
+
+def test_a_stopped_run_is_drawn_from_the_weights_it_kept(qtbot, window, monkeypatch):
+    small_data(window)
+    requests = []
+    original = window.display.preview.request
+    monkeypatch.setattr(window.display.preview, "request", lambda r: (requests.append(r.epoch), original(r)))
+    start_long_run(qtbot, window)
+    with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
+        window.session.request_stop()
+    assert requests and requests[-1] == window.session.history.epochs
