@@ -354,6 +354,12 @@ class BoundaryPlot(pg.PlotWidget):
             self.getPlotItem().vb.setRange(rect, padding=0.02)
             self._framed = True
 
+    def clear_image(self) -> None:
+        """No picture (an invalid stack): neither the two-class heatmap nor the K-class map."""
+        self.heatmap.clear()
+        self.class_map.clear()
+        self._image = None
+
     def _show_classes(self, image: np.ndarray, extent) -> None:
         k = max(self._classes, int(image[..., 0].max()) + 1)
         limit = self._limit(_peak(image[..., 1]))

@@ -75,6 +75,8 @@ def test_three_classes_train_with_cross_entropy_and_adam_and_the_map_shows_them(
     assert set(np.unique(image // 64).astype(int)) == {0, 1, 2}
     assert not window.boundary_plot.colour_bar.isVisible()
     window.grab().save("/tmp/breadth_three_classes.png")
+    window.session.edit(blocks=[linear(16)])  # invalid: no picture of the old network stays
+    assert window.boundary_plot.class_map.image is None and window.boundary_plot.heatmap.image is None
 
 
 def test_draw_mode_adds_erases_and_clears_points(window):
