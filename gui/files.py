@@ -21,7 +21,8 @@ from . import points
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
 log = logging.getLogger("gui")
 PRESETS = {"The report: disc, 2-25-25-25-2": "report.json", "XOR, small Tanh network": "xor.json",
-           "Spiral, 3 × 64 ReLU": "spiral.json"}
+           "Spiral, 3 × 64 ReLU": "spiral.json",
+           "Four blobs, cross-entropy and Adam": "blobs.json"}
 
 
 def preset_path(name: str) -> Path:

@@ -15,6 +15,9 @@ The run rules:
 - A change of data or seed draws new data *and* new weights (reseeding); a change of the
   blocks draws new weights; eta reaches a live run at its next mini-batch; batch size and
   epochs apply at the next Run.
+- The optimizer's state (momentum, Adam's moments) carries over from Run to Run and is saved with
+  the experiment; a change of optimizer, momentum or weight decay starts it afresh and keeps the
+  weights; a change of loss draws new weights; new weights and a branch start it afresh.
 - :meth:`Session.resume_from` branches: it drops the history after a snapshot and trains on
   from it. Training is deterministic (same batches, same order), so a branch with nothing
   changed repeats the original losses bit for bit.
