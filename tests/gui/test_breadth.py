@@ -208,3 +208,14 @@ def test_the_test_loss_uses_the_experiments_loss():
     assert s.data.test_loss(s.model) == pytest.approx(expected, rel=1e-5)
     X, labels, _, _ = split("Disc", 5, 5)
     assert one_hot(labels).shape == (5, 2) and X.shape == (5, 2)
+
+
+def test_exporting_data_onto_a_folder_or_a_fifo_says_why(window, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    for target in (tmp_path, tmp_path / "pipe"):
+        assert not window.files.export_data_csv(target)
+        title, text = window.files.last_error
+        assert title == "Cannot export" and "Could not write" in text and "Traceback" not in text
+        window.files.dialog.close()
