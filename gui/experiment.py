@@ -96,7 +96,7 @@ class Experiment:
                             f"{k} classes: set the last Linear's width to {k}.")
         problems += self._loss_problems()
         if self.dataset == CUSTOM:
-            problems += custom.problems(self.points)
+            problems += custom.problems(self.points, self.test_ratio)
         if linears:
             try:
                 architecture.check(self.blocks, IN_FEATURES)

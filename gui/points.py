@@ -68,15 +68,27 @@ def split(points: list[list], test_ratio: float, seed: int):
     free = torch.nonzero(codes == BY_RATIO).flatten()
     is_test = codes == TEST
     if len(free):
-        count = round(test_ratio * len(free))
-        if len(free) >= 2:
-            count = min(max(count, 1), len(free) - 1)
+        count = _free_tests(len(free), test_ratio)
         order = torch.randperm(len(free), generator=torch.Generator().manual_seed(seed))
         is_test[free[order[:count]]] = True
     return table[~is_test], labels[~is_test], table[is_test], labels[is_test]
 
 
-def problems(points: list[list]) -> list[str]:
+def _free_tests(free: int, test_ratio: float) -> int:
+    """How many of ``free`` points without a fixed split go to the test set."""
+    count = round(test_ratio * free)
+    return min(max(count, 1), free - 1) if free >= 2 else count
+
+
+def split_sizes(points: list[list], test_ratio: float) -> tuple[int, int]:
+    """``(train, test)`` point counts of :func:`split`, without making the tensors."""
+    codes = [p[3] for p in points]
+    free, test = codes.count(BY_RATIO), codes.count(TEST)
+    test += _free_tests(free, test_ratio)
+    return len(points) - test, test
+
+
+def problems(points: list[list], test_ratio: float = 0.3) -> list[str]:
     """Sentences that stop a run on these points (none when it can run)."""
     if not points:
         return ["The custom data has no points yet: draw some (Draw points) or import a CSV file (File menu)."]
@@ -86,8 +98,11 @@ def problems(points: list[list]) -> list[str]:
     missing = sorted(set(range(num_classes(points))) - present)
     if missing:
         return [f"The custom data's labels skip class {missing[0]}: labels must be 0..K-1 with points in each."]
-    if len(points) < 2:
-        return ["The custom data needs at least two points: one to train on, one to test."]
+    train, test = split_sizes(points, test_ratio)
+    if not train or not test:
+        return [f"The custom data has no {'training' if not train else 'test'} points: mark some rows "
+                f"{'train' if not train else 'test'} in the CSV's split column, or leave it empty to split by "
+                "the test share."]
     return []
 
 

@@ -87,6 +87,10 @@ def test_the_custom_dataset_sets_the_classes_and_says_what_is_missing():
     e.points.append([0.6, 0.6, 1, 0])
     e.blocks = [linear(8), {"type": "ReLU"}, linear(3)]
     assert e.validate() == []
+    fixed = [[p[0], p[1], p[2], points.TRAIN] for p in e.points]
+    assert "The custom data has no test points: mark some rows test" in \
+        Experiment(dataset=CUSTOM, points=fixed, blocks=e.blocks).validate()[0]
+    assert points.split_sizes(e.points, 0.3) == (3, 1) == tuple(len(t) for t in points.split(e.points, 0.3, 0)[::2])
     data = e.make_data()
     assert data.y_train.shape[1] == 3 and len(data.X_train) + len(data.X_test) == 4
 
