@@ -56,7 +56,8 @@ class SettingsPanel:
     def __init__(self, session: Session):
         self.session = session
         self.eta_spin = double_spin("etaSpin", *ETA_RANGE, decimals=6,
-                                    tip="SGD step size η: each step moves the weights by −η × gradient. "
+                                    tip="Step size η: plain SGD moves the weights by −η × gradient each step "
+                                        "(Adam: by about η per weight). "
                                         "Takes effect at the next mini-batch, even during a run.")
         self.batch_spin = spin("batchSizeSpin", 1, POINTS_RANGE[1], "Points per mini-batch (one SGD step each). "
                                "A batch larger than the training set uses the whole set.")
