@@ -19,6 +19,7 @@ from . import experiment as exp
 from . import points
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
+LESSON_FILTER = "Lessons (*.json);;All files (*)"
 log = logging.getLogger("gui")
 PRESETS = {"The report: disc, 2-25-25-25-2": "report.json", "XOR, small Tanh network": "xor.json",
            "Spiral, 3 × 64 ReLU": "spiral.json",
@@ -83,6 +84,10 @@ class FileActions:
         self.new_action = a(menu, "&New", self.new, QKeySequence.StandardKey.New,
                             "Start again from the report's experiment")
         self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
+        self.open_lesson_action = a(menu, "Open &lesson…", self.open_lesson_dialog,
+                                    tip="Open a lesson: scenes a teacher steps through like slides (gui/classroom.py)")
+        self.open_lesson_action.setObjectName("openLessonAction")
+        self.lessons_menu = menu.addMenu("Lesso&ns")  # the shipped lessons (filled by gui/classroom.py)
         examples = menu.addMenu("&Examples")
         examples.setToolTipsVisible(True)
         for title, name in PRESETS.items():
@@ -187,6 +192,18 @@ class FileActions:
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
         return True
+
+    def open_lesson_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open lesson", self._folder(), LESSON_FILTER)
+        if path:
+            self.open_lesson(path)
+
+    def open_lesson(self, path) -> bool:
+        """Open a lesson file and show its first scene (see :mod:`gui.lesson`); a bad file changes nothing."""
+        opened = self.window.classroom.open_lesson(path)
+        if opened:
+            self._remember(path)
+        return opened
 
     def save(self) -> bool:
         if self.window.session.path is None:

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import files, wheel_guard, worker
+from . import accessibility, files, wheel_guard, worker
 from .background import Background
+from .classroom import Classroom
 from .display import Display
 from .draw import DrawTool
 from .experiment import Experiment
@@ -72,8 +73,10 @@ class MainWindow(QMainWindow):
         events.connect("modified", lambda _modified: self._update_title())
         events.connect("started", self.trainingStarted.emit)
         events.connect("finished", self._finished)
+        self.classroom = Classroom(self)  # lessons, speed, banner, palette, presenter mode (issue 14)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()
+        self.update_tab_order()
 
     # -- construction --------------------------------------------------------------
     def _build_views(self) -> None:
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(side.sizeHint().width() + 20)
+        self.side_panel = scroll
 
         loss_box = QWidget()
         loss_layout = QVBoxLayout(loss_box)
@@ -130,6 +134,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.run_panel)
         right_layout.addWidget(plots, 1)
         right_layout.addWidget(self.timeline)
+        self.right_layout, self.plots_splitter = right_layout, plots  # where gui/classroom.py adds its views
         main = QSplitter()
         main.addWidget(scroll)
         main.addWidget(right)
@@ -164,6 +169,32 @@ class MainWindow(QMainWindow):
         a(view, "Show &test points", self.settings_panel.show_test_check.toggle, "Ctrl+T",
           "Show or hide the test points")
         self.view_menu = view
+
+    # -- classroom (issue 14): the automation interface, see gui/classroom.py ---------------
+    @property
+    def presenter_mode(self) -> bool:
+        return self.classroom.presenter.on
+
+    def set_presenter_mode(self, on: bool, full_screen: bool = True) -> None:
+        self.classroom.set_presenter_mode(on, full_screen)
+
+    @property
+    def lesson(self):
+        """The open :class:`gui.lesson.Lesson` (``title``, ``scenes``, ``index``, ``next()``, ``previous()``)."""
+        return self.classroom.lesson
+
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        """Epochs a second for a class to follow (``None``: max); the ``speedSlider`` shows it."""
+        self.classroom.speed.set_speed(epochs_per_second)
+
+    def refresh_controls(self) -> None:
+        self._update_controls()
+
+    def refresh_title(self) -> None:
+        self._update_title()
+
+    def update_tab_order(self) -> None:
+        accessibility.prepare(self)
 
     # -- run controls (the menu's and the buttons' slots) ---------------------------
     @Slot()
@@ -202,7 +233,8 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         s = self.session
         name = s.path.name if s.path is not None else "Untitled"
-        self.setWindowTitle(f"{name}{'*' if s.modified else ''} — {TITLE}")
+        scene = self.classroom.title() if hasattr(self, "classroom") else None
+        self.setWindowTitle(f"{scene or name}{'*' if s.modified else ''} — {TITLE}")
 
     # -- unsaved work ----------------------------------------------------------------
     def _ask_to_save(self) -> bool:
@@ -225,6 +257,7 @@ class MainWindow(QMainWindow):
         if not self.may_discard():
             event.ignore()
             return
+        self.set_presenter_mode(False)  # the geometry saved below is the normal window's
         self.session.stop()
         self.display.preview.wait()
         self.builds.wait()

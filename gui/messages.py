@@ -53,3 +53,12 @@ class Finished:
     reason: str
     text: str
     epoch: int
+
+
+@dataclass(frozen=True)
+class BatchLosses:
+    """Mini-batch losses (per point) since the last message, for the optional per-batch curve:
+    ``positions[i]`` is ``epoch - 1 + (index + 1) / batches``, so batch ends fall between epochs."""
+
+    positions: np.ndarray
+    losses: np.ndarray

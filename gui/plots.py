@@ -5,14 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem
+
+from . import palette as palettes
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
 # Classes 2..9 (issue 15): distinct on a white map and for the common colour-vision deficiencies
 # as far as ten colours can be (Tableau 10's order after its blue and red).
 MORE_COLOURS = ("#2f9e44", "#e8890c", "#7048e8", "#0c8599", "#8d5524", "#d6336c", "#868e96", "#a9a200")
+MORE_SYMBOLS = ("t", "d", "p", "h", "star", "t1", "+", "x")  # after the palette's circle and square
 SHADES = 64  # confidence steps per class colour in the K-class map
+
+
+def class_colours(first_two) -> tuple[str, ...]:
+    """Ten class colours: the palette's two, then ``MORE_COLOURS``."""
+    return (*first_two, *MORE_COLOURS)
+
+
+def class_symbols(first_two) -> tuple[str, ...]:
+    """Ten marker shapes: the palette's two, then ``MORE_SYMBOLS``."""
+    return (*first_two, *MORE_SYMBOLS)
 COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#222")
@@ -214,7 +227,15 @@ def outward_ticks(plot_item) -> None:
 class Heatmap(pg.ImageItem):
     """An ImageItem that keeps its rendered picture in 32-bit RGB: Qt scales that onto the
     screen four to six times faster than pyqtgraph's 8-bit indexed picture, and the GUI thread
-    holds the GIL the training thread needs while it does."""
+    holds the GIL the training thread needs while it does. ``smooth``: scale with interpolation
+    (a projector's large plot; it costs GUI time, so presenter mode turns it on)."""
+
+    smooth = False
+
+    def paint(self, painter, *args):
+        if self.smooth:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        super().paint(painter, *args)
 
     def render(self, *args, **kwargs):
         super().render(*args, **kwargs)
@@ -229,10 +250,10 @@ def output_bound(blocks: list[dict]) -> float | None:
     return {"Tanh": 2.0, "Sigmoid": 1.0}.get(last)
 
 
-def class_lookup_table(classes: int) -> np.ndarray:
+def class_lookup_table(classes: int, first_two=CLASS_COLOURS) -> np.ndarray:
     """``(classes * SHADES, 3)`` colours: for each class, white shading into its colour as the
     network's margin for it grows (row ``c * SHADES + s``)."""
-    colours = [pg.mkColor(c) for c in (*CLASS_COLOURS, *MORE_COLOURS)[:classes]]
+    colours = [pg.mkColor(c) for c in class_colours(first_two)[:classes]]
     table = np.empty((classes * SHADES, 3), np.ubyte)
     strength = np.linspace(0.0, 0.85, SHADES)[:, None]  # the surest still lets points show on it
     for c, colour in enumerate(colours):
@@ -255,8 +276,8 @@ class BoundaryPlot(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("boundaryPlot")
-        self.setToolTip("Decision boundary: red where the network says class 1, blue where it says class 0,\n"
-                        "white on the boundary. Circles: training points; triangles: test points.")
+        self.palette = palettes.STANDARD
+        self.setToolTip(palettes.describe(self.palette))
         item = self.getPlotItem()
         item.setAspectLocked(True)
         item.setLabel("bottom", "x₁")
@@ -276,13 +297,14 @@ class BoundaryPlot(pg.PlotWidget):
         self.class_map.setVisible(False)
         item.addItem(self.class_map)
         self._classes, self._extent = 2, (0.0, 1.0, 0.0, 1.0)
-        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), symbol="o")
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="t")
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(self.palette.outline, width=0.8), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="o")
         for points in (self.train_points, self.test_points):
             # Painted once into a pixmap and reused while the heatmap under them changes.
             points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             item.addItem(points)
-        self._brushes = [pg.mkBrush(c) for c in (*CLASS_COLOURS, *MORE_COLOURS)]
+        self._brushes = [pg.mkBrush(c) for c in class_colours(CLASS_COLOURS)]
+        self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(CLASS_COLOURS)]
         self._framed = False
         self._bound: float | None = None
         self._seen = 0.0  # the largest finite |output| since reset_range()
@@ -365,7 +387,7 @@ class BoundaryPlot(pg.PlotWidget):
         limit = self._limit(_peak(image[..., 1]))
         index = image[..., 0] * SHADES + np.rint(np.clip(image[..., 1] / limit, 0, 1) * (SHADES - 1))
         if self.class_map.lut is None or len(self.class_map.lut) != k * SHADES:
-            self.class_map.setLookupTable(class_lookup_table(k))
+            self.class_map.setLookupTable(class_lookup_table(k, self.palette.class_colours))
         self.class_map.setImage(index, autoLevels=False, levels=(0, k * SHADES))
         x0, x1, y0, y1 = extent
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
@@ -380,9 +402,30 @@ class BoundaryPlot(pg.PlotWidget):
         self.colour_bar.setVisible(self._classes == 2 and (self._image is None or self._image.ndim == 2))
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
                                    (self.test_points, data.X_test, data.labels_test)):
-            points = X.numpy()
-            scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
+            points, classes = X.numpy(), labels.tolist()
+            # Shapes per class, so the classes never differ by colour alone; test points hollow.
+            if scatter is self.train_points:
+                style = {"brush": [self._brushes[c] for c in classes]}
+            else:
+                style = {"brush": None, "pen": [self._test_pens[c] for c in classes]}
+            symbols = class_symbols(self.palette.symbols)
+            scatter.setData(points[:, 0], points[:, 1], symbol=[symbols[c] for c in classes], **style)
         self.test_points.setVisible(show_test)
+
+    def set_palette(self, palette: palettes.Palette) -> None:
+        """Colour map, class colours and shapes (:mod:`gui.palette`); call :meth:`show_points` after."""
+        self.palette = palette
+        if isinstance(palette.colour_map, str):
+            colour_map = pg.colormap.get(palette.colour_map)
+        else:
+            colour_map = pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
+        self.heatmap.setColorMap(colour_map)
+        self.colour_bar.setColorMap(colour_map)
+        self._brushes = [pg.mkBrush(c) for c in class_colours(palette.class_colours)]
+        self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(palette.class_colours)]
+        self.class_map.setLookupTable(None)  # made again with the palette's colours, just below
+        self.setToolTip(palettes.describe(palette))
+        self._relevel()
 
 
 def _peak(image: np.ndarray) -> float:

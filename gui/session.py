@@ -43,7 +43,8 @@ from minidl import architecture
 
 from . import boundary
 from .experiment import Data, Experiment, History
-from .messages import Finished, Frame, Metrics, Progress
+from .messages import BatchLosses, Finished, Frame, Metrics, Progress
+from .pace import Pace
 from .timeline import Timeline, flatten
 from .trainer import Job
 from .weights import ViewRequest, fresh_network, load_flat, model_from
@@ -66,7 +67,7 @@ class Events:
 
     Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
     everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``.
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batches(BatchLosses)``.
     """
 
     def __init__(self):
@@ -126,6 +127,7 @@ class Session:
         # a fresh one at the next Run. Only the training thread steps it while a run is live.
         self.optimizer = None
         self._undo: _Undo | None = None
+        self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
         self._new_data()
         self._new_model()
 
@@ -275,7 +277,7 @@ class Session:
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  schedule=e.build_schedule())
+                  schedule=e.build_schedule(), pace=self.pace)
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -425,6 +427,8 @@ class Session:
             self.events.emit("frame", message)
         elif isinstance(message, Finished):
             self._finish(message)
+        elif isinstance(message, BatchLosses):
+            self.events.emit("batches", message)
 
     def _finish(self, finished: Finished) -> None:
         run, self._run = self._run, None

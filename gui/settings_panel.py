@@ -75,7 +75,7 @@ class SettingsPanel:
         self.train_spin = spin("trainSizeSpin", *POINTS_RANGE, "Number of training points.")
         self.test_spin = spin("testSizeSpin", *POINTS_RANGE, "Number of test points (never trained on).")
         self.show_test_check = QCheckBox("Show test points", objectName="showTestCheck", checked=True,
-                                         toolTip="Show the test points (triangles) on the boundary plot (Ctrl+T).")
+                                         toolTip="Show the test points (hollow markers) on the boundary plot (Ctrl+T).")
         self._fields = {"eta": self.eta_spin, "batch_size": self.batch_spin, "epochs": self.epochs_spin,
                         "seed": self.seed_spin, "noise": self.noise_spin, "n_train": self.train_spin,
                         "n_test": self.test_spin}
