@@ -28,6 +28,7 @@ from . import accessibility, files, wheel_guard, worker
 from .background import Background
 from .classroom import Classroom
 from .display import Display
+from .draw import DrawTool
 from .experiment import Experiment
 from .layer_panel import LayerPanel
 from .overlays import RunOverlays
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         boundary_layout.setContentsMargins(0, 0, 0, 0)
         boundary_layout.addWidget(self.boundary_plot, 1)
         boundary_layout.addWidget(self.boundary_plot.auto_range_check)
+        self.draw = DrawTool(session, self.boundary_plot)
+        boundary_layout.addWidget(self.draw)
         plots = QSplitter()
         plots.addWidget(boundary_box)
         plots.addWidget(loss_box)
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
     def _experiment_changed(self) -> None:
         if self.layers.blocks() != self.session.experiment.blocks:
             self.layers.set_blocks(self.session.experiment.blocks)
+        self.loss_plot.set_loss_name(self.session.experiment.loss)
         self._update_controls()
         self._update_title()
 

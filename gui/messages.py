@@ -38,7 +38,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class Frame:
-    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``) after ``epoch``."""
+    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``; with more than two classes
+    ``(res, res, 2)``: the winning class and its margin, see :func:`gui.boundary.difference`) after ``epoch``."""
 
     epoch: int
     image: np.ndarray

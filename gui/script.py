@@ -9,16 +9,17 @@ prints the very losses the playground recorded: its ``final train loss per point
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 
 from minidl.architecture import ACTIVATIONS
+from minidl.data import class_range
 
 from .experiment import IN_FEATURES, Experiment
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.
 _MISSING = object()
-KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed"}
+KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed", "classes"}
 
 
 def segments(schedule: list, epochs: int) -> list[tuple[int, int, float, int]]:
@@ -56,7 +57,7 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
     """The script's text for a run of ``epochs`` epochs with ``settings`` (an Experiment's fields)
     trained by ``schedule``; None schedule: one run with the settings' eta and batch size.
     ``ValueError`` names a setting the script cannot replay."""
-    defaults = {f.name: f.default for f in fields(Experiment)}
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(Experiment)}
     for name in sorted(set(settings) - KNOWN):
         if settings[name] != defaults.get(name, _MISSING):
             raise ValueError(f"export as Python does not replay the setting {name} = {settings[name]!r} yet")
@@ -66,6 +67,9 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
     if schedule is None:
         schedule = [(1, {"eta": settings["eta"], "batch_size": min(settings["batch_size"], settings["n_train"])})]
     used = sorted({b["type"] for b in blocks})
+    k = int(settings.get("classes", 2))
+    low, high, _ = class_range(settings["dataset"])
+    classes = f", classes={k}" if low != high else ""  # as Experiment.make_data asks for them
     lines = [
         f'"""{title}, exported from the minidl playground.',
         "",
@@ -82,8 +86,8 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         "",
         "# The data: the same dataset, sizes, noise and seed give the same points.",
         f"X_train, labels_train, X_test, labels_test = split({settings['dataset']!r}, {settings['n_train']}, "
-        f"{settings['n_test']}, SEED, {float(settings['noise'])!r})",
-        "y_train, y_test = one_hot(labels_train), one_hot(labels_test)",
+        f"{settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})",
+        f"y_train, y_test = one_hot(labels_train, {k}), one_hot(labels_test, {k})",
         "",
         "# The network: its initial weights drawn from the seed, layer by layer, as the playground does.",
         "generator = torch.Generator().manual_seed(SEED)",

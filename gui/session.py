@@ -18,6 +18,9 @@ The run rules:
   at the next Run.
 - Every run is kept in :attr:`Session.runs` for comparison (gui/runs.py): a fresh start, a
   Continue, or a branch (:meth:`Session.fork`).
+- The optimizer's state (momentum, Adam's moments) carries over from Run to Run and is saved with
+  the experiment; a change of optimizer, momentum or weight decay starts it afresh and keeps the
+  weights; a change of loss draws new weights; new weights and a branch start it afresh.
 - :meth:`Session.resume_from` branches: it drops the history after a snapshot and trains on
   from it. Training is deterministic (same batches, same order), so a branch with nothing
   changed repeats the original losses bit for bit.
@@ -30,6 +33,7 @@ window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Callable
@@ -58,7 +62,9 @@ STOP_WAIT_MS = 20
 # drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
 # so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
 SYNC_BUILD = 1_000_000
-DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed")
+DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "points", "test_ratio")
+# A change of these keeps the weights but starts the optimizer's state (momentum, Adam's moments) afresh.
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
 
 
 class Events:
@@ -90,6 +96,7 @@ class _Undo:
     fresh_weights_needed: bool
     state: str
     finish_reason: str | None
+    optimizer: object = None
     schedule: list | None = None
     current_run: Run | None = None
     stamp: int = 0
@@ -125,6 +132,9 @@ class Session(KeptRuns):
         self.path = None  # the file the experiment was opened from or saved to
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
+        # The optimizer whose state (momentum, Adam's moments) carries over from run to run; None: make
+        # a fresh one at the next Run. Only the training thread steps it while a run is live.
+        self.optimizer = None
         self._undo: _Undo | None = None
         self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
         # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
@@ -148,7 +158,8 @@ class Session(KeptRuns):
         belongs to the training thread)."""
         if not self.running or self._model is None:
             return self._model
-        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]))
+        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]),
+                          self.experiment.loss)
 
     @property
     def has_model(self) -> bool:
@@ -180,7 +191,8 @@ class Session(KeptRuns):
         else:
             epoch = self.timeline.nearest(self.history.epochs if epoch is None else epoch)
             flat = self.timeline.flat(epoch)
-        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data)
+        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data,
+                           self.experiment.loss)
 
     # -- editing the experiment -------------------------------------------------------
     def edit(self, **changes) -> None:
@@ -202,9 +214,14 @@ class Session(KeptRuns):
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
                               + (f": the {trained} trained epochs were discarded" if trained else ""))
-        elif "blocks" in changes:
+        elif "blocks" in changes or "loss" in changes:
             self._discard_run(f"The network changed: new initial weights from seed {self.experiment.seed}"
                               + (f"; the {trained} trained epochs were discarded" if trained else ""))
+        if set(changes) & set(OPTIMIZER_FIELDS) and self.optimizer is not None and not self.running:
+            self.optimizer = None
+            if self.history.epochs:
+                self.events.emit("status", f"The next Run continues from epoch {self.history.epochs} with a fresh "
+                                 f"{self.experiment.optimizer} (its momentum starts from zero).")
         self.events.emit("experiment")
 
     def _discard_run(self, why: str) -> None:
@@ -214,8 +231,9 @@ class Session(KeptRuns):
             self.events.emit("status", why + ".")
 
     def replace(self, experiment: Experiment, model=None, history: History | None = None,
-                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None) -> None:
-        """Stop any run and take ``experiment`` (and the weights and history of a file)."""
+                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None,
+                optimizer_state: dict | None = None) -> None:
+        """Stop any run and take ``experiment`` (and the weights, history and optimizer state of a file)."""
         self.stop()
         self.experiment, self.path = experiment, path
         self.run_book.clear()
@@ -233,6 +251,9 @@ class Session(KeptRuns):
             if self.history.epochs not in self.timeline.epochs():
                 self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
             self.metrics = None
+            if optimizer_state:
+                self.optimizer = experiment.build_optimizer()
+                self.optimizer.load_state_tensors(optimizer_state, model.parameters())
         self._set_modified(False)
         self.events.emit("experiment")
         self.events.emit("model")
@@ -268,14 +289,17 @@ class Session(KeptRuns):
         self._control = minidl.TrainingControl()
         if first_step_only:
             self._control.step(1)
-        self._optimizer = minidl.SGD(e.eta)
+        if self.optimizer is None:
+            self.optimizer = e.build_optimizer()
+        self._optimizer = self.optimizer
+        self._optimizer.eta = e.eta
         self._live = LiveEta(self._control, self._optimizer, done + 1)
         self._begin_run(done)
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  pace=self.pace)
+                  schedule=e.build_schedule(), pace=self.pace)
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -342,7 +366,8 @@ class Session(KeptRuns):
         """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
         self.stop()
         undo = _Undo(self._model, self.history, self.timeline, self.target_epoch, self.fresh_weights_needed,
-                     self.state, self.finish_reason, self.schedule, self.current_run, stamp())
+                     self.state, self.finish_reason, self.optimizer, schedule=self.schedule,
+                     current_run=self.current_run, stamp=stamp())
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
@@ -362,6 +387,7 @@ class Session(KeptRuns):
         u, self._undo = self._undo, None
         self._generation, self.building = self._generation + 1, False
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
+        self.optimizer = u.optimizer
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
         self.schedule, self.current_run = u.schedule, u.current_run
@@ -392,6 +418,7 @@ class Session(KeptRuns):
         if start is None:
             return False
         load_flat(self._model, self.timeline.flat(start))
+        self.optimizer = None  # the timeline keeps weights, not the optimizer's state: a branch starts it afresh
         self.history.truncate(start)
         self.timeline.truncate(start)
         self.timeline.add(start, self.timeline.flat(start), pinned=True)
@@ -458,13 +485,16 @@ class Session(KeptRuns):
         self.history, self.metrics, self.seek_epoch = History(), None, None
         self.fresh_weights_needed = False
         self.schedule, self.current_run = [], None
+        self.optimizer = None
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None
         self._generation += 1
         self.building = False
         if self.validate():
             return
-        experiment = Experiment.from_json(self.experiment.to_json())  # a copy the builder may read anywhere
+        # A copy the builder may read anywhere; without the custom points, which it does not need
+        # (100,000 of them take a second through JSON).
+        experiment = Experiment.from_json(dataclasses.replace(self.experiment, points=[]).to_json())
         work = lambda: fresh_network(experiment)  # noqa: E731
         if self.builder is None or architecture.check(experiment.blocks, 2) <= SYNC_BUILD:
             self._built(self._generation, work())

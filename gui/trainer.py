@@ -61,6 +61,7 @@ class Job:
     grid: torch.Tensor
     control: minidl.TrainingControl
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
+    schedule: object = None  # a minidl.schedules object; None: the step size as set
     pace: Pace | None = None  # a class's speed (gui.pace); None or its default: as fast as it can
 
 
@@ -108,7 +109,8 @@ class Trainer:
         job = self.job
         last = job.first_epoch + job.epochs - 1
         records = minidl.fit(job.model, job.data.X_train, job.data.y_train, job.epochs, job.batch_size,
-                             job.optimizer, job.control, job.first_epoch)
+                             job.optimizer, job.control, job.first_epoch,
+                             **({} if job.schedule is None else {"schedule": job.schedule}))
         self._observe()
         for record in records:
             if record.diverged:
