@@ -143,8 +143,10 @@ def test_segments_merge_equal_neighbours_and_stop_at_the_last_epoch():
     schedule = [(1, {"eta": 0.1, "batch_size": 10}), (5, {"eta": 0.1, "batch_size": 10}),
                 (8, {"eta": 0.2, "batch_size": 10}), (30, {"eta": 0.3, "batch_size": 10})]
     assert segments(schedule, 20) == [(1, 7, 0.1, 10), (8, 13, 0.2, 10)]
-    with pytest.raises(ValueError, match="momentum"):
-        script({**Experiment().__dict__, "momentum": 0.9}, None, 5)
+    with pytest.raises(ValueError, match="optimizer = 'Adam'"):
+        script({**Experiment().__dict__, "optimizer": "Adam"}, None, 5)
+    with pytest.raises(ValueError, match="future_setting"):
+        script({**Experiment().__dict__, "future_setting": 1}, None, 5)
     with pytest.raises(ValueError, match="press Run"):
         script(Experiment().__dict__, None, 0)
 
@@ -186,3 +188,11 @@ def test_the_runs_model_and_the_script_writer_import_no_qt():
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_script_reproduces_a_three_class_spiral(tmp_path):
+    blocks = [linear(16), {"type": "Tanh"}, linear(3), {"type": "Tanh"}]
+    s = small(dataset="Spiral", classes=3, blocks=blocks, epochs=40, eta=0.01)
+    assert s.run() and s.history.epochs == 40
+    printed = run_script(script(s.run_settings(), s.schedule, s.history.epochs), tmp_path)
+    assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
