@@ -47,7 +47,7 @@ from numpy_peer import NumpyMLP  # noqa: E402 - after the sys.path lines above
 
 import minidl  # noqa: E402
 import minidl.plan  # noqa: E402, F401 - where the thread policy lives
-from minidl import MSE, SGD, Linear, ReLU, Sequential, Tanh  # noqa: E402
+from minidl import MSE, SGD, CrossEntropy, Linear, ReLU, Sequential, Tanh  # noqa: E402
 from minidl.data import disc, one_hot  # noqa: E402
 
 
@@ -64,6 +64,12 @@ class Workload:
     # spinning first. OpenBLAS's workers busy-wait about 0.1 s after a large product, and a peer
     # started meanwhile shares the second core with them (measured: +80 ms on a 600 ms wide epoch).
     pause: float
+    optimizer: str = "sgd"  # or "adam" (issue 15): minidl.Adam against torch.optim.Adam
+    loss: str = "mse"  # or "xent": minidl.CrossEntropy against torch's cross_entropy, no Tanh at the end
+
+    @property
+    def seed_like(self) -> bool:
+        return self.optimizer == "sgd" and self.loss == "mse"
 
 
 WORKLOADS = {
@@ -72,12 +78,20 @@ WORKLOADS = {
     # A smaller step than the seed's: summed MSE over 512 rows of 1024-wide layers
     # would otherwise diverge, and NaNs would end minidl's run (and time nothing real).
     "wide": Workload("wide", (2, 1024, 1024, 1024, 2), 8192, 512, 1e-5, 1, 5, 0.3),
+    # The seed's network and data with Adam, and with cross-entropy on raw scores (issue 15). No
+    # NumPy peer here: the ratio against minidl's own seed run (plain SGD + MSE) is the reference.
+    "adam": Workload("adam", (2, 25, 25, 25, 2), 1000, 100, 1e-3, 10, 31, 0.02, optimizer="adam"),
+    "xent": Workload("xent", (2, 25, 25, 25, 2), 1000, 100, 1e-3, 10, 31, 0.02, loss="xent"),
 }
+
+
+def minidl_optimizer(w: Workload):
+    return minidl.Adam(w.eta) if w.optimizer == "adam" else SGD(eta=w.eta)
 
 
 # -- the peers: each returns a function that trains `epochs` epochs and returns the last epoch's loss ----------
 def minidl_peer(w: Workload, model: Sequential, X, y):
-    optimizer = SGD(eta=w.eta)
+    optimizer = minidl_optimizer(w)
 
     def run(epochs: int) -> float:
         records = list(minidl.fit(model, X, y, epochs, w.batch_size, optimizer))
@@ -88,8 +102,10 @@ def minidl_peer(w: Workload, model: Sequential, X, y):
 
 def torch_peer(w: Workload, model: Sequential, X, y, threads: int | None = None):
     net = model.to_torch()  # nn.Sequential of nn.Linear/nn.ReLU/nn.Tanh with the same weights
-    opt = torch.optim.SGD(net.parameters(), lr=w.eta)
+    opt = torch.optim.Adam(net.parameters(), lr=w.eta) if w.optimizer == "adam" \
+        else torch.optim.SGD(net.parameters(), lr=w.eta)
     n, bs = X.shape[0], w.batch_size
+    xent = w.loss == "xent"
 
     def epoch() -> float:
         total = 0.0
@@ -97,7 +113,7 @@ def torch_peer(w: Workload, model: Sequential, X, y, threads: int | None = None)
             xb, yb = X[s:s + bs], y[s:s + bs]
             opt.zero_grad()
             out = net(xb)
-            loss = ((out - yb) ** 2).sum()
+            loss = torch.nn.functional.cross_entropy(out, yb, reduction="sum") if xent else ((out - yb) ** 2).sum()
             loss.backward()
             opt.step()
             total += loss.item()
@@ -199,6 +215,8 @@ def measure(w: Workload) -> Result:
     layers = []
     for i, (a, b) in enumerate(zip(w.sizes[:-1], w.sizes[1:], strict=True)):
         layers += [Linear(a, b, generator=gen), Tanh() if i == len(w.sizes) - 2 else ReLU()]
+    if w.loss == "xent":
+        layers.pop()  # cross-entropy takes raw scores
     reference = Sequential(*layers)
 
     def fresh() -> Sequential:  # every peer starts from the same weights
@@ -206,13 +224,20 @@ def measure(w: Workload) -> Result:
                              for m in reference])
         for mine, ref in zip(model.parameters(), reference.parameters(), strict=True):
             mine.copy_(ref)
-        model.setLoss(MSE())
+        model.setLoss(CrossEntropy() if w.loss == "xent" else MSE())
         return model
 
     peers = {"minidl": minidl_peer(w, fresh(), X, y),
              "pytorch": torch_peer(w, fresh(), X, y),
-             "pytorch 1 thread": torch_peer(w, fresh(), X, y, threads=1),
-             "numpy": numpy_peer(w, fresh(), X, y)}
+             "pytorch 1 thread": torch_peer(w, fresh(), X, y, threads=1)}
+    if w.seed_like:
+        peers["numpy"] = numpy_peer(w, fresh(), X, y)
+    else:  # minidl's seed run (plain SGD and MSE, Tanh output) on the same network and data
+        plain = Workload("seed", w.sizes, w.n, w.batch_size, w.eta, w.epochs, w.repeats, w.pause)
+        seed_model = Sequential(*[type(m)(m.in_features, m.out_features) if isinstance(m, Linear) else type(m)()
+                                  for m in reference], *([Tanh()] if w.loss == "xent" else []))
+        seed_model.setLoss(MSE())
+        peers["minidl SGD+MSE"] = minidl_peer(plain, seed_model, X, y)
     threads = minidl_threads(reference, w.batch_size)
     if w.name == "wide":
         peers["gemm floor"] = gemm_floor(w, fresh(), X, y, threads)
@@ -295,11 +320,15 @@ def report(w: Workload, r: Result) -> list[str]:
     print(f"  {'peer':<18}{'ms/epoch':>10}{'min':>10}   loss after warm-up")
     for name, t in r.times.items():
         print(f"  {name:<18}{statistics.median(t):>10.3f}{min(t):>10.3f}   {r.losses[name]:.6f}")
-    speedup, numpy_ratio = r.ratio("pytorch", "minidl"), r.ratio("minidl", "numpy")
+    speedup = r.ratio("pytorch", "minidl")
+    numpy_ratio = r.ratio("minidl", "numpy") if "numpy" in r.times else None
     print("  ratios (median over rounds of the ratio within a round)")
     print(f"  minidl speed-up vs PyTorch   {speedup:.2f}x"
           f"   (vs PyTorch on 1 thread {r.ratio('pytorch 1 thread', 'minidl'):.2f}x)")
-    print(f"  minidl / NumPy time          {numpy_ratio:.2f}")
+    if numpy_ratio is not None:
+        print(f"  minidl / NumPy time          {numpy_ratio:.2f}")
+    else:
+        print(f"  minidl / minidl SGD+MSE time {r.ratio('minidl', 'minidl SGD+MSE'):.2f}")
     if "gemm floor" in r.times:
         print(f"  minidl / GEMM floor time     {r.ratio('minidl', 'gemm floor'):.2f}")
     verdicts = []

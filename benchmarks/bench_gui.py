@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gui.py            # about a minute on a 2-core machine
     python benchmarks/bench_gui.py --ratio    # only measure 1, in both modes (half a minute)
+    python benchmarks/bench_gui.py --compare  # measure 1 only, with three runs ticked for comparison
 
 1. epochs/s of a run in the playground with live plots, the network view and the inspector visible,
    vs the same run headless in minidl (>= 0.8x); and the same with those two docks closed;
@@ -159,14 +160,27 @@ def main() -> int:
     window.resize(1400, 800)
     window.show()
     app.processEvents()
+    compare = "--compare" in sys.argv[1:]
+    if compare:  # three kept runs ticked: their curves over the loss plot, their boundaries side by side
+        for eta in (1e-3, 2e-3, 4e-3):
+            window.session.reset()
+            window.session.edit(eta=eta)
+            train_in_window(window, 1000)
+        window.session.edit(eta=1e-3)
+        window.session.compare([r.name for r in window.session.runs[:3]])
     inside_views(window, True)
     assert window.network_view.isVisible() and window.inspector.isVisible()
-    results.append(speed_ratio(window, experiment, "network view and inspector shown"))
+    results.append(speed_ratio(window, experiment, "network view and inspector shown"
+                               + (f", comparing runs {', '.join(window.session.run_book.ticked)}" if compare else "")))
+    if compare or "--ratio" in sys.argv:
+        if not compare:
+            inside_views(window, False)
+            results.append(speed_ratio(window, experiment, "those docks closed"))
+        window.close()
+        return report(results)
     inside_views(window, False)
     results.append(speed_ratio(window, experiment, "those docks closed"))
     inside_views(window, True)
-    if "--ratio" in sys.argv:
-        return report(results)
     lateness = []
     window.session.reset()
     train_in_window(window, 1000, lateness)  # its own run: the probe timer costs the GUI thread too

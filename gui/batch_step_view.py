@@ -95,7 +95,7 @@ class BatchStepView(QWidget):
     """``batchStepView``: the numbers of :meth:`Session.last_batch_step`. Automation: :attr:`matrices`
     (``{(layer, name): MatrixView}``), :attr:`loss_label`, :attr:`boundary_toggle`, :meth:`boundary_image`."""
 
-    NAMES = ("batch input", "W before", "dL/dW", "ΔW = −η·dL/dW", "dL/db")
+    NAMES = ("batch input", "W before", "dL/dW", "ΔW", "dL/db")  # ΔW = W after − W before (−η·dL/dW with SGD)
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent, objectName="batchStepView")

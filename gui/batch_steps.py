@@ -41,7 +41,9 @@ class BatchSteps:
     def _batch_stepped(self, record) -> None:
         """The trainer's :class:`gui.messages.BatchStepped` arrived (on the GUI thread)."""
         self._batch_pending = False
-        step = self._last_batch = inside.batch_step(record, self.experiment.blocks, self.experiment.eta)
+        # The step size the batch was trained with: the optimizer's (a schedule changes it each epoch).
+        eta = self._optimizer.eta if self._optimizer is not None else self.experiment.eta
+        step = self._last_batch = inside.batch_step(record, self.experiment.blocks, eta, self.experiment.loss)
         if self.state == "running" and self._control is not None and self._control.paused:
             self.state = "paused"
             self.events.emit("state", self.state)

@@ -55,4 +55,11 @@ class Imager:
 
 
 def difference(output: torch.Tensor, resolution: int) -> np.ndarray:
-    return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()
+    """Two classes: class-1 minus class-0 score, ``(resolution, resolution)``. K > 2 classes:
+    ``(resolution, resolution, 2)``, the winning class (the argmax) and its margin over the
+    runner-up (how sure the network is), which the plot shades the class colour by."""
+    if output.shape[1] == 2:
+        return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()
+    top, index = output.topk(2, dim=1)
+    picture = torch.stack((index[:, 0].to(output.dtype), top[:, 0] - top[:, 1]), 1)
+    return picture.reshape(resolution, resolution, 2).cpu().numpy()

@@ -79,7 +79,7 @@ class Display(QObject):
         if self.session.has_model:
             self._request(self.session.seek_epoch)
         else:  # an invalid stack: no stale picture of the previous network
-            self.boundary_plot.heatmap.clear()
+            self.boundary_plot.clear_image()
 
     def _experiment(self) -> None:
         # New data always comes with a ``model`` event, which redraws the points; an edit of eta

@@ -19,12 +19,14 @@ import torch
 import minidl
 from minidl import architecture, io
 from minidl.checks import unchecked
-from minidl.data import DATASETS, one_hot, split
+from minidl.data import DATASETS, class_range, one_hot, split
 from minidl.metrics import error_rate
+from minidl.schedules import Cosine, StepDecay
 
+from . import points as custom
 from .timeline import Timeline
 
-NUM_CLASSES = 2
+NUM_CLASSES = 2  # of the report's problem; Experiment.num_classes is the data's
 IN_FEATURES = 2
 ETA_RANGE = (1e-6, 10.0)
 EPOCHS_MAX = 1_000_000
@@ -32,6 +34,17 @@ POINTS_RANGE = (10, 100_000)
 NOISE_MAX = 0.5
 SEED_MAX = 2**31 - 1
 WIDTH_MAX = architecture.MAX_WIDTH  # one limit for the widgets, the files and minidl
+# Issue 15: losses, optimizers, schedules and your own points. Files written before lack these
+# fields and load with the defaults, which are the settings every run had then.
+CUSTOM = "Custom"  # the dataset of drawn or imported points (experiment.points)
+DATASET_NAMES = (*DATASETS, CUSTOM)
+LOSSES = {"MSE": minidl.MSE, "Cross-entropy": minidl.CrossEntropy}
+OPTIMIZERS = ("SGD", "SGD + momentum", "Adam")
+SCHEDULES = ("Constant", "Step decay", "Cosine")
+MOMENTUM_MAX = 0.999
+WEIGHT_DECAY_MAX = 1.0
+TEST_RATIO_RANGE = (0.05, 0.9)
+ORIGINAL_FIELDS = ("blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed")
 
 
 def linear(width: int) -> dict:
@@ -51,19 +64,39 @@ class Experiment:
     batch_size: int = 100
     epochs: int = 1000
     seed: int = 0
+    loss: str = "MSE"
+    optimizer: str = "SGD"
+    momentum: float = 0.9  # used by "SGD + momentum"
+    weight_decay: float = 0.0
+    schedule: str = "Constant"
+    classes: int = 2  # asked of datasets that draw 2 to 5 classes (Blobs: 3 at least); see num_classes
+    points: list = field(default_factory=list)  # the Custom dataset: [x1, x2, label, split] (gui/points.py)
+    test_ratio: float = 0.3  # of the Custom points without a fixed split
+
+    @property
+    def num_classes(self) -> int:
+        """K, the number of classes of the data: the network needs K outputs."""
+        if self.dataset == CUSTOM:
+            return custom.num_classes(self.points)
+        low, high, _ = class_range(self.dataset)
+        return min(max(self.classes, low), high)
 
     # -- checks --------------------------------------------------------------------
     def validate(self) -> list[str]:
         """Sentences that say what stops a run and how to fix it; empty when all is well."""
         problems = []
+        k = self.num_classes
         linears = [b for b in self.blocks if b.get("type") == "Linear"]
         if not self.blocks:
-            problems.append(f"The network is empty: add a Linear block of width {NUM_CLASSES} (one output per class).")
+            problems.append(f"The network is empty: add a Linear block of width {k} (one output per class).")
         elif not linears:
             problems.append("The network has no Linear block, so it has nothing to learn: add one.")
-        elif linears[-1].get("width") != NUM_CLASSES:
+        elif linears[-1].get("width") != k:
             problems.append(f"The last Linear block has {linears[-1].get('width')} outputs, but the data has "
-                            f"{NUM_CLASSES} classes: set its width to {NUM_CLASSES}.")
+                            f"{k} classes: set the last Linear's width to {k}.")
+        problems += self._loss_problems()
+        if self.dataset == CUSTOM:
+            problems += custom.problems(self.points, self.test_ratio)
         if linears:
             try:
                 architecture.check(self.blocks, IN_FEATURES)
@@ -76,6 +109,15 @@ class Experiment:
         if not 1 <= self.epochs <= EPOCHS_MAX:
             problems.append(f"The number of epochs must lie between 1 and {EPOCHS_MAX:,}.")
         return problems
+
+    def _loss_problems(self) -> list[str]:
+        last = max((i for i, b in enumerate(self.blocks) if b.get("type") == "Linear"), default=None)
+        after = [b.get("type") for b in self.blocks[last + 1:]] if last is not None else []
+        if self.loss == "Cross-entropy" and after:
+            them = " and ".join(after)
+            return [f"Cross-entropy needs raw scores: remove the {them} after the last Linear (the softmax "
+                    "is part of the loss)."]
+        return []
 
     def notes(self) -> list[str]:
         """Sentences about settings that are used differently from how they read (not problems)."""
@@ -93,13 +135,39 @@ class Experiment:
     def build_model(self) -> minidl.Sequential:
         """A fresh network: the same seed always draws the same initial weights."""
         model = architecture.build(self.blocks, IN_FEATURES, generator=torch.Generator().manual_seed(self.seed))
-        model.setLoss(minidl.MSE())
+        model.setLoss(self.make_loss())
         return model
 
+    def make_loss(self):
+        return LOSSES[self.loss]()
+
+    def build_optimizer(self):
+        """The optimizer of a run: plain SGD (the report's), SGD with momentum, or Adam; each with L2
+        weight decay when it is above 0."""
+        if self.optimizer == "Adam":
+            return minidl.Adam(self.eta, weight_decay=self.weight_decay)
+        momentum = self.momentum if self.optimizer == "SGD + momentum" else 0.0
+        return minidl.SGD(self.eta, momentum=momentum, weight_decay=self.weight_decay)
+
+    def build_schedule(self):
+        """The learning-rate schedule over this experiment's epochs: constant, halved every quarter
+        of them (step decay), or a cosine from eta down to 0. None for constant: ``fit`` then uses
+        eta as set, as it always has."""
+        if self.schedule == "Step decay":
+            return StepDecay(every=max(1, self.epochs // 4), gamma=0.5)
+        if self.schedule == "Cosine":
+            return Cosine(self.epochs)
+        return None
+
     def make_data(self) -> Data:
-        X_train, labels_train, X_test, labels_test = split(self.dataset, self.n_train, self.n_test,
-                                                           self.seed, self.noise)
-        return Data(X_train, labels_train, one_hot(labels_train), X_test, labels_test, one_hot(labels_test))
+        k = self.num_classes
+        if self.dataset == CUSTOM:
+            X_train, labels_train, X_test, labels_test = custom.split(self.points, self.test_ratio, self.seed)
+        else:
+            extra = {"classes": k} if class_range(self.dataset)[0] != class_range(self.dataset)[1] else {}
+            X_train, labels_train, X_test, labels_test = split(self.dataset, self.n_train, self.n_test,
+                                                               self.seed, self.noise, **extra)
+        return Data(X_train, labels_train, one_hot(labels_train, k), X_test, labels_test, one_hot(labels_test, k))
 
     # -- JSON ----------------------------------------------------------------------
     def to_json(self) -> str:
@@ -117,6 +185,8 @@ class Experiment:
         values = {}
         for f in fields(cls):
             if f.name not in raw:
+                if f.name not in ORIGINAL_FIELDS:
+                    continue  # a file from before issue 15: the default, which every run had then
                 raise ValueError(f"the experiment settings lack {f.name!r}")
             values[f.name] = _checked(f.name, raw[f.name])
         experiment = cls(**values)
@@ -140,10 +210,19 @@ def _checked(name: str, value):
             raise ValueError("the experiment's blocks must be a list of layer descriptions")
         return [dict(b) for b in value]
     if name == "dataset":
-        if not isinstance(value, str) or value not in DATASETS:
-            raise ValueError(f"the experiment's dataset must be one of {', '.join(DATASETS)}, got {value!r:.40}")
+        if not isinstance(value, str) or value not in DATASET_NAMES:
+            raise ValueError(f"the experiment's dataset must be one of {', '.join(DATASET_NAMES)}, got {value!r:.40}")
         return value
-    limits = {"noise": (0.0, NOISE_MAX, float), "n_train": (*POINTS_RANGE, int), "n_test": (*POINTS_RANGE, int),
+    choices = {"loss": tuple(LOSSES), "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+    if name in choices:
+        if not isinstance(value, str) or value not in choices[name]:
+            raise ValueError(f"the experiment's {name} must be one of {', '.join(choices[name])}, got {value!r:.40}")
+        return value
+    if name == "points":
+        return custom.check_points(value)
+    limits = {"momentum": (0.0, MOMENTUM_MAX, float), "weight_decay": (0.0, WEIGHT_DECAY_MAX, float),
+              "classes": (2, 5, int), "test_ratio": (*TEST_RATIO_RANGE, float),
+              "noise": (0.0, NOISE_MAX, float), "n_train": (*POINTS_RANGE, int), "n_test": (*POINTS_RANGE, int),
               "eta": (*ETA_RANGE, float), "batch_size": (1, POINTS_RANGE[1], int),
               "epochs": (1, EPOCHS_MAX, int), "seed": (0, SEED_MAX, int)}
     return number(*limits[name])
@@ -162,6 +241,8 @@ class Data:
 
     def test_loss(self, model, test_out: torch.Tensor | None = None) -> float:
         """Loss per point on the test set (NaN once the weights are not finite)."""
+        if not self.X_test.shape[0]:
+            return math.nan
         test_out = model.predict(self.X_test) if test_out is None else test_out
         if not bool(torch.isfinite(test_out).all()):
             return math.nan
@@ -184,7 +265,7 @@ class Data:
 
     def extent(self, margin: float = 0.05) -> tuple[float, float, float, float]:
         """``(x0, x1, y0, y1)``: the unit square, grown to hold every point, plus a margin."""
-        points = torch.cat((self.X_train, self.X_test))
+        points = torch.cat((self.X_train, self.X_test, torch.full((1, 2), 0.5)))  # never empty (no drawn points)
         low = torch.minimum(points.min(0).values, torch.zeros(2)) - margin
         high = torch.maximum(points.max(0).values, torch.ones(2)) + margin
         return float(low[0]), float(high[0]), float(low[1]), float(high[1])
@@ -226,7 +307,8 @@ class History:
 
 # -- files ---------------------------------------------------------------------------
 def save(path, experiment: Experiment, model: minidl.Sequential, history: History,
-         timeline: Timeline | None = None, fresh_start: bool = False) -> None:
+         timeline: Timeline | None = None, fresh_start: bool = False, optimizer=None,
+         extra_metadata: dict | None = None, extra_tensors: dict | None = None) -> None:
     """Write experiment, weights, loss history and timeline to ``path`` atomically (minidl's format).
 
     ``fresh_start`` marks a run that diverged: its next Run starts from fresh weights. Non-finite
@@ -241,8 +323,17 @@ def save(path, experiment: Experiment, model: minidl.Sequential, history: Histor
     tensors = {"history.train": torch.from_numpy(history.train.astype(np.float32)),
                "history.test_epochs": torch.from_numpy(history.test_epochs.astype(np.float64)),
                "history.test": torch.from_numpy(history.test.astype(np.float32)),
-               **(timeline.to_tensors() if timeline is not None else {})}
-    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0"}
+               **(timeline.to_tensors() if timeline is not None else {}), **(extra_tensors or {})}
+    # The optimizer's state (momentum, Adam's moments) and the custom points travel as tensors: 100,000
+    # points as JSON would outgrow the file's header.
+    if optimizer is not None:
+        tensors |= {f"optimizer.{k}": v for k, v in optimizer.state_tensors().items()}
+    if experiment.points:
+        tensors["points"] = torch.tensor(experiment.points, dtype=torch.float64)
+        experiment = copy.copy(experiment)
+        experiment.points = []
+    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0",
+                **(extra_metadata or {})}  # e.g. the runs kept for comparison (gui/runs_file.py)
     io.write(Path(path), model, metadata=metadata, tensors=tensors)
 
 
@@ -256,6 +347,9 @@ class Loaded:
     history: History
     timeline: Timeline
     fresh_start: bool = False
+    optimizer_state: dict = field(default_factory=dict)  # for Experiment.build_optimizer().load_state_tensors
+    metadata: dict = field(default_factory=dict)  # everything the file holds, for readers of extra
+    tensors: dict = field(default_factory=dict)   # sections such as the runs (gui/runs_file.py)
 
     def __iter__(self):  # ``experiment, model, history = load(path)`` keeps working
         return iter((self.experiment, self.model, self.history))
@@ -269,23 +363,39 @@ def load(path) -> Loaded:
         raise ValueError(f"{name} holds a minidl model but no playground experiment")
     try:
         experiment = Experiment.from_json(meta["experiment"])
+        if "points" in tensors:
+            experiment.points = _points(tensors.pop("points"))
     except ValueError as error:
         raise ValueError(f"{name} is damaged: {error}") from None
     if architecture.describe(model) != experiment.blocks:
         raise ValueError(f"{name} is damaged: its weights do not match its blocks")
-    if (model.in_features, model.out_features) != (IN_FEATURES, NUM_CLASSES):
+    k = experiment.num_classes
+    if (model.in_features, model.out_features) != (IN_FEATURES, k):
         raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
-                         f"the playground's problems need {IN_FEATURES} inputs and {NUM_CLASSES} outputs")
+                         f"its data needs {IN_FEATURES} inputs and {k} outputs (one per class)")
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
     model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
-    model.setLoss(minidl.MSE())
+    model.setLoss(experiment.make_loss())
     history = _history(name, tensors)
+    state = {k.removeprefix("optimizer."): tensors.pop(k) for k in list(tensors) if k.startswith("optimizer.")}
     try:
         timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()], tensors, history.epochs)
+        if state:  # refused here if it does not fit, rather than at the next Run
+            experiment.build_optimizer().load_state_tensors(state, model.parameters())
     except ValueError as error:
         raise ValueError(f"{name} is damaged: {error}") from None
-    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1")
+    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1", state, meta,
+                  tensors)
+
+
+def _points(table: torch.Tensor) -> list[list]:
+    """The custom points saved as a ``(N, 4)`` tensor, checked like any experiment's."""
+    if table.dim() != 2 or table.shape[1] != 4:
+        raise ValueError("its custom points are not a table of four columns")
+    rows = table.double().tolist()
+    return custom.check_points([[x1, x2, int(label) if label == int(label) else label,
+                                 int(code) if code == int(code) else code] for x1, x2, label, code in rows])
 
 
 def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:

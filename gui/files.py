@@ -16,11 +16,15 @@ import minidl
 from minidl.io import write_bytes_atomically
 
 from . import experiment as exp
+from . import points, runs_file
+from .exports_menu import ExportActions
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
+LESSON_FILTER = "Lessons (*.json);;All files (*)"
 log = logging.getLogger("gui")
 PRESETS = {"The report: disc, 2-25-25-25-2": "report.json", "XOR, small Tanh network": "xor.json",
-           "Spiral, 3 × 64 ReLU": "spiral.json"}
+           "Spiral, 3 × 64 ReLU": "spiral.json",
+           "Four blobs, cross-entropy and Adam": "blobs.json"}
 
 
 def preset_path(name: str) -> Path:
@@ -81,6 +85,10 @@ class FileActions:
         self.new_action = a(menu, "&New", self.new, QKeySequence.StandardKey.New,
                             "Start again from the report's experiment")
         self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
+        self.open_lesson_action = a(menu, "Open &lesson…", self.open_lesson_dialog,
+                                    tip="Open a lesson: scenes a teacher steps through like slides (gui/classroom.py)")
+        self.open_lesson_action.setObjectName("openLessonAction")
+        self.lessons_menu = menu.addMenu("Lesso&ns")  # the shipped lessons (filled by gui/classroom.py)
         examples = menu.addMenu("&Examples")
         examples.setToolTipsVisible(True)
         for title, name in PRESETS.items():
@@ -95,9 +103,21 @@ class FileActions:
         a(menu, "Export &boundary as PNG…", lambda: self._export_dialog("boundary.png", self.export_boundary_png))
         a(menu, "Export &loss plot as PNG…", lambda: self._export_dialog("loss.png", self.export_loss_png))
         a(menu, "Export loss history as &CSV…", lambda: self._export_dialog("loss.csv", self.export_loss_csv))
+        self.exports = ExportActions(self)
+        self.exports.build(menu)
+        menu.addSeparator()
+        self.import_data_action = a(menu, "&Import data from CSV…", self.import_data_dialog,
+                                    tip="Use your own points: a CSV file of x1,x2,label rows (optional header and "
+                                        "split column)")
+        self.import_data_action.setObjectName("importDataAction")
+        self.export_data_action = a(menu, "Export &data as CSV…",
+                                    lambda: self._export_dialog("data.csv", self.export_data_csv),
+                                    tip="Write the training and test points as x1,x2,label,split rows")
+        self.export_data_action.setObjectName("exportDataAction")
         menu.addSeparator()
         a(menu, "&Quit", self.window.close, QKeySequence.StandardKey.Quit)
-        self.blocked_while_running = (self.new_action, self.open_action, self.save_action, self.save_as_action)
+        self.blocked_while_running = (self.new_action, self.open_action, self.save_action, self.save_as_action,
+                                      self.import_data_action)
 
     def build_help_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&Help")
@@ -169,11 +189,36 @@ class FileActions:
                             "The current experiment is unchanged.")
             return False
         self._remember(path)
+        try:
+            runs = runs_file.from_file(loaded.metadata, loaded.tensors)
+            damaged = None
+        except ValueError as error:
+            runs, damaged = None, str(error)
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
-                                    fresh_weights_needed=loaded.fresh_start, path=Path(path))
+                                    fresh_weights_needed=loaded.fresh_start, path=Path(path),
+                                    optimizer_state=loaded.optimizer_state)
+        if runs is not None:
+            self.window.session.adopt_runs(*runs)
+        if damaged:
+            self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
+                            "were left out; the experiment, its weights and its history opened. The file itself is "
+                            "unchanged: use Save As to keep it while you go on.")
+            return True
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
         return True
+
+    def open_lesson_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open lesson", self._folder(), LESSON_FILTER)
+        if path:
+            self.open_lesson(path)
+
+    def open_lesson(self, path) -> bool:
+        """Open a lesson file and show its first scene (see :mod:`gui.lesson`); a bad file changes nothing."""
+        opened = self.window.classroom.open_lesson(path)
+        if opened:
+            self._remember(path)
+        return opened
 
     def save(self) -> bool:
         if self.window.session.path is None:
@@ -197,7 +242,9 @@ class FileActions:
                             + " ".join(s.validate()))
             return False
         try:
-            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed)
+            meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
+            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
+                     optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "
@@ -217,8 +264,9 @@ class FileActions:
     def _export(self, path, write) -> bool:
         try:
             write(Path(path))
-        except OSError as error:
-            self.show_error("Cannot export", f"Could not write {Path(path).name}: {error.strerror or error}.")
+        except (OSError, ValueError) as error:  # ValueError: a special file in the way
+            reason = getattr(error, "strerror", None) or error
+            self.show_error("Cannot export", f"Could not write {Path(path).name}: {reason}.")
             return False
         self._remember(path)
         self.window.set_status(f"Exported {Path(path).name}.")
@@ -236,8 +284,48 @@ class FileActions:
     def export_loss_png(self, path) -> bool:
         return self._export(path, self._png(self.window.loss_plot))
 
+    # -- your own data (issue 15) -------------------------------------------------------------
+    def import_data_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import data", self._folder(),
+                                              "CSV files (*.csv *.txt);;All files (*)")
+        if path:
+            self.import_data_csv(path)
+
+    def import_data_csv(self, path) -> bool:
+        """Make the points of a CSV file the dataset (Custom); a bad file changes nothing and says why."""
+        s, name = self.window.session, Path(path).name
+        if s.running:
+            self.window.set_status("Stop the run to import data.")
+            return False
+        try:
+            rows = points.read_csv(path)
+        except (ValueError, MemoryError) as error:
+            reason = "it is too large to read" if isinstance(error, MemoryError) else str(error)
+            self.show_error("Cannot import data", f"Could not import {name}: {reason}. Your data is unchanged.")
+            return False
+        self._remember(path)
+        s.edit(dataset=exp.CUSTOM, points=rows)
+        k = s.experiment.num_classes
+        self.window.set_status(f"Imported {len(rows):,} points in {k} classes from {name}."
+                               + (" " + s.validate()[0] if s.validate() else ""))
+        return True
+
+    def export_data_csv(self, path) -> bool:
+        d = self.window.session.data
+        text = points.to_csv(d.X_train, d.labels_train, d.X_test, d.labels_test)
+        return self._export(path, lambda p: write_bytes_atomically(p, text.encode()))
+
     def export_loss_csv(self, path) -> bool:
         return self._export(path, lambda p: write_bytes_atomically(p, self.window.session.history.to_csv().encode()))
+
+    # -- the exports of issue 13 (gui/exports_menu.py) ---------------------------------------
+    def export_animation(self, path, frames: int = 60) -> bool:
+        """The boundary over the run's timeline as an animated GIF (a cancellable progress dialog)."""
+        return self.exports.export_animation(path, frames)
+
+    def export_script(self, path) -> bool:
+        """The current run as a standalone Python script that reproduces its final loss exactly."""
+        return self.exports.export_script(path)
 
 
 

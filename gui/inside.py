@@ -19,6 +19,7 @@ import minidl
 from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
 
+from .experiment import LOSSES
 from .weights import load_flat
 
 IN_FEATURES = 2
@@ -82,11 +83,12 @@ def sent_units(column: Column) -> int:
     return min(column.units, MAX_SENT)
 
 
-def network(blocks: list[dict], parameters: list[torch.Tensor]) -> minidl.Sequential:
-    """A private network of ``blocks`` holding copies of ``parameters`` (``[W0, b0, W1, b1, ...]``)."""
+def network(blocks: list[dict], parameters: list[torch.Tensor], loss: str = "MSE") -> minidl.Sequential:
+    """A private network of ``blocks`` holding copies of ``parameters`` (``[W0, b0, W1, b1, ...]``),
+    with the experiment's ``loss`` (a name of :data:`gui.experiment.LOSSES`)."""
     model = architecture.build(blocks, IN_FEATURES, dtype=parameters[0].dtype)
     load_flat(model, torch.cat([p.reshape(-1) for p in parameters]))
-    model.setLoss(minidl.MSE())
+    model.setLoss(LOSSES[loss]())
     return model
 
 
@@ -133,7 +135,7 @@ def unit_offsets(cols: list[Column]) -> list[int]:
 
 # -- training health --------------------------------------------------------------------
 def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Tensor, y: torch.Tensor,
-                eta: float) -> list[dict]:
+                eta: float, loss: str = "MSE") -> list[dict]:
     r"""One dict per Linear layer, for the weights ``parameters`` and the training set ``(X, y)``.
 
     ``grad_norm`` :math:`\|dL/dW\|_F` of the summed loss :math:`L = \sum_n \|f(x_n) - y_n\|^2` (minidl's
@@ -145,7 +147,7 @@ def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Ten
     Shape:
         X ``(N, 2)``, y ``(N, outputs)``
     """
-    model = network(blocks, parameters)
+    model = network(blocks, parameters, loss)
     # The training's thread count: one for a small network (a second OpenMP thread made these
     # products 10 times slower on a busy 2-core machine, and the GUI thread may be the caller).
     with intra_op_threads(threads_for(model, X.shape[0])):
@@ -255,12 +257,12 @@ class BatchStep:
         return [p for la in self.layers for p in (la.weight_before, la.bias_before)]
 
 
-def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float) -> BatchStep:
+def batch_step(record: minidl.BatchRecord, blocks: list[dict], eta: float, loss: str = "MSE") -> BatchStep:
     """The :class:`BatchStep` of a traced :class:`minidl.BatchRecord` (``trace=True``)."""
     if record.parameters_before is None:
         raise ValueError("this batch was not traced: observe it with trace=True")
     before, grads, after = record.parameters_before, record.gradients, record.parameters_after
-    model = network(blocks, before)
+    model = network(blocks, before, loss)
     with intra_op_threads(threads_for(model, record.X.shape[0])):
         outputs = module_outputs(model, record.X)
     cols = columns(blocks)

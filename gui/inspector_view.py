@@ -154,7 +154,7 @@ class Inspector(QWidget):
     def _compute(self, snapshot: int) -> list[dict]:
         s = self.session
         return inside.layer_stats(s.experiment.blocks, self._views(snapshot), s.data.X_train, s.data.y_train,
-                                  s.experiment.eta)
+                                  s.experiment.eta, s.experiment.loss)
 
     def _views(self, snapshot: int):
         """The snapshot's parameters as views (no copy of a wide network's weights on the GUI thread)."""
@@ -176,7 +176,7 @@ class Inspector(QWidget):
             return
         s = self.session
         blocks, params = [dict(b) for b in s.experiment.blocks], self._views(snapshot)
-        data, eta = s.data, s.experiment.eta
+        data, eta, loss = s.data, s.experiment.eta, s.experiment.loss
         self._generation += 1
         generation = self._generation
 
@@ -184,7 +184,8 @@ class Inspector(QWidget):
             if generation == self._generation:  # not overtaken: new weights, another epoch shown
                 self._cache[snapshot] = stats
                 then()
-        self.background.submit(lambda: inside.layer_stats(blocks, params, data.X_train, data.y_train, eta), done)
+        self.background.submit(lambda: inside.layer_stats(blocks, params, data.X_train, data.y_train, eta, loss),
+                               done)
 
     # -- events ---------------------------------------------------------------------------
     def reset(self) -> None:

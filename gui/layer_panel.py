@@ -1,4 +1,4 @@
-"""The block stack: a list of Linear / ReLU / Tanh blocks and the buttons that edit it."""
+"""The block stack: a list of Linear / ReLU / Tanh / Sigmoid blocks and the buttons that edit it."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ BLOCK_TIPS = {
     "Linear": "Fully connected layer y = xWᵀ + b (Xavier-initialised). Its input width follows the block above.",
     "ReLU": "ReLU(x) = max(0, x): keeps positive values, zeroes the rest.",
     "Tanh": "tanh(x): squashes values into (−1, 1). A good last block for ±1-style targets.",
+    "Sigmoid": "σ(x) = 1 / (1 + e⁻ˣ): squashes values into (0, 1); σ′ = σ(1 − σ).",
 }
 
 
@@ -62,6 +63,8 @@ class LayerPanel(QWidget):
                                lambda: self.add_block({"type": "ReLU"}))
         self.add_tanh = button("addTanhButton", "+ Tanh", "Add a Tanh block after the selected block.",
                                lambda: self.add_block({"type": "Tanh"}))
+        self.add_sigmoid = button("addSigmoidButton", "+ Sigmoid", "Add a Sigmoid block after the selected block.",
+                                  lambda: self.add_block({"type": "Sigmoid"}))
         self.remove = button("removeLayerButton", "Remove", "Remove the selected block (Delete in the block list).",
                              self.remove_block)
         self.up = button("moveLayerUpButton", "Up", "Move the selected block up (Alt+Up in the block list).",
@@ -89,7 +92,8 @@ class LayerPanel(QWidget):
         grid.addWidget(QLabel("width", buddy=self.width_spin), 0, 1, Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.width_spin, 0, 2)
         grid.addWidget(self.add_relu, 1, 0)
-        grid.addWidget(self.add_tanh, 1, 1, 1, 2)
+        grid.addWidget(self.add_tanh, 1, 1)
+        grid.addWidget(self.add_sigmoid, 1, 2)
         grid.addWidget(self.remove, 2, 0)
         grid.addWidget(self.up, 2, 1)
         grid.addWidget(self.down, 2, 2)

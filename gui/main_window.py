@@ -10,7 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
+    QDockWidget,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -22,13 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import files, inside_docks, wheel_guard, worker
+from . import accessibility, files, inside_docks, wheel_guard, worker
 from .background import Background
+from .classroom import Classroom
 from .display import Display
+from .draw import DrawTool
 from .experiment import Experiment
 from .layer_panel import LayerPanel
+from .overlays import RunOverlays
 from .plots import BoundaryPlot, LossPlot
 from .run_panel import RunPanel
+from .runs_view import RunsPanel
 from .session import Session
 from .settings_panel import SettingsPanel
 from .timeline_view import TimelineView
@@ -61,6 +67,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self.files = files.FileActions(self)
         self.files.build_file_menu()
+        self.runs_panel.files = self.files
         self._build_menus()
         self.files.build_help_menu()
         inside_docks.install(self)
@@ -72,8 +79,11 @@ class MainWindow(QMainWindow):
         events.connect("modified", lambda _modified: self._update_title())
         events.connect("started", self.trainingStarted.emit)
         events.connect("finished", self._finished)
+        events.connect("runs", lambda: self.undo_action.setEnabled(self.session.can_undo))
+        self.classroom = Classroom(self)  # lessons, speed, banner, palette, presenter mode (issue 14)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()
+        self.update_tab_order()
 
     # -- construction --------------------------------------------------------------
     def _build_views(self) -> None:
@@ -105,6 +115,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(side.sizeHint().width() + 20)
+        self.side_panel = scroll
 
         loss_box = QWidget()
         loss_layout = QVBoxLayout(loss_box)
@@ -119,6 +130,8 @@ class MainWindow(QMainWindow):
         boundary_layout.setContentsMargins(0, 0, 0, 0)
         boundary_layout.addWidget(self.boundary_plot, 1)
         boundary_layout.addWidget(self.boundary_plot.auto_range_check)
+        self.draw = DrawTool(session, self.boundary_plot)
+        boundary_layout.addWidget(self.draw)
         plots = QSplitter()
         plots.addWidget(boundary_box)
         plots.addWidget(loss_box)
@@ -128,12 +141,26 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.run_panel)
         right_layout.addWidget(plots, 1)
         right_layout.addWidget(self.timeline)
+        self.right_layout, self.plots_splitter = right_layout, plots  # where gui/classroom.py adds its views
         main = QSplitter()
         main.addWidget(scroll)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
         self.resize(1400, 800)
+        # The runs kept for comparison (issue 13): a dock under the plots, hidden from View.
+        self.run_overlays = RunOverlays(session, self.loss_plot)
+        self.runs_panel = RunsPanel(session, palette_of=lambda: self.boundary_plot.palette)
+        self.runs_dock = QDockWidget("Runs", self, objectName="runsDock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.resizeDocks([self.runs_dock], [200], Qt.Orientation.Vertical)
+        for button in self.runs_dock.findChildren(QAbstractButton):  # the dock's own title-bar buttons
+            words = {"qt_dockwidget_closebutton": ("Hide runs", "Hide the runs table (View › Runs, Ctrl+R, shows it)"),
+                     "qt_dockwidget_floatbutton": ("Float runs", "Detach the runs table into a window of its own")}
+            name, tip = words.get(button.objectName(), ("Runs dock button", "A button of the runs dock"))
+            button.setAccessibleName(name)
+            button.setToolTip(tip)
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
         act = QAction(text, self, statusTip=tip, toolTip=tip)
@@ -146,8 +173,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a, s = self._action, self.session
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = a(edit, "&Undo Reset", s.undo_reset, QKeySequence.StandardKey.Undo,
-                             "Bring back the weights and history the last Reset discarded (Ctrl+Z)")
+        self.undo_action = a(edit, "&Undo", s.undo, QKeySequence.StandardKey.Undo,
+                             "Bring back what the last Reset discarded, or the last run deleted (Ctrl+Z)")
         run = self.run_menu = self.menuBar().addMenu("&Run")
         self.run_action = a(run, "&Run", self.run, "F5", "Train up to the number of epochs (F5)")
         self.pause_action = a(run, "&Pause / Resume", s.pause, "F6", "Pause or resume training (F6)")
@@ -161,7 +188,36 @@ class MainWindow(QMainWindow):
         self.log_action = a(view, "&Log-scale loss", self.log_check.toggle, "Ctrl+L", "Logarithmic loss axis")
         a(view, "Show &test points", self.settings_panel.show_test_check.toggle, "Ctrl+T",
           "Show or hide the test points")
+        self.runs_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+R"))
+        self.runs_dock.toggleViewAction().setToolTip("Show or hide the runs table and the compare view (Ctrl+R)")
+        view.addAction(self.runs_dock.toggleViewAction())
         self.view_menu = view
+
+    # -- classroom (issue 14): the automation interface, see gui/classroom.py ---------------
+    @property
+    def presenter_mode(self) -> bool:
+        return self.classroom.presenter.on
+
+    def set_presenter_mode(self, on: bool, full_screen: bool = True) -> None:
+        self.classroom.set_presenter_mode(on, full_screen)
+
+    @property
+    def lesson(self):
+        """The open :class:`gui.lesson.Lesson` (``title``, ``scenes``, ``index``, ``next()``, ``previous()``)."""
+        return self.classroom.lesson
+
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        """Epochs a second for a class to follow (``None``: max); the ``speedSlider`` shows it."""
+        self.classroom.speed.set_speed(epochs_per_second)
+
+    def refresh_controls(self) -> None:
+        self._update_controls()
+
+    def refresh_title(self) -> None:
+        self._update_title()
+
+    def update_tab_order(self) -> None:
+        accessibility.prepare(self)
 
     # -- run controls (the menu's and the buttons' slots) ---------------------------
     @Slot()
@@ -185,6 +241,7 @@ class MainWindow(QMainWindow):
     def _experiment_changed(self) -> None:
         if self.layers.blocks() != self.session.experiment.blocks:
             self.layers.set_blocks(self.session.experiment.blocks)
+        self.loss_plot.set_loss_name(self.session.experiment.loss)
         self._update_controls()
         self._update_title()
 
@@ -193,13 +250,14 @@ class MainWindow(QMainWindow):
         self.layers.setEnabled(not s.running)
         self.layers.set_problems(s.validate() + s.experiment.notes())
         self.run_panel.update_controls()
-        self.undo_action.setEnabled(s.can_undo_reset)
+        self.undo_action.setEnabled(s.can_undo)
         self.files.update_actions(s.running)
 
     def _update_title(self) -> None:
         s = self.session
         name = s.path.name if s.path is not None else "Untitled"
-        self.setWindowTitle(f"{name}{'*' if s.modified else ''} — {TITLE}")
+        scene = self.classroom.title() if hasattr(self, "classroom") else None
+        self.setWindowTitle(f"{scene or name}{'*' if s.modified else ''} — {TITLE}")
 
     # -- unsaved work ----------------------------------------------------------------
     def _ask_to_save(self) -> bool:
@@ -222,6 +280,7 @@ class MainWindow(QMainWindow):
         if not self.may_discard():
             event.ignore()
             return
+        self.set_presenter_mode(False)  # the geometry saved below is the normal window's
         self.session.stop()
         self.display.preview.wait()
         self.builds.wait()

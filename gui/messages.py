@@ -38,7 +38,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class Frame:
-    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``) after ``epoch``;
+    """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``; with more than two classes
+    ``(res, res, 2)``: the winning class and its margin, see :func:`gui.boundary.difference`) after ``epoch``;
     ``units``: every column's unit outputs from the same pass over the grid (:func:`gui.inside.unit_images`,
     ``(units, x, y)``), None when the network is too wide to send them."""
 
@@ -62,3 +63,12 @@ class Finished:
     reason: str
     text: str
     epoch: int
+
+
+@dataclass(frozen=True)
+class BatchLosses:
+    """Mini-batch losses (per point) since the last message, for the optional per-batch curve:
+    ``positions[i]`` is ``epoch - 1 + (index + 1) / batches``, so batch ends fall between epochs."""
+
+    positions: np.ndarray
+    losses: np.ndarray

@@ -5,10 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 
+from . import palette as palettes
+
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
+# Classes 2..9 (issue 15), each with its own marker shape too. Green, purple and teal first: the
+# built-in datasets draw at most five classes, and these clash with neither palette's second colour
+# (red, or the colour-blind-safe orange); orange comes only with a sixth class of your own data.
+MORE_COLOURS = ("#2f9e44", "#7048e8", "#0c8599", "#e8890c", "#8d5524", "#d6336c", "#868e96", "#a9a200")
+MORE_SYMBOLS = ("t", "d", "p", "h", "star", "t1", "+", "x")  # after the palette's circle and square
+SHADES = 64  # confidence steps per class colour in the K-class map
+
+
+def class_colours(first_two) -> tuple[str, ...]:
+    """Ten class colours: the palette's two, then ``MORE_COLOURS``."""
+    return (*first_two, *MORE_COLOURS)
+
+
+def class_symbols(first_two) -> tuple[str, ...]:
+    """Ten marker shapes: the palette's two, then ``MORE_SYMBOLS``."""
+    return (*first_two, *MORE_SYMBOLS)
 COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#222")
@@ -179,8 +197,19 @@ class LossPlot(pg.PlotWidget):
         self.train_curve.setData(*self._train_envelope.points(history.train, source=history))
         self.test_curve.setData(*self._test_envelope.points(history.test, history.test_epochs, source=history))
 
+    def set_loss_name(self, name: str) -> None:
+        """Label the loss axis with the experiment's loss ("MSE", "Cross-entropy")."""
+        label = f"{name} loss per point"
+        if self.getPlotItem().getAxis("left").labelText != label:  # a label change re-lays out the plot
+            self.getPlotItem().setLabel("left", label)
+
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
+
+    def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``(name, x, y)`` of each compared run's curve (drawn by gui/overlays.py); [] when none."""
+        overlays = getattr(self, "run_overlays", None)
+        return overlays.curves() if overlays is not None else []
 
     def _mouse_moved(self, position: QPointF) -> None:
         if not len(self._train) or not self.getPlotItem().sceneBoundingRect().contains(position):
@@ -204,7 +233,15 @@ def outward_ticks(plot_item) -> None:
 class Heatmap(pg.ImageItem):
     """An ImageItem that keeps its rendered picture in 32-bit RGB: Qt scales that onto the
     screen four to six times faster than pyqtgraph's 8-bit indexed picture, and the GUI thread
-    holds the GIL the training thread needs while it does."""
+    holds the GIL the training thread needs while it does. ``smooth``: scale with interpolation
+    (a projector's large plot; it costs GUI time, so presenter mode turns it on)."""
+
+    smooth = False
+
+    def paint(self, painter, *args):
+        if self.smooth:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        super().paint(painter, *args)
 
     def render(self, *args, **kwargs):
         super().render(*args, **kwargs)
@@ -213,9 +250,22 @@ class Heatmap(pg.ImageItem):
 
 
 def output_bound(blocks: list[dict]) -> float | None:
-    """How far class 1 − class 0 can reach for a stack of blocks: 2 after a Tanh (each output
-    lies in [−1, 1]), None (unbounded) after a Linear or a ReLU."""
-    return 2.0 if blocks and blocks[-1].get("type") == "Tanh" else None
+    """How far class 1 − class 0 (or the winner's margin) can reach for a stack of blocks: 2 after a
+    Tanh (each output lies in [−1, 1]), 1 after a Sigmoid, None (unbounded) after a Linear or a ReLU."""
+    last = blocks[-1].get("type") if blocks else None
+    return {"Tanh": 2.0, "Sigmoid": 1.0}.get(last)
+
+
+def class_lookup_table(classes: int, first_two=CLASS_COLOURS) -> np.ndarray:
+    """``(classes * SHADES, 3)`` colours: for each class, white shading into its colour as the
+    network's margin for it grows (row ``c * SHADES + s``)."""
+    colours = [pg.mkColor(c) for c in class_colours(first_two)[:classes]]
+    table = np.empty((classes * SHADES, 3), np.ubyte)
+    strength = np.linspace(0.0, 0.85, SHADES)[:, None]  # the surest still lets points show on it
+    for c, colour in enumerate(colours):
+        rgb = np.array(colour.getRgb()[:3], float)
+        table[c * SHADES:(c + 1) * SHADES] = np.rint(255 * (1 - strength) + rgb * strength)
+    return table
 
 
 class BoundaryPlot(pg.PlotWidget):
@@ -232,8 +282,8 @@ class BoundaryPlot(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("boundaryPlot")
-        self.setToolTip("Decision boundary: red where the network says class 1, blue where it says class 0,\n"
-                        "white on the boundary. Circles: training points; triangles: test points.")
+        self.palette = palettes.STANDARD
+        self.setToolTip(palettes.describe(self.palette))
         item = self.getPlotItem()
         item.setAspectLocked(True)
         item.setLabel("bottom", "x₁")
@@ -247,13 +297,20 @@ class BoundaryPlot(pg.PlotWidget):
         self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=colour_map, interactive=False,
                                           width=15, label="class 1 − class 0", colorMapMenu=False)
         self.colour_bar.setImageItem(self.heatmap, insert_in=item)
-        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8), symbol="o")
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="t")
+        # More than two classes: the argmax's colour, shaded by its margin over the runner-up (one
+        # indexed image of its own, so the two-class map and its colour bar stay as they were).
+        self.class_map = Heatmap(axisOrder="col-major")
+        self.class_map.setVisible(False)
+        item.addItem(self.class_map)
+        self._classes, self._extent = 2, (0.0, 1.0, 0.0, 1.0)
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(self.palette.outline, width=0.8), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#333", width=0.6), symbol="o")
         for points in (self.train_points, self.test_points):
             # Painted once into a pixmap and reused while the heatmap under them changes.
             points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             item.addItem(points)
-        self._brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
+        self._brushes = [pg.mkBrush(c) for c in class_colours(CLASS_COLOURS)]
+        self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(CLASS_COLOURS)]
         self._framed = False
         self._bound: float | None = None
         self._seen = 0.0  # the largest finite |output| since reset_range()
@@ -296,7 +353,11 @@ class BoundaryPlot(pg.PlotWidget):
         return nice_ceiling(self._seen)
 
     def _relevel(self) -> None:
-        if self._image is not None and self._unit is None:
+        if self._unit is not None:
+            pass  # a unit is shown: it keeps its own colour scale
+        elif self._image is not None and self._image.ndim == 3:
+            self._show_classes(self._image, self._extent)
+        elif self._image is not None:
             self._set_levels(self._limit(_peak(self._image)))
 
     def _set_levels(self, limit: float) -> None:
@@ -306,11 +367,22 @@ class BoundaryPlot(pg.PlotWidget):
 
     # -- frames --------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+        """Two classes: ``image`` is class 1 − class 0. More: ``(res, res, 2)``, the winning class and
+        its margin (:func:`gui.boundary.difference`). While a unit is shown (:meth:`show_unit`) the
+        image is only kept, for :meth:`show_output`."""
         self._image, self._extent = image, extent
-        limit = self._limit(_peak(image))
         if self._unit is not None:
-            return  # kept for show_output(); the unit stays on screen
-        self._draw(image, extent, limit)
+            if image.ndim == 2:
+                self._limit(_peak(image))  # the range seen grows as if it were drawn
+            return
+        k_classes = image.ndim == 3
+        self.heatmap.setVisible(not k_classes)
+        self.colour_bar.setVisible(not k_classes)
+        self.class_map.setVisible(k_classes)
+        if k_classes:
+            self._show_classes(image, extent)
+            return
+        self._draw(image, extent, self._limit(_peak(image)))
 
     def _draw(self, image: np.ndarray, extent, limit: float) -> None:
         self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
@@ -334,6 +406,9 @@ class BoundaryPlot(pg.PlotWidget):
         """Show a unit's output ``image`` (indexed ``[x, y]``) with its own colour scale, ``title`` (keep
         it short: a title wider than the plot widens the whole plot) and ``bar_label`` on the colour bar."""
         self._unit = (image, title)
+        self.class_map.setVisible(False)  # a unit's values, on the two-class heatmap and its colour bar
+        self.heatmap.setVisible(True)
+        self.colour_bar.setVisible(True)
         self._draw(image, extent, nice_ceiling(_peak(image)))
         self.colour_bar.getAxis("left").setLabel(bar_label)
         self.setTitle(title)
@@ -347,7 +422,7 @@ class BoundaryPlot(pg.PlotWidget):
         self.getPlotItem().titleLabel.setText("")  # a hidden title keeps its text's width otherwise
         self.setTitle(None)
         if self._image is not None:
-            self._draw(self._image, self._extent, self._limit(_peak(self._image)))
+            self.show_image(self._image, self._extent)
 
     @property
     def showing_unit(self) -> str | None:
@@ -359,19 +434,71 @@ class BoundaryPlot(pg.PlotWidget):
         """The 2-D array displayed now: ``image[i, j]`` is the value at x1 = the centre of pixel column
         j and x2 = the centre of pixel row i; row 0 is the bottom row (the smallest x2)."""
         shown = self._unit[0] if self._unit is not None else self._image
+        if shown is not None and shown.ndim == 3:
+            shown = shown[..., 1]  # more than two classes: the winning class's margin (current_classes())
         return None if shown is None else np.array(shown.T, dtype=np.float64)  # the item holds [x, y]
+
+    def current_classes(self) -> np.ndarray | None:
+        """With more than two classes, the winning class at each pixel (like :meth:`current_image`)."""
+        if self._unit is not None or self._image is None or self._image.ndim != 3:
+            return None
+        return np.array(self._image[..., 0].T)
 
     def current_extent(self) -> tuple[float, float, float, float]:
         """``(x1_min, x1_max, x2_min, x2_max)``: the edges of the displayed image."""
         shown = self._unit[0] if self._unit is not None else self._image
-        return pixel_edges(self._extent, shown.shape if shown is not None else (2, 2))
+        return pixel_edges(self._extent, shown.shape[:2] if shown is not None else (2, 2))
+
+    def clear_image(self) -> None:
+        """No picture (an invalid stack): neither the two-class heatmap nor the K-class map."""
+        self.heatmap.clear()
+        self.class_map.clear()
+        self._image = None
+
+    def _show_classes(self, image: np.ndarray, extent) -> None:
+        k = max(self._classes, int(image[..., 0].max()) + 1)
+        limit = self._limit(_peak(image[..., 1]))
+        index = image[..., 0] * SHADES + np.rint(np.clip(image[..., 1] / limit, 0, 1) * (SHADES - 1))
+        if self.class_map.lut is None or len(self.class_map.lut) != k * SHADES:
+            self.class_map.setLookupTable(class_lookup_table(k, self.palette.class_colours))
+        self.class_map.setImage(index, autoLevels=False, levels=(0, k * SHADES))
+        x0, x1, y0, y1 = pixel_edges(extent, image.shape[:2])  # pixel centres on the grid points
+        rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+        if rect != self._rect or not self._framed:
+            self.class_map.setRect(rect)
+            self.getPlotItem().vb.setRange(rect, padding=0.02)
+            self._rect, self._framed = rect, True
 
     def show_points(self, data, show_test: bool) -> None:
+        self._classes = data.y_train.shape[1]
+        # The colour bar reads "class 1 − class 0": it belongs to two classes only.
+        self.colour_bar.setVisible(self._classes == 2 and (self._image is None or self._image.ndim == 2))
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
                                    (self.test_points, data.X_test, data.labels_test)):
-            points = X.numpy()
-            scatter.setData(points[:, 0], points[:, 1], brush=[self._brushes[c] for c in labels.tolist()])
+            points, classes = X.numpy(), labels.tolist()
+            # Shapes per class, so the classes never differ by colour alone; test points hollow.
+            if scatter is self.train_points:
+                style = {"brush": [self._brushes[c] for c in classes]}
+            else:
+                style = {"brush": None, "pen": [self._test_pens[c] for c in classes]}
+            symbols = class_symbols(self.palette.symbols)
+            scatter.setData(points[:, 0], points[:, 1], symbol=[symbols[c] for c in classes], **style)
         self.test_points.setVisible(show_test)
+
+    def set_palette(self, palette: palettes.Palette) -> None:
+        """Colour map, class colours and shapes (:mod:`gui.palette`); call :meth:`show_points` after."""
+        self.palette = palette
+        if isinstance(palette.colour_map, str):
+            colour_map = pg.colormap.get(palette.colour_map)
+        else:
+            colour_map = pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
+        self.heatmap.setColorMap(colour_map)
+        self.colour_bar.setColorMap(colour_map)
+        self._brushes = [pg.mkBrush(c) for c in class_colours(palette.class_colours)]
+        self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(palette.class_colours)]
+        self.class_map.setLookupTable(None)  # made again with the palette's colours, just below
+        self.setToolTip(palettes.describe(palette))
+        self._relevel()
 
 
 def pixel_edges(extent, shape) -> tuple[float, float, float, float]:

@@ -13,8 +13,14 @@ The run rules:
 - **Stop** ends the run; the weights go back to the end of the last whole epoch, so they always
   match the history. **Reset** draws the initial weights again from the seed; it can be undone.
 - A change of data or seed draws new data *and* new weights (reseeding); a change of the
-  blocks draws new weights; eta reaches a live run at its next mini-batch; batch size and
-  epochs apply at the next Run.
+  blocks draws new weights; eta reaches a live run at the start of its next epoch (recorded in
+  :attr:`Session.schedule`, so that an exported script replays it); batch size and epochs apply
+  at the next Run.
+- Every run is kept in :attr:`Session.runs` for comparison (gui/runs.py): a fresh start, a
+  Continue, or a branch (:meth:`Session.fork`).
+- The optimizer's state (momentum, Adam's moments) carries over from Run to Run and is saved with
+  the experiment; a change of optimizer, momentum or weight decay starts it afresh and keeps the
+  weights; a change of loss draws new weights; new weights and a branch start it afresh.
 - :meth:`Session.resume_from` branches: it drops the history after a snapshot and trains on
   from it. Training is deterministic (same batches, same order), so a branch with nothing
   changed repeats the original losses bit for bit.
@@ -27,6 +33,7 @@ window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Callable
@@ -40,7 +47,10 @@ from minidl import architecture
 from . import boundary
 from .batch_steps import BatchSteps
 from .experiment import Data, Experiment, History
-from .messages import BatchStepped, Finished, Frame, Metrics, Progress
+from .messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
+from .pace import Pace
+from .runs import LiveEta, Run, RunBook, stamp
+from .session_runs import KeptRuns
 from .timeline import Timeline, flatten
 from .trainer import Job
 from .weights import ViewRequest, fresh_network, load_flat, model_from
@@ -53,7 +63,9 @@ STOP_WAIT_MS = 20
 # drawn in well under a millisecond); a 2-4096-4096-2 network (16.8 M) takes about half a second,
 # so it is drawn by ``builder`` (the window's runs it in a thread) and Run waits for it.
 SYNC_BUILD = 1_000_000
-DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed")
+DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "points", "test_ratio")
+# A change of these keeps the weights but starts the optimizer's state (momentum, Adam's moments) afresh.
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
 
 
 class Events:
@@ -61,7 +73,9 @@ class Events:
 
     Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
     everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batch(BatchStep)``.
+    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batches(BatchLosses)``,
+    ``runs`` (a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed),
+    ``batch(BatchStep)`` (a batch step's numbers).
     """
 
     def __init__(self):
@@ -84,9 +98,13 @@ class _Undo:
     fresh_weights_needed: bool
     state: str
     finish_reason: str | None
+    optimizer: object = None
+    schedule: list | None = None
+    current_run: Run | None = None
+    stamp: int = 0
 
 
-class Session(BatchSteps):
+class Session(KeptRuns, BatchSteps):
     """One experiment and its run. See the module docstring for the rules.
 
     Public, for views and automation: :attr:`experiment`, :attr:`data`, :attr:`history`,
@@ -117,10 +135,21 @@ class Session(BatchSteps):
         self.path = None  # the file the experiment was opened from or saved to
         self._model: minidl.Sequential | None = None
         self._run = self._control = self._optimizer = None
+        # The optimizer whose state (momentum, Adam's moments) carries over from run to run; None: make
+        # a fresh one at the next Run. Only the training thread steps it while a run is live.
+        self.optimizer = None
         self._undo: _Undo | None = None
         self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
         self._last_batch = None
         self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
+        self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
+        # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
+        # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
+        self.run_book = RunBook()
+        self.schedule: list | None = []
+        self.current_run: Run | None = None
+        self._live: LiveEta | None = None
+        self._fork_at: int | None = None
         self._new_data()
         self._new_model()
 
@@ -135,7 +164,8 @@ class Session(BatchSteps):
         belongs to the training thread)."""
         if not self.running or self._model is None:
             return self._model
-        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]))
+        return model_from(self.experiment.blocks, self.timeline.flat(self.timeline.epochs()[-1]),
+                          self.experiment.loss)
 
     @property
     def has_model(self) -> bool:
@@ -167,7 +197,8 @@ class Session(BatchSteps):
         else:
             epoch = self.timeline.nearest(self.history.epochs if epoch is None else epoch)
             flat = self.timeline.flat(epoch)
-        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data)
+        return ViewRequest(epoch, [dict(b) for b in self.experiment.blocks], flat, self.grid, self.data,
+                           self.experiment.loss)
 
     # -- editing the experiment -------------------------------------------------------
     def edit(self, **changes) -> None:
@@ -183,15 +214,20 @@ class Session(BatchSteps):
         for key, value in changes.items():
             setattr(self.experiment, key, value)
         self._set_modified(True)
-        if "eta" in changes and self._optimizer is not None and self.experiment.eta > 0:
-            self._optimizer.eta = self.experiment.eta  # a float the worker reads at its next mini-batch
+        if "eta" in changes and self._live is not None and self.experiment.eta > 0:
+            self._live.request(self.experiment.eta)  # the worker takes it at its next epoch (gui/runs.py)
         if set(changes) & set(DATA_FIELDS):
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
                               + (f": the {trained} trained epochs were discarded" if trained else ""))
-        elif "blocks" in changes:
+        elif "blocks" in changes or "loss" in changes:
             self._discard_run(f"The network changed: new initial weights from seed {self.experiment.seed}"
                               + (f"; the {trained} trained epochs were discarded" if trained else ""))
+        if set(changes) & set(OPTIMIZER_FIELDS) and self.optimizer is not None and not self.running:
+            self.optimizer = None
+            if self.history.epochs:
+                self.events.emit("status", f"The next Run continues from epoch {self.history.epochs} with a fresh "
+                                 f"{self.experiment.optimizer} (its momentum starts from zero).")
         self.events.emit("experiment")
 
     def _discard_run(self, why: str) -> None:
@@ -201,10 +237,12 @@ class Session(BatchSteps):
             self.events.emit("status", why + ".")
 
     def replace(self, experiment: Experiment, model=None, history: History | None = None,
-                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None) -> None:
-        """Stop any run and take ``experiment`` (and the weights and history of a file)."""
+                timeline: Timeline | None = None, fresh_weights_needed: bool = False, path=None,
+                optimizer_state: dict | None = None) -> None:
+        """Stop any run and take ``experiment`` (and the weights, history and optimizer state of a file)."""
         self.stop()
         self.experiment, self.path = experiment, path
+        self.run_book.clear()
         self._new_data()
         self.target_epoch, self.fresh_weights_needed, self._undo = 0, fresh_weights_needed, None
         self.state, self.finish_reason, self.seek_epoch = IDLE, None, None
@@ -213,14 +251,20 @@ class Session(BatchSteps):
         else:
             self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
             self._model, self.history = model, history or History()
+            self.schedule = [(1, self._training_settings())] if not self.history.epochs else None
+            self.current_run = None
             self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
             if self.history.epochs not in self.timeline.epochs():
                 self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
             self.metrics = None
+            if optimizer_state:
+                self.optimizer = experiment.build_optimizer()
+                self.optimizer.load_state_tensors(optimizer_state, model.parameters())
         self._set_modified(False)
         self.events.emit("experiment")
         self.events.emit("model")
         self.events.emit("state", self.state)
+        self.events.emit("runs")
 
     # -- run controls --------------------------------------------------------------------
     def run(self, first_step_only: bool = False) -> bool:
@@ -251,11 +295,17 @@ class Session(BatchSteps):
         self._control = minidl.TrainingControl()
         if first_step_only:
             self._control.step(1)
-        self._optimizer = minidl.SGD(e.eta)
+        if self.optimizer is None:
+            self.optimizer = e.build_optimizer()
+        self._optimizer = self.optimizer
+        self._optimizer.eta = e.eta
+        self._live = LiveEta(self._control, self._optimizer, done + 1)
+        self._begin_run(done)
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride))
+                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
+                  schedule=e.build_schedule(), pace=self.pace)
         if self._batch_first:
             self._batch_first = False
             self._arm_batch_step(job)
@@ -326,7 +376,8 @@ class Session(BatchSteps):
         """Stop, then draw the initial weights again from the seed (undo with :meth:`undo_reset`)."""
         self.stop()
         undo = _Undo(self._model, self.history, self.timeline, self.target_epoch, self.fresh_weights_needed,
-                     self.state, self.finish_reason)
+                     self.state, self.finish_reason, self.optimizer, schedule=self.schedule,
+                     current_run=self.current_run, stamp=stamp())
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
@@ -346,8 +397,10 @@ class Session(BatchSteps):
         u, self._undo = self._undo, None
         self._generation, self.building = self._generation + 1, False
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
+        self.optimizer = u.optimizer
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
+        self.schedule, self.current_run = u.schedule, u.current_run
         self.events.emit("model")
         self.events.emit("state", self.state)
         self.events.emit("status", f"Reset undone: back at epoch {self.history.epochs}.")
@@ -375,14 +428,18 @@ class Session(BatchSteps):
         if start is None:
             return False
         load_flat(self._model, self.timeline.flat(start))
+        self.optimizer = None  # the timeline keeps weights, not the optimizer's state: a branch starts it afresh
         self.history.truncate(start)
         self.timeline.truncate(start)
         self.timeline.add(start, self.timeline.flat(start), pinned=True)
         self.fresh_weights_needed, self.seek_epoch, self.metrics, self._undo = False, None, None, None
         self.target_epoch = 0
+        self._fork_at = start
         self.events.emit("model")
         self.events.emit("seek", None)
-        return self.run()
+        started = self.run()
+        self._fork_at = None
+        return started
 
     # -- messages from the training thread --------------------------------------------------
     def receive(self, message) -> None:
@@ -390,6 +447,7 @@ class Session(BatchSteps):
             if len(message.train_losses) and message.first_epoch != self.history.epochs + 1:
                 return  # from a run already discarded (a late message); never happens in order
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
+            self._take_live_changes()
             for epoch, flat, pinned in message.snapshots:
                 # No finiteness test here (it was 1.5 % of the GUI thread's time): the worker sends
                 # weights only after an epoch that minidl.fit found finite, parameters included.
@@ -409,6 +467,8 @@ class Session(BatchSteps):
             self._batch_stepped(message.record)
         elif isinstance(message, Finished):
             self._finish(message)
+        elif isinstance(message, BatchLosses):
+            self.events.emit("batches", message)
 
     def _finish(self, finished: Finished) -> None:
         self._batch_pending, self._job = False, None
@@ -416,6 +476,7 @@ class Session(BatchSteps):
         if run is not None:
             run.close()
         self._control = self._optimizer = None
+        self._end_run(finished.reason)
         self.state, self.finish_reason = FINISHED, finished.reason
         text = finished.text
         if finished.reason == "diverged":
@@ -437,13 +498,17 @@ class Session(BatchSteps):
         self.history, self.metrics, self.seek_epoch = History(), None, None
         self._last_batch = None
         self.fresh_weights_needed = False
+        self.schedule, self.current_run = [], None
+        self.optimizer = None
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None
         self._generation += 1
         self.building = False
         if self.validate():
             return
-        experiment = Experiment.from_json(self.experiment.to_json())  # a copy the builder may read anywhere
+        # A copy the builder may read anywhere; without the custom points, which it does not need
+        # (100,000 of them take a second through JSON).
+        experiment = Experiment.from_json(dataclasses.replace(self.experiment, points=[]).to_json())
         work = lambda: fresh_network(experiment)  # noqa: E731
         if self.builder is None or architecture.check(experiment.blocks, 2) <= SYNC_BUILD:
             self._built(self._generation, work())
@@ -477,4 +542,4 @@ class Session(BatchSteps):
     @property
     def unsaved_training(self) -> bool:
         """Trained epochs that no file holds: New, Open and Close ask before discarding them."""
-        return self.modified and self.history.epochs > 0
+        return self.modified and (self.history.epochs > 0 or bool(self.runs))

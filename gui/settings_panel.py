@@ -8,10 +8,33 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
 
-from minidl.data import DATASETS
+from minidl.data import class_range
 
-from .experiment import EPOCHS_MAX, ETA_RANGE, NOISE_MAX, POINTS_RANGE, SEED_MAX
+from .experiment import (
+    CUSTOM,
+    DATASET_NAMES,
+    EPOCHS_MAX,
+    ETA_RANGE,
+    LOSSES,
+    MOMENTUM_MAX,
+    NOISE_MAX,
+    OPTIMIZERS,
+    POINTS_RANGE,
+    SCHEDULES,
+    SEED_MAX,
+    TEST_RATIO_RANGE,
+    WEIGHT_DECAY_MAX,
+)
 from .session import Session
+
+CHOICE_TIPS = {
+    "loss": "MSE: summed squared error against one-hot targets (the report's). Cross-entropy: softmax of the "
+            "raw scores against the class, summed; the last block must then be a Linear.",
+    "optimizer": "SGD: θ ← θ − η g (the report's). SGD + momentum: a running sum of gradients, b ← μ b + g, "
+                 "θ ← θ − η b. Adam: steps scaled per weight by running averages of g and g².",
+    "schedule": "How η changes over the run's epochs: constant; step decay halves it every quarter of the "
+                "epochs; cosine lowers it smoothly to 0 at the last epoch.",
+}
 
 
 def spin(name: str, low: int, high: int, tip: str) -> QSpinBox:
@@ -33,15 +56,18 @@ class SettingsPanel:
     def __init__(self, session: Session):
         self.session = session
         self.eta_spin = double_spin("etaSpin", *ETA_RANGE, decimals=6,
-                                    tip="SGD step size η: each step moves the weights by −η × gradient. "
-                                        "Takes effect at the next mini-batch, even during a run.")
+                                    tip="Step size η: plain SGD moves the weights by −η × gradient each step "
+                                        "(Adam: by about η per weight). "
+                                        "Takes effect at the start of the next epoch, even during a run.")
         self.batch_spin = spin("batchSizeSpin", 1, POINTS_RANGE[1], "Points per mini-batch (one SGD step each). "
                                "A batch larger than the training set uses the whole set.")
         self.epochs_spin = spin("epochsSpin", 1, EPOCHS_MAX, "Passes over the training set that Run trains.")
         self.seed_spin = spin("seedSpin", 0, SEED_MAX, "Seed for the data and the initial weights: "
                               "the same seed repeats a run exactly.")
         self.dataset_combo = QComboBox(objectName="datasetCombo", toolTip="The classification problem.")
-        self.dataset_combo.addItems(list(DATASETS))
+        self.dataset_combo.addItems(list(DATASET_NAMES))
+        self.dataset_combo.setToolTip("The classification problem. Custom: the points you draw (Draw points "
+                                      "under the plot) or import (File ▸ Import data from CSV).")
         self.noise_spin = double_spin("noiseSpin", 0.0, NOISE_MAX, decimals=3,
                                       tip="Gaussian jitter (standard deviation) added to every point "
                                           "after labelling: blurs the boundary.")
@@ -49,13 +75,14 @@ class SettingsPanel:
         self.train_spin = spin("trainSizeSpin", *POINTS_RANGE, "Number of training points.")
         self.test_spin = spin("testSizeSpin", *POINTS_RANGE, "Number of test points (never trained on).")
         self.show_test_check = QCheckBox("Show test points", objectName="showTestCheck", checked=True,
-                                         toolTip="Show the test points (triangles) on the boundary plot (Ctrl+T).")
+                                         toolTip="Show the test points (hollow markers) on the boundary plot (Ctrl+T).")
         self._fields = {"eta": self.eta_spin, "batch_size": self.batch_spin, "epochs": self.epochs_spin,
                         "seed": self.seed_spin, "noise": self.noise_spin, "n_train": self.train_spin,
                         "n_test": self.test_spin}
         for name, widget in self._fields.items():
             widget.valueChanged.connect(lambda value, name=name: self._edit(name, value))
         self.dataset_combo.currentTextChanged.connect(lambda text: self._edit("dataset", text))
+        self._build_breadth()
 
         self.training = QGroupBox("Training")
         form = QFormLayout(self.training)
@@ -63,13 +90,22 @@ class SettingsPanel:
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Seed", self.seed_spin)
+        form.addRow("Loss", self.loss_combo)
+        form.addRow("Optimizer", self.optimizer_combo)
+        form.addRow("Momentum μ", self.momentum_spin)
+        form.addRow("Weight decay λ", self.weight_decay_spin)
+        form.addRow("η schedule", self.schedule_combo)
+        self._training_form = form
         self.data = QGroupBox("Data")
         form = QFormLayout(self.data)
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Noise", self.noise_spin)
         form.addRow("Training points", self.train_spin)
         form.addRow("Test points", self.test_spin)
+        form.addRow("Classes", self.classes_spin)
+        form.addRow("Test share", self.test_ratio_spin)
         form.addRow(self.show_test_check)
+        self._data_form = form
         session.events.connect("experiment", self.show_experiment)
         session.events.connect("state", lambda _state: self._enable())
         self.show_experiment()
@@ -87,9 +123,67 @@ class SettingsPanel:
         self.dataset_combo.setCurrentText(e.dataset)
         for widget in widgets:
             widget.blockSignals(False)
+        self._show_breadth()
         self._enable()
 
     def _enable(self) -> None:
-        # eta stays live: it reaches a running optimizer at its next mini-batch.
+        # eta stays live: it reaches a running optimizer at the start of its next epoch.
         for name, widget in (*self._fields.items(), ("dataset", self.dataset_combo)):
             widget.setEnabled(name == "eta" or not self.session.running)
+        self._enable_breadth()
+
+    # -- issue 15: loss, optimizer, schedule, classes, custom points ------------------------------
+    def _build_breadth(self) -> None:
+        def combo(name, items, field):
+            widget = QComboBox(objectName=name, toolTip=CHOICE_TIPS[field])
+            widget.addItems(list(items))
+            widget.currentTextChanged.connect(lambda text: self._edit(field, text))
+            return widget
+
+        self.loss_combo = combo("lossCombo", LOSSES, "loss")
+        self.optimizer_combo = combo("optimizerCombo", OPTIMIZERS, "optimizer")
+        self.schedule_combo = combo("scheduleCombo", SCHEDULES, "schedule")
+        self.momentum_spin = double_spin("momentumSpin", 0.0, MOMENTUM_MAX, decimals=3,
+                                         tip="Momentum μ of SGD + momentum: how much of the last step carries "
+                                             "into the next (0.9 is usual).")
+        self.momentum_spin.setSingleStep(0.05)
+        self.weight_decay_spin = double_spin("weightDecaySpin", 0.0, WEIGHT_DECAY_MAX, decimals=5,
+                                             tip="L2 weight decay λ: adds λθ to every gradient, pulling the "
+                                                 "weights towards 0 (0: off).")
+        self.classes_spin = spin("classesSpin", 2, 5, "Number of classes the dataset draws (Blobs: 3 to 5, "
+                                 "Spiral: 2 to 5 arms); the last Linear needs one output per class.")
+        self.test_ratio_spin = double_spin("testRatioSpin", *TEST_RATIO_RANGE, decimals=2,
+                                           tip="Share of your points (drawn, or imported without a split "
+                                               "column) that are held out for testing.")
+        self.test_ratio_spin.setSingleStep(0.05)
+        self._choices = {"loss": self.loss_combo, "optimizer": self.optimizer_combo, "schedule": self.schedule_combo}
+        self._numbers = {"momentum": self.momentum_spin, "weight_decay": self.weight_decay_spin,
+                         "classes": self.classes_spin, "test_ratio": self.test_ratio_spin}
+        for name, widget in self._numbers.items():
+            widget.valueChanged.connect(lambda value, name=name: self._edit(name, value))
+
+    def _show_breadth(self) -> None:
+        e = self.session.experiment
+        widgets = [*self._choices.values(), *self._numbers.values()]
+        for widget in widgets:
+            widget.blockSignals(True)
+        for name, widget in self._choices.items():
+            widget.setCurrentText(getattr(e, name))
+        low, high, _ = class_range(e.dataset) if e.dataset != CUSTOM else (2, 10, 2)
+        self.classes_spin.setRange(low, high)
+        for name, widget in self._numbers.items():
+            widget.setValue(e.num_classes if name == "classes" else getattr(e, name))
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._training_form.setRowVisible(self.momentum_spin, e.optimizer == "SGD + momentum")
+        custom = e.dataset == CUSTOM
+        self._data_form.setRowVisible(self.test_ratio_spin, custom)
+        for widget in (self.noise_spin, self.train_spin, self.test_spin):
+            self._data_form.setRowVisible(widget, not custom)
+
+    def _enable_breadth(self) -> None:
+        idle, e = not self.session.running, self.session.experiment
+        for widget in (*self._choices.values(), *self._numbers.values()):
+            widget.setEnabled(idle)
+        low, high, _ = class_range(e.dataset) if e.dataset != CUSTOM else (0, 0, 0)
+        self.classes_spin.setEnabled(idle and low < high)

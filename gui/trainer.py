@@ -24,7 +24,8 @@ from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
 
 from . import boundary, inside
-from .messages import BatchStepped, Finished, Frame, Metrics, Progress
+from .messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
+from .pace import Pace, wait_until
 from .timeline import flatten, parameter_order
 from .weights import load_flat
 
@@ -61,6 +62,8 @@ class Job:
     grid: torch.Tensor
     control: minidl.TrainingControl
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
+    schedule: object = None  # a minidl.schedules object; None: the step size as set
+    pace: Pace | None = None  # a class's speed (gui.pace); None or its default: as fast as it can
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
 
@@ -87,6 +90,11 @@ class Trainer:
         # OpenMP workers spin after each product and took 5 % of the run from both threads).
         self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
+        self._batches = 0  # mini-batches an epoch, counted when batches are first observed
+        self._observing = False
+        self._mark: float | None = None  # when the last paced epoch or batch was shown
+        self._batch_positions: list[float] = []
+        self._batch_losses: list[float] = []
         self._watch_batches()
 
     def run(self) -> None:
@@ -100,13 +108,16 @@ class Trainer:
         self.job.control.on_wait = None
         self._send_batch_step(image=False)
         self.job.batch_sink = None  # the job outlives the run in the session: it must not keep the worker
+        self._send_batches()
         self.send(finished)
 
     def _train(self) -> Finished:
         job = self.job
         last = job.first_epoch + job.epochs - 1
         records = minidl.fit(job.model, job.data.X_train, job.data.y_train, job.epochs, job.batch_size,
-                             job.optimizer, job.control, job.first_epoch)
+                             job.optimizer, job.control, job.first_epoch,
+                             **({} if job.schedule is None else {"schedule": job.schedule}))
+        self._observe()
         for record in records:
             if record.diverged:
                 self._restore_last_epoch()  # the model keeps the last finite weights
@@ -124,12 +135,15 @@ class Trainer:
             if record.epoch == last or job.snapshot_wanted(record.epoch):
                 self._snapshots.append((record.epoch, self._last_flat, record.epoch == last))
             now = time.perf_counter()
-            due = now >= self._next_progress or record.epoch == last or job.control.paused
+            paced = job.pace is not None and job.pace.paced  # a class's speed: every epoch is drawn
+            due = now >= self._next_progress or record.epoch == last or job.control.paused or paced
             if now >= self._next_test and not due:  # a flush takes its own sample, in its metrics
                 self._sample_test_loss(now)
             if due:
-                self._flush(image=record.epoch == last or job.control.paused or None,
+                self._flush(image=record.epoch == last or job.control.paused or paced or None,
                             pin=record.epoch == last or job.control.paused)
+            if job.pace is not None:
+                self._keep_pace()
         if job.control.stopped:
             # A stop lands between mini-batches: the model goes back to the end of its last whole
             # epoch, so the weights kept always match the history. No image or metrics here: for a
@@ -138,6 +152,54 @@ class Trainer:
             self._flush(image=False, metrics=False, pin=True)
             return Finished("stopped", f"Stopped after epoch {self._last_epoch}.", self._last_epoch)
         return Finished("completed", f"Trained {self._last_epoch} epochs.", self._last_epoch)
+
+    # -- a class's speed (gui.pace) -----------------------------------------------------------
+    def _observe(self) -> None:
+        """Observe the mini-batches only while the pace asks for them: the plain loop stays fast."""
+        wanted = self.job.pace is not None and self.job.pace.observing
+        if self.job.control.trace:
+            return  # a batch step is armed (Session.step_batch): its observer goes first, then ours is back
+        if wanted != self._observing:
+            self._observing = wanted
+            self.job.control.observe(self._on_batch if wanted else None)
+
+    def _interrupted(self) -> bool:
+        return self.job.control.stopped or self.job.control.paused
+
+    def _wait(self, interval: float) -> None:
+        """Wait until ``interval`` after the last thing shown; a Stop or a Pause ends the wait."""
+        now = time.perf_counter()
+        wait_until((self._mark or now) + interval, self._interrupted)
+        self._mark = None if self._interrupted() else time.perf_counter()
+
+    def _keep_pace(self) -> None:
+        pace = self.job.pace
+        self._observe()
+        if pace.paced and not pace.per_batch:  # per batch, the batches wait (_on_batch)
+            self._wait(1 / pace.epochs_per_second)
+
+    def _on_batch(self, record: minidl.BatchRecord) -> None:
+        """After each mini-batch, in the training thread: keep its loss; per batch, show its update."""
+        pace, size, n = self.job.pace, self.job.batch_size, self.job.data.X_train.shape[0]
+        self._batches = self._batches or -(-n // size)
+        points = min(size, n - record.index * size)
+        if pace.batch_losses:
+            self._batch_positions.append(record.epoch - 1 + (record.index + 1) / self._batches)
+            self._batch_losses.append(record.loss / points)
+        if pace.per_batch and not self.job.control.stopped:
+            self._send_batches()
+            # Not the imager: its kept buffers would be made here, inside the loop's inference mode,
+            # and could not be written outside it. A fresh pass costs little at this speed.
+            out = self._outputs(self.job.grid)
+            picture = None if out is None else boundary.difference(out, self.imager.resolution)
+            if picture is not None and np.isfinite(picture).all():
+                self.send(Frame(record.epoch, picture))
+            self._wait(1 / (pace.epochs_per_second * self._batches))
+
+    def _send_batches(self) -> None:
+        if self._batch_losses:
+            self.send(BatchLosses(np.asarray(self._batch_positions), np.asarray(self._batch_losses, np.float32)))
+            self._batch_positions, self._batch_losses = [], []
 
     def _pausing(self) -> None:
         flushed = bool(self._pending or self._pinned != self._last_epoch)
@@ -153,10 +215,12 @@ class Trainer:
         self.job.batch_sink = self._batch_stepped
 
     def _batch_stepped(self, record: minidl.BatchRecord) -> None:
-        """Called by fit after a traced batch: keep it for the pause that follows, and stop observing
-        (a plain run keeps fit's fast path)."""
+        """Called by fit after a traced batch: keep it for the pause that follows, and observe as
+        before it (the pace's batch losses, or nothing: a plain run keeps fit's fast path)."""
         self._stepped = record
-        self.job.control.observe(None)
+        if self._observing:
+            self._on_batch(record)  # its loss belongs on the per-batch curve too
+        self.job.control.observe(self._on_batch if self._observing else None)
 
     def _send_batch_step(self, image: bool) -> None:
         """Send the traced batch (and, mid-epoch, the boundary after its step) before the loop waits."""
@@ -219,6 +283,7 @@ class Trainer:
             self._next_progress = now + 1 / PROGRESS_HZ
         if picture is not None and np.isfinite(picture).all():
             self.send(Frame(self._last_epoch, picture, self._units))
+        self._send_batches()
 
     def _outputs(self, X: torch.Tensor) -> torch.Tensor | None:
         """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile."""

@@ -13,7 +13,7 @@ import minidl
 from minidl import architecture
 
 from . import boundary
-from .experiment import Data, Experiment
+from .experiment import LOSSES, Data, Experiment
 from .messages import Metrics
 from .timeline import flatten
 
@@ -27,23 +27,24 @@ class ViewRequest:
     flat: torch.Tensor
     grid: torch.Tensor
     data: Data
+    loss: str = "MSE"  # the experiment's loss, for the test loss
 
 
 def compute_view(request: ViewRequest) -> tuple[np.ndarray | None, Metrics]:
     """The boundary image and the metrics of ``request``'s weights, on a network of their own
     (so any thread may call it while the session's model trains elsewhere)."""
-    model = model_from(request.blocks, request.flat)
+    model = model_from(request.blocks, request.flat, request.loss)
     with torch.no_grad():
         values = request.data.evaluate(model)
         image = boundary.image(model, request.grid)
     return (image if np.isfinite(image).all() else None), Metrics(request.epoch, **values)
 
 
-def model_from(blocks: list, flat: torch.Tensor) -> minidl.Sequential:
-    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot)."""
+def model_from(blocks: list, flat: torch.Tensor, loss: str = "MSE") -> minidl.Sequential:
+    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot), with ``loss``."""
     model = architecture.build(blocks, 2, dtype=flat.dtype)
     load_flat(model, flat)
-    model.setLoss(minidl.MSE())
+    model.setLoss(LOSSES[loss]())
     return model
 
 

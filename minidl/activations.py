@@ -72,3 +72,22 @@ class Tanh(Activation):
 
     def local_grad(self):
         return 1 - self.output * self.output
+
+
+class Sigmoid(Activation):
+    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`, with :math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`."""
+
+    @checked(Activation._check_forward)
+    def forward(self, x, out=None):
+        self.output = writable(x, out).sigmoid_()
+        return self.output
+
+    @checked(Activation._check_backward)
+    def backward(self, grad_output, out=None):
+        # dL/dx = g y (1 - y), computed as (g y) - (g y) y
+        y = self.output
+        gy = writable(grad_output, out).mul_(y)
+        return gy.sub_(gy * y)
+
+    def local_grad(self):
+        return self.output * (1 - self.output)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from .activations import ReLU, Tanh
+from .activations import ReLU, Sigmoid, Tanh
 from .layers import Linear
 from .sequential import Sequential
 
-ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh}
+ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh, "Sigmoid": Sigmoid}
 LAYER_TYPES = ("Linear", *ACTIVATIONS)
 # The report's network: 2-25-25-25-2, ReLU hidden layers, Tanh output.
 REPORT_LAYERS = [{"type": "Linear", "width": 25}, {"type": "ReLU"}, {"type": "Linear", "width": 25},

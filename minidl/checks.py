@@ -193,31 +193,49 @@ def target(loss, output, target_tensor, out=None) -> None:
 
 
 # -- optimisation --------------------------------------------------------------------------------------
-def eta(value) -> float:
+def eta(value, who: str = "SGD") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value == value \
             or value in (float("inf"), float("-inf")) or value <= 0:
-        raise ValueError(f"SGD eta must be a finite number above 0, got {value!r}")
+        raise ValueError(f"{who} eta must be a finite number above 0, got {value!r}")
     return float(value)
 
 
-def eta_fits(value: float, dtype_: torch.dtype) -> None:
+def coefficient(name: str, value, below_one: bool = False) -> float:
+    """A finite number of at least 0 (below 1 when ``below_one``): momentum, betas, weight decay, eps."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value == value \
+            or value in (float("inf"), float("-inf")) or value < 0 or (below_one and value >= 1):
+        want = "from 0 up to (not including) 1" if below_one else "of at least 0"
+        raise ValueError(f"{name} must be a finite number {want}, got {value!r}")
+    return float(value)
+
+
+def eta_fits(value: float, dtype_: torch.dtype, who: str = "SGD") -> None:
     """A step size the parameters' dtype can hold (torch refuses a larger scalar with a RuntimeError)."""
     largest = torch.finfo(dtype_).max
     if value > largest:
-        raise ValueError(f"SGD eta={value:g} is too large for {dtype_} parameters (at most {largest:g})")
+        raise ValueError(f"{who} eta={value:g} is too large for {dtype_} parameters (at most {largest:g})")
 
 
-def gradients(params: list[torch.Tensor], grads) -> None:
+def optimizer_state(optimizer, params: list[torch.Tensor]) -> None:
+    """An optimizer's state, once made, must belong to parameters of these shapes and this dtype and device."""
+    for name, tensors in optimizer.state.items():
+        if len(tensors) != len(params) or any(t.shape != p.shape or t.dtype != p.dtype or t.device != p.device
+                                              for t, p in zip(tensors, params, strict=False)):
+            raise ValueError(f"{optimizer!r} holds {name} state for other parameters than this model's; "
+                             "call optimizer.reset() or make a new optimizer for a new model")
+
+
+def gradients(params: list[torch.Tensor], grads, who: str = "SGD") -> None:
     """``grads`` must match ``params`` in number, and each in shape, dtype and device."""
     if not isinstance(grads, (list, tuple)) or not all(isinstance(g, torch.Tensor) for g in grads):
-        raise ValueError(f"SGD.step expects the list of gradient tensors that model.backward(target) returned, "
+        raise ValueError(f"{who}.step expects the list of gradient tensors that model.backward(target) returned, "
                          f"got {type(grads).__name__}")
     if len(grads) != len(params):
-        raise ValueError(f"SGD.step got {len(grads)} gradients for {len(params)} parameters; "
+        raise ValueError(f"{who}.step got {len(grads)} gradients for {len(params)} parameters; "
                          "pass the list that model.backward(target) returned")
     for i, (p, g) in enumerate(zip(params, grads, strict=True)):
         if g.shape != p.shape or g.dtype != p.dtype or g.device != p.device:
-            raise ValueError(f"SGD.step: gradient {i} is {g.dtype} {tuple(g.shape)} on {g.device}, but parameter {i} "
+            raise ValueError(f"{who}.step: gradient {i} is {g.dtype} {tuple(g.shape)} on {g.device}, but parameter {i} "
                              f"is {p.dtype} {tuple(p.shape)} on {p.device}; pass the list that model.backward "
                              f"returned, in its order")
 
@@ -225,3 +243,15 @@ def gradients(params: list[torch.Tensor], grads) -> None:
 def optimizer(value) -> None:
     if not callable(getattr(value, "step", None)):
         raise ValueError(f"the optimizer must be an optimizer such as SGD(eta=1e-3), got {value!r}")
+
+
+def distributions(loss, target_tensor) -> None:
+    """Each row of ``target_tensor`` must be class probabilities: at least 0, summing to 1."""
+    if target_tensor.numel() == 0:
+        return
+    tolerance = torch.finfo(target_tensor.dtype).eps ** 0.5 * target_tensor.shape[1]
+    sums = target_tensor.sum(1)
+    if bool((target_tensor < 0).any()) or bool(((sums - 1).abs() > tolerance).any()):
+        raise ValueError(f"{loss!r} expects targets whose rows are class probabilities (at least 0, summing "
+                         f"to 1), such as minidl.data.one_hot(labels, K); got rows summing to "
+                         f"{float(sums.min()):g}..{float(sums.max()):g}")

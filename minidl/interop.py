@@ -5,12 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .activations import ReLU, Tanh
+from .activations import ReLU, Sigmoid, Tanh
 from .layers import Linear
+from .losses import MSE, CrossEntropy
 from .sequential import Sequential
 
-_TO_TORCH = {ReLU: nn.ReLU, Tanh: nn.Tanh}
-_FROM_TORCH = {nn.ReLU: ReLU, nn.Tanh: Tanh}
+_TO_TORCH = {ReLU: nn.ReLU, Tanh: nn.Tanh, Sigmoid: nn.Sigmoid}
+_FROM_TORCH = {nn.ReLU: ReLU, nn.Tanh: Tanh, nn.Sigmoid: Sigmoid}
+# Both of minidl's losses sum over the batch. torch's CrossEntropyLoss takes class indices where
+# minidl's CrossEntropy takes one-hot rows: loss(z, labels) == CrossEntropy()(z, one_hot(labels, K)).
+_LOSSES_TO_TORCH = {MSE: lambda: nn.MSELoss(reduction="sum"),
+                    CrossEntropy: lambda: nn.CrossEntropyLoss(reduction="sum")}
 
 
 def to_torch(model: Sequential) -> nn.Sequential:
@@ -26,12 +31,13 @@ def to_torch(model: Sequential) -> nn.Sequential:
         elif type(module) in _TO_TORCH:
             layers.append(_TO_TORCH[type(module)]())
         else:
-            raise ValueError(f"{module!r} has no torch.nn counterpart; to_torch exports only Linear, ReLU and Tanh")
+            raise ValueError(f"{module!r} has no torch.nn counterpart; to_torch exports only Linear, ReLU, Tanh "
+                             "and Sigmoid")
     return nn.Sequential(*layers)
 
 
 def from_torch(net: nn.Sequential) -> Sequential:
-    """A minidl ``Sequential`` with copies of the weights of a stack of nn.Linear, nn.ReLU and nn.Tanh."""
+    """A minidl ``Sequential`` with copies of the weights of a stack of nn.Linear, nn.ReLU, nn.Tanh and nn.Sigmoid."""
     if not isinstance(net, nn.Sequential):
         raise ValueError(f"from_torch expects a torch.nn.Sequential, got {type(net).__name__}")
     modules = []
@@ -47,5 +53,26 @@ def from_torch(net: nn.Sequential) -> Sequential:
         elif type(layer) in _FROM_TORCH:
             modules.append(_FROM_TORCH[type(layer)]())
         else:
-            raise ValueError(f"layer {index} is {type(layer).__name__}; minidl imports only Linear, ReLU and Tanh")
+            raise ValueError(f"layer {index} is {type(layer).__name__}; minidl imports only Linear, ReLU, Tanh "
+                             "and Sigmoid")
     return Sequential(*modules)
+
+
+def loss_to_torch(loss) -> nn.Module:
+    """The ``torch.nn`` loss that computes what ``loss`` does: ``MSELoss(reduction="sum")`` for
+    :class:`MSE`, ``CrossEntropyLoss(reduction="sum")`` (on class indices) for :class:`CrossEntropy`."""
+    if type(loss) not in _LOSSES_TO_TORCH:
+        raise ValueError(f"{loss!r} has no torch.nn counterpart; loss_to_torch exports MSE and CrossEntropy")
+    return _LOSSES_TO_TORCH[type(loss)]()
+
+
+def loss_from_torch(loss: nn.Module):
+    """The minidl loss for ``MSELoss(reduction="sum")`` or ``CrossEntropyLoss(reduction="sum")`` (plain:
+    no class weights, no label smoothing, no ignored index in use)."""
+    if isinstance(loss, nn.MSELoss) and loss.reduction == "sum":
+        return MSE()
+    if (isinstance(loss, nn.CrossEntropyLoss) and loss.reduction == "sum" and loss.weight is None
+            and loss.label_smoothing == 0):
+        return CrossEntropy()
+    raise ValueError(f"{loss!r} has no minidl counterpart; minidl sums over the batch: use "
+                     'nn.MSELoss(reduction="sum") or a plain nn.CrossEntropyLoss(reduction="sum")')

@@ -42,3 +42,50 @@ class MSE(Loss):
     def backward(self, out=None):
         # dL/dy = 2 d, as d + d: exact, and a scalar multiplier would cost a tensor per call
         return torch.add(self.diff, self.diff, out=out)
+
+
+class CrossEntropy(Loss):
+    r"""Softmax cross-entropy on raw scores (logits), summed over the batch like :class:`MSE`:
+    :math:`L(z, t) = -\sum_{n,k} t_{nk} \log \mathrm{softmax}(z_n)_k`, with
+    :math:`\mathrm{softmax}(z_n)_k = e^{z_{nk}} / \sum_j e^{z_{nj}}`.
+
+    Each target row holds class probabilities that sum to 1 (one-hot: :func:`minidl.data.one_hot`),
+    so the fused gradient is :math:`dL/dz = \mathrm{softmax}(z) - t`. The softmax subtracts each
+    row's maximum first (:math:`m_n`), so large scores never overflow:
+    :math:`L = \sum_n (m_n + \log \sum_k e^{z_{nk} - m_n}) - \sum_{n,k} t_{nk} z_{nk}`.
+    The model's output stays the raw scores: ``predict`` and :func:`minidl.metrics.error_rate`
+    (the argmax) need no softmax. ``torch.nn.CrossEntropyLoss(reduction="sum")`` on class indices.
+
+    Shape:
+        output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
+    """
+
+    in_place = True  # forward(out=b) keeps the softmax in b, and backward(out=b) writes the gradient over it
+
+    def __init__(self):
+        super().__init__()
+        self.probs: torch.Tensor | None = None
+        self.target: torch.Tensor | None = None
+
+    def _check_forward(self, output, target, out=None):
+        checks.target(self, output, target, out)
+        checks.distributions(self, target)
+
+    @checked(_check_forward)
+    def forward(self, output, target, out=None):
+        m = output.amax(1, keepdim=True)
+        p = torch.sub(output, m, out=out).exp_()  # e^(z - m), kept (in out= when given)
+        sums = p.sum(1, keepdim=True)
+        self.probs, self.target = p.div_(sums), target  # softmax(z)
+        # sum_n (m_n + log sum_k e^(z_nk - m_n)) - sum_nk t_nk z_nk  (each row of t sums to 1)
+        return sums.log_().add_(m).sum() - torch.dot(target.reshape(-1), output.reshape(-1))
+
+    def check_targets(self, target):
+        checks.distributions(self, target)
+
+    def _check_backward(self, out=None):
+        checks.after_forward(self, self.probs)
+
+    @checked(_check_backward)
+    def backward(self, out=None):
+        return torch.sub(self.probs, self.target, out=out)  # dL/dz = softmax(z) - t

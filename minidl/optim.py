@@ -1,4 +1,13 @@
-"""Optimisers: they update a model's parameters in place from its gradients."""
+"""Optimisers: they update a model's parameters in place from its gradients.
+
+Each follows ``torch.optim``'s definition of the same name, operation for operation, so the
+two agree to the last bit on the same gradients (tests/minidl/test_optimizers.py). State
+(momentum buffers, Adam's moments and step count) lives in the optimizer, one tensor per
+parameter in ``model.parameters()`` order, made at the first step; :meth:`state_tensors` and
+:meth:`load_state_tensors` save and restore it. ``eta`` may change between steps (the
+playground does so during a run); ``eta_scale`` is the factor a learning-rate schedule sets
+(:mod:`minidl.schedules`): each step uses ``eta * eta_scale``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +17,17 @@ from . import checks
 from .checks import checked
 
 
-class SGD:
-    r"""Stochastic gradient descent, in place: :math:`\theta \leftarrow \theta - \eta \, \nabla_\theta L`.
+class Optimizer:
+    """What every optimizer shares: the step size, the schedule's factor, the checks and the state."""
 
-    ``eta`` may be changed between steps (the playground does so during a run); it takes
-    effect at the next :meth:`step`.
-    """
+    state_names: tuple[str, ...] = ()  # the per-parameter state tensors, by name
 
-    def __init__(self, eta: float = 1e-3):
+    def __init__(self, eta: float, weight_decay: float = 0.0):
         self.eta = eta
+        self.eta_scale = 1.0
+        self.weight_decay = checks.coefficient(f"{type(self).__name__} weight_decay", weight_decay)
+        self.step_count = 0
+        self.state: dict[str, list[torch.Tensor]] = {}
 
     @property
     def eta(self) -> float:
@@ -24,18 +35,141 @@ class SGD:
 
     @eta.setter
     def eta(self, value: float) -> None:
-        self._eta = checks.eta(value)
+        self._eta = checks.eta(value, type(self).__name__)
+
+    @property
+    def stateless(self) -> bool:
+        """True when a step depends on the gradients alone (plain SGD): no state to keep."""
+        return not self.state_names
 
     def _check_step(self, model, gradients):
         params = model.parameters()
-        checks.gradients(params, gradients)
-        checks.eta_fits(self._eta, params[0].dtype)
+        checks.gradients(params, gradients, type(self).__name__)
+        checks.eta_fits(self._eta * self.eta_scale, params[0].dtype, type(self).__name__)
+        checks.optimizer_state(self, params)
+
+    def _states(self, params: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """The state lists, made (zeros shaped and laid out like each parameter) at the first step."""
+        if not self.state:
+            self.state = {name: [torch.zeros_like(p) for p in params] for name in self.state_names}
+        return [self.state[name] for name in self.state_names]
+
+    def _decayed(self, params, gradients):
+        """L2 weight decay as torch.optim has it: g + lambda theta (new tensors; the model's stay)."""
+        return torch._foreach_add(gradients, params, alpha=self.weight_decay) if self.weight_decay else gradients
+
+    def reset(self) -> None:
+        """Forget the state (a new model, or fresh weights): the next step starts it afresh."""
+        self.state, self.step_count = {}, 0
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The state as named tensors (``"exp_avg.0"``, ..., and ``"steps"``), for a file."""
+        tensors = {f"{name}.{i}": t for name, ts in self.state.items() for i, t in enumerate(ts)}
+        return {**tensors, "steps": torch.tensor([self.step_count], dtype=torch.float64)} if tensors else {}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor], params: list[torch.Tensor]) -> None:
+        """Restore :meth:`state_tensors` for ``params``; ``ValueError`` if they do not fit."""
+        if not tensors:
+            self.reset()
+            return
+        state = {}
+        for name in self.state_names:
+            state[name] = []
+            for i, p in enumerate(params):
+                t = tensors.get(f"{name}.{i}")
+                if t is None or t.shape != p.shape or not bool(torch.isfinite(t).all()):
+                    raise ValueError(f"the saved {type(self).__name__} state {name}.{i} is missing, does not "
+                                     f"match parameter {i} {tuple(p.shape)} or is not finite")
+                state[name].append(torch.zeros_like(p).copy_(t))
+        steps = tensors.get("steps")
+        if steps is None or steps.numel() != 1 or not 0 <= float(steps) < 2**53 or float(steps) != int(steps):
+            raise ValueError(f"the saved {type(self).__name__} state has no valid step count")
+        self.state, self.step_count = state, int(steps)
 
     @checked(_check_step)
     def step(self, model, gradients: list[torch.Tensor]) -> None:
         """Apply ``gradients`` (as returned by ``model.backward``) to ``model.parameters()``."""
-        # theta <- theta - eta grad, for all parameters in one fused call instead of a Python loop
-        torch._foreach_add_(model.parameters(), gradients, alpha=-self._eta)
+        self.step_count += 1
+        params = model.parameters()
+        self.update(params, gradients, self._states(params), self._eta * self.eta_scale)
+
+    def update(self, params, gradients, states, eta: float) -> None:
+        """One step of the math on lists of tensors: ``states`` holds a list per name in ``state_names``,
+        aligned with ``params`` (the training plan passes one flat tensor each, see minidl/plan.py)."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, in place, as ``torch.optim.SGD`` (no dampening, no Nesterov):
+
+    .. math::
+        g \leftarrow \nabla_\theta L + \lambda \theta, \quad
+        b \leftarrow \mu b + g \ (b = g \text{ at the first step}), \quad
+        \theta \leftarrow \theta - \eta \, b
+
+    with ``momentum`` :math:`\mu` (0: plain SGD, :math:`\theta \leftarrow \theta - \eta g`) and
+    ``weight_decay`` :math:`\lambda` (L2). Plain SGD keeps no state.
+    """
+
+    def __init__(self, eta: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(eta, weight_decay)
+        self.momentum = checks.coefficient("SGD momentum", momentum, below_one=True)
+        self.state_names = ("momentum_buffer",) if self.momentum else ()
+
+    def update(self, params, gradients, states, eta):
+        g = self._decayed(params, gradients)
+        if self.momentum:
+            (buffers,) = states
+            if self.step_count == 1:  # b = g
+                torch._foreach_copy_(buffers, g)
+            else:  # b = mu b + g
+                torch._foreach_mul_(buffers, self.momentum)
+                torch._foreach_add_(buffers, g)
+            g = buffers
+        torch._foreach_add_(params, g, alpha=-eta)  # theta <- theta - eta g, one fused call for all parameters
 
     def __repr__(self) -> str:
-        return f"SGD(eta={self._eta:g})"
+        extra = "".join(f", {k}={v:g}" for k, v in (("momentum", self.momentum), ("weight_decay", self.weight_decay))
+                        if v)
+        return f"SGD(eta={self._eta:g}{extra})"
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma and Ba), as ``torch.optim.Adam``: at step :math:`t`,
+
+    .. math::
+        g \leftarrow \nabla_\theta L + \lambda \theta, \quad
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \\
+        \theta \leftarrow \theta - \frac{\eta}{1 - \beta_1^t} \,
+        \frac{m}{\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    ``weight_decay`` :math:`\lambda` is L2 on the gradient (torch's Adam, not AdamW).
+    """
+
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, eta: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(eta, weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam betas must be a pair (beta1, beta2), got {betas!r:.40}")
+        self.betas = tuple(checks.coefficient(f"Adam beta{i}", b, below_one=True) for i, b in enumerate(betas, 1))
+        self.eps = checks.coefficient("Adam eps", eps)
+
+    def update(self, params, gradients, states, eta):
+        (beta1, beta2), t = self.betas, self.step_count
+        g = self._decayed(params, gradients)
+        m, v = states
+        torch._foreach_lerp_(m, g, 1 - beta1)  # m <- m + (1 - beta1)(g - m)
+        torch._foreach_mul_(v, beta2)  # v <- beta2 v + (1 - beta2) g^2
+        torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+        step_size = eta / (1 - beta1 ** t)
+        denominator = torch._foreach_sqrt(v)  # sqrt(v) / sqrt(1 - beta2^t) + eps
+        torch._foreach_div_(denominator, (1 - beta2 ** t) ** 0.5)
+        torch._foreach_add_(denominator, self.eps)
+        torch._foreach_addcdiv_(params, m, denominator, value=-step_size)
+
+    def __repr__(self) -> str:
+        wd = f", weight_decay={self.weight_decay:g}" if self.weight_decay else ""
+        return f"Adam(eta={self._eta:g}, betas=({self.betas[0]:g}, {self.betas[1]:g}), eps={self.eps:g}{wd})"

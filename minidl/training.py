@@ -168,17 +168,22 @@ def check_data(model, X, y) -> None:
     if y.dtype != X.dtype or y.device != X.device:
         raise ValueError(f"the targets y must be {X.dtype} on {X.device} like X, got {y.dtype} on {y.device}")
     checks.finite(y, "y")  # and X, in model.check_input
+    check_targets = getattr(model.loss, "check_targets", None)
+    if check_targets is not None:  # what a loss asks of the targets (CrossEntropy: probability rows)
+        check_targets(y)
 
 
 def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, optimizer,
-        control: TrainingControl | None = None, first_epoch: int = 1) -> Iterator[EpochRecord]:
+        control: TrainingControl | None = None, first_epoch: int = 1, schedule=None) -> Iterator[EpochRecord]:
     """Train ``model`` in place: ``epochs`` passes over ``(X, y)`` in order, in mini-batches.
 
     Yields an :class:`EpochRecord` after each epoch. Stops early, between mini-batches,
     when ``control`` is stopped, and after the first epoch whose loss or parameters are not
-    finite. The speed (buffers, flat parameters, threads, inference mode) comes from the
-    model's training plans, :mod:`minidl.plan`; the caller's thread count is back in force
-    whenever the loop yields or waits on ``control``.
+    finite. ``schedule`` (see :mod:`minidl.schedules`) is asked for each epoch's step-size factor,
+    which becomes the optimizer's ``eta_scale``; without one, the factor is 1. The speed (buffers,
+    flat parameters, threads, inference mode) comes from the model's training plans,
+    :mod:`minidl.plan`; the caller's thread count is back in force whenever the loop yields or
+    waits on ``control``.
 
     Shape:
         X ``(N, in_features)``, y ``(N, out_features)``
@@ -189,6 +194,10 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     checks.integer("mini_batch_size", batch_size, 1)
     checks.optimizer(optimizer)
     check_data(model, X, y)
+    if schedule is None and hasattr(optimizer, "eta_scale"):
+        optimizer.eta_scale = 1.0
+    elif schedule is not None and not callable(getattr(schedule, "factor", None)):
+        raise ValueError(f"the schedule must be a schedule such as minidl.schedules.Cosine(100), got {schedule!r}")
     X, y = model.private(X), model.private(y)  # never a tensor the model writes to
     control = control or TrainingControl()
     n = X.shape[0]
@@ -202,6 +211,8 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     total = X.new_zeros(())
     for epoch in range(first_epoch, first_epoch + epochs):
         total.zero_()
+        if schedule is not None:
+            optimizer.eta_scale = schedule.factor(epoch)
         step, packed = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
         done = 0
         while done < len(batches):

@@ -45,7 +45,8 @@ def labels(window) -> list[list[str]]:
 
 
 def heatmap(window) -> np.ndarray:
-    images = [i for i in find(window, pg.PlotWidget, "boundaryPlot").getPlotItem().items if isinstance(i, pg.ImageItem)]
+    images = [i for i in find(window, pg.PlotWidget, "boundaryPlot").getPlotItem().items
+              if isinstance(i, pg.ImageItem) and i.isVisible()]  # the K-class map hides for two classes
     assert len(images) == 1
     return np.array(images[0].image, copy=True)
 

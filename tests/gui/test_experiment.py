@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gui import experiment as exp
-from gui.experiment import Experiment, History
+from gui.experiment import ORIGINAL_FIELDS, Experiment, History
 
 ROOT = Path(__file__).resolve().parents[2]
 RELU, TANH = {"type": "ReLU"}, {"type": "Tanh"}
@@ -94,7 +94,20 @@ BAD_DOCUMENTS = {
     "a list": "[1, 2]",
     "a string": '"experiment"',
     "null": "null",
-    **{f"missing {key}": json.dumps({k: v for k, v in REPORT.items() if k != key}) for key in REPORT},
+    # The fields issue 15 added may be missing (older files); the original ones may not.
+    **{f"missing {key}": json.dumps({k: v for k, v in REPORT.items() if k != key}) for key in ORIGINAL_FIELDS},
+    "unknown loss": json.dumps(REPORT | {"loss": "Hinge"}),
+    "optimizer number": json.dumps(REPORT | {"optimizer": 1}),
+    "unknown schedule": json.dumps(REPORT | {"schedule": "Cyclic"}),
+    "momentum one": json.dumps(REPORT | {"momentum": 1.0}),
+    "weight decay negative": json.dumps(REPORT | {"weight_decay": -0.1}),
+    "classes eleven": json.dumps(REPORT | {"classes": 11}),
+    "test ratio zero": json.dumps(REPORT | {"test_ratio": 0}),
+    "points a dict": json.dumps(REPORT | {"points": {"x": 1}}),
+    "point with a NaN": json.dumps(REPORT | {"points": [[0.1, 0.2, 0, 0]]}).replace("0.1", "NaN"),
+    "point label 10": json.dumps(REPORT | {"points": [[0.1, 0.2, 10, 0]]}),
+    "point split 3": json.dumps(REPORT | {"points": [[0.1, 0.2, 1, 3]]}),
+    "point label float": json.dumps(REPORT | {"points": [[0.1, 0.2, 1.5, 0]]}),
     "eta as text": json.dumps(REPORT | {"eta": "0.001"}),
     "eta NaN": json.dumps(REPORT).replace('"eta": 0.001', '"eta": NaN'),
     "eta infinite": json.dumps(REPORT).replace('"eta": 0.001', '"eta": Infinity'),

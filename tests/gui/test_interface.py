@@ -30,6 +30,11 @@ NAMES = {
     "runButton": QPushButton, "pauseButton": QPushButton, "stepButton": QPushButton, "stopButton": QPushButton,
     "resetButton": QPushButton, "progressBar": QProgressBar, "lossPlot": pg.PlotWidget,
     "boundaryPlot": pg.PlotWidget, "validationLabel": QLabel, "metricsLabel": QLabel,
+    # issue 15
+    "addSigmoidButton": QPushButton, "lossCombo": QComboBox, "optimizerCombo": QComboBox,
+    "momentumSpin": QDoubleSpinBox, "weightDecaySpin": QDoubleSpinBox, "scheduleCombo": QComboBox,
+    "classesSpin": QSpinBox, "testRatioSpin": QDoubleSpinBox, "drawModeButton": QPushButton,
+    "drawClassCombo": QComboBox, "clearPointsButton": QPushButton,
 }
 EXTRA_CONTROLS = {"selectedWidthSpin": QSpinBox, "noiseSpin": QDoubleSpinBox, "trainSizeSpin": QSpinBox,
                   "testSizeSpin": QSpinBox, "showTestCheck": QCheckBox, "logScaleCheck": QCheckBox}

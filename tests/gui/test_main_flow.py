@@ -35,7 +35,7 @@ def test_report_stack_built_by_clicking_trains(window, qtbot):
     _, train = loss_plot.getPlotItem().listDataItems()[0].getData()
     assert len(train) == 150 and train[-1] < train[0] / 3
     heatmap = [i for i in window.findChild(pg.PlotWidget, "boundaryPlot").getPlotItem().items
-               if isinstance(i, pg.ImageItem)]
+               if isinstance(i, pg.ImageItem) and i.isVisible()]
     assert len(heatmap) == 1 and np.ptp(heatmap[0].image) > 0.5
     assert "test" in window.run_panel.metrics.text()
     assert window.run_panel.progress.value() == 150

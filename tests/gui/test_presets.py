@@ -25,7 +25,7 @@ from gui import files
 from gui.experiment import Experiment
 
 ROOT = Path(__file__).resolve().parents[2]
-STEMS = ("report", "xor", "spiral")
+STEMS = ("report", "xor", "spiral", "blobs")
 LOAD_ALL = ("import gui, gui.files as f; "
             "print(gui.__file__); "
             f"[print(n, len(f.preset(n).blocks)) for n in {[s + '.json' for s in STEMS]!r}]; "
@@ -90,7 +90,7 @@ def assert_all_presets_load(done, gui_folder: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert Path(lines[0]).resolve().parent == gui_folder
-    assert lines[1:] == ["report.json 8", "xor.json 4", "spiral.json 8", "report True"], done.stdout
+    assert lines[1:] == ["report.json 8", "xor.json 4", "spiral.json 8", "blobs.json 5", "report True"], done.stdout
 
 
 def test_presets_load_from_the_installed_package(tmp_path):

@@ -6,7 +6,7 @@ They are handed out as session fixtures (plain functions), so hypothesis tests c
 import pytest
 import torch
 
-from minidl import Linear, ReLU, Tanh
+from minidl import Linear, ReLU, Sigmoid, Tanh
 
 
 def _randn(seed: int, *shape: int, dtype=torch.float64) -> torch.Tensor:
@@ -27,6 +27,8 @@ def _autograd_reference(model, x: torch.Tensor, target: torch.Tensor):
             h = torch.relu(h)  # autograd's ReLU'(0) is 0, minidl's convention too
         elif isinstance(module, Tanh):
             h = torch.tanh(h)
+        elif isinstance(module, Sigmoid):
+            h = torch.sigmoid(h)
         else:
             raise AssertionError(f"the oracle does not know {module!r}")
     loss = ((h - target) ** 2).sum()

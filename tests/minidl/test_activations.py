@@ -5,14 +5,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minidl import ReLU, Tanh
+from minidl import ReLU, Sigmoid, Tanh
 
-REFERENCE = {ReLU: torch.relu, Tanh: torch.tanh}
+REFERENCE = {ReLU: torch.relu, Tanh: torch.tanh, Sigmoid: torch.sigmoid}
 shapes = st.tuples(st.integers(1, 12), st.integers(1, 12))
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from([ReLU, Tanh]), shape=shapes, seed=st.integers(0, 2**31), zeros=st.booleans())
+@given(kind=st.sampled_from([ReLU, Tanh, Sigmoid]), shape=shapes, seed=st.integers(0, 2**31), zeros=st.booleans())
 def test_forward_backward_and_local_grad_match_autograd(randn, kind, shape, seed, zeros):
     x = randn(seed, *shape)
     if zeros:  # exact kinks: minidl and autograd both take ReLU'(0) = 0
@@ -41,13 +41,13 @@ def test_relu_subgradient_at_zero_is_zero():
 
 
 def test_backward_output_keeps_dtype_and_activations_have_no_parameters():
-    for module in (ReLU(), Tanh()):
+    for module in (ReLU(), Tanh(), Sigmoid()):
         module.forward(torch.rand(3, 2, dtype=torch.float64))
         assert module.backward(torch.rand(3, 2, dtype=torch.float64)).dtype == torch.float64
         assert module.parameters() == [] and module.grads() == []
 
 
-@pytest.mark.parametrize("kind", [ReLU, Tanh])
+@pytest.mark.parametrize("kind", [ReLU, Tanh, Sigmoid])
 def test_bad_inputs_name_the_activation(kind):
     name = rf"{kind.__name__}\(\)"
     shape = r"\(N, features\) with N >= 1"

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from minidl.data import DATASETS, disc, one_hot, split, xor
+from minidl.data import DATASETS, class_range, disc, one_hot, split, xor
 
 
 def test_disc_labels_follow_the_geometry_and_cover_half_the_square():
@@ -23,11 +23,11 @@ def test_xor_labels_follow_the_quarters():
 
 
 @pytest.mark.parametrize("name", DATASETS)
-def test_every_dataset_is_reproducible_and_has_both_classes(name):
+def test_every_dataset_is_reproducible_and_has_every_class(name):
     X, labels = DATASETS[name](500, 7)
     again, other = DATASETS[name](500, 7), DATASETS[name](500, 8)
     assert torch.equal(X, again[0]) and torch.equal(labels, again[1]) and not torch.equal(X, other[0])
-    assert X.shape == (500, 2) and set(labels.tolist()) == {0, 1}
+    assert X.shape == (500, 2) and set(labels.tolist()) == set(range(class_range(name)[2]))
 
 
 def test_noise_blurs_the_points_but_keeps_the_labels():
@@ -46,7 +46,7 @@ def test_split_is_reproducible_and_disjoint():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("Moons", 10, 10), "unknown dataset 'Moons'; choose one of Disc, XOR, Gaussian blobs, Spiral"),
+    (("Swiss roll", 10, 10), "unknown dataset 'Swiss roll'; choose one of Disc, XOR, Gaussian blobs, Spiral, Circles"),
     (("Disc", 0, 10), "n_train must be an integer of at least 1, got 0"),
     (("Disc", 10, True), "n_test must be an integer of at least 1, got True"),
     (("Disc", 10, 2.5), "n_test must be an integer of at least 1, got 2.5"),
@@ -85,3 +85,48 @@ def test_one_hot_values():
 def test_one_hot_refuses_bad_labels(labels, message):
     with pytest.raises(ValueError, match=message):
         one_hot(labels)
+
+
+# The first rows of split(name, 5, 3, seed=0, noise=0.1) before issue 15 added datasets: the
+# existing names must keep drawing exactly these points.
+BEFORE = {"Disc": [0.3609912097454071, 0.5986286401748657, 1], "XOR": [0.3609912097454071, 0.5986286401748657, 1],
+          "Gaussian blobs": [0.3040742576122284, 0.33669549226760864, 0],
+          "Spiral": [0.2704143524169922, 0.11817044019699097, 0]}
+
+
+@pytest.mark.parametrize("name", BEFORE)
+def test_existing_datasets_draw_the_same_points_as_before(name):
+    X, labels, _, _ = split(name, 5, 3, seed=0, noise=0.1)
+    assert [*X[0].tolist(), int(labels[0])] == BEFORE[name]
+
+
+@pytest.mark.parametrize("name, k", [("Spiral", 2), ("Spiral", 3), ("Spiral", 5), ("Blobs", 3), ("Blobs", 4),
+                                     ("Blobs", 5)])
+def test_k_class_datasets_draw_every_class(name, k):
+    X, labels, X_test, labels_test = split(name, 500, 100, seed=1, noise=0.02, classes=k)
+    assert set(labels.tolist()) == set(range(k)) and X.shape == (500, 2) and X_test.shape == (100, 2)
+
+
+def test_circles_moons_and_checkerboard_follow_their_formulas():
+    X, labels, _, _ = split("Circles", 2000, 10, seed=0)
+    radius = (X.double() - 0.5).norm(dim=1)
+    assert (radius[labels == 1] <= 0.2 + 1e-6).all() and (radius[labels == 0] >= 0.3 - 1e-6).all()
+    X, labels, _, _ = split("Checkerboard", 2000, 10, seed=0)
+    assert torch.equal(labels, torch.floor(4 * X).long().sum(1) % 2)
+    X, labels, _, _ = split("Moons", 2000, 10, seed=0)
+    p = 3 * (X.double() - torch.tensor([0.0, 0.25])) - torch.tensor([1.0, 0.5])
+    upper = p[labels == 0]
+    assert torch.allclose(upper.norm(dim=1), torch.ones(len(upper), dtype=torch.float64), atol=1e-5)
+    lower = p[labels == 1] - torch.tensor([1.0, 0.5])
+    assert torch.allclose(lower.norm(dim=1), torch.ones(len(lower), dtype=torch.float64), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, classes, message", [
+    ("Disc", 3, r"the Disc dataset has 2 classes, got classes=3"),
+    ("Blobs", 2, r"the Blobs dataset has from 3 to 5 classes, got classes=2"),
+    ("Spiral", 6, r"the Spiral dataset has from 2 to 5 classes, got classes=6"),
+    ("Spiral", 2.0, r"got classes=2.0"),
+])
+def test_a_number_of_classes_the_dataset_cannot_draw_is_refused(name, classes, message):
+    with pytest.raises(ValueError, match=message):
+        split(name, 10, 10, classes=classes)

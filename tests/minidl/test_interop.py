@@ -56,7 +56,8 @@ def test_round_trip_through_torch_is_exact():
 
 
 @pytest.mark.parametrize("net, message", [
-    (nn.Sequential(nn.Linear(2, 3), nn.Sigmoid()), "layer 1 is Sigmoid; minidl imports only Linear, ReLU and Tanh"),
+    (nn.Sequential(nn.Linear(2, 3), nn.Softmax(1)), "layer 1 is Softmax; minidl imports only Linear, ReLU, Tanh and "
+                                                    "Sigmoid"),
     (nn.Sequential(nn.Sequential(nn.Linear(2, 3))), "layer 0 is Sequential; minidl imports only"),
     (nn.Sequential(nn.Linear(2, 3, bias=False)), "layer 0 is an nn.Linear without bias"),
     (nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 1)), r"Linear\(4 -> 1\) \(linear1\) expects 4 input features"),
@@ -75,3 +76,20 @@ def test_to_torch_refuses_a_module_torch_has_no_counterpart_for():
 
     with pytest.raises(ValueError, match=r"Square\(\) has no torch.nn counterpart; to_torch exports only Linear"):
         Sequential(Linear(2, 2), Square()).to_torch()
+
+
+def test_sigmoid_crosses_the_boundary_both_ways_and_saves(tmp_path):
+    from minidl import Sigmoid, load, save
+
+    gen = torch.Generator().manual_seed(0)
+    model = Sequential(Linear(2, 6, generator=gen, dtype=torch.float64), Sigmoid(),
+                       Linear(6, 3, generator=gen, dtype=torch.float64))
+    net = model.to_torch()
+    assert [type(layer) for layer in net] == [nn.Linear, nn.Sigmoid, nn.Linear]
+    x = torch.rand(20, 2, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), model.predict(x), rtol=1e-12, atol=1e-12)
+    back = Sequential.from_torch(net)
+    assert repr(back) == repr(model) and torch.equal(back.predict(x), model.predict(x))
+    save(model, tmp_path / "sigmoid.safetensors")
+    assert torch.equal(load(tmp_path / "sigmoid.safetensors").predict(x), model.predict(x))

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from minidl import MSE, SGD, Linear, ReLU, Sequential, Tanh, fit
+from minidl import MSE, SGD, CrossEntropy, Linear, ReLU, Sequential, Sigmoid, Tanh, fit
 from minidl.data import disc, one_hot
 
 
@@ -162,15 +162,16 @@ def test_unusable_devices_are_a_sentence(device):
 
 # -- 7. NaN below Sequential ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
-@pytest.mark.parametrize("module", [Linear(2, 3), ReLU(), Tanh()], ids=repr)
+@pytest.mark.parametrize("module", [Linear(2, 3), ReLU(), Tanh(), Sigmoid()], ids=repr)
 def test_non_finite_input_to_a_module_is_refused(module, bad):
     with pytest.raises(ValueError, match=rf"the input of {type(module).__name__}\(.*\) contains NaN or infinite"):
         module.forward(torch.tensor([[bad, 0.0]]))
 
 
 @pytest.mark.parametrize("method", ["forward", "local_grad"])
-def test_a_non_finite_target_to_the_loss_is_refused(method):
+@pytest.mark.parametrize("loss", [MSE, CrossEntropy])
+def test_a_non_finite_target_to_the_loss_is_refused(method, loss):
     target = torch.tensor([[math.nan, 0.0]])
     with pytest.raises(ValueError, match="the target contains NaN or infinite values"):
-        getattr(MSE(), method)(torch.zeros(1, 2), target)
+        getattr(loss(), method)(torch.zeros(1, 2), target)
     assert torch.isnan(MSE().forward(torch.tensor([[math.nan, 0.0]]), torch.zeros(1, 2)))  # an output may diverge

@@ -12,7 +12,7 @@ import torch
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from minidl import MSE, SGD, Linear, ReLU, Sequential, Tanh
+from minidl import MSE, SGD, CrossEntropy, Linear, ReLU, Sequential, Sigmoid, Tanh
 
 FLOATS = [torch.float32, torch.float64]
 OTHER_DTYPES = [torch.float16, torch.int64]
@@ -25,10 +25,10 @@ def models(draw):
     for _ in range(draw(st.integers(1, 3))):
         out = draw(st.integers(1, 6))
         modules.append(Linear(width, out, generator=gen, dtype=dtype))
-        modules += [draw(st.sampled_from([ReLU, Tanh]))() for _ in range(draw(st.integers(0, 2)))]
+        modules += [draw(st.sampled_from([ReLU, Tanh, Sigmoid]))() for _ in range(draw(st.integers(0, 2)))]
         width = out
     if draw(st.booleans()):
-        modules.insert(0, draw(st.sampled_from([ReLU, Tanh]))())
+        modules.insert(0, draw(st.sampled_from([ReLU, Tanh, Sigmoid]))())
     model = Sequential(*modules)
     model.setLoss(MSE())
     assert (model.in_features, model.out_features) == (in_features, width)
@@ -134,6 +134,9 @@ def test_a_direct_module_call_works_or_names_the_module(kind, width, shape, dtyp
 CALLS = [
     pytest.param(lambda x: Linear(3, 2).forward(x), id="Linear"),
     pytest.param(lambda x: Tanh().forward(x), id="Tanh"),
+    pytest.param(lambda x: Sigmoid().forward(x), id="Sigmoid"),
+    pytest.param(lambda x: CrossEntropy().compute(x, torch.full((4, 3), 1 / 3)), id="CrossEntropy.compute"),
+    pytest.param(lambda x: CrossEntropy().gradient(x, torch.full((4, 3), 1 / 3)), id="CrossEntropy.gradient"),
     pytest.param(lambda x: MSE().compute(x, torch.zeros(4, 3)), id="MSE.compute"),
     pytest.param(lambda x: MSE().gradient(x, torch.zeros(4, 3)), id="MSE.gradient"),
 ]

@@ -1,0 +1,290 @@
+"""Lessons, free of Qt: a title and scenes a teacher steps through like slides.
+
+A lesson file is JSON::
+
+    {"title": "Step size",
+     "scenes": [{"title": "Too small",
+                 "note": "The loss **creeps** down.\\n- watch the boundary",
+                 "experiment": {"eta": 1e-5, "epochs": 300},
+                 "expect": {"expect": "loss_above", "value": 0.3, "epoch": 300}}]}
+
+A scene's ``experiment`` holds the fields of an experiment file's settings (blocks, dataset,
+noise, n_train, n_test, eta, batch_size, epochs, seed); those it leaves out take the report's
+values. ``expect`` (optional) says what the class should see; :func:`check` trains the scene
+headless through :func:`minidl.fit` and says whether it holds. Every problem of a file is a
+``ValueError`` whose sentence names the scene and the problem.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+import minidl
+
+from .experiment import Experiment, _checked
+
+MAX_SCENES = 100
+MAX_BYTES = 1_000_000
+SCENE_KEYS = {"title", "note", "experiment", "expect"}
+# What a scene may promise. ``value`` is a loss per point or an error %; ``epoch`` (optional,
+# default the scene's epochs) is when it is read.
+EXPECTATIONS = {"diverges": (), "saturates": (), "loss_below": ("value",), "loss_above": ("value",),
+                "test_error_below": ("value",), "test_error_above": ("value",)}
+# Saturated: at least this share of a Tanh output's values within SATURATED_AT of ±1, and the
+# loss of the last STUCK_SHARE of the epochs within STUCK_CHANGE (relative) of each other.
+SATURATED_SHARE, SATURATED_AT = 0.9, 0.01
+STUCK_SHARE, STUCK_CHANGE = 0.2, 0.01
+
+
+@dataclass
+class Scene:
+    """One step of a lesson: an experiment to load, a title, a note and what the class should see."""
+
+    title: str
+    note: str
+    experiment: Experiment
+    expect: dict | None = None
+
+
+@dataclass
+class Lesson:
+    """``scenes`` in order; ``index`` is the scene shown. ``next()``/``previous()`` move and
+    return the new scene (None at either end, where nothing moves); ``on_change(scene)`` is
+    called after each move (the window loads the scene's experiment)."""
+
+    title: str
+    scenes: list[Scene] = field(default_factory=list)
+    index: int = 0
+    path: Path | None = None
+    on_change: Callable[[Scene], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def scene(self) -> Scene:
+        return self.scenes[self.index]
+
+    def go(self, index: int) -> Scene | None:
+        if not 0 <= index < len(self.scenes) or index == self.index:
+            return None
+        self.index = index
+        if self.on_change is not None:
+            self.on_change(self.scene)
+        return self.scene
+
+    def next(self) -> Scene | None:
+        return self.go(self.index + 1)
+
+    def previous(self) -> Scene | None:
+        return self.go(self.index - 1)
+
+    def caption(self) -> str:
+        """``Scene 2 of 5: Too large``."""
+        return f"Scene {self.index + 1} of {len(self.scenes)}: {self.scene.title}"
+
+
+# -- reading ------------------------------------------------------------------------------
+def load(path) -> Lesson:
+    """Read a lesson file; any problem is a ``ValueError`` with a sentence."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise ValueError("it is not a file")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ValueError(error.strerror or str(error)) from None
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"it is larger than {MAX_BYTES // 1000:,} kB; a lesson is a small JSON file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text; a lesson is a small JSON file") from None
+    lesson = parse(text)
+    lesson.path = path
+    return lesson
+
+
+def parse(text: str) -> Lesson:
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        raise ValueError(f"it is not valid JSON{where}") from None
+    if not isinstance(raw, dict):
+        raise ValueError('it must be a JSON object with "title" and "scenes"')
+    unknown = set(raw) - {"title", "scenes"}
+    if unknown:
+        raise ValueError(f"unknown field {sorted(unknown)[0]!r} at the top; a lesson has only \"title\" and \"scenes\"")
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError('the lesson needs a "title" (a text)')
+    scenes = raw.get("scenes")
+    if not isinstance(scenes, list) or not scenes:
+        raise ValueError('the lesson needs "scenes": a list of at least one scene')
+    if len(scenes) > MAX_SCENES:
+        raise ValueError(f"it has {len(scenes):,} scenes; a lesson may have at most {MAX_SCENES}")
+    return Lesson(title.strip(), [_scene(i + 1, s) for i, s in enumerate(scenes)])
+
+
+def _scene(number: int, raw) -> Scene:
+    def problem(text: str) -> ValueError:
+        name = f" ({raw['title']!r:.60})" if isinstance(raw, dict) and isinstance(raw.get("title"), str) else ""
+        return ValueError(f"scene {number}{name}: {text}")
+
+    if not isinstance(raw, dict):
+        raise problem("must be a JSON object with a title, a note and an experiment")
+    unknown = set(raw) - SCENE_KEYS
+    if unknown:
+        raise problem(f"unknown field {sorted(unknown)[0]!r}; a scene has {', '.join(sorted(SCENE_KEYS))}")
+    title, note = raw.get("title"), raw.get("note", "")
+    if not isinstance(title, str) or not title.strip():
+        raise problem('needs a "title" (a text)')
+    if not isinstance(note, str):
+        raise problem('its "note" must be a text')
+    settings = raw.get("experiment", {})
+    if not isinstance(settings, dict):
+        raise problem('its "experiment" must be a JSON object of experiment settings')
+    values = asdict(Experiment())
+    for key, value in settings.items():
+        if key not in values:
+            raise problem(f"unknown experiment setting {key!r}; the settings are {', '.join(values)}")
+        try:
+            values[key] = _checked(key, value)
+        except ValueError as error:
+            raise problem(str(error)) from None
+    try:
+        experiment = Experiment.from_json(json.dumps(values))
+    except ValueError as error:
+        raise problem(str(error)) from None
+    problems = experiment.validate()
+    if problems:
+        raise problem(problems[0])
+    return Scene(title.strip(), note, experiment, _expectation(raw.get("expect"), problem))
+
+
+def _expectation(raw, problem) -> dict | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"expect": raw}
+    if not isinstance(raw, dict) or raw.get("expect") not in EXPECTATIONS:
+        raise problem(f'"expect" must be one of {", ".join(EXPECTATIONS)} (e.g. {{"expect": "diverges"}} or '
+                      '{"expect": "loss_below", "value": 0.05, "epoch": 500})')
+    kind = raw["expect"]
+    allowed = {"expect", "epoch", *EXPECTATIONS[kind]}
+    if set(raw) - allowed:
+        raise problem(f"unknown field {sorted(set(raw) - allowed)[0]!r} in its expect {kind!r}")
+    for key in EXPECTATIONS[kind]:
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise problem(f'its expect {kind!r} needs a number "{key}"')
+    epoch = raw.get("epoch")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1):
+        raise problem(f'the "epoch" of its expect {kind!r} must be a whole number of at least 1')
+    return dict(raw)
+
+
+# -- what a class sees ----------------------------------------------------------------------
+def saturated(blocks: list[dict], outputs: torch.Tensor, losses) -> bool:
+    """True when a Tanh output is pinned at ±1 (``SATURATED_SHARE`` of its values within
+    ``SATURATED_AT``) and the loss of the last epochs no longer moves: the network stopped learning.
+
+    Shape: outputs ``(N, 2)``; ``losses`` the loss per point of each epoch."""
+    if not may_saturate(blocks, losses) or not bool(torch.isfinite(outputs).all()):
+        return False
+    return float((outputs.abs() > 1 - SATURATED_AT).float().mean()) >= SATURATED_SHARE
+
+
+def may_saturate(blocks: list[dict], losses) -> bool:
+    """The cheap half of :func:`saturated`: a Tanh output, and a loss that stopped moving."""
+    if not blocks or blocks[-1].get("type") != "Tanh" or len(losses) < 5:
+        return False
+    tail = [float(v) for v in losses[-max(2, int(len(losses) * STUCK_SHARE)):]]
+    return max(tail) - min(tail) <= STUCK_CHANGE * max(abs(max(tail)), 1e-12)
+
+
+SATURATION_SENTENCE = ("The outputs are saturated: the network stopped learning (its Tanh outputs sit at ±1 "
+                       "and the loss no longer moves). Try a smaller step size, then Reset and Run.")
+
+
+@dataclass
+class Outcome:
+    """What :func:`check` saw: whether the scene's expect holds, and a sentence saying why."""
+
+    holds: bool
+    sentence: str
+
+
+def check(scene: Scene) -> Outcome:
+    """Train ``scene`` headless through :func:`minidl.fit`, as the playground would, and test its expect."""
+    expect, e = scene.expect or {}, scene.experiment
+    kind = expect.get("expect")
+    epochs = expect.get("epoch", e.epochs)
+    data, model = e.make_data(), e.build_model()
+    losses, diverged_at = [], None
+    for record in minidl.fit(model, data.X_train, data.y_train, epochs, e.effective_batch_size, minidl.SGD(e.eta)):
+        if record.diverged:
+            diverged_at = record.epoch
+            break
+        losses.append(record.loss)
+    if kind == "diverges":
+        return Outcome(diverged_at is not None, f"diverged at epoch {diverged_at}" if diverged_at
+                       else f"did not diverge in {epochs} epochs (last loss {losses[-1]:.4g})")
+    if diverged_at is not None:
+        return Outcome(False, f"diverged at epoch {diverged_at}")
+    if kind == "saturates":
+        holds = saturated(e.blocks, model.predict(data.X_train), losses)
+        return Outcome(holds, f"{'saturated' if holds else 'not saturated'}; loss {losses[-1]:.4g} at epoch {epochs}")
+    if kind in ("loss_below", "loss_above"):
+        loss, value = losses[-1], expect["value"]
+        holds = loss < value if kind == "loss_below" else loss > value
+        return Outcome(holds, f"loss per point {loss:.4g} at epoch {epochs} ({kind.replace('_', ' ')} {value:g})")
+    if kind in ("test_error_below", "test_error_above"):
+        error, value = data.evaluate(model)["test_error"], expect["value"]
+        holds = error < value if kind == "test_error_below" else error > value
+        return Outcome(holds, f"test error {error:.1f} % at epoch {epochs} ({kind.replace('_', ' ')} {value:g} %)")
+    return Outcome(True, "no expectation")
+
+
+def note_html(note: str) -> str:
+    """Markdown-lite to HTML: ``**bold**``, ``*italic*``, ``- `` bullets, blank-line paragraphs."""
+    def inline(text: str) -> str:
+        text = html.escape(text)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+        return re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
+
+    out, bullets = [], []
+    for line in note.splitlines() + [""]:
+        stripped = line.strip()
+        if stripped.startswith(("- ", "* ")):
+            bullets.append(f"<li>{inline(stripped[2:])}</li>")
+            continue
+        if bullets:
+            out.append("<ul>" + "".join(bullets) + "</ul>")
+            bullets = []
+        if stripped:
+            out.append(f"<p>{inline(stripped)}</p>")
+    return "".join(out)
+
+
+def expect_sentence(expect: dict | None) -> str:
+    """What a scene's ``expect`` promises, in words for the class (empty when it has none)."""
+    if not expect:
+        return ""
+    kind = expect["expect"]
+    if kind == "diverges":
+        return "training diverges: the loss becomes infinite and a banner says so."
+    if kind == "saturates":
+        return "the outputs saturate and the loss sticks: the network stops learning."
+    when = f" by epoch {expect['epoch']}" if "epoch" in expect else " by the end of the run"
+    what = "training loss" if kind.startswith("loss") else "test error"
+    how = "falls below" if kind.endswith("below") else "stays above"
+    unit = " %" if kind.startswith("test_error") else ""
+    return f"the {what} {how} {expect['value']:g}{unit}{when}."

@@ -1,0 +1,359 @@
+"""The runs kept for comparison, free of Qt: every run the Session holds, and its rules.
+
+A :class:`Run` is one press of Run (a fresh start, a Continue) or a branch from the timeline
+(a fork). It keeps what a comparison and a hand-over need: its settings, its whole loss history
+from epoch 1 (a fork or a Continue shares its parent's first epochs), a few weight snapshots
+(the compare view draws its boundary at any epoch from the nearest one), its final numbers,
+its wall time, and its *schedule*: which settings trained which epochs.
+
+The schedule is how "export as Python" replays a run exactly: ``[(first_epoch, {"eta": ...,
+"batch_size": ...}), ...]``, each entry in force from its epoch on. A Run starts an entry; an
+eta changed during a live run is taken by the worker at the start of its next epoch
+(:class:`LiveEta`), which records that epoch. Training goes through the batches in order, so
+the same seed, network and schedule give the same numbers, bit for bit.
+
+Memory: a run holds its history (4 bytes an epoch, shared with the session's arrays) and at
+most :data:`RUN_SNAPSHOTS` snapshots (never more than :data:`RUN_BYTES`), which are the
+session timeline's own tensors, not copies.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import threading
+import time
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .experiment import Experiment, History
+
+RUN_SNAPSHOTS = 64
+RUN_BYTES = 32 << 20
+# Settings' words in the table; a field missing here is named after itself ("weight decay").
+LABELS = {"batch_size": "batch size", "n_train": "train points", "n_test": "test points", "eta": "eta"}
+_stamps = itertools.count(1)  # orders undoable actions: the newest one is undone first
+
+
+def stamp() -> int:
+    return next(_stamps)
+
+
+def settings_of(experiment: Experiment) -> dict:
+    """The experiment's fields as a plain dict (every field, so new ones just work)."""
+    return {f.name: _plain(getattr(experiment, f.name)) for f in fields(experiment)}
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return [dict(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+# -- what differs, in words ----------------------------------------------------------------
+def block_label(block: dict) -> str:
+    """``"Linear 25"``, ``"ReLU"``: a block as the table names it."""
+    extra = " ".join(str(v) for k, v in block.items() if k != "type")
+    return f"{block.get('type', '?')} {extra}".strip()
+
+
+def block_changes(old: list[dict], new: list[dict]) -> list[str]:
+    """``["+ Linear 25", "Tanh instead of ReLU", "- ReLU"]``: from ``old`` blocks to ``new``."""
+    a, b = [block_label(x) for x in old], [block_label(x) for x in new]
+    words: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)  # a replace pairs blocks first: "Tanh instead of ReLU"
+        words += [f"{b[j1 + k]} instead of {a[i1 + k]}" for k in range(paired)]
+        words += [f"- {x}" for x in a[i1 + paired:i2]] + [f"+ {x}" for x in b[j1 + paired:j2]]
+    counted = {}
+    for w in words:  # "Tanh instead of ReLU (×3)" rather than the same words three times
+        counted[w] = counted.get(w, 0) + 1
+    return [w if n == 1 else f"{w} (×{n})" for w, n in counted.items()]
+
+
+def _fmt(value) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def setting_changes(old: dict, new: dict) -> list[str]:
+    """``["eta 0.01 (was 0.001)", "+ Linear 25"]``: every field of ``new`` that differs from ``old``."""
+    words = []
+    for key, value in new.items():
+        if key not in old or old[key] == value:
+            continue
+        if key == "blocks":
+            words += block_changes(old[key], value)
+        else:
+            words.append(f"{LABELS.get(key, key.replace('_', ' '))} {_fmt(value)} (was {_fmt(old[key])})")
+    return words
+
+
+# -- a run -------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One run kept for comparison; see the module docstring.
+
+    ``final``: ``train_loss``, ``test_loss``, ``train_error``, ``test_error`` (None where unknown).
+    ``state``: ``running`` while it trains, then the reason it ended (``completed``, ``stopped``, ...).
+    """
+
+    name: str
+    settings: dict
+    history: History
+    kind: str = "fresh"  # fresh | continue | fork
+    parent: str | None = None
+    start_epoch: int = 0
+    schedule: list = field(default_factory=list)
+    diff: str = ""
+    wall_time: float = 0.0
+    final: dict = field(default_factory=lambda: dict.fromkeys(("train_loss", "test_loss", "train_error",
+                                                               "test_error")))
+    snapshots: dict = field(default_factory=dict)  # epoch -> flat weights (the timeline's tensors)
+    state: str = "running"
+    started: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def epochs(self) -> int:
+        return self.history.epochs
+
+    def nearest(self, epoch: int) -> int | None:
+        """The snapshot epoch nearest ``epoch`` (None without snapshots)."""
+        if not self.snapshots:
+            return None
+        return min(self.snapshots, key=lambda e: (abs(e - epoch), e))
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.history.train, self.history.test_epochs, self.history.test)
+        return sum(a.nbytes for a in arrays) + sum(f.numel() * f.element_size() for f in self.snapshots.values())
+
+    def __repr__(self) -> str:
+        return f"Run({self.name!r}, {self.kind}, {self.epochs} epochs, {self.state}, {self.diff!r})"
+
+    def label(self) -> str:
+        """The legend's words: the name and what differs."""
+        return f"{self.name}: {self.diff}" if self.diff else self.name
+
+
+def name_for(index: int) -> str:
+    """A, B, ..., Z, AA, AB, ...: the ``index``-th run's name (0-based)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def pick_snapshots(epochs: list[int], size: int) -> list[int]:
+    """At most :data:`RUN_SNAPSHOTS` (and :data:`RUN_BYTES`) of ``epochs``, evenly spread, the first
+    and the last always among them."""
+    most = max(2, min(RUN_SNAPSHOTS, RUN_BYTES // max(1, 4 * size)))
+    if len(epochs) <= most:
+        return list(epochs)
+    picks = np.unique(np.round(np.linspace(0, len(epochs) - 1, most)).astype(int))
+    return [epochs[i] for i in picks]
+
+
+def schedule_describe(schedule: list, start_epoch: int) -> list[str]:
+    """Changes made during a run (after its own first entry): ``["eta 0.01 from epoch 301"]``."""
+    words, before = [], None
+    for first, values in schedule:
+        if before is not None and first > start_epoch + 1:
+            words += [f"{LABELS.get(k, k)} {_fmt(v)} from epoch {first}" for k, v in values.items()
+                      if before.get(k) != v]
+        before = values
+    return words
+
+
+class RunBook:
+    """The session's runs: add, update, end, delete (undoable), tick for comparison."""
+
+    def __init__(self):
+        self.runs: list[Run] = []
+        self.ticked: list[str] = []
+        self._deleted: list[tuple[int, int, Run, list[str]]] = []  # (stamp, index, run, ticked before)
+        self._made = 0  # runs named so far: a deleted run's name is not given again
+
+    def __getitem__(self, name: str) -> Run:
+        for run in self.runs:
+            if run.name == name:
+                return run
+        raise KeyError(f"there is no run named {name!r}; the runs are {', '.join(r.name for r in self.runs) or 'none'}")
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.runs]
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def begin(self, settings: dict, history: History, kind: str, parent: str | None, start_epoch: int,
+              schedule: list) -> Run:
+        run = Run(name_for(self._made), settings, _shared(history), kind, parent, start_epoch, list(schedule))
+        self._made += 1
+        run.diff = self._describe(run, self.runs)
+        self.runs.append(run)
+        return run
+
+    def _describe(self, run: Run, before: list[Run]) -> str:
+        """What differs from its parent (if kept), else from the run before it in ``before``."""
+        reference = next((r for r in before if r.name == run.parent), None) if run.parent else None
+        if reference is None and before:
+            reference = before[-1]
+        words = []
+        if run.kind == "continue":
+            words.append(f"continues {run.parent}")
+        elif run.kind == "fork":
+            words.append(f"fork of {run.parent} at epoch {run.start_epoch}")
+        if reference is not None:  # the settings it started with: changes during it are worded below
+            started = [v for e, v in run.schedule if e <= run.start_epoch + 1][-1:]
+            words += setting_changes(reference.settings, {**run.settings, **{k: v for d in started
+                                                                              for k, v in d.items() if k == "eta"}})
+        words += schedule_describe(run.schedule, run.start_epoch)
+        if not words:
+            words.append("first run" if reference is None else f"same settings as {reference.name}")
+        return ", ".join(words)
+
+    @staticmethod
+    def update(run: Run, history: History, schedule: list, settings: dict) -> None:
+        """A live run's new epochs (O(1): the arrays are shared, not copied)."""
+        run.history, run.schedule, run.settings = _shared(history), list(schedule), settings
+
+    def end(self, run: Run, reason: str, history: History, schedule: list, settings: dict, timeline,
+            final: dict) -> None:
+        self.update(run, history, schedule, settings)
+        run.state, run.wall_time, run.final = reason, time.perf_counter() - run.started, final
+        run.diff = self._describe(run, self.runs[:self.runs.index(run)] if run in self.runs else self.runs)
+        if timeline is not None:
+            kept = [e for e in timeline.epochs() if e <= history.epochs]
+            run.snapshots = {e: timeline.flat(e) for e in pick_snapshots(kept, timeline.size)}
+
+    # -- deleting and undoing -------------------------------------------------------------
+    def delete(self, name: str) -> Run:
+        run = self[name]
+        if run.state == "running":
+            raise ValueError(f"run {name} is still training: stop it before deleting it")
+        index = self.runs.index(run)
+        self._deleted.append((stamp(), index, run, list(self.ticked)))
+        del self.runs[index]
+        self.ticked = [n for n in self.ticked if n != name]
+        return run
+
+    @property
+    def undo_stamp(self) -> int:
+        """When the newest undoable deletion happened (0: none)."""
+        return self._deleted[-1][0] if self._deleted else 0
+
+    def undo_delete(self) -> Run | None:
+        if not self._deleted:
+            return None
+        _, index, run, ticked = self._deleted.pop()
+        self.runs.insert(min(index, len(self.runs)), run)
+        self.ticked = [n for n in ticked if n in self.names()]
+        return run
+
+    def compare(self, names) -> list[str]:
+        """Tick ``names`` (in the table's order); ``KeyError`` with a sentence for an unknown one."""
+        names = [names] if isinstance(names, str) else list(names)
+        for n in names:
+            self[n]
+        self.ticked = [n for n in self.names() if n in names]
+        return self.ticked
+
+    def clear(self) -> None:
+        self.runs, self.ticked, self._deleted, self._made = [], [], [], 0
+
+    def replace(self, runs: list[Run]) -> None:
+        self.clear()
+        self.runs = list(runs)
+        self._made = max((_index_of(r.name) + 1 for r in runs), default=0)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the runs hold (a tensor shared by several runs counted once)."""
+        seen, total = set(), 0
+        for run in self.runs:
+            for array in (run.history.train, run.history.test_epochs, run.history.test):
+                if id(array) not in seen:
+                    seen.add(id(array))
+                    total += array.nbytes
+            for flat in run.snapshots.values():
+                if id(flat) not in seen:
+                    seen.add(id(flat))
+                    total += flat.numel() * flat.element_size()
+        return total
+
+
+def _index_of(name: str) -> int:
+    index = 0
+    for ch in name:
+        index = index * 26 + (ord(ch) - ord("A") + 1)
+    return index - 1
+
+
+def _shared(history: History) -> History:
+    """A History holding the same arrays: the session's History replaces its arrays when it grows
+    or is cut (never writes into them), so this is a frozen view of it at no cost."""
+    return History(history.train, history.test_epochs, history.test)
+
+
+def final_numbers(history: History, metrics) -> dict:
+    """The table's last columns from the history and the metrics of the last epoch (or None)."""
+    final = dict.fromkeys(("train_loss", "test_loss", "train_error", "test_error"))
+    if history.epochs:
+        final["train_loss"] = float(history.train[-1])
+    if metrics is not None and metrics.epoch == history.epochs:
+        final.update(test_loss=metrics.test_loss, train_error=metrics.train_error, test_error=metrics.test_error)
+    elif len(history.test_epochs) and history.test_epochs[-1] == history.epochs:
+        final["test_loss"] = float(history.test[-1])
+    return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in final.items()}
+
+
+class LiveEta:
+    """An eta edited during a live run, taken by the training thread at the start of its next epoch.
+
+    Installed on a :class:`minidl.TrainingControl`: ``fit`` calls ``control.proceed()`` before the
+    first batch of every epoch (and after a pause), and ``control.epoch_finished()`` after its last,
+    so the change lands on an epoch boundary, also when it is made during a pause there. ``applied``
+    lists ``(epoch, eta)`` as they took effect (read it from any thread under :meth:`take_applied`).
+    """
+
+    def __init__(self, control, optimizer, first_epoch: int):
+        self._lock = threading.Lock()
+        self._pending: float | None = None
+        self._applied: list[tuple[int, float]] = []
+        self._epoch, self._at_start, self._optimizer = first_epoch, True, optimizer
+        inner_proceed, inner_finished = control.proceed, control.epoch_finished
+
+        def proceed() -> bool:
+            go = inner_proceed()  # may block on a pause: a change made meanwhile is taken below
+            if self._at_start:
+                self._at_start = False
+                self._apply()
+            return go
+
+        def epoch_finished() -> None:
+            inner_finished()
+            self._epoch += 1
+            self._at_start = True
+
+        control.proceed, control.epoch_finished = proceed, epoch_finished
+
+    def request(self, eta: float) -> None:
+        with self._lock:
+            self._pending = eta
+
+    def _apply(self) -> None:
+        with self._lock:
+            if self._pending is not None:
+                if self._pending != self._optimizer.eta:
+                    self._optimizer.eta = self._pending
+                    self._applied.append((self._epoch, self._pending))
+                self._pending = None
+
+    def take_applied(self) -> list[tuple[int, float]]:
+        with self._lock:
+            applied, self._applied = self._applied, []
+            return applied

@@ -1,0 +1,283 @@
+"""The runs table (``runsTable``), Fork (``forkButton``), Delete, and the compare view (``compareView``):
+thin views of the session's runs (gui/runs.py).
+
+Ticking a row ticks the run for comparison (``session.compare``): the loss plot overlays its
+curve (gui/overlays.py) and the compare view draws the ticked runs' boundaries side by side at
+the timeline's epoch, small multiples that share one colour scale.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import fields
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import boundary
+from . import palette as palettes
+from .experiment import Experiment
+from .plots import Heatmap, output_bound
+from .weights import model_from
+
+COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
+LIVE_HZ = 2  # the training run's row is refreshed at most this often
+MAX_COMPARED_PARAMETERS = 1_000_000  # wider networks are not drawn on the GUI thread here
+TRAINING_ONLY = ("blocks", "eta", "batch_size", "epochs")  # settings that leave the data as it is
+
+
+def _number(value, unit: str = "", digits: str = ".4g") -> str:
+    return "–" if value is None else f"{value:{digits}}{unit}"
+
+
+def row_texts(run) -> list[str]:
+    f = run.final
+    wall = "training…" if run.state == "running" else f"{run.wall_time:.1f} s"
+    state = "" if run.state in ("completed", "running") else f" ({run.state})"
+    return [run.name, run.diff + state, f"{run.epochs:,}", _number(f["train_loss"]), _number(f["test_loss"]),
+            _number(f["train_error"], " %", ".1f"), _number(f["test_error"], " %", ".1f"), wall]
+
+
+class RunsTable(QTableWidget):
+    """The table; Delete deletes the selected run. A key handler, not a QShortcut: a second
+    Delete shortcut in the window made the block list's own Delete shortcut ambiguous."""
+
+    delete_pressed = None
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Delete and self.delete_pressed is not None:
+            self.delete_pressed()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class RunsPanel(QWidget):
+    """The table of runs with its buttons, beside the compare view."""
+
+    def __init__(self, session, parent=None, palette_of=lambda: palettes.STANDARD):
+        super().__init__(parent)
+        self.session = session
+        self.table = RunsTable(0, len(COLUMNS), objectName="runsTable")
+        self.table.delete_pressed = self.delete_selected
+        self.table.setAccessibleName("Runs")
+        self.table.setToolTip("Every run is kept: tick runs to overlay their loss curves and compare their "
+                              "boundaries.\nDelete removes the selected run (Ctrl+Z brings it back).")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemChanged.connect(self._ticked)
+        self.fork_button = QPushButton("Fork", objectName="forkButton")
+        self.fork_button.setToolTip("Start a new run from the weights at the timeline's epoch, with the current "
+                                    "settings (change eta first):\nthe run trained past it stays for comparison.")
+        self.fork_button.clicked.connect(session.fork)
+        self.delete_button = QPushButton("Delete run", objectName="deleteRunButton")
+        self.delete_button.setToolTip("Forget the selected run (Delete); Ctrl+Z brings it back.")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.compare_view = CompareView(session, palette_of=palette_of)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table_actions: dict[str, QAction] = {}
+        for key, text, slot in (("script", "Export this run as Python…", self._export_selected_script),
+                                ("copy", "Copy this run as code", self._copy_selected),
+                                ("delete", "Delete run", self.delete_selected)):
+            act = QAction(text, self.table)
+            act.triggered.connect(slot)
+            self.table.addAction(act)
+            self.table_actions[key] = act
+        self.files = None  # the window's FileActions (set by the window): the exports' dialogs and messages
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fork_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addStretch(1)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.table, 1)
+        column.addLayout(buttons)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(self.compare_view)
+        split.setSizes([700, 500])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+        self._next_live = 0.0
+        self._filling = False
+        events = session.events
+        events.connect("runs", self.refresh)
+        events.connect("progress", self._progress)
+        for name in ("state", "model", "seek"):
+            events.connect(name, lambda *_: self._update_buttons())
+        self.refresh()
+
+    # -- the table ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        runs, ticked = self.session.runs, set(self.session.run_book.ticked)
+        self._filling = True
+        self.table.setRowCount(len(runs))
+        for row, run in enumerate(runs):
+            for column, text in enumerate(row_texts(run)):
+                item = self.table.item(row, column)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(row, column, item)
+                item.setText(text)
+                if column == 0:
+                    item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                                  | Qt.ItemFlag.ItemIsSelectable)
+                    item.setCheckState(Qt.CheckState.Checked if run.name in ticked else Qt.CheckState.Unchecked)
+                    item.setToolTip(f"Tick to compare run {run.name}")
+                elif column == 1:
+                    item.setToolTip(run.diff)
+        self._filling = False
+        self._update_buttons()
+
+    def _progress(self, _message) -> None:
+        run, now = self.session.current_run, time.perf_counter()
+        if run is None or run.state != "running" or now < self._next_live:
+            return
+        self._next_live = now + 1 / LIVE_HZ
+        row = self.session.runs.index(run) if run in self.session.runs else -1
+        if row >= 0 and self.table.item(row, 2) is not None:
+            self.table.item(row, 2).setText(f"{run.epochs:,}")
+
+    def _ticked(self, item: QTableWidgetItem) -> None:
+        if self._filling or item.column() != 0:
+            return
+        names = [self.table.item(r, 0).text() for r in range(self.table.rowCount())
+                 if self.table.item(r, 0).checkState() == Qt.CheckState.Checked]
+        self.session.compare(names)
+
+    def selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).text() if rows else None
+
+    def delete_selected(self) -> None:
+        name = self.selected()
+        if name is None:
+            self.session.events.emit("status", "Select a run in the table to delete it.")
+            return
+        try:
+            self.session.delete_run(name)
+        except ValueError as error:
+            self.session.events.emit("status", str(error)[0].upper() + str(error)[1:] + ".")
+
+    def _export_selected_script(self) -> None:
+        name = self.selected()
+        if name is not None and self.files is not None:
+            self.files._export_dialog(f"run_{name}.py", lambda path: self.files.exports.export_script(path, name))
+
+    def _copy_selected(self) -> None:
+        name = self.selected()
+        if name is not None and self.files is not None:
+            self.files.exports.copy_as_code(name)
+
+    def _update_buttons(self) -> None:
+        s = self.session
+        self.fork_button.setEnabled(s.has_model and s.history.epochs > 0)
+        self.delete_button.setEnabled(bool(s.runs))
+
+
+class CompareView(pg.GraphicsLayoutWidget):
+    """The ticked runs' boundaries side by side at one epoch (the timeline's, or the last that all
+    of them reached), each titled with its name and the epoch of the snapshot drawn."""
+
+    def __init__(self, session, parent=None, palette_of=lambda: palettes.STANDARD):
+        super().__init__(parent)
+        self.palette_of = palette_of  # the boundary plot's palette (gui/palette.py), followed here
+        self.setObjectName("compareView")
+        self.setAccessibleName("Compare runs")
+        self.setToolTip("The ticked runs' decision boundaries at the same epoch (move the timeline to pick it).")
+        self.session = session
+        self.panels: list[tuple[str, int]] = []  # (run name, epoch drawn)
+        self._data_cache: dict[str, tuple] = {}
+        self._shown: list | None = None  # what is drawn: [(run name, (epoch, id of its weights))]
+        self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
+        for name in ("runs", "seek"):
+            session.events.connect(name, lambda *_: self.refresh())
+
+    def epoch(self) -> int:
+        s = self.session
+        if s.seek_epoch is not None:
+            return s.seek_epoch
+        ticked = [s.run_book[n].epochs for n in s.run_book.ticked]
+        return min(ticked) if ticked else s.history.epochs
+
+    def _data(self, settings: dict):
+        """The run's data (made again from its settings; the last few kept), its grid and extent."""
+        key = json.dumps({k: v for k, v in settings.items() if k not in TRAINING_ONLY}, sort_keys=True)
+        if key not in self._data_cache:
+            known = {f.name for f in fields(Experiment)}
+            data = Experiment(**{k: v for k, v in settings.items() if k in known}).make_data()
+            if len(self._data_cache) >= 8:
+                self._data_cache.clear()
+            self._data_cache[key] = (data, boundary.grid(data.extent()), data.extent())
+        return self._data_cache[key]
+
+    def refresh(self) -> None:
+        """Draw the ticked runs at :meth:`epoch`; nothing to do (and no time spent: a run starts and
+        ends with this event) when the same snapshots are shown already."""
+        s = self.session
+        names = s.run_book.ticked
+        epoch = self.epoch()
+        found = {name: s.run_weights(name, epoch) for name in names}
+        palette = self.palette_of()
+        key = [palette.name] + [(name, None if f is None else (f[0], id(f[1]))) for name, f in found.items()]
+        if key == self._shown:
+            return
+        self._shown = key
+        self.clear()
+        self.panels = []
+        if not names:
+            self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
+            return
+        for column, name in enumerate(names):
+            run = s.run_book[name]
+            blocks = run.settings["blocks"]
+            if found[name] is None or found[name][1].numel() > MAX_COMPARED_PARAMETERS:
+                self.addLabel(f"{name}: no weights to draw here", row=0, col=column)
+                continue
+            drawn, flat = found[name]
+            data, grid, extent = self._data(run.settings)
+            with torch.no_grad():
+                image = np.nan_to_num(boundary.image(model_from(blocks, flat), grid))
+            plot = self.addPlot(row=0, col=column, title=f"{name} · epoch {drawn}")
+            plot.setAspectLocked(True)
+            plot.hideAxis("left")
+            plot.hideAxis("bottom")
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(False, False)
+            heat = Heatmap(axisOrder="col-major")
+            heat.setColorMap(pg.colormap.get(palette.colour_map) if isinstance(palette.colour_map, str)
+                             else pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map)))
+            bound = output_bound(blocks) or max(1e-6, float(np.abs(image).max()))
+            heat.setImage(image, autoLevels=False, levels=(-bound, bound))
+            x0, x1, y0, y1 = extent
+            heat.setRect(x0, y0, x1 - x0, y1 - y0)
+            plot.addItem(heat)
+            points, labels = data.X_train.numpy(), data.labels_train.numpy()
+            for label, colour in enumerate(palette.class_colours):  # one brush a class: a brush a point is slow
+                chosen = points[labels == label]
+                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colour,
+                                                symbol=palette.symbols[label]))
+            self.panels.append((name, drawn))

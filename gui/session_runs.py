@@ -1,0 +1,122 @@
+"""The Session's part that keeps runs for comparison (a mixin of :class:`gui.session.Session`, Qt-free).
+
+Every Run (a fresh start, a Continue) and every branch from the timeline (:meth:`KeptRuns.fork`)
+adds a :class:`~gui.runs.Run` to :attr:`KeptRuns.runs`; the session's ``schedule`` records which
+settings trained which epochs (an eta edited during a run from the epoch the worker took it), so
+that "export as Python" replays the run exactly. See :mod:`gui.runs` for the rules.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .runs import Run, RunBook, final_numbers, settings_of
+
+# Networks up to this many parameters are evaluated on the GUI thread when a run ends without
+# the worker's metrics (a stop): the report's network takes about a millisecond.
+SYNC_EVALUATE = 1_000_000
+
+
+class KeptRuns:
+    """Mixed into :class:`gui.session.Session`, whose state it reads (history, timeline, experiment)."""
+
+    # -- the runs kept for comparison (gui/runs.py) ------------------------------------------
+    @property
+    def runs(self) -> list[Run]:
+        """Every run kept, oldest first: a fresh start, a Continue or a fork each add one."""
+        return self.run_book.runs
+
+    def compare(self, names) -> list[str]:
+        """Tick the runs ``names`` for comparison (the loss plot overlays them); returns the ticked names."""
+        ticked = self.run_book.compare(names)
+        self.events.emit("runs")
+        return ticked
+
+    def delete_run(self, name: str) -> None:
+        """Forget run ``name`` (not the session's weights); :meth:`undo_delete_run` brings it back."""
+        self.run_book.delete(name)
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {name} deleted (Ctrl+Z brings it back).")
+
+    def undo_delete_run(self) -> bool:
+        run = self.run_book.undo_delete()
+        if run is None:
+            return False
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {run.name} is back.")
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether Edit › Undo (Ctrl+Z) has something to bring back: a Reset or a deleted run."""
+        return self.can_undo_reset or bool(self.run_book.undo_stamp)
+
+    def undo(self) -> bool:
+        """Undo the newer of the last Reset and the last run deletion."""
+        reset = self._undo.stamp if self.can_undo_reset else -1
+        if self.run_book.undo_stamp > reset:
+            return self.undo_delete_run()
+        return self.undo_reset()
+
+    def fork(self) -> bool:
+        """A new run from the weights at the timeline's epoch (the head when not seeking), with the
+        current settings; the run that trained past it stays in the runs for comparison."""
+        return self.resume_from(self.history.epochs if self.seek_epoch is None else self.seek_epoch)
+
+    def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None) -> None:
+        """The runs (and the schedule of the current weights) read from a file."""
+        self.run_book.replace(runs)
+        if schedule is not None:
+            self.schedule = schedule
+        self.current_run = next((r for r in runs if r.name == current), None)
+        self.events.emit("runs")
+
+    def run_weights(self, name: str, epoch: int) -> tuple[int, torch.Tensor] | None:
+        """``(snapshot epoch, flat weights)`` of run ``name`` nearest ``epoch`` (None without weights)."""
+        run = self.run_book[name]
+        if run is self.current_run and run.state == "running" and self.timeline is not None:
+            nearest = self.timeline.nearest(min(epoch, self.history.epochs))
+            return None if nearest is None else (nearest, self.timeline.flat(nearest))
+        nearest = run.nearest(min(epoch, run.epochs))
+        return None if nearest is None else (nearest, run.snapshots[nearest])
+
+    def _training_settings(self) -> dict:
+        return {"eta": self.experiment.eta, "batch_size": self.experiment.effective_batch_size}
+
+    def run_settings(self) -> dict:
+        settings = settings_of(self.experiment)
+        if self.schedule:  # the eta that trained last (an edit not yet taken by the worker is not)
+            settings["eta"] = self.schedule[-1][1]["eta"]
+        return settings
+
+    def _begin_run(self, done: int) -> None:
+        if self.schedule is not None:
+            self.schedule = [c for c in self.schedule if c[0] <= done] + [(done + 1, self._training_settings())]
+        kind = "fork" if self._fork_at is not None else ("continue" if done else "fresh")
+        parent = self.current_run.name if done and self.current_run is not None else None
+        self.current_run = self.run_book.begin(self.run_settings(), self.history, kind, parent, done,
+                                               self.schedule or [])
+        self.events.emit("runs")
+
+    def _take_live_changes(self) -> None:
+        if self._live is not None:
+            for epoch, eta in self._live.take_applied():
+                if self.schedule is not None:
+                    last = self.schedule[-1][1] if self.schedule else self._training_settings()
+                    self.schedule = [c for c in self.schedule if c[0] < epoch] + [(epoch, {**last, "eta": eta})]
+        if self.current_run is not None and self.current_run.state == "running":
+            RunBook.update(self.current_run, self.history, self.schedule or [], self.run_settings())
+
+    def _end_run(self, reason: str) -> None:
+        self._take_live_changes()
+        self._live = None
+        run = self.current_run
+        if run is None or run.state != "running":
+            return
+        final = final_numbers(self.history, self.metrics)
+        if (final["test_error"] is None and self._model is not None and self.history.epochs and reason != "failed"
+                and sum(p.numel() for p in self._model.parameters()) <= SYNC_EVALUATE):
+            values = self.data.evaluate(self._model)  # the worker is done with it; a few ms
+            final.update({k: v for k, v in values.items() if v is not None})
+        self.run_book.end(run, reason, self.history, self.schedule or [], self.run_settings(), self.timeline, final)
+        self.events.emit("runs")
