@@ -153,8 +153,8 @@ class BatchStepView(QWidget):
             return
         n = step.X.shape[0]
         self.loss_label.setText(
-            f"Epoch {step.epoch}, batch {step.batch_index + 1} ({n} points), η = {step.eta:g}\n"
-            f"summed loss of the batch: {step.loss_before:.6g} before,\n{step.loss_after:.6g} after the step "
+            f"Epoch {step.epoch}, batch {step.batch_index + 1}\n{n} points, η = {step.eta:g}\n"
+            f"batch loss (summed): {step.loss_before:.6g}\n→ {step.loss_after:.6g} after the step "
             f"({step.loss_after - step.loss_before:+.3g})\nHover a cell for its exact value.")
         if len(self.matrices) != len(step.layers) * len(self.NAMES):
             self._build(len(step.layers))

@@ -42,12 +42,14 @@ def install(window) -> None:
     # A column beside the plots: the network (a few columns of up to 16 units) over the inspector,
     # the batch step a tab of the inspector. Beside, not under: the side panel and the plots keep
     # the window's whole height (a strip under them hid the side panel's lower controls).
+    # The column runs down to the window's bottom edge (a dock under the plots stops beside it).
+    window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks[0])
     window.splitDockWidget(docks[0], docks[1], Qt.Orientation.Vertical)
     window.tabifyDockWidget(docks[1], docks[2])
     docks[1].raise_()
     window.resizeDocks([docks[0]], [380], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks[0], docks[1]], [420, 380], Qt.Orientation.Vertical)
+    window.resizeDocks([docks[0], docks[1]], [400, 420], Qt.Orientation.Vertical)
 
     tip = "Train exactly one mini-batch (the next in order), then pause; its numbers appear in Batch step (F8)"
     action = QAction("Step one &batch", window, statusTip=tip, toolTip=tip, objectName="stepBatchAction")

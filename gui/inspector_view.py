@@ -308,7 +308,7 @@ class Inspector(QWidget):
                     self.table.setItem(k, j, QTableWidgetItem(_number(row[key])))
                 else:
                     item.setText(_number(row[key]))
-        if not self._sized:  # measuring every cell's text is slow: once per network
+        if not self._sized or not s.running:  # measuring every cell's text is slow: not during a run
             self.table.resizeColumnsToContents()
             self._sized = True
         self.cursor.setValue(snapshot)
