@@ -113,7 +113,7 @@ class BatchStepView(QWidget):
         self.boundary_toggle.setToolTip("Switch the small boundary between the weights before and after this step.")
         self.boundary_toggle.toggled.connect(lambda _: self._show_boundary())
         self.plot = pg.PlotWidget(objectName="batchBoundaryPlot")
-        self.plot.setFixedSize(140, 130)
+        self.plot.setFixedSize(110, 100)
         self.plot.getPlotItem().setAspectLocked(True)
         self.plot.getPlotItem().hideAxis("left")
         self.plot.getPlotItem().hideAxis("bottom")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QDockWidget, QPushButton
 
 from .batch_step_view import BatchStepView
 from .inspector_view import Inspector
@@ -20,6 +20,13 @@ def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:
     dock.setToolTip(tip)
     dock.toggleViewAction().setStatusTip(tip)
     window.view_menu.addAction(dock.toggleViewAction())
+    what = title.lower()
+    for button in dock.findChildren(QAbstractButton):  # the dock's own title-bar buttons
+        words = {"qt_dockwidget_closebutton": (f"Hide {what}", f"Hide the {what} panel (the View menu shows it)"),
+                 "qt_dockwidget_floatbutton": (f"Float {what}", f"Detach the {what} panel into a window of its own")}
+        name, tip = words.get(button.objectName(), (f"{title} dock button", f"A button of the {what} panel"))
+        button.setAccessibleName(name)
+        button.setToolTip(tip)
     return dock
 
 
@@ -39,17 +46,17 @@ def install(window) -> None:
              _dock(window, "Batch step", "batchStepDock", window.batch_step_view,
                    "Every number of one mini-batch's step (F8)."))
     window.network_dock, window.inspector_dock, window.batch_step_dock = docks
-    # A column beside the plots: the network (a few columns of up to 16 units) over the inspector,
-    # the batch step a tab of the inspector. Beside, not under: the side panel and the plots keep
-    # the window's whole height (a strip under them hid the side panel's lower controls).
-    # The column runs down to the window's bottom edge (a dock under the plots stops beside it).
-    window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks[0])
-    window.splitDockWidget(docks[0], docks[1], Qt.Orientation.Vertical)
-    window.tabifyDockWidget(docks[1], docks[2])
-    docks[1].raise_()
-    window.resizeDocks([docks[0]], [380], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks[0], docks[1]], [400, 420], Qt.Orientation.Vertical)
+    # In the strip under the plots, beside the runs dock: the network, then the inspector; the batch
+    # step opens beside them at the first F8. A column beside the plots read better, but the window
+    # must fit 1024 pixels across (tests/gui/test_window_fits.py); drag a dock out to enlarge it.
+    runs = getattr(window, "runs_dock", None)
+    if runs is not None:
+        window.splitDockWidget(runs, docks[0], Qt.Orientation.Horizontal)
+    else:
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, docks[0])
+    window.splitDockWidget(docks[0], docks[1], Qt.Orientation.Horizontal)
+    window.splitDockWidget(docks[1], docks[2], Qt.Orientation.Horizontal)
+    docks[2].hide()
 
     tip = "Train exactly one mini-batch (the next in order), then pause; its numbers appear in Batch step (F8)"
     action = QAction("Step one &batch", window, statusTip=tip, toolTip=tip, objectName="stepBatchAction")

@@ -72,13 +72,13 @@ class Inspector(QWidget):
                               "loss over the whole training set at each sampled epoch's weights.")
         self.combo.currentIndexChanged.connect(lambda _: self._draw_series())
         self.plot = pg.PlotWidget(objectName="inspectorPlot")
-        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumHeight(60)
         outward_ticks(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "epoch")
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.histogram = pg.PlotWidget(objectName="inspectorHistogram")
-        self.histogram.setMinimumHeight(120)
+        self.histogram.setMinimumHeight(60)
         self.histogram.setLabel("bottom", "weight value")
         self.histogram.setLabel("left", "share of weights")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
@@ -97,7 +97,7 @@ class Inspector(QWidget):
                                  "dead ReLU units", "saturated Tanh units")):
             self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.setMaximumHeight(24 + 20 * 5)
-        self.table.setMinimumHeight(24 + 20 * 2)
+        self.table.setMinimumHeight(24 + 20)
         self.table.setToolTip("At the epoch shown: gradient norm of the summed training loss, weight norm, "
                               "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
                               "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
@@ -105,7 +105,7 @@ class Inspector(QWidget):
         # a second) asks such a label to lay its text out again, and that cost the run 5 % of its
         # speed (benchmarks/bench_gui.py). The flags sit in a box of fixed height that scrolls.
         self.flags_label = QPlainTextEdit(objectName="inspectorFlags", readOnly=True)
-        self.flags_label.setFixedHeight(4 * self.flags_label.fontMetrics().lineSpacing() + 10)
+        self.flags_label.setFixedHeight(2 * self.flags_label.fontMetrics().lineSpacing() + 10)
         self.flags_label.setAccessibleName("Training-health flags")
         self.title = QLabel(objectName="inspectorTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -293,12 +293,12 @@ class Inspector(QWidget):
     def _show_epoch(self, snapshot: int | None) -> None:
         self.shown_epoch = snapshot
         if snapshot is None or snapshot not in self._cache:
-            self.title.setText("Training health: no weights yet")
+            self.title.setText("No weights yet")
             self.flags_label.setPlainText("")
             return
         s = self.session
         stats = self._cache[snapshot]
-        self.title.setText(f"Epoch {snapshot} · {s.data.X_train.shape[0]} training points · η {s.experiment.eta:g}")
+        self.title.setText(f"Epoch {snapshot}")
         self.title.setToolTip(f"Training health at epoch {snapshot}: the summed loss over the "
                               f"{s.data.X_train.shape[0]} training points, step size {s.experiment.eta:g}")
         for k, row in enumerate(stats):

@@ -66,7 +66,7 @@ class NetworkView(QWidget):
         self.setAccessibleName("Network view")
         self.setToolTip("")
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(220, 100)
         self.session, self.boundary_plot = session, boundary_plot
         self.background = Background(self)
         self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
@@ -297,7 +297,9 @@ class NetworkView(QWidget):
             hidden = self._cols[k].units - self.shown(k)
             if hidden > 0 or k in self._expanded:
                 below = self._unit_rect(size, xs, k, self.shown(k) - 1).bottom() + 2
-                self._more.append((QRectF(min(max(0.0, xs[k] + size / 2 - 50), self.width() - 100), below, 100, 16), k))
+                wide = min(100.0, (xs[1] - xs[0] - 4) if len(xs) > 1 else 100.0)  # never over a neighbour's
+                left = min(max(0.0, xs[k] + size / 2 - wide / 2), self.width() - wide)
+                self._more.append((QRectF(left, below, wide, 16), k))
 
     def _thumbnails_picture(self) -> QImage:
         """Every thumbnail with its frame in one transparent picture of the widget's size: painted

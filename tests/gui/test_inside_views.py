@@ -241,7 +241,7 @@ def test_wide_layers_and_a_changed_stack(qtbot, window):
     s.edit(blocks=[{"type": "ReLU"}])
     assert view.columns() == [("input", 2)] and view.selected is None
     assert window.boundary_plot.showing_unit is None
-    assert window.inspector.title.text() == "Training health: no weights yet"
+    assert window.inspector.title.text() == "No weights yet"
     assert not window.step_batch_action.isEnabled()
     s.edit(blocks=[linear(3), {"type": "Tanh"}, linear(2)])
     assert view.columns() == [("input", 2), ("hidden 1", 3), ("output", 2)]
