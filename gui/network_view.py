@@ -336,13 +336,18 @@ class NetworkView(QWidget):
         pixmap = QPixmap(self.size())
         pixmap.fill(QColor("white"))
         painter = QPainter(pixmap)
+        spacing = (xs[1] - xs[0]) if len(xs) > 1 else 80
+        wide = min(80.0, spacing)
         for k, c in enumerate(self._cols):
-            left = min(max(0.0, xs[k] + size / 2 - 40), self.width() - 80)
+            left = min(max(0.0, xs[k] + size / 2 - wide / 2), self.width() - wide)
+            narrow = spacing < 70  # short labels, so neighbours never overlap: "h2", "25 ReLU"
+            label = c.label if not narrow else {"input": "in", "output": "out"}.get(c.label, "h" + c.label[7:])
             painter.setPen(QColor("#222"))
-            painter.drawText(QRectF(left, 2, 80, 16), Qt.AlignmentFlag.AlignHCenter, c.label)
+            painter.drawText(QRectF(left, 2, wide, 16), Qt.AlignmentFlag.AlignHCenter, label)
             painter.setPen(QColor("#666"))
-            painter.drawText(QRectF(left, 16, 80, 16), Qt.AlignmentFlag.AlignHCenter,
-                             f"{c.units} {c.activation or ('inputs' if c.module is None else 'linear')}")
+            what = c.activation or ("in" if c.module is None else "lin")
+            painter.drawText(QRectF(left, 16, wide, 16), Qt.AlignmentFlag.AlignHCenter,
+                             f"{c.units}" if narrow else f"{c.units} {what}")
         if self._links is not None:
             self._paint_links(painter, size, xs)  # without antialiasing: 3 times faster
         painter.setPen(QColor("#1f5fa8"))
