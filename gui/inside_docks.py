@@ -57,7 +57,6 @@ def install(window) -> None:
     window.splitDockWidget(docks[0], docks[1], Qt.Orientation.Horizontal)
     window.splitDockWidget(docks[1], docks[2], Qt.Orientation.Horizontal)
     docks[2].hide()
-    window.resizeDocks([docks[0]], [300], Qt.Orientation.Vertical)  # room for 16 thumbnails a column
     window.resizeDocks([docks[0], docks[1]], [380, 520], Qt.Orientation.Horizontal)
 
     tip = "Train exactly one mini-batch (the next in order), then pause; its numbers appear in Batch step (F8)"

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -108,7 +107,6 @@ class Inspector(QWidget):
         self.flags_label.setFixedHeight(2 * self.flags_label.fontMetrics().lineSpacing() + 10)
         self.flags_label.setAccessibleName("Training-health flags")
         self.title = QLabel(objectName="inspectorTitle")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._curves: list = []
         self._bars: list = []
         top = QHBoxLayout()
