@@ -169,3 +169,55 @@ def test_a_kept_run_with_adam_exports_after_save_and_open(tmp_path):
     run = runs[-1]
     printed = run_script(script(run.settings, run.schedule, run.epochs), tmp_path)
     assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
+
+
+def test_train_in_pieces_with_first_epoch_equals_one_scheduled_fit(capsys):
+    """``Sequential.train(..., schedule=, first_epoch=)``: the script's pieces are the playground's one run."""
+    X, labels, _, _ = minidl.data.split("XOR", 64, 8, 2, 0.05)
+    y = minidl.data.one_hot(labels)
+
+    def fresh():
+        model = minidl.architecture.build(minidl.architecture.REPORT_LAYERS, 2,
+                                          generator=torch.Generator().manual_seed(4))
+        model.setLoss(minidl.MSE())
+        return model, minidl.SGD(0.05, momentum=0.9)
+
+    schedule = minidl.schedules.StepDecay(every=3, gamma=0.5)
+    model, optimizer = fresh()
+    whole = [r.loss for r in minidl.fit(model, X, y, 10, 16, optimizer, schedule=schedule)]
+    model, optimizer = fresh()
+    pieces = model.train(X, y, 4, 16, optimizer, schedule=schedule)
+    pieces += model.train(X, y, 6, 16, optimizer, verbose_every_nth=5, schedule=schedule, first_epoch=5)
+    assert pieces == whole
+    assert capsys.readouterr().out.split("\n")[:3] == [f"Loss at epoch {e} was {whole[e - 1]:.4f}" for e in (5, 10)] \
+        + [""]
+    with pytest.raises(ValueError, match="first_epoch must be an integer of at least 1"):
+        model.train(X, y, 1, 16, optimizer, first_epoch=0)
+
+
+def test_the_window_exports_drawn_points_with_momentum_a_cosine_schedule_and_a_fork(window, qtbot, tmp_path):
+    """Through the widgets, as a person would: draw points, pick the optimizer and the schedule, run, fork,
+    then File › Export as Python script and Copy as code."""
+    from gui_helpers import WAIT_MS, button, find, run_to_end
+    from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSlider
+
+    generator = torch.Generator().manual_seed(2)
+    for x, y in torch.rand(40, 2, generator=generator).tolist():
+        assert window.draw.add_point(x, y, int(x > y))
+    find(window, QComboBox, "optimizerCombo").setCurrentText("SGD + momentum")
+    find(window, QDoubleSpinBox, "weightDecaySpin").setValue(0.001)
+    find(window, QComboBox, "scheduleCombo").setCurrentText("Cosine")
+    find(window, QDoubleSpinBox, "etaSpin").setValue(0.01)
+    assert run_to_end(qtbot, window, epochs=60) == "completed"
+    find(window, QSlider, "timelineSlider").setValue(30)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        button(window, "forkButton").click()
+    s = window.session
+    assert s.experiment.dataset == "Custom" and s.history.epochs == 60 and s.runs[-1].kind == "fork"
+    path = tmp_path / "run.py"
+    assert window.files.export_script(path)
+    text = path.read_text("utf-8")
+    assert window.files.exports.copy_as_code() and QApplication.clipboard().text() == text
+    assert "SGD(eta=0.01, momentum=0.9, weight_decay=0.001)" in text and "Cosine(epochs=60" in text
+    printed = run_script(text, tmp_path)
+    assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
