@@ -20,6 +20,8 @@ SYNC_EVALUATE = 1_000_000
 class KeptRuns:
     """Mixed into :class:`gui.session.Session`, whose state it reads (history, timeline, experiment)."""
 
+    restart_note = ""  # added to a stop's status when the optimizer's state starts afresh at the next Run
+
     # -- the runs kept for comparison (gui/runs.py) ------------------------------------------
     @property
     def runs(self) -> list[Run]:
@@ -139,9 +141,12 @@ class KeptRuns:
         it starts afresh at the next Run, as at a fork. The weights and the state then always belong
         together, and an exported script replays the Continue exactly."""
         begun, self._steps_begun = getattr(self, "_steps_begun", None), None
-        optimizer = self.optimizer
+        optimizer, self.restart_note = self.optimizer, ""
         if begun is None or optimizer is None or optimizer.stateless:
             return
         done, steps, batches = begun
         if optimizer.step_count != steps + (self.history.epochs - done) * batches:
             self.optimizer = None
+            what = "Adam's moments start" if self.experiment.optimizer == "Adam" else "the momentum starts"
+            self.restart_note = (f" The weights went back to the end of epoch {self.history.epochs}; {what} afresh "
+                                 "at the next Run (they cannot go back with them).")

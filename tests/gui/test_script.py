@@ -4,6 +4,7 @@ script, runs it in a subprocess and compares the printed final loss with the ses
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -143,7 +144,11 @@ def test_a_continue_after_a_stop_inside_an_epoch_starts_adam_afresh(tmp_path):
             s._control.stop()
 
     s.events.connect("started", lambda: s.runs[-1].kind == "fresh" and s._control.observe(stop_inside_epoch_5))
+    said = []
+    s.events.connect("status", said.append)
     s.run()
+    assert said[-1] == ("Stopped after epoch 4. The weights went back to the end of epoch 4; Adam's moments start "
+                        "afresh at the next Run (they cannot go back with them).")
     assert (s.finish_reason, s.history.epochs) == ("stopped", 4)
     assert s.optimizer is None  # its state had taken 3 steps of epoch 5, which the weights went back from
     s.run()
@@ -166,6 +171,10 @@ def test_a_kept_run_with_adam_exports_after_save_and_open(tmp_path):
     loaded = files.load(path)
     runs, schedule, current = from_file(loaded.metadata, loaded.tensors)
     assert schedule == s.schedule
+    raw = json.loads(loaded.metadata["runs"])
+    raw["runs"][0]["schedule"][0][1]["optimizer"] = "Nesterov"
+    with pytest.raises(ValueError, match="the schedule of run A is damaged"):
+        from_file({**loaded.metadata, "runs": json.dumps(raw)}, loaded.tensors)
     run = runs[-1]
     printed = run_script(script(run.settings, run.schedule, run.epochs), tmp_path)
     assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
