@@ -230,3 +230,13 @@ def test_the_window_exports_drawn_points_with_momentum_a_cosine_schedule_and_a_f
     assert "SGD(eta=0.01, momentum=0.9, weight_decay=0.001)" in text and "Cosine(epochs=60" in text
     printed = run_script(text, tmp_path)
     assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
+
+
+def test_an_eta_taken_at_a_fork_s_first_epoch_keeps_the_fork_fresh(tmp_path):
+    s = small(optimizer="SGD + momentum", eta=0.01)
+    s.run()
+    s.events.connect("started", lambda: s.runs[-1].kind == "fork" and s.edit(eta=0.03))
+    s.seek(10)
+    assert s.fork()
+    assert s.schedule[-1][0] == 11 and s.schedule[-1][1]["eta"] == 0.03 and s.schedule[-1][1]["fresh"]
+    replayed(s, tmp_path)
