@@ -165,7 +165,7 @@ def schedule_describe(schedule: list, start_epoch: int) -> list[str]:
     for first, values in schedule:
         if before is not None and first > start_epoch + 1:
             words += [f"{LABELS.get(k, k)} {_fmt(v)} from epoch {first}" for k, v in values.items()
-                      if before.get(k) != v]
+                      if before.get(k) != v and k != "fresh"]
         before = values
     return words
 

@@ -18,11 +18,12 @@ import torch
 
 from minidl import architecture
 
-from .experiment import IN_FEATURES, Experiment, History
+from .experiment import IN_FEATURES, Experiment, History, _checked
 from .runs import Run
 
 KEY = "runs"
 STATES = ("running", "completed", "stopped", "diverged", "failed")
+EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # of a schedule entry
 
 
 def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tuple[dict, dict]:
@@ -140,5 +141,22 @@ def _schedule(who: str, schedule) -> list:
         if not (ok and isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0
                 and isinstance(batch, int) and batch >= 1):
             raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}")
-        out.append((entry[0], {"eta": float(eta), "batch_size": batch}))
+        out.append((entry[0], {"eta": float(eta), "batch_size": batch, **_training_extras(who, entry, values)}))
     return out
+
+
+def _training_extras(who: str, entry, values: dict) -> dict:
+    """The optimizer and learning-rate schedule of a schedule entry (absent from files written before
+    they were recorded: the script then takes the run's settings), checked like the experiment's."""
+    extras = {}
+    for name in EXTRA_KEYS:
+        if name in values:
+            try:
+                extras[name] = _checked(name, values[name])
+            except ValueError:
+                raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}") from None
+    if "fresh" in values:
+        if not isinstance(values["fresh"], bool):
+            raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}")
+        extras["fresh"] = values["fresh"]
+    return extras

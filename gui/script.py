@@ -1,42 +1,86 @@
 """Export as Python: a standalone script that replays a playground run with minidl's seed API (Qt-free).
 
-The script rebuilds the data (dataset, sizes, noise, seed), the network (``Sequential(...)`` with
-the seed's generator, so the same initial weights) and trains it with ``model.train`` once per
-entry of the run's schedule (an eta changed during the run, a branch from the timeline), so it
-prints the very losses the playground recorded: its ``final train loss per point`` equals
+The script rebuilds the data (dataset, sizes, noise, seed; your own points embedded as float32
+bytes), the network (``Sequential(...)`` with the seed's generator, so the same initial weights),
+the loss, the optimizer and the learning-rate schedule as :class:`~gui.experiment.Experiment`
+builds them, and trains with ``model.train`` once per segment of the run's schedule (an eta
+changed during the run, a Continue with other settings, a branch from the timeline), so it prints
+the very losses the playground recorded: its ``final train loss per point`` equals
 ``session.history.train[-1]`` as float32. It ends with the train and test error.
+
+The replay rules, those of the session (gui/session.py, gui/session_runs.py):
+
+- one optimizer object carries its state (momentum, Adam's moments) from segment to segment, as
+  ``session.optimizer`` does from Run to Run; a segment marked ``fresh`` (a first Run, a fork,
+  a changed optimizer, a Continue after a stop inside an epoch) starts a new one;
+- the schedule's factor depends on the epoch number alone, so each segment passes
+  ``first_epoch``: epoch 301 gets the factor it gets in the playground's one long run.
 """
 
 from __future__ import annotations
 
+import base64
+import textwrap
 from dataclasses import MISSING, fields
+
+import numpy as np
 
 from minidl.architecture import ACTIVATIONS
 from minidl.data import class_range
 
-from .experiment import IN_FEATURES, Experiment
+from . import points as custom
+from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.
 _MISSING = object()
-KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed", "classes"}
+KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed", "classes",
+         "loss", "optimizer", "momentum", "weight_decay", "schedule", "points", "test_ratio"}
+OPTIMIZER_KEYS = ("optimizer", "momentum", "weight_decay")
+SCHEDULE_KEYS = ("schedule", "epochs")
+MAX_POINTS = custom.MAX_ROWS  # own points embedded in the script: 100,000 take about 1.1 MB of text
 
 
-def segments(schedule: list, epochs: int) -> list[tuple[int, int, float, int]]:
-    """``[(first epoch, epochs, eta, batch size)]`` covering epochs 1..``epochs``, equal neighbours merged."""
+def segments(schedule: list, epochs: int, settings: dict | None = None) -> list[dict]:
+    """The runs of ``model.train`` covering epochs 1..``epochs``: dicts with ``first``, ``count``,
+    ``eta``, ``batch_size``, the optimizer's and the schedule's settings and ``fresh`` (a new
+    optimizer). An entry without optimizer or schedule settings (an older file) takes them from
+    ``settings``; equal neighbours merge."""
     if not schedule or schedule[0][0] != 1:
         raise ValueError("the run's record does not start at epoch 1")
-    out: list[list] = []
+    settings = settings or {}
+    out: list[dict] = []
     for i, (first, values) in enumerate(schedule):
         end = min(schedule[i + 1][0] - 1 if i + 1 < len(schedule) else epochs, epochs)
         if end < first:
             continue
-        eta, batch = float(values["eta"]), int(values["batch_size"])
-        if out and out[-1][2:] == [eta, batch] and out[-1][0] + out[-1][1] == first:
-            out[-1][1] += end - first + 1
+        part = {"first": first, "count": end - first + 1, "eta": float(values["eta"]),
+                "batch_size": int(values["batch_size"]), "fresh": bool(values.get("fresh", False)) or not out}
+        for key in (*OPTIMIZER_KEYS, *SCHEDULE_KEYS):
+            part[key] = values.get(key, settings.get(key, _default(key)))
+        if out and _optimizer_spec(out[-1]) != _optimizer_spec(part):
+            part["fresh"] = True  # the session starts a new optimizer whenever its settings change
+        if part["fresh"] and _optimizer_spec(part)[0] == "SGD" and out and _optimizer_spec(out[-1]) == \
+                _optimizer_spec(part):
+            part["fresh"] = False  # plain SGD keeps no state: a new one is the same as the old one
+        last = out[-1] if out else None
+        if last is not None and not part["fresh"] and last["first"] + last["count"] == first and \
+                all(last[k] == part[k] for k in ("eta", "batch_size", *OPTIMIZER_KEYS, *SCHEDULE_KEYS)):
+            last["count"] += part["count"]
         else:
-            out.append([first, end - first + 1, eta, batch])
-    return [tuple(s) for s in out]
+            out.append(part)
+    return out
+
+
+def _default(name: str):
+    f = next(f for f in fields(Experiment) if f.name == name)
+    return f.default if f.default is not MISSING else f.default_factory()
+
+
+def _optimizer_spec(part: dict) -> tuple:
+    """What the optimizer is made of (momentum counts only for "SGD + momentum")."""
+    kind = part["optimizer"]
+    return kind, part["momentum"] if kind == "SGD + momentum" else None, float(part["weight_decay"])
 
 
 def network_code(blocks: list[dict]) -> str:
@@ -53,57 +97,141 @@ def network_code(blocks: list[dict]) -> str:
     return "Sequential(\n    " + ",\n    ".join(parts) + ",\n)"
 
 
+def optimizer_code(part: dict) -> str:
+    """``SGD(eta=0.01, momentum=0.9)``, ``Adam(eta=0.001)``: the object Experiment.build_optimizer makes."""
+    optimizer = Experiment(eta=part["eta"], **{k: part[k] for k in OPTIMIZER_KEYS}).build_optimizer()
+    name = type(optimizer).__name__
+    args = [f"eta={part['eta']!r}"]
+    if name == "SGD" and optimizer.momentum:
+        args.append(f"momentum={optimizer.momentum!r}")
+    if name == "Adam" and (optimizer.betas, optimizer.eps) != ((0.9, 0.999), 1e-8):
+        args += [f"betas={optimizer.betas!r}", f"eps={optimizer.eps!r}"]
+    if optimizer.weight_decay:
+        args.append(f"weight_decay={optimizer.weight_decay!r}")
+    return f"{name}({', '.join(args)})"
+
+
+def schedule_code(part: dict) -> str | None:
+    """``StepDecay(every=250, gamma=0.5)``, ``Cosine(epochs=1000, floor=0.0)``: Experiment.build_schedule's
+    object for the segment's settings; None for a constant step size."""
+    schedule = Experiment(schedule=part["schedule"], epochs=part["epochs"]).build_schedule()
+    if schedule is None:
+        return None
+    return f"{type(schedule).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(schedule).items())})"
+
+
+def _embedded(name: str, array: np.ndarray) -> str:
+    """``name = _table(\"\"\"...\"\"\", "<f4", columns)``: an array as base64 of its little-endian bytes."""
+    text = base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+    wrapped = "\n".join(textwrap.wrap(text, 96))
+    columns = array.shape[1] if array.ndim == 2 else 0
+    return f'{name} = _table("""\n{wrapped}\n""", "{array.dtype.str}", {columns})'
+
+
+def data_code(settings: dict, k: int) -> list[str]:
+    """The lines that make ``X_train, labels_train, X_test, labels_test``."""
+    if settings["dataset"] != CUSTOM:
+        low, high, _ = class_range(settings["dataset"])
+        classes = f", classes={k}" if low != high else ""  # as Experiment.make_data asks for them
+        return ["# The data: the same dataset, sizes, noise and seed give the same points.",
+                f"X_train, labels_train, X_test, labels_test = split({settings['dataset']!r}, {settings['n_train']}, "
+                f"{settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})"]
+    points = settings["points"]
+    if len(points) > MAX_POINTS:
+        raise ValueError(f"the run's own data has {len(points):,} points; a script embeds at most {MAX_POINTS:,}: "
+                         "export the points with File › Export data as CSV instead")
+    X_train, labels_train, X_test, labels_test = custom.split(points, settings["test_ratio"], settings["seed"])
+    return [
+        f"# The data: your own {len(points)} points, split into train and test as the playground split them",
+        "# (float32 coordinates and class labels, as base64 of their bytes).",
+        "",
+        "",
+        "def _table(text, dtype, columns):",
+        "    values = np.frombuffer(base64.b64decode(text), dtype=dtype)",
+        "    values = values.reshape(-1, columns) if columns else values",
+        "    return torch.from_numpy(values.astype(values.dtype.newbyteorder('=')))",
+        "",
+        "",
+        _embedded("X_train", X_train.numpy().astype("<f4")),
+        _embedded("labels_train", labels_train.numpy().astype("u1")) + ".long()",
+        _embedded("X_test", X_test.numpy().astype("<f4")),
+        _embedded("labels_test", labels_test.numpy().astype("u1")) + ".long()",
+    ]
+
+
 def script(settings: dict, schedule: list | None, epochs: int, title: str = "a minidl playground run") -> str:
     """The script's text for a run of ``epochs`` epochs with ``settings`` (an Experiment's fields)
     trained by ``schedule``; None schedule: one run with the settings' eta and batch size.
     ``ValueError`` names a setting the script cannot replay."""
-    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(Experiment)}
     for name in sorted(set(settings) - KNOWN):
-        if settings[name] != defaults.get(name, _MISSING):
+        if settings[name] != _default_or_missing(name):
             raise ValueError(f"export as Python does not replay the setting {name} = {settings[name]!r} yet")
     if epochs < 1:
         raise ValueError("there is no trained epoch to export yet: press Run first")
-    blocks = settings["blocks"]
+    full = {f.name: settings.get(f.name, _default(f.name)) for f in fields(Experiment)}
+    blocks = full["blocks"]
     if schedule is None:
-        schedule = [(1, {"eta": settings["eta"], "batch_size": min(settings["batch_size"], settings["n_train"])})]
+        batch = min(full["batch_size"], full["n_train"])
+        schedule = [(1, {"eta": full["eta"], "batch_size": batch})]
+    parts = segments(schedule, epochs, full)
+    experiment = Experiment(dataset=full["dataset"], classes=full["classes"], points=full["points"])
+    k = experiment.num_classes
+    loss = LOSSES[full["loss"]].__name__
+    optimizers = {optimizer_code(p).partition("(")[0] for p in parts}
+    schedules = {c.partition("(")[0] for c in map(schedule_code, parts) if c}
     used = sorted({b["type"] for b in blocks})
-    k = int(settings.get("classes", 2))
-    low, high, _ = class_range(settings["dataset"])
-    classes = f", classes={k}" if low != high else ""  # as Experiment.make_data asks for them
+    own = full["dataset"] == CUSTOM
     lines = [
         f'"""{title}, exported from the minidl playground.',
         "",
         "Rebuilds the same data, the same network and the same settings, trains, and prints the loss",
         'as the report does. Run it with:  python this_script.py"""',
         "",
+        *(["import base64", "", "import numpy as np"] if own else []),
         "import torch",
         "",
-        f"from minidl import {', '.join(sorted({'MSE', 'SGD', 'Sequential', *used}))}",
-        "from minidl.data import one_hot, split",
+        f"from minidl import {', '.join(sorted({loss, 'Sequential', *optimizers, *used}))}",
+        f"from minidl.data import {'one_hot' if own else 'one_hot, split'}",
         "from minidl.metrics import error_rate",
+        *([f"from minidl.schedules import {', '.join(sorted(schedules))}"] if schedules else []),
         "",
-        f"SEED = {settings['seed']}",
+        f"SEED = {full['seed']}",
         "",
-        "# The data: the same dataset, sizes, noise and seed give the same points.",
-        f"X_train, labels_train, X_test, labels_test = split({settings['dataset']!r}, {settings['n_train']}, "
-        f"{settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})",
+        *data_code(full, k),
         f"y_train, y_test = one_hot(labels_train, {k}), one_hot(labels_test, {k})",
         "",
         "# The network: its initial weights drawn from the seed, layer by layer, as the playground does.",
         "generator = torch.Generator().manual_seed(SEED)",
         f"model = {network_code(blocks)}",
-        "model.setLoss(MSE())",
+        f"model.setLoss({loss}())",
         "",
-        "# Training goes through the batches in order: the same settings give the same numbers.",
+        "# Training goes through the batches in order: the same settings give the same numbers. One",
+        "# optimizer carries its state from segment to segment, as the playground's does from Run to Run.",
         "losses = []",
     ]
-    parts = segments(schedule, epochs)
-    for first, count, eta, batch in parts:
+    kept_schedule = kept_eta = None
+    for part in parts:
+        first, count, eta, batch = part["first"], part["count"], part["eta"], part["batch_size"]
         if len(parts) > 1:
-            lines.append(f"print('epochs {first} to {first + count - 1}: eta {eta:g}, batch size {batch}')")
+            lines += ["", f"print('epochs {first} to {first + count - 1}: eta {eta:g}, batch size {batch}')"]
+        if part["fresh"]:
+            why = "" if first == 1 else "  # a fresh optimizer: its state starts from zero here, as in the playground"
+            lines.append(f"optimizer = {optimizer_code(part)}{why}")
+        elif eta != kept_eta:
+            lines.append(f"optimizer.eta = {eta!r}")
+        kept_eta = eta
+        code = schedule_code(part)
+        extra = ""
+        if code is not None:
+            if code != kept_schedule:
+                lines.append(f"schedule = {code}")
+                kept_schedule = code
+            extra = ", schedule=schedule"
+        if first > 1:  # epochs numbered on: the schedule's factor depends on the epoch number
+            extra += f", first_epoch={first}"
         every = max(1, count // 10)
-        lines.append(f"losses += model.train(X_train, y_train, {count}, {batch}, SGD(eta={eta!r}), "
-                     f"verbose_every_nth={every})")
+        lines.append(f"losses += model.train(X_train, y_train, {count}, {batch}, optimizer, "
+                     f"verbose_every_nth={every}{extra})")
     lines += [
         "",
         'print(f"final train loss per point: {losses[-1]!r}")',
@@ -112,3 +240,10 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         "",
     ]
     return "\n".join(lines)
+
+
+def _default_or_missing(name: str):
+    try:
+        return _default(name)
+    except StopIteration:
+        return _MISSING

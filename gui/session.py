@@ -478,7 +478,7 @@ class Session(KeptRuns, BatchSteps):
         self._control = self._optimizer = None
         self._end_run(finished.reason)
         self.state, self.finish_reason = FINISHED, finished.reason
-        text = finished.text
+        text = finished.text + self.restart_note  # a stop inside an epoch: the optimizer's state restarts
         if finished.reason == "diverged":
             self.fresh_weights_needed = True
         elif finished.reason == "failed":

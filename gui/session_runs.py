@@ -20,6 +20,8 @@ SYNC_EVALUATE = 1_000_000
 class KeptRuns:
     """Mixed into :class:`gui.session.Session`, whose state it reads (history, timeline, experiment)."""
 
+    restart_note = ""  # added to a stop's status when the optimizer's state starts afresh at the next Run
+
     # -- the runs kept for comparison (gui/runs.py) ------------------------------------------
     @property
     def runs(self) -> list[Run]:
@@ -81,7 +83,11 @@ class KeptRuns:
         return None if nearest is None else (nearest, run.snapshots[nearest])
 
     def _training_settings(self) -> dict:
-        return {"eta": self.experiment.eta, "batch_size": self.experiment.effective_batch_size}
+        """What trains the next epochs: step size, batch size, optimizer and learning-rate schedule (the
+        script replays each entry with them; ``epochs`` sizes the schedule, see Experiment.build_schedule)."""
+        e = self.experiment
+        return {"eta": e.eta, "batch_size": e.effective_batch_size, "optimizer": e.optimizer,
+                "momentum": e.momentum, "weight_decay": e.weight_decay, "schedule": e.schedule, "epochs": e.epochs}
 
     def run_settings(self) -> dict:
         settings = settings_of(self.experiment)
@@ -90,8 +96,14 @@ class KeptRuns:
         return settings
 
     def _begin_run(self, done: int) -> None:
+        # "fresh": this Run starts the optimizer's state (momentum, Adam's moments) from nothing: a first
+        # Run, a fork, a changed optimizer, or a Continue after a stop inside an epoch (see _end_run).
+        fresh = self.optimizer.step_count == 0
+        batches = -(-self.data.X_train.shape[0] // self.experiment.effective_batch_size)  # an epoch's steps
+        self._steps_begun = (done, self.optimizer.step_count, batches)
         if self.schedule is not None:
-            self.schedule = [c for c in self.schedule if c[0] <= done] + [(done + 1, self._training_settings())]
+            self.schedule = [c for c in self.schedule if c[0] <= done] + \
+                [(done + 1, {**self._training_settings(), "fresh": fresh})]
         kind = "fork" if self._fork_at is not None else ("continue" if done else "fresh")
         parent = self.current_run.name if done and self.current_run is not None else None
         self.current_run = self.run_book.begin(self.run_settings(), self.history, kind, parent, done,
@@ -103,13 +115,17 @@ class KeptRuns:
             for epoch, eta in self._live.take_applied():
                 if self.schedule is not None:
                     last = self.schedule[-1][1] if self.schedule else self._training_settings()
-                    self.schedule = [c for c in self.schedule if c[0] < epoch] + [(epoch, {**last, "eta": eta})]
+                    # An eta taken at a Run's very first epoch replaces that Run's entry: a fresh start stays one.
+                    fresh = any(v.get("fresh", False) for first, v in self.schedule if first >= epoch)
+                    self.schedule = [c for c in self.schedule if c[0] < epoch] + \
+                        [(epoch, {**last, "eta": eta, "fresh": fresh})]
         if self.current_run is not None and self.current_run.state == "running":
             RunBook.update(self.current_run, self.history, self.schedule or [], self.run_settings())
 
     def _end_run(self, reason: str) -> None:
         self._take_live_changes()
         self._live = None
+        self._drop_partial_epoch_state()
         run = self.current_run
         if run is None or run.state != "running":
             return
@@ -120,3 +136,19 @@ class KeptRuns:
             final.update({k: v for k, v in values.items() if v is not None})
         self.run_book.end(run, reason, self.history, self.schedule or [], self.run_settings(), self.timeline, final)
         self.events.emit("runs")
+
+    def _drop_partial_epoch_state(self) -> None:
+        """A run that ends inside an epoch (a Stop between mini-batches) takes its weights back to the
+        end of the last whole epoch; its optimizer's state (momentum, Adam's moments) cannot go back, so
+        it starts afresh at the next Run, as at a fork. The weights and the state then always belong
+        together, and an exported script replays the Continue exactly."""
+        begun, self._steps_begun = getattr(self, "_steps_begun", None), None
+        optimizer, self.restart_note = self.optimizer, ""
+        if begun is None or optimizer is None or optimizer.stateless:
+            return
+        done, steps, batches = begun
+        if optimizer.step_count != steps + (self.history.epochs - done) * batches:
+            self.optimizer = None
+            what = "Adam's moments start" if self.experiment.optimizer == "Adam" else "the momentum starts"
+            self.restart_note = (f" The weights went back to the end of epoch {self.history.epochs}; {what} afresh "
+                                 "at the next Run (they cannot go back with them).")

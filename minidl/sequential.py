@@ -189,23 +189,27 @@ class Sequential(SeedNames):
 
     # -- the report's wrappers ---------------------------------------------------------
     def train(self, X: torch.Tensor, y: torch.Tensor, epochs: int, mini_batch_size: int, optimizer,
-              verbose_every_nth: int = 0) -> list[float]:
+              verbose_every_nth: int = 0, schedule=None, first_epoch: int = 1) -> list[float]:
         """Train in place and return the loss of each epoch (summed loss / number of samples).
 
         Prints the loss of the first and last epoch and of every ``verbose_every_nth``-th
         one when ``verbose_every_nth`` is positive. Raises :class:`DivergedError` (a
-        ``ValueError``) if the loss or a parameter becomes NaN or infinite.
+        ``ValueError``) if the loss or a parameter becomes NaN or infinite. ``schedule`` (a
+        :mod:`minidl.schedules` object) scales the step size per epoch; ``first_epoch`` numbers the
+        epochs from there, so training continued in pieces gets the factors it would get in one go.
         """
         checks.integer("verbose_every_nth", verbose_every_nth, 0)
+        checks.integer("first_epoch", first_epoch, 1)
+        last = first_epoch + epochs - 1
         history: list[float] = []
-        for record in fit(self, X, y, epochs, mini_batch_size, optimizer):
+        for record in fit(self, X, y, epochs, mini_batch_size, optimizer, first_epoch=first_epoch, schedule=schedule):
             history.append(record.loss)
             if record.diverged:
                 became = f"the loss became {record.loss}" if record.loss != record.loss or \
                     abs(record.loss) == float("inf") else "a parameter became NaN or infinite"
                 raise DivergedError(f"training diverged at epoch {record.epoch}: {became}; "
                                     f"try a smaller step size than eta={optimizer.eta:g}", history)
-            if verbose_every_nth and (record.epoch % verbose_every_nth == 0 or record.epoch in (1, epochs)):
+            if verbose_every_nth and (record.epoch % verbose_every_nth == 0 or record.epoch in (first_epoch, last)):
                 print(f"Loss at epoch {record.epoch} was {record.loss:.4f}")
         return history
 

@@ -142,9 +142,8 @@ def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(
 def test_segments_merge_equal_neighbours_and_stop_at_the_last_epoch():
     schedule = [(1, {"eta": 0.1, "batch_size": 10}), (5, {"eta": 0.1, "batch_size": 10}),
                 (8, {"eta": 0.2, "batch_size": 10}), (30, {"eta": 0.3, "batch_size": 10})]
-    assert segments(schedule, 20) == [(1, 7, 0.1, 10), (8, 13, 0.2, 10)]
-    with pytest.raises(ValueError, match="optimizer = 'Adam'"):
-        script({**Experiment().__dict__, "optimizer": "Adam"}, None, 5)
+    assert [(p["first"], p["count"], p["eta"], p["batch_size"]) for p in segments(schedule, 20)] == \
+        [(1, 7, 0.1, 10), (8, 13, 0.2, 10)]
     with pytest.raises(ValueError, match="future_setting"):
         script({**Experiment().__dict__, "future_setting": 1}, None, 5)
     with pytest.raises(ValueError, match="press Run"):
