@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -77,6 +78,7 @@ class Presenter(QObject):
         self.window, self.bar = window, lock_bar
         self.on = self.locked = False
         self._was_maximized = False
+        self._docks_shown: list[QDockWidget] = []
         self._locked_widgets: list[QWidget] = []
         self._locked_actions: list[QAction] = []
         self.keys = []
@@ -101,6 +103,12 @@ class Presenter(QObject):
         w = self.window
         if on:
             self._was_maximized = w.isMaximized()
+            # The docks (runs, network, inspector) leave their room to the plots: at 18 pt on a
+            # 1024 x 768 projector they squeezed the boundary plot to a quarter of the screen.
+            # The View menu still shows any of them; leaving the mode brings back those that were open.
+            self._docks_shown = [d for d in w.findChildren(QDockWidget) if d.isVisible()]
+            for dock in self._docks_shown:
+                dock.hide()
             w.setStyleSheet(STYLE)
             if full_screen:
                 w.showFullScreen()
@@ -108,6 +116,9 @@ class Presenter(QObject):
             w.setStyleSheet("")
             if w.isFullScreen():
                 w.showMaximized() if self._was_maximized else w.showNormal()
+            for dock in self._docks_shown:
+                dock.show()
+            self._docks_shown = []
         self._style_plots(on)
         for view in w.findChildren(QWidget):  # other views restyle themselves (e.g. thicker network links)
             if callable(getattr(view, "set_presenter_style", None)):

@@ -288,3 +288,20 @@ def test_views_restyle_themselves_through_a_hook(window):
     window.set_presenter_mode(True, full_screen=False)
     window.set_presenter_mode(False)
     assert view.calls == [True, False]
+
+
+def test_presenter_mode_gives_the_docks_room_to_the_plots_and_brings_them_back(window):
+    from PySide6.QtWidgets import QDockWidget
+
+    window.show()
+    QApplication.processEvents()
+    open_before = {d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()}
+    assert {"runsDock", "networkDock", "inspectorDock"} <= open_before
+    plot_height = window.boundary_plot.height()
+    window.set_presenter_mode(True)
+    QApplication.processEvents()
+    assert not [d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()]
+    assert window.boundary_plot.height() > plot_height
+    window.set_presenter_mode(False)
+    QApplication.processEvents()
+    assert {d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()} == open_before
