@@ -24,7 +24,7 @@ from minidl.plan import intra_op_threads, threads_for
 from . import inside
 from .background import Background
 from .plots import COLOUR_MAP
-from .session import Session
+from .session import RUNNING, Session
 from .weights import ViewRequest, model_from
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
@@ -33,6 +33,11 @@ LEVELS = 6  # strengths of links drawn (each sign)
 # Links are drawn into a picture of their own, again at most once a second while a run is followed
 # live (stroking 400 lines took 7-24 ms, and the GUI thread holds the GIL the training thread needs).
 LINKS_INTERVAL = 1.0
+# Live thumbnails at most every LIVE_INTERVAL seconds (the boundary plot keeps the image rate): each
+# redraw holds the GIL for the thumbnails' colour mapping, and at every frame the playground with this
+# view shown went at 0.79 of headless speed (benchmarks/bench_gui.py). A frame skipped is kept and
+# drawn at the next one, or when the run pauses or ends.
+LIVE_INTERVAL = 0.4
 SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a thread of its own
 
 
@@ -83,6 +88,7 @@ class NetworkView(QWidget):
         self._links_pixmap: QPixmap | None = None
         self._links_at = 0.0
         self._waiting_frame = None  # the last frame that came while the view was hidden
+        self._pending_frame, self._shown_at = None, 0.0  # a live frame not drawn yet (LIVE_INTERVAL)
         self._generation = 0  # of what the view was last asked to show: a late result is dropped
         self._hits: list[tuple[QRectF, int, int]] = []
         self._more: list[tuple[QRectF, int]] = []
@@ -93,6 +99,7 @@ class NetworkView(QWidget):
         events.connect("frame", self._frame)
         for name in ("model", "seek"):
             events.connect(name, lambda *_: self.refresh())
+        events.connect("state", lambda _state: self._draw_pending())
         events.connect("finished", lambda *_: self._finished())
         events.connect("experiment", lambda: self._structure())
         self._structure()
@@ -193,6 +200,18 @@ class NetworkView(QWidget):
             if not self.isVisible() and self.selected is None:
                 self._waiting_frame = frame  # drawn when the view is shown again: no work while closed
                 return
+            now = time.perf_counter()
+            if self.selected is None and self.session.state == RUNNING and now - self._shown_at < LIVE_INTERVAL:
+                self._pending_frame = frame
+                return
+            self._pending_frame, self._shown_at = None, now
+            self._generation += 1
+            self._show(frame.epoch, frame.units, self.session.grid)
+
+    def _draw_pending(self) -> None:
+        """A paused, stopped or finished run shows its newest frame, skipped or not."""
+        frame, self._pending_frame = self._pending_frame, None
+        if frame is not None and self.session.state != RUNNING and self.session.seek_epoch is None:
             self._generation += 1
             self._show(frame.epoch, frame.units, self.session.grid)
 

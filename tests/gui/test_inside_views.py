@@ -246,3 +246,33 @@ def test_wide_layers_and_a_changed_stack(qtbot, window):
     s.edit(blocks=[linear(3), {"type": "Tanh"}, linear(2)])
     assert view.columns() == [("input", 2), ("hidden 1", 3), ("output", 2)]
     assert window.step_batch_action.isEnabled()
+
+
+def test_live_thumbnails_skip_frames_yet_a_pause_and_the_end_show_the_newest(qtbot, window, monkeypatch):
+    """LIVE_INTERVAL throttles the live thumbnails; what a paused or finished run shows is its last epoch."""
+    from gui_helpers import observe_pauses, start_long_run, wait_until_blocked
+
+    import gui.network_view as network_view
+
+    monkeypatch.setattr(network_view, "LIVE_INTERVAL", 1e6)  # only a run's first live frame is drawn at once
+    view = window.network_view
+    shown, frames = [], []
+    original = view._show
+    monkeypatch.setattr(view, "_show", lambda epoch, *rest: (shown.append(epoch), original(epoch, *rest)))
+    window.session.events.connect("frame", lambda frame: frames.append(frame.epoch))
+    small_data(window)
+    observe_pauses(window)
+    start_long_run(qtbot, window)
+    shown.clear()
+    qtbot.waitUntil(lambda: len(frames) >= 3, timeout=WAIT_MS)
+    assert len(shown) <= 1  # live frames were kept, not drawn (the first at most)
+    window.session.pause()
+    wait_until_blocked(qtbot, window)
+    qtbot.waitUntil(lambda: view._epoch == window.session.history.epochs, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        window.session.request_stop()
+    assert view._epoch == window.session.history.epochs
+    shown.clear()
+    window.settings_panel.epochs_spin.setValue(window.session.history.epochs + 60)
+    assert run_to_end(qtbot, window) == "completed"
+    assert view._epoch == window.session.history.epochs and shown[-1] == view._epoch
