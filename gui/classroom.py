@@ -123,12 +123,8 @@ class Classroom(QObject):
             s.run()
 
     def step_batch(self) -> None:
-        """Shift+→: the window's one-batch step (issue 12's ``step_batch_action``) where it exists."""
-        act = getattr(self.window, "step_batch_action", None)
-        if act is not None:
-            act.trigger()
-        else:
-            self.window.set_status("One-batch steps are not available in this build.")
+        """Shift+→: the window's one-batch step, F8's ``step_batch_action``."""
+        self.window.step_batch_action.trigger()
 
     # -- palette ---------------------------------------------------------------------------
     def _palette_key(self) -> str:
