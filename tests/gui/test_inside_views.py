@@ -276,3 +276,26 @@ def test_live_thumbnails_skip_frames_yet_a_pause_and_the_end_show_the_newest(qtb
     window.settings_panel.epochs_spin.setValue(window.session.history.epochs + 60)
     assert run_to_end(qtbot, window) == "completed"
     assert view._epoch == window.session.history.epochs and shown[-1] == view._epoch
+
+
+def test_a_wide_networks_histograms_are_computed_off_the_gui_thread(qtbot, window, monkeypatch):
+    """The inspector's stats and weight histograms of a heavy network come from its background thread."""
+    import threading
+
+    import gui.inside as inside
+    import gui.inspector_view as inspector_view
+
+    monkeypatch.setattr(inspector_view, "SYNC_COST", 0)  # every network counts as wide
+    threads = []
+    original = inside.histogram
+    monkeypatch.setattr(inside, "histogram", lambda w, *a, **k: (threads.append(threading.current_thread()),
+                                                                 original(w, *a, **k))[1])
+    small_data(window)
+    assert run_to_end(qtbot, window, 5) == "completed"
+    inspector = window.inspector
+    qtbot.waitUntil(lambda: inspector.shown_epoch == 5 and 5 in inspector._histograms, timeout=WAIT_MS)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    W = window.session.parameters_at(5)[0]
+    edges, counts = inspector._histograms[5][0]
+    np.testing.assert_array_equal(counts, original(W)[1])
+    assert counts.sum() == W.numel()
