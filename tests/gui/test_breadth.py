@@ -9,7 +9,7 @@ import torch
 from gui_helpers import button, find, heatmap, labels, run_to_end, small_data
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QPushButton, QSpinBox
-from test_session import InlineRun
+from session_helpers import InlineRun
 
 import minidl
 from gui import points

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from session_helpers import forward_all
 
 import minidl
 from gui import boundary, inside
@@ -21,18 +22,7 @@ def params_of(blocks, seed=0, scale=1.0):
     return [p.clone() * scale for p in model.parameters()]
 
 
-def reference_outputs(blocks, params, X):
-    """Each column's output by plain torch ops: h = act(h W^T + b)."""
-    acts = {"ReLU": torch.relu, "Tanh": torch.tanh}
-    outs, h, k = [], X, 0
-    for block in blocks:
-        if block["type"] == "Linear":
-            h = h @ params[2 * k].T + params[2 * k + 1]
-            k += 1
-        else:
-            h = acts[block["type"]](h)
-        outs.append(h)
-    return outs
+
 
 
 def test_columns_of_the_report_network():
@@ -53,7 +43,7 @@ def test_unit_images_equal_plain_torch_on_the_grid():
     cols = inside.columns(REPORT)
     images = inside.unit_images(inside.module_outputs(model, grid), cols, 20)
     assert images.shape == (77, 20, 20)
-    ref = reference_outputs(REPORT, params, grid)
+    ref = forward_all(REPORT, params, grid)
     offsets = inside.unit_offsets(cols)
     for c, at in zip(cols[1:], offsets[1:], strict=True):
         for unit in (0, c.units - 1):
@@ -81,7 +71,7 @@ def test_layer_stats_match_autograd(blocks):
     params = params_of(blocks)
     stats = inside.layer_stats(blocks, params, data.X_train, data.y_train, eta=1e-3)
     leaves = [p.clone().requires_grad_(True) for p in params]
-    outs = reference_outputs(blocks, leaves, data.X_train)
+    outs = forward_all(blocks, leaves, data.X_train)
     loss = ((outs[-1] - data.y_train) ** 2).sum()
     grads = torch.autograd.grad(loss, leaves)
     cols = inside.columns(blocks)
@@ -147,9 +137,9 @@ def test_batch_step_from_a_traced_record():
     # the second layer's input is ReLU(X W0^T + b0) at the weights before
     torch.testing.assert_close(step.layers[1].input, torch.relu(step.X @ step.layers[0].weight_before.T
                                                                + step.layers[0].bias_before))
-    out = reference_outputs(exp.blocks, step.parameters(after=False), step.X)[-1]
+    out = forward_all(exp.blocks, step.parameters(after=False), step.X)[-1]
     assert step.loss_before == pytest.approx(((out - step.y) ** 2).sum().item(), rel=1e-5)
-    out = reference_outputs(exp.blocks, step.parameters(after=True), step.X)[-1]
+    out = forward_all(exp.blocks, step.parameters(after=True), step.X)[-1]
     assert step.loss_after == pytest.approx(((out - step.y) ** 2).sum().item(), rel=1e-5)
 
 

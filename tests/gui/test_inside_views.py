@@ -6,23 +6,9 @@ import numpy as np
 import pytest
 import torch
 from gui_helpers import WAIT_MS, button, run_to_end, small_data
+from session_helpers import forward_all
 
 from gui.experiment import linear
-
-ACTS = {"ReLU": torch.relu, "Tanh": torch.tanh}
-
-
-def forward_all(blocks, params, X):
-    """Each block's output by plain torch ops."""
-    outs, h, k = [], X, 0
-    for block in blocks:
-        if block["type"] == "Linear":
-            h = h @ params[2 * k].T + params[2 * k + 1]
-            k += 1
-        else:
-            h = ACTS[block["type"]](h)
-        outs.append(h)
-    return outs
 
 
 def centres(window):

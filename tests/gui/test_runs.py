@@ -5,44 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from session_helpers import ROOT, run_script, small
 
 import minidl
 from gui.experiment import Experiment, linear
 from gui.runs import RUN_SNAPSHOTS, block_changes, name_for, setting_changes
 from gui.script import script, segments
-from gui.session import Session
-from gui.trainer import Trainer
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class InlineRun:
-    def __init__(self, job, deliver):
-        Trainer(job, deliver).run()
-
-    def wait(self, *_):
-        return True
-
-    def close(self):
-        pass
-
-
-def small(**changes) -> Session:
-    settings = {"n_train": 100, "n_test": 100, "batch_size": 10, "epochs": 6, **changes}
-    return Session(Experiment(**settings), runner=InlineRun)
-
-
-def run_script(text: str, tmp_path) -> dict[str, str]:
-    path = tmp_path / "replay.py"
-    path.write_text(text, "utf-8")
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines() if ":" in line)}
 
 
 def test_every_run_is_kept_with_its_kind_parent_and_what_differs():

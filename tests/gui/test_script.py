@@ -5,50 +5,29 @@ script, runs it in a subprocess and compares the printed final loss with the ses
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+import session_helpers
 import torch
+from session_helpers import run_script
 
 import minidl
-from gui.experiment import Experiment, linear
+from gui.experiment import linear
 from gui.script import script, segments
 from gui.session import Session
-from gui.trainer import Trainer
 
-ROOT = Path(__file__).resolve().parents[2]
 THREE_CLASSES = [linear(16), {"type": "ReLU"}, linear(3)]
 
 
-class InlineRun:
-    """Trains in the caller's thread: ``session.run()`` returns when the run is over."""
-
-    def __init__(self, job, deliver):
-        Trainer(job, deliver).run()
-
-    def wait(self, *_):
-        return True
-
-    def close(self):
-        pass
 
 
-def run_script(text: str, tmp_path) -> dict[str, str]:
-    """Run ``text`` as a script (PYTHONPATH: this repository); its printed ``key: value`` lines."""
-    path = tmp_path / "replay.py"
-    path.write_text(text, "utf-8")
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines() if ":" in line)}
+
+
 
 
 def small(**changes) -> Session:
-    settings = {"n_train": 100, "n_test": 100, "batch_size": 10, "epochs": 20, **changes}
-    return Session(Experiment(**settings), runner=InlineRun)
+    return session_helpers.small(**{"epochs": 20, **changes})
 
 
 def replayed(s: Session, tmp_path) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from session_helpers import InlineRun, small
 
 import minidl
 from gui import trainer as trainer_module
@@ -12,27 +13,7 @@ from gui.experiment import Experiment, linear
 from gui.messages import Progress
 from gui.session import FINISHED, IDLE, Session
 from gui.timeline import DENSE_EPOCHS, MAX_SNAPSHOTS, Timeline, flatten
-from gui.trainer import Trainer
 from minidl.architecture import REPORT_LAYERS
-
-
-class InlineRun:
-    """A runner that trains in the caller's thread: ``session.run()`` returns when the run is over."""
-
-    def __init__(self, job, deliver):
-        self.job = job
-        Trainer(job, deliver).run()
-
-    def wait(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def small(**changes) -> Session:
-    settings = {"n_train": 100, "n_test": 100, "batch_size": 10, "epochs": 6, **changes}
-    return Session(Experiment(**settings), runner=InlineRun)
 
 
 def test_run_trains_to_the_target_then_that_many_more():
