@@ -95,6 +95,7 @@ class NetworkView(QWidget):
         self.selected: tuple[int, int] | None = None
         self.selection_changed = lambda: None  # the window enables Esc while a unit is shown
         self.note = ""
+        self.link_scale = 1.0  # presenter mode draws the links twice as wide
         events = session.events
         events.connect("frame", self._frame)
         for name in ("model", "seek"):
@@ -383,6 +384,12 @@ class NetworkView(QWidget):
         painter.end()
         return pixmap
 
+    def set_presenter_style(self, on: bool) -> None:
+        """Presenter mode's hook: links twice as wide, legible from the back of a room."""
+        self.link_scale = 2.0 if on else 1.0
+        self._links_pixmap = None
+        self.update()
+
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
         if not self._cols:
@@ -416,7 +423,7 @@ class NetworkView(QWidget):
                     continue
                 colour = QColor("#c53030" if positive else "#2b6cb0")
                 colour.setAlphaF(0.15 + 0.8 * (bucket + 1) / LEVELS)
-                painter.setPen(QPen(colour, 0.5 + 3.0 * (bucket + 1) / LEVELS))
+                painter.setPen(QPen(colour, self.link_scale * (0.5 + 3.0 * (bucket + 1) / LEVELS)))
                 lines = []
                 for i in pick:
                     k = int(layer[i])

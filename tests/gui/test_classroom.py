@@ -303,3 +303,15 @@ def test_presenter_mode_gives_the_docks_room_to_the_plots_and_brings_them_back(w
     window.set_presenter_mode(False)
     QApplication.processEvents()
     assert {d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()} == open_before
+
+
+def test_presenter_mode_draws_the_network_views_links_wider(window):
+    view = window.network_view
+    assert view.link_scale == 1.0
+    window.set_presenter_mode(True, full_screen=False)
+    assert view.link_scale == 2.0
+    window.network_dock.show()  # a teacher opens it from the View menu
+    QApplication.processEvents()
+    assert view.grab().width() > 0
+    window.set_presenter_mode(False)
+    assert view.link_scale == 1.0
