@@ -62,6 +62,8 @@ class DrawTool(QWidget):
             return
         if on and self.session.experiment.dataset != CUSTOM and not self.session.running:
             self.session.edit(dataset=CUSTOM)
+        # While drawing, a drag must not pan the plane under the pen (nor the wheel zoom it).
+        self.plot.getPlotItem().getViewBox().setMouseEnabled(x=not on, y=not on)
         self.session.events.emit("status", "Draw mode: click adds a point of the chosen class, right-click or "
                                  "Shift+click erases one." if on else "Draw mode off.")
         self._enable()

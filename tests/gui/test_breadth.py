@@ -219,3 +219,12 @@ def test_exporting_data_onto_a_folder_or_a_fifo_says_why(window, tmp_path):
         title, text = window.files.last_error
         assert title == "Cannot export" and "Could not write" in text and "Traceback" not in text
         window.files.dialog.close()
+
+
+def test_draw_mode_holds_the_plane_still(window):
+    viewbox = window.boundary_plot.getPlotItem().getViewBox()
+    assert viewbox.state["mouseEnabled"] == [True, True]
+    window.draw.set_drawing(True)
+    assert viewbox.state["mouseEnabled"] == [False, False]  # a drag draws, it does not pan
+    window.draw.set_drawing(False)
+    assert viewbox.state["mouseEnabled"] == [True, True]
