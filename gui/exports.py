@@ -159,7 +159,7 @@ def script_text(session, name: str | None = None) -> str:
     (see :mod:`gui.script`)."""
     if name is not None:
         run = session.run_book[name]
-        return script(run.settings, run.schedule or None, run.epochs, f"Run {run.name} ({run.diff})")
+        return script(run.replay_settings(), run.schedule or None, run.epochs, f"Run {run.name} ({run.diff})")
     run = session.current_run
     title = f"Run {run.name} ({run.diff})" if run is not None else "A minidl playground run"
     if session.schedule is None:  # a file from before schedules: its eta changes, if any, are unknown

@@ -20,6 +20,7 @@ session timeline's own tensors, not copies.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import math
 import threading
@@ -42,14 +43,40 @@ def stamp() -> int:
 
 
 def settings_of(experiment: Experiment) -> dict:
-    """The experiment's fields as a plain dict (every field, so new ones just work)."""
-    return {f.name: _plain(getattr(experiment, f.name)) for f in fields(experiment)}
+    """The experiment's fields as a plain dict (every field, so new ones just work). Its own points
+    are the experiment's list itself, not a copy (an edit replaces the list, never changes it): a
+    :class:`Run` keeps them once, in :attr:`Run.points`, and only their summary in its settings."""
+    return {f.name: getattr(experiment, f.name) if f.name == "points" else _plain(getattr(experiment, f.name))
+            for f in fields(experiment)}
 
 
 def _plain(value):
     if isinstance(value, list):
         return [dict(v) if isinstance(v, dict) else v for v in value]
     return value
+
+
+_summaries: list = [None, None]  # (the last list summarised, its summary): a run's settings name them often
+
+
+def points_summary(points) -> dict:
+    """``{"count": 40, "hash": "9f3a0c1e"}``: own points as a run's settings name them (a summary
+    passes through). The hash tells apart as many points elsewhere; computed once per list."""
+    if isinstance(points, dict):
+        return points
+    if _summaries[0] is not points:
+        table = np.asarray(points, dtype=np.float64).reshape(-1, 4) if points else np.zeros((0, 4))
+        digest = hashlib.blake2b(table.tobytes(), digest_size=4).hexdigest() if points else ""
+        _summaries[:] = [points, {"count": len(points), "hash": digest}]
+    return dict(_summaries[1])
+
+
+def kept_settings(settings: dict) -> tuple[dict, list]:
+    """``(settings with their points summarised, the points)``: what a :class:`Run` keeps of them."""
+    points = settings.get("points", [])
+    if isinstance(points, dict):
+        return settings, None
+    return {**settings, "points": points_summary(points)}, points
 
 
 # -- what differs, in words ----------------------------------------------------------------
@@ -79,13 +106,23 @@ def _fmt(value) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
+def points_change(old, new) -> str:
+    """``"41 points (was 40)"``, ``"40 points (others)"``: own points (lists or summaries) in words."""
+    old, new = points_summary(old), points_summary(new)
+    was = "others" if old["count"] == new["count"] else f"was {old['count']}"
+    return f"{new['count']} points ({was})"
+
+
 def setting_changes(old: dict, new: dict) -> list[str]:
     """``["eta 0.01 (was 0.001)", "+ Linear 25"]``: every field of ``new`` that differs from ``old``."""
     words = []
     for key, value in new.items():
         if key not in old or old[key] == value:
             continue
-        if key == "blocks":
+        if key == "points":
+            if points_summary(old[key]) != points_summary(value):
+                words.append(points_change(old[key], value))
+        elif key == "blocks":
             words += block_changes(old[key], value)
         else:
             words.append(f"{LABELS.get(key, key.replace('_', ' '))} {_fmt(value)} (was {_fmt(old[key])})")
@@ -115,6 +152,13 @@ class Run:
     snapshots: dict = field(default_factory=dict)  # epoch -> flat weights (the timeline's tensors)
     state: str = "running"
     started: float = field(default_factory=time.perf_counter, repr=False)
+    # Own points it trained on: the experiment's list, shared, not copied (``settings`` holds their
+    # summary only, so a file's header, the table's words and each progress stay small).
+    points: list = field(default_factory=list, repr=False)
+
+    def replay_settings(self) -> dict:
+        """Its settings with the points themselves, as export as Python and the compare view need them."""
+        return {**self.settings, "points": self.points}
 
     @property
     def epochs(self) -> int:
@@ -191,7 +235,9 @@ class RunBook:
     # -- lifecycle ----------------------------------------------------------------------
     def begin(self, settings: dict, history: History, kind: str, parent: str | None, start_epoch: int,
               schedule: list) -> Run:
-        run = Run(name_for(self._made), settings, _shared(history), kind, parent, start_epoch, list(schedule))
+        settings, points = kept_settings(settings)
+        run = Run(name_for(self._made), settings, _shared(history), kind, parent, start_epoch, list(schedule),
+                  points=points or [])
         self._made += 1
         run.diff = self._describe(run, self.runs)
         self.runs.append(run)
@@ -217,9 +263,12 @@ class RunBook:
         return ", ".join(words)
 
     @staticmethod
-    def update(run: Run, history: History, schedule: list, settings: dict) -> None:
-        """A live run's new epochs (O(1): the arrays are shared, not copied)."""
-        run.history, run.schedule, run.settings = _shared(history), list(schedule), settings
+    def update(run: Run, history: History, schedule: list, settings: dict | None = None) -> None:
+        """A live run's new epochs (O(1): the arrays are shared, not copied); ``settings`` None keeps
+        its settings (the per-progress path: they change only with a live eta)."""
+        run.history, run.schedule = _shared(history), list(schedule)
+        if settings is not None:
+            run.settings = kept_settings(settings)[0]
 
     def end(self, run: Run, reason: str, history: History, schedule: list, settings: dict, timeline,
             final: dict) -> None:

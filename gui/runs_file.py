@@ -2,7 +2,9 @@
 
 Metadata ``runs`` is a JSON object ``{"runs": [...], "current": name, "schedule": [...]}``;
 run ``i`` keeps its history in ``run.i.train``, ``run.i.test_epochs``, ``run.i.test`` and its
-snapshots in ``run.i.params`` ``(k, size)`` at the epochs its JSON lists. A file without runs (an
+snapshots in ``run.i.params`` ``(k, size)`` at the epochs its JSON lists. Its own points (its JSON
+settings hold their count and hash only) lie in the ``(N, 4)`` tensor its ``points_at`` names, one
+tensor for runs on the same points: 100,000 points in the JSON header would outgrow it. A file without runs (an
 older one) opens with none; a damaged runs section is a ``ValueError`` with a sentence, and the
 window opens the rest of the file without them.
 """
@@ -18,8 +20,9 @@ import torch
 
 from minidl import architecture
 
-from .experiment import IN_FEATURES, Experiment, History, _checked
-from .runs import Run
+from . import points as custom
+from .experiment import IN_FEATURES, Experiment, History, _checked, _points
+from .runs import Run, points_summary
 
 KEY = "runs"
 STATES = ("running", "completed", "stopped", "diverged", "failed")
@@ -28,13 +31,21 @@ EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # 
 
 def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tuple[dict, dict]:
     """``(metadata, tensors)`` for :func:`gui.experiment.save`."""
-    described, tensors = [], {}
+    described, tensors, points_at = [], {}, {}
     for i, run in enumerate(runs):
         epochs = sorted(run.snapshots)
-        described.append({"name": run.name, "settings": run.settings, "kind": run.kind, "parent": run.parent,
-                          "start_epoch": run.start_epoch, "schedule": run.schedule, "diff": run.diff,
-                          "wall_time": run.wall_time, "final": run.final,
-                          "state": "stopped" if run.state == "running" else run.state, "snapshots": epochs})
+        item = {"name": run.name, "settings": run.settings, "kind": run.kind, "parent": run.parent,
+                "start_epoch": run.start_epoch, "schedule": run.schedule, "diff": run.diff,
+                "wall_time": run.wall_time, "final": run.final,
+                "state": "stopped" if run.state == "running" else run.state, "snapshots": epochs}
+        if run.points:
+            summary = points_summary(run.points)
+            same = (summary["count"], summary["hash"])
+            if same not in points_at:
+                points_at[same] = f"run.{i}.points"
+                tensors[points_at[same]] = torch.tensor(run.points, dtype=torch.float64)
+            item["points_at"] = points_at[same]
+        described.append(item)
         tensors[f"run.{i}.train"] = torch.from_numpy(run.history.train.astype(np.float32))
         tensors[f"run.{i}.test_epochs"] = torch.from_numpy(run.history.test_epochs.astype(np.float64))
         tensors[f"run.{i}.test"] = torch.from_numpy(run.history.test.astype(np.float32))
@@ -80,8 +91,9 @@ def _run(i: int, item, tensors: dict) -> Run:
     settings = item.get("settings")
     if not isinstance(settings, dict):
         raise ValueError(f"{who} has no settings")
+    points = _run_points(who, settings.get("points", []), item.get("points_at"), tensors)
     try:  # fields added after the file was written take their defaults
-        checked = Experiment.from_json(json.dumps({**asdict(Experiment()), **settings}))
+        checked = Experiment.from_json(json.dumps({**asdict(Experiment()), **settings, "points": []}))
     except ValueError as error:
         raise ValueError(f"{who}'s settings are damaged: {error}") from None
     history = _history(who, i, tensors)
@@ -110,9 +122,31 @@ def _run(i: int, item, tensors: dict) -> Run:
     if not all(v is None or (isinstance(v, (int, float)) and math.isfinite(v)) for v in numbers.values()):
         raise ValueError(f"{who}'s final numbers are not finite numbers")
     parent = item.get("parent")
-    return Run(name, asdict(checked), history, kind, parent if isinstance(parent, str) else None,
-               start, _schedule(who, item.get("schedule", [])), str(item.get("diff", ""))[:500], float(wall),
-               numbers, snapshots, state)
+    return Run(name, {**asdict(checked), "points": points_summary(points)}, history, kind,
+               parent if isinstance(parent, str) else None, start, _schedule(who, item.get("schedule", [])),
+               str(item.get("diff", ""))[:500], float(wall), numbers, snapshots, state, points=points)
+
+
+def _run_points(who: str, named, at, tensors: dict) -> list:
+    """A run's own points: a list in its JSON (a file written before they moved out), else the tensor
+    ``at`` names, whose count its summary ``named`` states; checked like the experiment's."""
+    if isinstance(named, list):
+        try:
+            return custom.check_points(named)
+        except ValueError as error:
+            raise ValueError(f"{who}'s points are damaged: {error}") from None
+    count = named.get("count") if isinstance(named, dict) else None
+    if not isinstance(count, int) or count < 0:
+        raise ValueError(f"{who}'s settings do not say how many points it trained on")
+    if not count:
+        return []
+    table = tensors.get(at) if isinstance(at, str) and at.startswith("run.") else None
+    if table is None or table.dim() != 2 or table.shape[0] != count:
+        raise ValueError(f"{who}'s {count:,} points are missing from the file or do not match their count")
+    try:
+        return _points(table)
+    except ValueError as error:
+        raise ValueError(f"{who}'s points are damaged: {error}") from None
 
 
 def _history(who: str, i: int, tensors: dict) -> History:

@@ -223,12 +223,13 @@ class CompareView(pg.GraphicsLayoutWidget):
         ticked = [s.run_book[n].epochs for n in s.run_book.ticked]
         return min(ticked) if ticked else s.history.epochs
 
-    def _data(self, settings: dict):
-        """The run's data (made again from its settings; the last few kept), its grid and extent."""
-        key = json.dumps({k: v for k, v in settings.items() if k not in TRAINING_ONLY}, sort_keys=True)
+    def _data(self, run):
+        """The run's data (made again from its settings; the last few kept), its grid and extent. The key
+        names own points by their summary (count and hash), not by the points themselves."""
+        key = json.dumps({k: v for k, v in run.settings.items() if k not in TRAINING_ONLY}, sort_keys=True)
         if key not in self._data_cache:
             known = {f.name for f in fields(Experiment)}
-            data = Experiment(**{k: v for k, v in settings.items() if k in known}).make_data()
+            data = Experiment(**{k: v for k, v in run.replay_settings().items() if k in known}).make_data()
             if len(self._data_cache) >= 8:
                 self._data_cache.clear()
             self._data_cache[key] = (data, boundary.grid(data.extent()), data.extent())
@@ -258,7 +259,7 @@ class CompareView(pg.GraphicsLayoutWidget):
                 self.addLabel(f"{name}: no weights to draw here", row=0, col=column)
                 continue
             drawn, flat = found[name]
-            data, grid, extent = self._data(run.settings)
+            data, grid, extent = self._data(run)
             with torch.no_grad():
                 image = np.nan_to_num(boundary.image(model_from(blocks, flat), grid))
             plot = self.addPlot(row=0, col=column, title=f"{name} · epoch {drawn}")

@@ -137,6 +137,9 @@ def data_code(settings: dict, k: int) -> list[str]:
                 f"X_train, labels_train, X_test, labels_test = split({settings['dataset']!r}, {settings['n_train']}, "
                 f"{settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})"]
     points = settings["points"]
+    if isinstance(points, dict):  # a run's settings name its points by count and hash: Run.replay_settings has them
+        raise ValueError("the run's own points are not at hand (its settings only count them): export it from "
+                         "the runs table, which takes the points the run trained on")
     if len(points) > MAX_POINTS:
         raise ValueError(f"the run's own data has {len(points):,} points; a script embeds at most {MAX_POINTS:,}: "
                          "export the points with File › Export data as CSV instead")

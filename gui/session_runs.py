@@ -111,16 +111,18 @@ class KeptRuns:
         self.events.emit("runs")
 
     def _take_live_changes(self) -> None:
-        if self._live is not None:
-            for epoch, eta in self._live.take_applied():
-                if self.schedule is not None:
-                    last = self.schedule[-1][1] if self.schedule else self._training_settings()
-                    # An eta taken at a Run's very first epoch replaces that Run's entry: a fresh start stays one.
-                    fresh = any(v.get("fresh", False) for first, v in self.schedule if first >= epoch)
-                    self.schedule = [c for c in self.schedule if c[0] < epoch] + \
-                        [(epoch, {**last, "eta": eta, "fresh": fresh})]
+        applied = self._live.take_applied() if self._live is not None else []
+        for epoch, eta in applied:
+            if self.schedule is not None:
+                last = self.schedule[-1][1] if self.schedule else self._training_settings()
+                # An eta taken at a Run's very first epoch replaces that Run's entry: a fresh start stays one.
+                fresh = any(v.get("fresh", False) for first, v in self.schedule if first >= epoch)
+                self.schedule = [c for c in self.schedule if c[0] < epoch] + \
+                    [(epoch, {**last, "eta": eta, "fresh": fresh})]
         if self.current_run is not None and self.current_run.state == "running":
-            RunBook.update(self.current_run, self.history, self.schedule or [], self.run_settings())
+            # Every Progress comes here: the settings are made again only when a live eta changed them.
+            settings = self.run_settings() if applied else None
+            RunBook.update(self.current_run, self.history, self.schedule or [], settings)
 
     def _end_run(self, reason: str) -> None:
         self._take_live_changes()
