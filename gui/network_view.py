@@ -105,6 +105,7 @@ class NetworkView(QWidget):
         events.connect("experiment", lambda: self._structure())
         self._structure()
         self.refresh()
+        self._want_units()
 
     # -- automation ----------------------------------------------------------------------
     def columns(self) -> list[tuple[str, int]]:
@@ -116,6 +117,7 @@ class NetworkView(QWidget):
         goes back to the network's output. ``ValueError`` with a sentence for a unit that does not exist."""
         if column is None or column == len(self._cols) - 1:
             self.selected, self._picture = None, None
+            self._want_units()
             self.boundary_plot.show_output()
             self.selection_changed()
             self.update()
@@ -131,6 +133,7 @@ class NetworkView(QWidget):
         self.session.events.emit("status", f"The boundary plot shows {c.label}, unit {unit + 1}: Esc or a "
                                  "click on the output column goes back to the network's output.")
         self._show_selected()
+        self._want_units()
         self.selection_changed()
         self.update()
 
@@ -159,12 +162,17 @@ class NetworkView(QWidget):
             if self.selected is not None:
                 self.select(None)
 
-    def refresh(self) -> None:
-        """Draw the shown epoch (the timeline's, or the head's when no run is followed live)."""
+    def _want_units(self) -> None:
+        """The worker makes unit images only while they are seen: the view open, or a unit in the big plot."""
+        self.session.units_wanted.on = self.isVisible() or self.selected is not None
+
+    def refresh(self, live_too: bool = False) -> None:
+        """Draw the shown epoch (the timeline's, or the head's when no run is followed live; with
+        ``live_too``, the timeline's newest snapshot of a live run too)."""
         s = self.session
         self._structure()
         self._stale = False
-        if s.seek_epoch is None and s.running:
+        if s.seek_epoch is None and s.running and not live_too:
             return  # the run's frames bring the head
         if not self.isVisible() and self.selected is None:
             self._stale = True  # drawn when the view is shown again: no work while closed
@@ -218,11 +226,20 @@ class NetworkView(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        self._want_units()
         frame, self._waiting_frame = self._waiting_frame, None
+        s = self.session
         if getattr(self, "_stale", False):
             self.refresh()
-        elif frame is not None and self.session.seek_epoch is None:
-            self._show(frame.epoch, frame.units, self.session.grid)
+        elif frame is not None and s.seek_epoch is None:
+            self._show(frame.epoch, frame.units, s.grid)
+        elif s.running and s.seek_epoch is None and self._epoch != s.history.epochs:
+            # Frames came without units while it was closed (a paused run sends none): the newest snapshot.
+            self.refresh(live_too=True)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().hideEvent(event)
+        self._want_units()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -53,6 +53,7 @@ from .runs import LiveEta, Run, RunBook, stamp
 from .session_runs import KeptRuns
 from .timeline import Timeline, flatten
 from .trainer import Job
+from .units_wanted import UnitsWanted
 from .weights import ViewRequest, fresh_network, load_flat, model_from
 
 IDLE, RUNNING, PAUSED, STOPPING, FINISHED = "idle", "running", "paused", "stopping", "finished"
@@ -143,6 +144,7 @@ class Session(KeptRuns, BatchSteps):
         self._last_batch = None
         self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
         self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
+        self.units_wanted = UnitsWanted()  # the network view turns it off while closed (gui.units_wanted)
         # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
@@ -305,7 +307,7 @@ class Session(KeptRuns, BatchSteps):
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  schedule=e.build_schedule(), pace=self.pace)
+                  schedule=e.build_schedule(), pace=self.pace, units_wanted=self.units_wanted)
         if self._batch_first:
             self._batch_first = False
             self._arm_batch_step(job)

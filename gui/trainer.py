@@ -27,6 +27,7 @@ from . import boundary, inside
 from .messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
 from .pace import Pace, wait_until
 from .timeline import flatten, parameter_order
+from .units_wanted import UnitsWanted
 from .weights import load_flat
 
 # Every message costs the GUI thread time holding the GIL, and so the training thread: on the
@@ -64,6 +65,7 @@ class Job:
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
     schedule: object = None  # a minidl.schedules object; None: the step size as set
     pace: Pace | None = None  # a class's speed (gui.pace); None or its default: as fast as it can
+    units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.units_wanted); None: on
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
 
@@ -300,7 +302,8 @@ class Trainer:
         if self._chunk >= self.job.grid.shape[0]:
             with intra_op_threads(self._threads):
                 picture = self.imager()  # buffers kept from frame to frame: cheaper for small networks
-                self._units = self._unit_images()
+                wanted = self.job.units_wanted
+                self._units = self._unit_images() if wanted is None or wanted.on else None  # none: view closed
                 return picture
         out = self._outputs(self.job.grid)
         return None if out is None else boundary.difference(out, self.imager.resolution)

@@ -285,3 +285,45 @@ def test_a_wide_networks_histograms_are_computed_off_the_gui_thread(qtbot, windo
     edges, counts = inspector._histograms[5][0]
     np.testing.assert_array_equal(counts, original(W)[1])
     assert counts.sum() == W.numel()
+
+
+def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_head(qtbot, window):
+    """The worker makes unit images only while the view is open (or a unit is in the big plot)."""
+    from gui_helpers import observe_pauses, start_long_run, wait_until_blocked
+
+    s, view = window.session, window.network_view
+    small_data(window, 200, 100, 50)
+    frames = []
+    s.events.connect("frame", frames.append)
+    window.network_dock.close()
+    assert not view.isVisible() and not s.units_wanted.on
+    assert run_to_end(qtbot, window, 6) == "completed"
+    assert frames and all(f.units is None for f in frames)  # the boundary still came, the units did not
+    window.network_dock.show()
+    assert s.units_wanted.on and view._epoch == s.history.epochs == 6  # drawn from the timeline when opened
+    # Closed during a run, opened while it is paused: no frame comes, the view draws the newest snapshot.
+    window.network_dock.close()
+    frames.clear()
+    observe_pauses(window)
+    start_long_run(qtbot, window)
+    qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
+    s.pause()
+    wait_until_blocked(qtbot, window)
+    assert all(f.units is None for f in frames)
+    window.network_dock.show()
+    qtbot.waitUntil(lambda: view._epoch == s.timeline.nearest(s.history.epochs), timeout=WAIT_MS)
+    frames.clear()
+    s.resume()
+    qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
+    assert frames[-1].units is not None and frames[-1].units.shape == (77, 100, 100)
+    # Closed with a unit in the big plot: that plot still follows the run, so units still come.
+    view.select(1, 0)
+    window.network_dock.close()
+    assert s.units_wanted.on
+    frames.clear()
+    qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
+    assert frames[-1].units is not None
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        s.request_stop()
+    view.select(None)
+    assert not s.units_wanted.on
