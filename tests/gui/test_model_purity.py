@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 QT_FREE = ["gui.experiment", "gui.session", "gui.timeline", "gui.trainer", "gui.messages", "gui.boundary",
-           "gui.weights", "gui.lesson", "gui.pace", "gui.points", "gui.inside", "gui.batch_steps"]
+           "gui.weights", "gui.lesson", "gui.pace", "gui.points", "gui.inside", "gui.batch_steps",
+           "gui.units_wanted"]
 
 
 def test_the_run_model_imports_no_qt():
