@@ -48,7 +48,14 @@ class DrawTool(QWidget):
         row.addStretch(1)
         boundary_plot.scene().sigMouseClicked.connect(self._clicked)
         session.events.connect("state", lambda _state: self._enable())
-        session.events.connect("experiment", self._enable)
+        session.events.connect("experiment", self._experiment)
+        self._enable()
+
+    def _experiment(self) -> None:
+        # Another experiment (New, Open, a lesson's scene) with its own dataset ends draw mode: a
+        # click must not turn an opened file's data into Custom and throw its trained epochs away.
+        if self.drawing and self.session.experiment.dataset != CUSTOM:
+            self.set_drawing(False)
         self._enable()
 
     @property

@@ -26,7 +26,6 @@ from minidl.schedules import Cosine, StepDecay
 from . import points as custom
 from .timeline import Timeline
 
-NUM_CLASSES = 2  # of the report's problem; Experiment.num_classes is the data's
 IN_FEATURES = 2
 ETA_RANGE = (1e-6, 10.0)
 EPOCHS_MAX = 1_000_000

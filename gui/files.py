@@ -159,6 +159,7 @@ class FileActions:
     def new(self) -> bool:
         if not self.window.may_discard():
             return False
+        self.window.classroom.close_lesson()  # the lesson's scenes no longer apply
         self.window.session.replace(report_experiment())
         self.window.set_status("New experiment: the report's settings.")
         return True
@@ -166,6 +167,7 @@ class FileActions:
     def open_example(self, name: str) -> bool:
         if not self.window.may_discard():
             return False
+        self.window.classroom.close_lesson()
         self.window.session.replace(preset(name))
         self.window.set_status(f"Opened the example {Path(name).stem}: press Run to train it.")
         return True
@@ -194,6 +196,7 @@ class FileActions:
             damaged = None
         except ValueError as error:
             runs, damaged = None, str(error)
+        self.window.classroom.close_lesson()
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path),
                                     optimizer_state=loaded.optimizer_state)

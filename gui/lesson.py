@@ -229,7 +229,9 @@ def check(scene: Scene) -> Outcome:
     epochs = expect.get("epoch", e.epochs)
     data, model = e.make_data(), e.build_model()
     losses, diverged_at = [], None
-    for record in minidl.fit(model, data.X_train, data.y_train, epochs, e.effective_batch_size, minidl.SGD(e.eta)):
+    records = minidl.fit(model, data.X_train, data.y_train, epochs, e.effective_batch_size, e.build_optimizer(),
+                         schedule=e.build_schedule())  # the playground's own optimizer and schedule
+    for record in records:
         if record.diverged:
             diverged_at = record.epoch
             break

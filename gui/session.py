@@ -258,7 +258,7 @@ class Session(KeptRuns, BatchSteps):
             self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
             if self.history.epochs not in self.timeline.epochs():
                 self.timeline.add(self.history.epochs, flatten(model.parameters()), pinned=True)
-            self.metrics = None
+            self.metrics, self.optimizer = None, None  # never the previous experiment's (plain SGD saves no state)
             if optimizer_state:
                 self.optimizer = experiment.build_optimizer()
                 self.optimizer.load_state_tensors(optimizer_state, model.parameters())

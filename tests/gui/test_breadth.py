@@ -228,3 +228,30 @@ def test_draw_mode_holds_the_plane_still(window):
     assert viewbox.state["mouseEnabled"] == [False, False]  # a drag draws, it does not pan
     window.draw.set_drawing(False)
     assert viewbox.state["mouseEnabled"] == [True, True]
+
+
+def test_a_file_opened_with_weights_never_trains_with_the_previous_optimizer(tmp_path):
+    """Plain SGD saves no optimizer state: opening its file after an Adam run must not keep Adam."""
+    from gui.experiment import load, save
+
+    plain = small(epochs=2)
+    plain.run()
+    path = tmp_path / "plain.minidl"
+    save(path, plain.experiment, plain.model, plain.history, timeline=plain.timeline)
+    s = small(optimizer="Adam", epochs=2)
+    s.run()
+    assert isinstance(s.optimizer, minidl.Adam)
+    loaded = load(path)
+    s.replace(loaded.experiment, loaded.model, loaded.history, timeline=loaded.timeline)
+    assert s.optimizer is None  # the next Run builds the file's own (plain SGD)
+    s.run()
+    assert type(s.optimizer) is minidl.SGD and s.history.epochs == 4
+
+
+def test_new_ends_draw_mode_and_a_click_then_leaves_the_data_alone(window):
+    window.draw.set_drawing(True)
+    assert window.session.experiment.dataset == "Custom"
+    assert window.files.new()
+    assert not window.draw.drawing and window.session.experiment.dataset == "Disc"
+    viewbox = window.boundary_plot.getPlotItem().getViewBox()
+    assert viewbox.state["mouseEnabled"] == [True, True]

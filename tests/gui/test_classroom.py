@@ -315,3 +315,15 @@ def test_presenter_mode_draws_the_network_views_links_wider(window):
     assert view.grab().width() > 0
     window.set_presenter_mode(False)
     assert view.link_scale == 1.0
+
+
+def test_new_and_open_close_the_lesson(window, tmp_path):
+    assert window.files.open_lesson(LESSONS / "step_size.json")
+    assert window.lesson is not None and "Scene 1" in window.windowTitle()
+    assert window.files.new()
+    assert window.lesson is None and "Scene" not in window.windowTitle()
+    assert window.files.open_lesson(LESSONS / "step_size.json")
+    path = tmp_path / "kept.minidl"
+    assert window.files.save_to(path)
+    assert window.files.open(path)
+    assert window.lesson is None and "Scene" not in window.windowTitle()
