@@ -29,6 +29,7 @@ from . import boundary
 from .inside import BatchStep
 from .plots import COLOUR_MAP, Heatmap, outward_ticks
 from .session import Session
+from .timeline import flatten
 from .weights import model_from
 
 MAX_CELLS = 24  # rows and columns shown of a matrix (its top-left corner)
@@ -164,8 +165,7 @@ class BatchStepView(QWidget):
             for name, matrix in zip(self.NAMES, shown, strict=True):
                 self.matrices[(k, name)].set_matrix(matrix)
         s = self.session
-        self._images = {after: boundary.image(model_from(step.blocks, torch.cat([p.reshape(-1) for p in
-                                                                             step.parameters(after)])), s.grid)
+        self._images = {after: boundary.image(model_from(step.blocks, flatten(step.parameters(after))), s.grid)
                         for after in (False, True)}
         self._show_boundary()
 

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 
 import minidl
-from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
 
-from .experiment import LOSSES
-from .weights import load_flat
+from .timeline import flatten
+from .weights import model_from
 
 IN_FEATURES = 2
 MAX_SENT = 64  # units per column whose outputs the worker sends (an expanded column shows up to this)
@@ -86,10 +85,7 @@ def sent_units(column: Column) -> int:
 def network(blocks: list[dict], parameters: list[torch.Tensor], loss: str = "MSE") -> minidl.Sequential:
     """A private network of ``blocks`` holding copies of ``parameters`` (``[W0, b0, W1, b1, ...]``),
     with the experiment's ``loss`` (a name of :data:`gui.experiment.LOSSES`)."""
-    model = architecture.build(blocks, IN_FEATURES, dtype=parameters[0].dtype)
-    load_flat(model, torch.cat([p.reshape(-1) for p in parameters]))
-    model.setLoss(LOSSES[loss]())
-    return model
+    return model_from(blocks, flatten(parameters), loss)
 
 
 def module_outputs(model: minidl.Sequential, X: torch.Tensor) -> list[torch.Tensor]:

@@ -21,13 +21,18 @@ def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:
     dock.toggleViewAction().setStatusTip(tip)
     window.view_menu.addAction(dock.toggleViewAction())
     what = title.lower()
-    for button in dock.findChildren(QAbstractButton):  # the dock's own title-bar buttons
-        words = {"qt_dockwidget_closebutton": (f"Hide {what}", f"Hide the {what} panel (the View menu shows it)"),
-                 "qt_dockwidget_floatbutton": (f"Float {what}", f"Detach the {what} panel into a window of its own")}
-        name, tip = words.get(button.objectName(), (f"{title} dock button", f"A button of the {what} panel"))
+    name_title_buttons(dock, what, f"the {what} panel", "the View menu shows it")
+    return dock
+
+
+def name_title_buttons(dock: QDockWidget, what: str, panel: str, shown_by: str) -> None:
+    """Accessible names and tooltips for a dock's own title-bar buttons (close and float)."""
+    words = {"qt_dockwidget_closebutton": (f"Hide {what}", f"Hide {panel} ({shown_by})"),
+             "qt_dockwidget_floatbutton": (f"Float {what}", f"Detach {panel} into a window of its own")}
+    for button in dock.findChildren(QAbstractButton):
+        name, tip = words.get(button.objectName(), (f"{what.capitalize()} dock button", f"A button of {panel}"))
         button.setAccessibleName(name)
         button.setToolTip(tip)
-    return dock
 
 
 def install(window) -> None:

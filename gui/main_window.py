@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QCheckBox,
     QDockWidget,
     QGroupBox,
@@ -155,12 +154,7 @@ class MainWindow(QMainWindow):
         self.runs_dock.setWidget(self.runs_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
         self.resizeDocks([self.runs_dock], [200], Qt.Orientation.Vertical)
-        for button in self.runs_dock.findChildren(QAbstractButton):  # the dock's own title-bar buttons
-            words = {"qt_dockwidget_closebutton": ("Hide runs", "Hide the runs table (View › Runs, Ctrl+R, shows it)"),
-                     "qt_dockwidget_floatbutton": ("Float runs", "Detach the runs table into a window of its own")}
-            name, tip = words.get(button.objectName(), ("Runs dock button", "A button of the runs dock"))
-            button.setAccessibleName(name)
-            button.setToolTip(tip)
+        inside_docks.name_title_buttons(self.runs_dock, "runs", "the runs table", "View › Runs, Ctrl+R, shows it")
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
         act = QAction(text, self, statusTip=tip, toolTip=tip)

@@ -25,6 +25,7 @@ from . import inside
 from .background import Background
 from .plots import COLOUR_MAP
 from .session import RUNNING, Session
+from .timeline import flatten
 from .weights import ViewRequest, model_from
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
@@ -268,7 +269,7 @@ class NetworkView(QWidget):
         if getattr(self, "_share_cache", None) is None:
             if sum(w.numel() for w in self._weights) * s.data.X_train.shape[0] > 5e8:
                 return None  # a wide network: too slow to compute on hover
-            model = model_from(s.experiment.blocks, torch.cat([w.reshape(-1) for w in self._weights]))
+            model = model_from(s.experiment.blocks, flatten(self._weights))
             self._share_cache = inside.module_outputs(model, s.data.X_train)
         return inside.unit_shares(self._share_cache[column.module], column.activation)
 

@@ -170,11 +170,6 @@ class Run:
             return None
         return min(self.snapshots, key=lambda e: (abs(e - epoch), e))
 
-    @property
-    def nbytes(self) -> int:
-        arrays = (self.history.train, self.history.test_epochs, self.history.test)
-        return sum(a.nbytes for a in arrays) + sum(f.numel() * f.element_size() for f in self.snapshots.values())
-
     def __repr__(self) -> str:
         return f"Run({self.name!r}, {self.kind}, {self.epochs} epochs, {self.state}, {self.diff!r})"
 
