@@ -93,7 +93,9 @@ class Linear(Module):
     @checked(_check_forward)
     def forward(self, x, out=None):
         self.input = x
-        return torch.addmm(self.bias, x, self._weight_t(self.weight), out=out)  # y = x W^T + b
+        # y = x W^T + b: the product, then b added to each row in place. The same numbers as
+        # torch.addmm, which first copies b into every row of y and so costs more on small batches.
+        return torch.mm(x, self._weight_t(self.weight), out=out).add_(self.bias)
 
     def _check_backward(self, grad_output, out=None):
         checks.after_forward(self, self.input)
