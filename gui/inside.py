@@ -101,20 +101,22 @@ def module_outputs(model: minidl.Sequential, X: torch.Tensor) -> list[torch.Tens
     return outputs
 
 
-def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int) -> np.ndarray:
+def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int, step: int = 1) -> np.ndarray:
     """The sent units' outputs over a ``resolution``-square grid (:func:`gui.boundary.grid`, row-major
-    in x), stacked column after column (input excluded): shape ``(units, resolution, resolution)``,
-    indexed ``[unit, x, y]`` like the boundary image."""
-    # One contiguous (points, units) copy, handed out as a strided (units, x, y) view: copying rows
+    in x), stacked column after column (input excluded), at every ``step``-th grid point a side: shape
+    ``(units, r, r)`` with ``r = ceil(resolution / step)``, indexed ``[unit, x, y]`` like the boundary image."""
+    # One contiguous (x, y, units) copy, handed out as a strided (units, x, y) view: copying rows
     # is several times cheaper than transposing (the worker does this at the image rate).
-    parts = [outputs[c.module][:, :sent_units(c)] for c in cols if c.module is not None]
-    flat = torch.cat(parts, 1).to(torch.float32).cpu().numpy()
-    return flat.T.reshape(-1, resolution, resolution)
+    parts = [outputs[c.module][:, :sent_units(c)].unflatten(0, (resolution, resolution))[::step, ::step]
+             for c in cols if c.module is not None]
+    return torch.cat(parts, 2).to(torch.float32).cpu().numpy().transpose(2, 0, 1)
 
 
-def input_images(grid: torch.Tensor, resolution: int) -> np.ndarray:
-    """The input column's two "units", x1 and x2 over the grid: shape ``(2, resolution, resolution)``."""
-    return grid.T.reshape(-1, resolution, resolution).to(torch.float32).cpu().numpy()
+def input_images(grid: torch.Tensor, resolution: int, step: int = 1) -> np.ndarray:
+    """The input column's two "units", x1 and x2 over the grid (every ``step``-th point a side):
+    shape ``(2, r, r)`` like :func:`unit_images`."""
+    points = grid.unflatten(0, (resolution, resolution))[::step, ::step]
+    return points.to(torch.float32).cpu().numpy().transpose(2, 0, 1)
 
 
 def unit_offsets(cols: list[Column]) -> list[int]:

@@ -41,11 +41,13 @@ class Frame:
     """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``; with more than two classes
     ``(res, res, 2)``: the winning class and its margin, see :func:`gui.boundary.difference`) after ``epoch``;
     ``units``: every column's unit outputs from the same pass over the grid (:func:`gui.inside.unit_images`,
-    ``(units, x, y)``), None when the network is too wide to send them."""
+    ``(units, x, y)``), None when the network is too wide to send them, at every ``units_step``-th grid
+    point a side (:mod:`gui.units_wanted`: coarse for the network view's thumbnails)."""
 
     epoch: int
     image: np.ndarray
     units: np.ndarray | None = None
+    units_step: int = 1
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ class NetworkView(QWidget):
         self._expanded: set[int] = set()
         self._images: np.ndarray | None = None  # (units, x, y) of the columns after the input
         self._inputs: np.ndarray | None = None
+        self._step = 1  # the grid step a side of _images (gui.units_wanted: coarse while no unit is picked)
         self._epoch: int | None = None
         self._tiles: list[np.ndarray] = []
         self._picture: QImage | None = None  # the thumbnails as laid out now
@@ -133,8 +134,10 @@ class NetworkView(QWidget):
         self.selected, self._picture = (column, unit), None
         self.session.events.emit("status", f"The boundary plot shows {c.label}, unit {unit + 1}: Esc or a "
                                  "click on the output column goes back to the network's output.")
-        self._show_selected()
         self._want_units()
+        if self._step != 1:  # the thumbnails' images are coarse: the big plot waits for every grid point
+            self.refresh(live_too=True)
+        self._show_selected()
         self.selection_changed()
         self.update()
 
@@ -164,8 +167,10 @@ class NetworkView(QWidget):
                 self.select(None)
 
     def _want_units(self) -> None:
-        """The worker makes unit images only while they are seen: the view open, or a unit in the big plot."""
-        self.session.units_wanted.on = self.isVisible() or self.selected is not None
+        """The worker makes unit images only while they are seen: the view open, or a unit in the big
+        plot; and at every grid point only for that plot (the thumbnails show every 4th a side)."""
+        wanted = self.session.units_wanted
+        wanted.on, wanted.full = self.isVisible() or self.selected is not None, self.selected is not None
 
     def refresh(self, live_too: bool = False) -> None:
         """Draw the shown epoch (the timeline's, or the head's when no run is followed live; with
@@ -206,6 +211,8 @@ class NetworkView(QWidget):
         self.refresh()
 
     def _frame(self, frame) -> None:
+        if self.selected is not None and frame.units_step != 1:
+            return  # made before a unit was picked: the big plot keeps its sharp picture until the next
         if self.session.seek_epoch is None and frame.units is not None:
             if not self.isVisible() and self.selected is None:
                 self._waiting_frame = frame  # drawn when the view is shown again: no work while closed
@@ -216,14 +223,14 @@ class NetworkView(QWidget):
                 return
             self._pending_frame, self._shown_at = None, now
             self._generation += 1
-            self._show(frame.epoch, frame.units, self.session.grid)
+            self._show(frame.epoch, frame.units, self.session.grid, frame.units_step)
 
     def _draw_pending(self) -> None:
         """A paused, stopped or finished run shows its newest frame, skipped or not."""
         frame, self._pending_frame = self._pending_frame, None
         if frame is not None and self.session.state != RUNNING and self.session.seek_epoch is None:
             self._generation += 1
-            self._show(frame.epoch, frame.units, self.session.grid)
+            self._show(frame.epoch, frame.units, self.session.grid, frame.units_step)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -233,7 +240,7 @@ class NetworkView(QWidget):
         if getattr(self, "_stale", False):
             self.refresh()
         elif frame is not None and s.seek_epoch is None:
-            self._show(frame.epoch, frame.units, s.grid)
+            self._show(frame.epoch, frame.units, s.grid, frame.units_step)
         elif s.running and s.seek_epoch is None and self._epoch != s.history.epochs:
             # Frames came without units while it was closed (a paused run sends none): the newest snapshot.
             self.refresh(live_too=True)
@@ -246,13 +253,13 @@ class NetworkView(QWidget):
         super().resizeEvent(event)
         self._links_pixmap = None
 
-    def _show(self, epoch: int, images: np.ndarray, grid: torch.Tensor) -> None:
+    def _show(self, epoch: int, images: np.ndarray, grid: torch.Tensor, step: int = 1) -> None:
+        """Show ``images`` (:func:`gui.inside.unit_images` over ``grid`` at every ``step``-th point a side)."""
         s = self.session
         if s.timeline is None or images.shape[0] != sum(inside.sent_units(c) for c in self._cols[1:]):
             return  # of a network since replaced
-        side = images.shape[1]
-        self._epoch, self._images = epoch, images
-        self._inputs = inside.input_images(grid, side)
+        self._epoch, self._images, self._step = epoch, images, step
+        self._inputs = inside.input_images(grid, int(round(grid.shape[0] ** 0.5)), step)
         snapshot = s.timeline.nearest(epoch)
         self._weights = inside.parameter_views(s.timeline.flat(snapshot), s.timeline.shapes)
         self._share_cache = None
@@ -279,8 +286,8 @@ class NetworkView(QWidget):
         return self._images[inside.unit_offsets(self._cols)[column] + unit]
 
     def _show_selected(self) -> None:
-        if self._images is None:
-            return
+        if self._images is None or self._step != 1:
+            return  # never the coarse thumbnails' points (gui.units_wanted) in the big plot
         column, unit = self.selected
         c = self._cols[column]
         name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}"

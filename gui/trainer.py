@@ -39,9 +39,13 @@ IMAGE_HZ = 5
 IMAGE_SHARE = 0.1
 # The test loss is sampled more often than the GUI is told (the samples travel with the next
 # message), so the test curve keeps its shape; it costs no GUI time, and at most 2 % of the
-# worker's (5 % cost the playground about 0.04 of its speed ratio, benchmarks/bench_gui.py).
-TEST_HZ = 60
+# worker's (5 % cost the playground about 0.04 of its speed ratio, and 60 samples a second
+# instead of 30 about 0.01, benchmarks/bench_gui.py).
+TEST_HZ = 30
 TEST_SHARE = 0.02
+# The numbers under the plots (test loss, errors: a pass over both sets) are read by a person:
+# four times a second is enough, and at the message rate they were 2-3 % of a run.
+METRICS_HZ = 4
 METRICS_SHARE = 0.1
 # A wide network's image or metrics take seconds (10,000 grid points through 2-4096-4096-2 is
 # 3e11 multiply-adds), and Stop waits for this thread: above HEAVY multiply-adds a pass over the
@@ -213,6 +217,7 @@ class Trainer:
     def _watch_batches(self) -> None:
         self._stepped: minidl.BatchRecord | None = None
         self._units: np.ndarray | None = None
+        self._units_step = 1
         self._columns = inside.columns(architecture.describe(self.job.model))
         self.job.batch_sink = self._batch_stepped
 
@@ -231,7 +236,7 @@ class Trainer:
         record, self._stepped = self._stepped, None
         picture = self._image() if image else None
         if picture is not None and np.isfinite(picture).all():
-            self.send(Frame(self._last_epoch, picture, self._units))
+            self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
         self.send(BatchStepped(record))
 
     def _remember_epoch(self) -> None:
@@ -272,7 +277,7 @@ class Trainer:
             due = metrics and self._pending and (forced or started >= self._next_metrics)
             values = self._metrics() if due else None
             if values is not None:
-                self._next_metrics = started + (time.perf_counter() - started) / METRICS_SHARE
+                self._next_metrics = started + max(1 / METRICS_HZ, (time.perf_counter() - started) / METRICS_SHARE)
                 measured = Metrics(self._last_epoch, **values)
                 if values["test_loss"] is not None and self._test_epochs[-1:] != [self._last_epoch]:
                     self._test_epochs.append(self._last_epoch)
@@ -284,7 +289,7 @@ class Trainer:
             self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
             self._next_progress = now + 1 / PROGRESS_HZ
         if picture is not None and np.isfinite(picture).all():
-            self.send(Frame(self._last_epoch, picture, self._units))
+            self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
         self._send_batches()
 
     def _outputs(self, X: torch.Tensor) -> torch.Tensor | None:
@@ -303,14 +308,16 @@ class Trainer:
             with intra_op_threads(self._threads):
                 picture = self.imager()  # buffers kept from frame to frame: cheaper for small networks
                 wanted = self.job.units_wanted
-                self._units = self._unit_images() if wanted is None or wanted.on else None  # none: view closed
+                if wanted is None or wanted.on:  # none while the view is closed; coarse for its thumbnails
+                    self._units_step = 1 if wanted is None else wanted.step
+                    self._units = self._unit_images(self._units_step)
                 return picture
         out = self._outputs(self.job.grid)
         return None if out is None else boundary.difference(out, self.imager.resolution)
 
-    def _unit_images(self) -> np.ndarray:
+    def _unit_images(self, step: int) -> np.ndarray:
         """Every column's units from the pass the boundary image just made (one pass, all layers)."""
-        return inside.unit_images(self.imager.outputs, self._columns, self.imager.resolution)
+        return inside.unit_images(self.imager.outputs, self._columns, self.imager.resolution, step)
 
     def _metrics(self) -> dict | None:
         data = self.job.data

@@ -6,18 +6,32 @@ needs them while the view is closed, so the view switches this flag from its sho
 (on while a unit is selected for the big plot), and the trainer reads it at each image frame: one
 attribute read, atomic under the GIL, as :class:`gui.pace.Pace`. A frame made while it is off
 carries ``units=None``; the view draws the timeline's snapshot when it is shown again.
+
+The thumbnails show only every ``COARSE_STEP``-th grid point a side (25 x 25 of the 100-point
+grid), so while no unit is in the big plot (``full`` off) the frames carry just those points:
+the same pixels for a sixteenth of the copying, which was 3.5 % of a run of the report's network
+(benchmarks/bench_gui.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+COARSE_STEP = 4  # the network view's 25-pixel thumbnails of the 100-point grid (gui.network_view.THUMB)
+
 
 @dataclass
 class UnitsWanted:
-    """``on``: frames carry unit images. On by default (a session without a network view, a test)."""
+    """``on``: frames carry unit images; ``full``: at every grid point (a unit in the big plot), else at
+    every ``COARSE_STEP``-th a side. Both on by default (a session without a network view, a test)."""
 
     on: bool = True
+    full: bool = True
+
+    @property
+    def step(self) -> int:
+        """The grid step a side of the unit images the frames carry."""
+        return 1 if self.full else COARSE_STEP
 
     def __bool__(self) -> bool:
         return self.on

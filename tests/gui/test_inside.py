@@ -53,6 +53,11 @@ def test_unit_images_equal_plain_torch_on_the_grid():
     xy = inside.input_images(grid, 20)
     assert xy[0][0, 0] == pytest.approx(-1.0) and xy[0][19, 0] == pytest.approx(2.0)
     assert xy[1][0, 19] == pytest.approx(1.5)
+    # Coarse (the live thumbnails): exactly every 3rd grid point a side, 20 -> 7, the same numbers
+    coarse = inside.unit_images(inside.module_outputs(model, grid), cols, 20, step=3)
+    assert coarse.shape == (77, 7, 7)
+    np.testing.assert_array_equal(coarse, images[:, ::3, ::3])
+    np.testing.assert_array_equal(inside.input_images(grid, 20, step=3), xy[:, ::3, ::3])
 
 
 def test_sent_units_are_capped_for_wide_columns():

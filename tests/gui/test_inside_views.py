@@ -217,7 +217,8 @@ def test_wide_layers_and_a_changed_stack(qtbot, window):
     assert view.shown(1) == 16 and view.note == "showing the 400 strongest of 576 links"
     view.toggle_expanded(1)
     assert view.shown(1) == 64 and "of 1440 links" in view.note  # 2*64 + 64*16 + 16*16 + 16*2
-    view.select(1, 63)
+    view.select(1, 63)  # the last frame's units are coarse: the big plot waits for a pass over every grid point
+    qtbot.waitUntil(lambda: view._step == 1 and window.boundary_plot.showing_unit is not None, timeout=WAIT_MS)
     image, points = centres(window)
     expected = forward_all(wide, s.parameters_at(2), points)[1][:, 63].numpy()
     np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
@@ -315,14 +316,16 @@ def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_he
     frames.clear()
     s.resume()
     qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
-    assert frames[-1].units is not None and frames[-1].units.shape == (77, 100, 100)
-    # Closed with a unit in the big plot: that plot still follows the run, so units still come.
+    # Nothing in the big plot: every 4th grid point a side, the points the 25-pixel thumbnails show.
+    assert frames[-1].units is not None and frames[-1].units.shape == (77, 25, 25) and frames[-1].units_step == 4
+    # Closed with a unit in the big plot: that plot still follows the run, so units still come, sharp.
     view.select(1, 0)
     window.network_dock.close()
-    assert s.units_wanted.on
+    assert s.units_wanted.on and s.units_wanted.full
+    assert view._step == 1 and window.boundary_plot.current_image().shape == (100, 100)  # not the coarse frame
     frames.clear()
-    qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
-    assert frames[-1].units is not None
+    qtbot.waitUntil(lambda: len(frames) >= 3, timeout=WAIT_MS)
+    assert frames[-1].units is not None and frames[-1].units.shape == (77, 100, 100)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
         s.request_stop()
     view.select(None)
