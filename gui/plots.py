@@ -268,6 +268,12 @@ def class_lookup_table(classes: int, first_two=CLASS_COLOURS) -> np.ndarray:
     return table
 
 
+def class_shades(picture: np.ndarray, classes: int, limit: float) -> np.ndarray:
+    """A K-class picture (:func:`gui.boundary.difference`: the winning class and its margin) as rows of
+    :func:`class_lookup_table`: the class's shade, from white at margin 0 to its colour at ``limit``."""
+    return picture[..., 0] * SHADES + np.rint(np.clip(picture[..., 1] / limit, 0, 1) * (SHADES - 1))
+
+
 class BoundaryPlot(pg.PlotWidget):
     """The network's class-1 minus class-0 output over the input plane (one ImageItem),
     a colour bar, and the data points in their class colours (test points as triangles).
@@ -458,7 +464,7 @@ class BoundaryPlot(pg.PlotWidget):
     def _show_classes(self, image: np.ndarray, extent) -> None:
         k = max(self._classes, int(image[..., 0].max()) + 1)
         limit = self._limit(_peak(image[..., 1]))
-        index = image[..., 0] * SHADES + np.rint(np.clip(image[..., 1] / limit, 0, 1) * (SHADES - 1))
+        index = class_shades(image, k, limit)
         if self.class_map.lut is None or len(self.class_map.lut) != k * SHADES:
             self.class_map.setLookupTable(class_lookup_table(k, self.palette.class_colours))
         self.class_map.setImage(index, autoLevels=False, levels=(0, k * SHADES))

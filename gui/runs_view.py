@@ -32,7 +32,16 @@ from PySide6.QtWidgets import (
 from . import boundary
 from . import palette as palettes
 from .experiment import Experiment
-from .plots import Heatmap, output_bound
+from .plots import (
+    SHADES,
+    Heatmap,
+    class_colours,
+    class_lookup_table,
+    class_shades,
+    class_symbols,
+    output_bound,
+    pixel_edges,
+)
 from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
@@ -235,6 +244,23 @@ class CompareView(pg.GraphicsLayoutWidget):
             self._data_cache[key] = (data, boundary.grid(data.extent()), data.extent())
         return self._data_cache[key]
 
+    @staticmethod
+    def _heatmap(image: np.ndarray, blocks, palette, classes: int) -> Heatmap:
+        """Two classes: class 1 - class 0 on the palette's diverging map; more: each class's shade by
+        the winner's margin, as the boundary plot draws them (gui/plots.py)."""
+        heat = Heatmap(axisOrder="col-major")
+        if image.ndim == 3:
+            classes = max(classes, int(image[..., 0].max()) + 1)
+            limit = output_bound(blocks) or max(1e-6, float(image[..., 1].max()))
+            heat.setLookupTable(class_lookup_table(classes, palette.class_colours))
+            heat.setImage(class_shades(image, classes, limit), autoLevels=False, levels=(0, classes * SHADES))
+            return heat
+        heat.setColorMap(pg.colormap.get(palette.colour_map) if isinstance(palette.colour_map, str)
+                         else pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map)))
+        bound = output_bound(blocks) or max(1e-6, float(np.abs(image).max()))
+        heat.setImage(image, autoLevels=False, levels=(-bound, bound))
+        return heat
+
     def refresh(self) -> None:
         """Draw the ticked runs at :meth:`epoch`; nothing to do (and no time spent: a run starts and
         ends with this event) when the same snapshots are shown already."""
@@ -268,17 +294,14 @@ class CompareView(pg.GraphicsLayoutWidget):
             plot.hideAxis("bottom")
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(False, False)
-            heat = Heatmap(axisOrder="col-major")
-            heat.setColorMap(pg.colormap.get(palette.colour_map) if isinstance(palette.colour_map, str)
-                             else pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map)))
-            bound = output_bound(blocks) or max(1e-6, float(np.abs(image).max()))
-            heat.setImage(image, autoLevels=False, levels=(-bound, bound))
-            x0, x1, y0, y1 = extent
+            points, labels = data.X_train.numpy(), data.labels_train.numpy()
+            heat = self._heatmap(image, blocks, palette, int(labels.max(initial=1)) + 1)
+            x0, x1, y0, y1 = pixel_edges(extent, image.shape[:2])  # pixel centres on the grid, as in the boundary plot
             heat.setRect(x0, y0, x1 - x0, y1 - y0)
             plot.addItem(heat)
-            points, labels = data.X_train.numpy(), data.labels_train.numpy()
-            for label, colour in enumerate(palette.class_colours):  # one brush a class: a brush a point is slow
+            colours, symbols = class_colours(palette.class_colours), class_symbols(palette.symbols)
+            for label in np.unique(labels):  # one brush a class: a brush a point is slow
                 chosen = points[labels == label]
-                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colour,
-                                                symbol=palette.symbols[label]))
+                plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colours[label],
+                                                symbol=symbols[label]))
             self.panels.append((name, drawn))

@@ -79,6 +79,33 @@ def test_three_classes_train_with_cross_entropy_and_adam_and_the_map_shows_them(
     assert window.boundary_plot.class_map.image is None and window.boundary_plot.heatmap.image is None
 
 
+def test_the_compare_view_draws_three_classes_like_the_boundary_plot(qtbot, window):
+    """A K-class run compared: each class's shade by the winner's margin, every class's points."""
+    import pyqtgraph as pg
+
+    from gui.plots import SHADES, class_colours
+
+    small_data(window, 300, 300, 30)
+    find(window, QComboBox, "datasetCombo").setCurrentText("Blobs")
+    find(window, QComboBox, "lossCombo").setCurrentText("Cross-entropy")
+    find(window, QComboBox, "optimizerCombo").setCurrentText("Adam")
+    find(window, QDoubleSpinBox, "etaSpin").setValue(0.01)
+    three_class_network(window)
+    assert run_to_end(qtbot, window, epochs=40) == "completed"
+    qtbot.waitUntil(lambda: window.boundary_plot.current_classes() is not None, timeout=30_000)
+    window.session.compare(["A"])
+    view = window.runs_panel.compare_view
+    assert [name for name, _ in view.panels] == ["A"]
+    items = view.getItem(0, 0).items
+    heat = next(i for i in items if isinstance(i, pg.ImageItem))
+    assert heat.image.ndim == 2  # indices into the class table, not a (x, y, 2) picture read as colours
+    np.testing.assert_array_equal(np.unique(heat.image // SHADES).astype(int), [0, 1, 2])
+    np.testing.assert_array_equal(heat.image // SHADES, window.boundary_plot.current_classes().T)  # the same weights
+    brushes = {i.opts["brush"].color().name() for i in items if isinstance(i, pg.ScatterPlotItem)}
+    assert brushes == {pg.mkColor(c).name() for c in class_colours(window.boundary_plot.palette.class_colours)[:3]}
+    window.runs_panel.grab().save("/tmp/compare_three_classes.png")
+
+
 def test_draw_mode_adds_erases_and_clears_points(window):
     draw = window.draw
     button(window, "drawModeButton").click()
