@@ -148,16 +148,15 @@ def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Ten
     model = network(blocks, parameters, loss)
     # The training's thread count: one for a small network (a second OpenMP thread made these
     # products 10 times slower on a busy 2-core machine, and the GUI thread may be the caller).
-    with intra_op_threads(threads_for(model, X.shape[0])):
-        outputs = module_outputs(model, X)
-        with torch.no_grad():
-            model.forward(X)
-            gradients = model.backward(y)  # [dW0, db0, dW1, db1, ...]
+    with intra_op_threads(threads_for(model, X.shape[0])), torch.no_grad():
+        model.forward(X)
+        gradients = model.backward(y)  # [dW0, db0, dW1, db1, ...]
+    modules = list(model)  # an activation keeps its output y (its backward reads it): the units' values
     stats = []
     for column in columns(blocks)[1:]:
         W, dW = parameters[2 * column.linear], gradients[2 * column.linear]
         grad_norm, weight_norm = float(torch.linalg.vector_norm(dW)), float(torch.linalg.vector_norm(W))
-        out = outputs[column.module]
+        out = modules[column.module].output if column.activation in ("ReLU", "Tanh") else None
         stats.append({
             "grad_norm": grad_norm,
             "weight_norm": weight_norm,
