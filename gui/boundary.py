@@ -25,18 +25,21 @@ def image(model, points: torch.Tensor, resolution: int = RESOLUTION) -> np.ndarr
     return difference(model.predict(points), resolution)
 
 
-class Imager:
-    """:func:`image` of one network over one grid, again and again (the training worker's
-    frames): the activations go into buffers kept from the previous frame, because fresh
-    10,000-row tensors cost more in page faults than their arithmetic (2.7 ms against 0.9 ms
-    a frame on the report's network). The network's layers must not change meanwhile."""
+class KeptPass:
+    """The output of one network for one set of points (a grid, a test set), again and again (the
+    training worker's frames and samples): the activations go into buffers kept from the previous
+    call, because fresh tensors of thousands of rows cost more in page faults than their arithmetic
+    (2.7 ms against 0.9 ms a frame on the report's network). The network's layers must not change
+    meanwhile, and the first call must not be made in inference mode (its buffers could not be
+    written outside it)."""
 
-    def __init__(self, model, points: torch.Tensor, resolution: int = RESOLUTION):
-        model.check_input(points, "the grid")
-        self.model, self.points, self.resolution = model, points, resolution
+    def __init__(self, model, points: torch.Tensor, what: str = "the points"):
+        model.check_input(points, what)
+        self.model, self.points = model, points
         self._buffers: list[torch.Tensor] = []
 
-    def __call__(self) -> np.ndarray:
+    def output(self) -> torch.Tensor:
+        """The network's output for the points, ``(N, outputs)``: a kept buffer, overwritten by the next call."""
         with torch.no_grad():
             x = self.points
             if not self._buffers:
@@ -46,12 +49,23 @@ class Imager:
             else:
                 for module, buffer in zip(self.model, self._buffers, strict=True):
                     x = unchecked(module.forward)(x, out=buffer)
-        return difference(x, self.resolution)
+        return x
 
     @property
     def outputs(self) -> list[torch.Tensor]:
-        """Every module's output over the grid from the last call (the network view's units)."""
+        """Every module's output from the last call (the network view's units)."""
         return self._buffers
+
+
+class Imager(KeptPass):
+    """:func:`image` of one network over one grid, again and again (see :class:`KeptPass`)."""
+
+    def __init__(self, model, points: torch.Tensor, resolution: int = RESOLUTION):
+        super().__init__(model, points, "the grid")
+        self.resolution = resolution
+
+    def __call__(self) -> np.ndarray:
+        return difference(self.output(), self.resolution)
 
 
 def difference(output: torch.Tensor, resolution: int) -> np.ndarray:

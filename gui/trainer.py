@@ -80,6 +80,9 @@ class Trainer:
     def __init__(self, job: Job, send: Callable[[object], None]):
         self.job, self.send = job, send
         self.imager = boundary.Imager(job.model, job.grid)
+        # The test loss (up to TEST_HZ a second) and the metrics through kept buffers too: fresh ones
+        # made every sample slowed the training itself by 2 % (their pages, then the cache it lost).
+        self._passes: dict[str, boundary.KeptPass] = {}  # made at their first use, by _outputs
         self._first_pending = job.first_epoch
         self._pending: list[float] = []
         self._test_epochs: list[int] = []
@@ -293,8 +296,14 @@ class Trainer:
             self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
         self._send_batches()
 
-    def _outputs(self, X: torch.Tensor) -> torch.Tensor | None:
-        """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile."""
+    def _outputs(self, X: torch.Tensor, kept: str | None = None) -> torch.Tensor | None:
+        """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile.
+        ``kept``: ``X`` is that set (``"train"``, ``"test"``), whose kept pass a small network uses."""
+        if kept is not None and 0 < X.shape[0] <= self._chunk:
+            if kept not in self._passes:
+                self._passes[kept] = boundary.KeptPass(self.job.model, X)
+            with intra_op_threads(self._threads):
+                return self._passes[kept].output()
         chunks = []
         with intra_op_threads(self._threads):
             for start in range(0, X.shape[0], self._chunk):
@@ -322,15 +331,15 @@ class Trainer:
 
     def _metrics(self) -> dict | None:
         data = self.job.data
-        train_out = self._outputs(data.X_train)
-        test_out = None if train_out is None else self._outputs(data.X_test)
+        train_out = self._outputs(data.X_train, "train")
+        test_out = None if train_out is None else self._outputs(data.X_test, "test")
         return None if test_out is None else data.metrics(self.job.model, train_out, test_out)
 
     def _sample_test_loss(self, now: float) -> None:
         if self._chunk < self.job.data.X_test.shape[0]:
             return  # a wide network's test loss comes with the metrics, within their share of time
-        with intra_op_threads(self._threads):
-            loss = self.job.data.test_loss(self.job.model)
+        X = self.job.data.X_test
+        loss = self.job.data.test_loss(self.job.model, self._outputs(X, "test") if X.shape[0] else None)
         if math.isfinite(loss):
             self._test_epochs.append(self._last_epoch)
             self._test_losses.append(loss)
