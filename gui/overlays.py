@@ -34,6 +34,7 @@ class RunOverlays:
         self.session, self.plot = session, loss_plot
         self.items: dict[str, pg.PlotDataItem] = {}
         self._drawn: dict[str, int] = {}  # run name -> id of the train array drawn
+        self._index: dict[str, int] = {}  # run name -> its place among the ticked (its pen)
         self._next_live = 0.0
         loss_plot.run_overlays = self
         session.events.connect("runs", lambda: self.refresh())
@@ -45,6 +46,7 @@ class RunOverlays:
         for name in [n for n in self.items if n not in book.ticked]:
             self.plot.getPlotItem().removeItem(self.items.pop(name))
             self._drawn.pop(name, None)
+            self._index.pop(name, None)
         for index, run in enumerate(ticked):
             label = run.label()
             label = label if len(label) <= LEGEND_CHARS else label[:LEGEND_CHARS - 1] + "…"
@@ -59,8 +61,10 @@ class RunOverlays:
                 item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.items[run.name] = item
             else:
-                item.setPen(pen_for(index))
+                if self._index.get(run.name) != index:  # a new pen paints the cached curve again
+                    item.setPen(pen_for(index))
                 self._rename(item, label)
+            self._index[run.name] = index
             self._draw(run, item)
 
     def _rename(self, item, label: str) -> None:
