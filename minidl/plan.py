@@ -168,6 +168,7 @@ class Packed(NamedTuple):
     flat_grads: torch.Tensor
     params: tuple[torch.Tensor, ...]
     grads: tuple[torch.Tensor, ...]
+    addresses: tuple[int, ...] = ()  # where each parameter, then each gradient, starts in them
 
 
 def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed | None = None) -> Packed | None:
@@ -180,11 +181,11 @@ def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed
     (and moves nothing) when they cannot be packed: mixed dtypes or devices, a tensor listed
     twice, a parameter laid out unlike its gradient, or a tensor sharing its storage.
     """
+    if previous is not None and _still_packed(previous, params, grads):
+        return previous  # checked once per epoch: the cheap test first
     tensors = [*params, *grads]
     if not params or len(params) != len(grads) or len(set(map(id, tensors))) != len(tensors):
         return None
-    if previous is not None and _still_packed(previous, params, grads):
-        return previous
     dtype, device = params[0].dtype, params[0].device
     for p, g in zip(params, grads, strict=True):
         if p.shape != g.shape or p.stride() != g.stride() or not (_owns_dense(p) and _owns_dense(g)):
@@ -201,17 +202,16 @@ def pack(params: list[torch.Tensor], grads: list[torch.Tensor], previous: Packed
                 flat.as_strided(t.shape, t.stride(), offset).copy_(t)
                 t.set_(flat.untyped_storage(), offset, t.shape, t.stride())
             offset += p.numel()
-    return Packed(flat_params, flat_grads, tuple(params), tuple(grads))
+    return Packed(flat_params, flat_grads, tuple(params), tuple(grads), tuple(t.data_ptr() for t in tensors))
 
 
 def _still_packed(packed: Packed, params, grads) -> bool:
-    """The same tensors, each still in the flat storage (``p.data = ...`` moves one out)."""
-    if len(packed.params) != len(params) or not (all(map(_is, packed.params, params))
-                                                 and all(map(_is, packed.grads, grads))):
-        return False
-    homes = ((packed.params, packed.flat_params.untyped_storage().data_ptr()),
-             (packed.grads, packed.flat_grads.untyped_storage().data_ptr()))
-    return all(t.untyped_storage().data_ptr() == home for tensors, home in homes for t in tensors)
+    """The same tensors, each still at its place in the flat tensors (``p.data = ...`` moves one out).
+    An address is proof enough: ``packed`` keeps the flat tensors alive, so nothing else can start
+    there (and it costs a third of asking each tensor for its storage, once per epoch)."""
+    return (len(packed.params) == len(params) and len(packed.grads) == len(grads)
+            and all(map(_is, packed.params, params)) and all(map(_is, packed.grads, grads))
+            and tuple(t.data_ptr() for t in (*params, *grads)) == packed.addresses)
 
 
 def _is(a, b) -> bool:
