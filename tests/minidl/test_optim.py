@@ -104,3 +104,15 @@ def test_to_float64_and_back_trains_identically():
     assert twin.dtype == torch.float32
     for a, b in zip(fitted(model, SGD(eta=0.05))[1], fitted(twin, SGD(eta=0.05))[1], strict=True):
         assert torch.equal(a, b)
+
+
+def test_pack_keeps_its_flat_tensors_only_while_every_tensor_is_at_its_place():
+    from minidl.plan import pack
+
+    p, q, g, h = torch.ones(3), torch.ones(2), torch.zeros(3), torch.zeros(2)
+    packed = pack([p, q], [g, h])
+    assert pack([p, q], [g, h], packed) is packed  # nothing moved: the per-epoch check passes
+    assert pack([q, p], [h, g], packed) is None  # another order: not these flat tensors (and, sharing one
+    # storage now, the tensors cannot be packed afresh: sgd_step then steps them one by one)
+    q.set_(packed.flat_params.untyped_storage(), 0, (2,), (1,))  # moved within the flat storage, over p
+    assert pack([p, q], [g, h], packed) is None
