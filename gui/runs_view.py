@@ -144,20 +144,27 @@ class RunsPanel(QWidget):
         runs, ticked = self.session.runs, set(self.session.run_book.ticked)
         self._filling = True
         self.table.setRowCount(len(runs))
+        # Only what changed is set: every set repaints its cell, and a run's start and end come here
+        # with a table of dozens of runs (on the GUI thread, which holds the GIL the training needs).
         for row, run in enumerate(runs):
             for column, text in enumerate(row_texts(run)):
                 item = self.table.item(row, column)
                 if item is None:
                     item = QTableWidgetItem()
+                    if column == 0:  # a box shows once the item has a check state
+                        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                                      | Qt.ItemFlag.ItemIsSelectable)
+                        item.setCheckState(Qt.CheckState.Unchecked)
                     self.table.setItem(row, column, item)
-                item.setText(text)
+                if item.text() != text:
+                    item.setText(text)
+                tip = f"Tick to compare run {run.name}" if column == 0 else run.diff if column == 1 else None
+                if tip is not None and item.toolTip() != tip:
+                    item.setToolTip(tip)
                 if column == 0:
-                    item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                                  | Qt.ItemFlag.ItemIsSelectable)
-                    item.setCheckState(Qt.CheckState.Checked if run.name in ticked else Qt.CheckState.Unchecked)
-                    item.setToolTip(f"Tick to compare run {run.name}")
-                elif column == 1:
-                    item.setToolTip(run.diff)
+                    state = Qt.CheckState.Checked if run.name in ticked else Qt.CheckState.Unchecked
+                    if item.checkState() != state:
+                        item.setCheckState(state)
         self._filling = False
         self._update_buttons()
 
