@@ -58,7 +58,8 @@ def three_class_network(window) -> None:
     window.session.edit(blocks=[linear(16), {"type": "ReLU"}, linear(16), {"type": "Sigmoid"}, linear(3)])
 
 
-def test_three_classes_train_with_cross_entropy_and_adam_and_the_map_shows_them(qtbot, window):
+def train_three_classes(qtbot, window) -> None:
+    """Blobs in three classes, cross-entropy and Adam at eta 0.01, 40 epochs, through the controls."""
     small_data(window, 300, 300, 30)
     find(window, QComboBox, "datasetCombo").setCurrentText("Blobs")
     find(window, QComboBox, "lossCombo").setCurrentText("Cross-entropy")
@@ -67,6 +68,10 @@ def test_three_classes_train_with_cross_entropy_and_adam_and_the_map_shows_them(
     three_class_network(window)
     assert window.session.validate() == []
     assert run_to_end(qtbot, window, epochs=40) == "completed"
+
+
+def test_three_classes_train_with_cross_entropy_and_adam_and_the_map_shows_them(qtbot, window):
+    train_three_classes(qtbot, window)
     qtbot.waitUntil(lambda: window.session.metrics is not None and window.session.metrics.epoch == 40, timeout=30_000)
     assert window.session.metrics.test_error < 5.0
     image = heatmap(window)  # the visible one: the K-class map, indexed class * SHADES + shade
@@ -85,13 +90,7 @@ def test_the_compare_view_draws_three_classes_like_the_boundary_plot(qtbot, wind
 
     from gui.plots import SHADES, class_colours
 
-    small_data(window, 300, 300, 30)
-    find(window, QComboBox, "datasetCombo").setCurrentText("Blobs")
-    find(window, QComboBox, "lossCombo").setCurrentText("Cross-entropy")
-    find(window, QComboBox, "optimizerCombo").setCurrentText("Adam")
-    find(window, QDoubleSpinBox, "etaSpin").setValue(0.01)
-    three_class_network(window)
-    assert run_to_end(qtbot, window, epochs=40) == "completed"
+    train_three_classes(qtbot, window)
     qtbot.waitUntil(lambda: window.boundary_plot.current_classes() is not None, timeout=30_000)
     window.session.compare(["A"])
     view = window.runs_panel.compare_view
