@@ -288,6 +288,13 @@ class Session(KeptRuns, BatchSteps):
                              "soon as they are ready.")
             return True
         done, e = self.history.epochs, self.experiment
+        schedule = e.build_schedule()
+        if done and schedule is not None and schedule.factor(done + 1) == 0:
+            # A cosine schedule ends at step size 0: going on would train at eta 0, changing nothing.
+            self.events.emit("status", f"The {e.schedule.lower()} schedule brought the step size to 0 at epoch "
+                             f"{done}: more epochs would not change the weights. Raise Epochs above {done} (the "
+                             "schedule then spans the new total), choose another η schedule, or Reset.")
+            return False
         self.target_epoch = e.epochs if done < e.epochs else done + e.epochs
         self._start(done, self.target_epoch, first_step_only)
         return True

@@ -76,7 +76,9 @@ def test_momentum_weight_decay_and_a_schedule_with_an_eta_change_mid_run(tmp_pat
     s.events.connect("progress", edit_once)
     assert s.run()
     assert edits and len(s.schedule) == 2 and s.schedule[1][1]["eta"] == 0.05
-    s.edit(epochs=100)  # the Continue's schedule spans 100 epochs, counted from epoch 301 on
+    # Step decay: Continue with 100 more epochs, halving every 25 (counted from epoch 1). Cosine reached
+    # a step size of 0 at epoch 300, so it goes on to a total of 400, its curve then spanning 400 epochs.
+    s.edit(epochs=100 if schedule == "Step decay" else 400)
     assert s.run() and s.history.epochs == 400
     parts = segments(s.schedule, s.history.epochs)
     assert [p["fresh"] for p in parts] == [True, False, False]

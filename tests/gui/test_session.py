@@ -220,3 +220,18 @@ def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch
     list(minidl.fit(model, s.data.X_train, s.data.y_train, 250, 10, minidl.SGD(s.experiment.eta)))
     for kept, snapshot, headless in zip(s.model.parameters(), s.parameters_at(250), model.parameters(), strict=True):
         assert torch.equal(kept, headless) and torch.equal(snapshot, headless)
+
+
+def test_a_finished_cosine_schedule_says_so_instead_of_training_at_eta_zero():
+    s = small(schedule="Cosine")
+    said = []
+    s.events.connect("status", said.append)
+    assert s.run() and s.history.epochs == 6
+    assert not s.run() and s.history.epochs == 6 and s.state == FINISHED  # eta 0 would change nothing
+    assert "brought the step size to 0 at epoch 6" in said[-1] and "Raise Epochs above 6" in said[-1]
+    s.edit(epochs=10)  # the cosine now spans 10 epochs: epochs 7-10 train at its remaining factors
+    before = s.parameters_at(6)
+    assert s.run() and s.history.epochs == 10
+    assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters_at(10), strict=True))
+    s.edit(schedule="Constant")
+    assert s.run() and s.history.epochs == 20
