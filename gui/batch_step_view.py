@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from . import boundary
+from . import palette as palettes
 from .inside import BatchStep
-from .plots import COLOUR_MAP, Heatmap, outward_ticks
+from .plots import Heatmap, lookup_table_of, outward_ticks, paint_boundary
 from .session import Session
 from .timeline import flatten
 from .weights import model_from
@@ -37,7 +38,8 @@ SIDE = 150  # pixels of a matrix's longer side at most
 
 
 class MatrixView(QWidget):
-    """One matrix as colours (blue negative, red positive, scaled by its own largest |value|);
+    """One matrix as colours (the palette's low colour negative, its high colour positive, scaled by
+    its own largest |value|);
     hover a cell for its exact value. ``values`` holds the shown corner, ``shape`` the whole."""
 
     def __init__(self, name: str, lut: np.ndarray, parent=None):
@@ -53,6 +55,14 @@ class MatrixView(QWidget):
         m = matrix.detach().reshape(matrix.shape[0], -1).to(torch.float64).cpu().numpy()
         self.shape = m.shape
         self.values = m[:MAX_CELLS, :MAX_CELLS].copy()
+        self._colour()
+
+    def set_lut(self, lut: np.ndarray) -> None:
+        """Colour the same numbers with another map (a palette change)."""
+        self._lut = lut
+        self._colour()
+
+    def _colour(self) -> None:
         peak = np.nanmax(np.abs(self.values)) if self.values.size else 0.0
         scale = peak if np.isfinite(peak) and peak > 0 else 1.0
         index = np.clip(((np.nan_to_num(self.values / scale) + 1) * 0.5 * 255).round(), 0, 255).astype(np.intp)
@@ -102,7 +112,7 @@ class BatchStepView(QWidget):
         super().__init__(parent, objectName="batchStepView")
         self.setAccessibleName("One-batch step")
         self.session = session
-        self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+        self._lut = lookup_table_of(palettes.STANDARD)
         self.step: BatchStep | None = None
         self.matrices: dict[tuple[int, str], MatrixView] = {}
         # Lines broken by hand, not word-wrapped: see inspector_view (a wrapped label costs every relayout).
@@ -119,7 +129,7 @@ class BatchStepView(QWidget):
         self.plot.getPlotItem().hideAxis("left")
         self.plot.getPlotItem().hideAxis("bottom")
         self.heatmap = Heatmap(axisOrder="col-major")
-        self.heatmap.setColorMap(pg.colormap.get(COLOUR_MAP))
+        self.palette = palettes.STANDARD
         self.plot.addItem(self.heatmap)
         outward_ticks(self.plot.getPlotItem())
         self._images: dict[bool, np.ndarray] = {}
@@ -182,6 +192,13 @@ class BatchStepView(QWidget):
                 self.matrices[(k, name)] = view
                 self.grid.addWidget(view, k, j, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
+    def set_palette(self, palette) -> None:
+        """The boundary plot's palette (:mod:`gui.palette`) for the matrices and the small boundary."""
+        self.palette, self._lut = palette, lookup_table_of(palette)
+        for view in self.matrices.values():
+            view.set_lut(self._lut)
+        self._show_boundary()
+
     def boundary_image(self) -> np.ndarray | None:
         """The small boundary shown now (before the step when the toggle is down), indexed ``[x, y]``."""
         return self._images.get(not self.boundary_toggle.isChecked())
@@ -192,7 +209,9 @@ class BatchStepView(QWidget):
                                      else "Showing: after the step")
         if image is None:
             return
-        limit = max(float(np.abs(np.concatenate([i.ravel() for i in self._images.values()])).max()), 1e-6)
-        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
+        # One scale for before and after, so the two pictures compare (K classes: the winner's margin)
+        margins = [i[..., 1] if i.ndim == 3 else np.abs(i) for i in self._images.values()]
+        limit = max(float(np.concatenate([m.ravel() for m in margins]).max()), 1e-6)
+        paint_boundary(self.heatmap, image, self.palette, limit, self.session.experiment.num_classes)
         x0, x1, y0, y1 = self.session.extent
         self.heatmap.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

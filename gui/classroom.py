@@ -144,10 +144,14 @@ class Classroom(QObject):
         self._use_palette(on)
 
     def _use_palette(self, colour_blind: bool) -> None:
-        plot = self.window.boundary_plot
-        plot.set_palette(palettes.COLOUR_BLIND if colour_blind else palettes.STANDARD)
-        if self.window.session.data is not None:
-            plot.show_points(self.window.session.data, self.window.settings_panel.show_test_check.isChecked())
+        w, palette = self.window, palettes.COLOUR_BLIND if colour_blind else palettes.STANDARD
+        w.boundary_plot.set_palette(palette)
+        if w.session.data is not None:
+            w.boundary_plot.show_points(w.session.data, w.settings_panel.show_test_check.isChecked())
+        # Every view that colours numbers follows it (the compare view reads the boundary plot's).
+        for view in (w.network_view, w.batch_step_view):
+            view.set_palette(palette)
+        w.runs_panel.compare_view.refresh()
 
     # -- lessons ---------------------------------------------------------------------------
     def open_lesson(self, path) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
@@ -22,8 +21,9 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from minidl.plan import intra_op_threads, threads_for
 
 from . import inside
+from . import palette as palettes
 from .background import Background
-from .plots import COLOUR_MAP
+from .plots import lookup_table_of
 from .session import RUNNING, Session
 from .timeline import flatten
 from .weights import ViewRequest, model_from
@@ -75,7 +75,8 @@ class NetworkView(QWidget):
         self.setMinimumSize(220, 100)
         self.session, self.boundary_plot = session, boundary_plot
         self.background = Background(self)
-        self._lut = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+        self.palette = palettes.STANDARD
+        self._lut = lookup_table_of(self.palette)
         self._cols: list[inside.Column] = []
         self._expanded: set[int] = set()
         self._images: np.ndarray | None = None  # (units, x, y) of the columns after the input
@@ -415,6 +416,15 @@ class NetworkView(QWidget):
         painter.end()
         return pixmap
 
+    def set_palette(self, palette) -> None:
+        """The boundary plot's palette (:mod:`gui.palette`): thumbnails on its colour map, links in its two
+        class colours (negative weights in class 0's, positive in class 1's)."""
+        self.palette, self._lut = palette, lookup_table_of(palette)
+        self._links_pixmap = None
+        if self._images is not None:
+            self._compose()
+        self.update()
+
     def set_presenter_style(self, on: bool) -> None:
         """Presenter mode's hook: links twice as wide, legible from the back of a room."""
         self.link_scale = 2.0 if on else 1.0
@@ -459,7 +469,7 @@ class NetworkView(QWidget):
                 pick = np.flatnonzero((level == bucket) & ((values > 0) == positive) & np.isfinite(values))
                 if not pick.size:
                     continue
-                colour = QColor("#c53030" if positive else "#2b6cb0")
+                colour = QColor(self.palette.class_colours[1] if positive else self.palette.class_colours[0])
                 colour.setAlphaF(0.15 + 0.8 * (bucket + 1) / LEVELS)
                 painter.setPen(QPen(colour, self.link_scale * (0.5 + 3.0 * (bucket + 1) / LEVELS)))
                 ends = zip(x1[pick].tolist(), y1[pick].tolist(), x2[pick].tolist(), y2[pick].tolist(), strict=True)

@@ -19,6 +19,18 @@ MORE_SYMBOLS = ("t", "d", "p", "h", "star", "t1", "+", "x")  # after the palette
 SHADES = 64  # confidence steps per class colour in the K-class map
 
 
+def colour_map_of(palette: palettes.Palette) -> pg.ColorMap:
+    """The palette's diverging colour map (a pyqtgraph name, or its low, middle and high colours)."""
+    if isinstance(palette.colour_map, str):
+        return pg.colormap.get(palette.colour_map)
+    return pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
+
+
+def lookup_table_of(palette: palettes.Palette) -> np.ndarray:
+    """``(256, 3)`` uint8 RGB of the palette's colour map, for views that colour arrays themselves."""
+    return colour_map_of(palette).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+
+
 def class_colours(first_two) -> tuple[str, ...]:
     """Ten class colours: the palette's two, then ``MORE_COLOURS``."""
     return (*first_two, *MORE_COLOURS)
@@ -274,6 +286,19 @@ def class_shades(picture: np.ndarray, classes: int, limit: float) -> np.ndarray:
     return picture[..., 0] * SHADES + np.rint(np.clip(picture[..., 1] / limit, 0, 1) * (SHADES - 1))
 
 
+def paint_boundary(heat, picture: np.ndarray, palette: palettes.Palette, limit: float, classes: int = 2) -> None:
+    """Show a boundary picture (:func:`gui.boundary.difference`) on ``heat`` (a :class:`Heatmap`) as the
+    boundary plot does: two classes on the palette's diverging map from ``-limit`` to ``limit``; more,
+    each winner's class colour shaded by its margin up to ``limit`` (the small views' pictures)."""
+    if picture.ndim == 3:
+        classes = max(classes, int(picture[..., 0].max()) + 1)
+        heat.setLookupTable(class_lookup_table(classes, palette.class_colours))
+        heat.setImage(class_shades(picture, classes, limit), autoLevels=False, levels=(0, classes * SHADES))
+        return
+    heat.setColorMap(colour_map_of(palette))
+    heat.setImage(picture, autoLevels=False, levels=(-limit, limit))
+
+
 class BoundaryPlot(pg.PlotWidget):
     """The network's class-1 minus class-0 output over the input plane (one ImageItem),
     a colour bar, and the data points in their class colours (test points as triangles).
@@ -494,10 +519,7 @@ class BoundaryPlot(pg.PlotWidget):
     def set_palette(self, palette: palettes.Palette) -> None:
         """Colour map, class colours and shapes (:mod:`gui.palette`); call :meth:`show_points` after."""
         self.palette = palette
-        if isinstance(palette.colour_map, str):
-            colour_map = pg.colormap.get(palette.colour_map)
-        else:
-            colour_map = pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
+        colour_map = colour_map_of(palette)
         self.heatmap.setColorMap(colour_map)
         self.colour_bar.setColorMap(colour_map)
         self._brushes = [pg.mkBrush(c) for c in class_colours(palette.class_colours)]

@@ -33,13 +33,11 @@ from . import boundary
 from . import palette as palettes
 from .experiment import Experiment
 from .plots import (
-    SHADES,
     Heatmap,
     class_colours,
-    class_lookup_table,
-    class_shades,
     class_symbols,
     output_bound,
+    paint_boundary,
     pixel_edges,
 )
 from .weights import model_from
@@ -263,16 +261,8 @@ class CompareView(pg.GraphicsLayoutWidget):
         """Two classes: class 1 - class 0 on the palette's diverging map; more: each class's shade by
         the winner's margin, as the boundary plot draws them (gui/plots.py)."""
         heat = Heatmap(axisOrder="col-major")
-        if image.ndim == 3:
-            classes = max(classes, int(image[..., 0].max()) + 1)
-            limit = output_bound(blocks) or max(1e-6, float(image[..., 1].max()))
-            heat.setLookupTable(class_lookup_table(classes, palette.class_colours))
-            heat.setImage(class_shades(image, classes, limit), autoLevels=False, levels=(0, classes * SHADES))
-            return heat
-        heat.setColorMap(pg.colormap.get(palette.colour_map) if isinstance(palette.colour_map, str)
-                         else pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map)))
-        bound = output_bound(blocks) or max(1e-6, float(np.abs(image).max()))
-        heat.setImage(image, autoLevels=False, levels=(-bound, bound))
+        margins = image[..., 1] if image.ndim == 3 else np.abs(image)
+        paint_boundary(heat, image, palette, output_bound(blocks) or max(1e-6, float(margins.max())), classes)
         return heat
 
     def refresh(self) -> None:

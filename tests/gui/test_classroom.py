@@ -253,6 +253,29 @@ def test_the_colour_blind_palette_is_an_option_everywhere_and_remembered(qtbot, 
     second.close()
 
 
+def test_the_network_view_and_the_batch_step_follow_the_palette(window, qtbot):
+    """Thumbnails, links, the batch step's matrices and its small boundary in the palette's colours."""
+    from gui.plots import lookup_table_of
+
+    window.session.edit(n_train=100, n_test=100, batch_size=10, epochs=3)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        window.step_batch_action.trigger()  # one traced batch, then the run pauses: stop it
+        qtbot.waitUntil(lambda: window.session.last_batch_step() is not None, timeout=WAIT_MS)
+        window.session.request_stop()
+    network, batch = window.network_view, window.batch_step_view
+    matrix = next(iter(batch.matrices.values()))
+    window.classroom.colour_blind_action.trigger()
+    blind = lookup_table_of(palette.COLOUR_BLIND)
+    assert network.palette is palette.COLOUR_BLIND and batch.palette is palette.COLOUR_BLIND
+    np.testing.assert_array_equal(network._lut, blind)
+    np.testing.assert_array_equal(matrix._lut, blind)  # recoloured: the same numbers, another map
+    orange = np.array([0xE6, 0x61, 0x01])
+    assert np.abs(blind[-1].astype(int) - orange).sum() < 10  # its high end
+    assert np.abs(batch.heatmap.lut[-1][:3].astype(int) - orange).sum() < 10  # the small boundary's map
+    window.classroom.colour_blind_action.trigger()
+    np.testing.assert_array_equal(network._lut, lookup_table_of(palette.STANDARD))
+
+
 def test_the_heatmap_is_smooth_on_a_projector(window):
     assert not window.boundary_plot.heatmap.smooth
     window.set_presenter_mode(True, full_screen=False)
