@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from gui_helpers import button, find, heatmap, labels, run_to_end, small_data
+from gui_helpers import WAIT_MS, button, find, heatmap, labels, run_to_end, small_data
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QPushButton, QSpinBox
 from session_helpers import InlineRun
@@ -281,3 +281,16 @@ def test_new_ends_draw_mode_and_a_click_then_leaves_the_data_alone(window):
     assert not window.draw.drawing and window.session.experiment.dataset == "Disc"
     viewbox = window.boundary_plot.getPlotItem().getViewBox()
     assert viewbox.state["mouseEnabled"] == [True, True]
+
+
+def test_the_one_batch_step_draws_three_classes_like_the_boundary_plot(qtbot, window):
+    from gui.plots import SHADES
+
+    train_three_classes(qtbot, window)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
+        window.step_batch_action.trigger()  # one traced batch, then the run pauses: stop it
+        qtbot.waitUntil(lambda: window.session.last_batch_step() is not None, timeout=WAIT_MS)
+        window.session.request_stop()
+    image = window.batch_step_view.heatmap.image
+    assert image.ndim == 2  # class shades, not a (x, y, 2) picture read as colours
+    np.testing.assert_array_equal(np.unique(image // SHADES).astype(int), [0, 1, 2])
