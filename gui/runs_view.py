@@ -292,7 +292,11 @@ class CompareView(pg.GraphicsLayoutWidget):
             data, grid, extent = self._data(run)
             with torch.no_grad():
                 image = np.nan_to_num(boundary.image(model_from(blocks, flat), grid))
-            plot = self.addPlot(row=0, col=column, title=f"{name} · epoch {drawn}")
+            # A short title in a small font: three panels must fit the runs dock's default 280 pixels
+            # (with "A · epoch 300" at the default size, the third panel fell off the edge).
+            plot = self.addPlot(row=0, col=column, title=f"{name} · {drawn:,}", size="9pt")
+            plot.setToolTip(f"Run {name} at epoch {drawn}: {run.diff}")
+            plot.setMinimumWidth(40)  # the panels share the width, however narrow the dock
             plot.setAspectLocked(True)
             plot.hideAxis("left")
             plot.hideAxis("bottom")
@@ -309,3 +313,6 @@ class CompareView(pg.GraphicsLayoutWidget):
                 plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colours[label],
                                                 symbol=symbols[label]))
             self.panels.append((name, drawn))
+        # New panels lay themselves out at their preferred widths; the view sets the layout's size
+        # only when it is resized, so without this a third panel could fall off a narrow dock.
+        self.ci.setGeometry(self.range)

@@ -299,3 +299,19 @@ def test_the_compare_view_and_the_animation_follow_the_colour_blind_palette(two_
 def eta_and_batch(schedule: list) -> list[tuple]:
     """``(first epoch, eta, batch size)`` of each entry (which also names the optimizer and schedule)."""
     return [(first, values["eta"], values["batch_size"]) for first, values in schedule]
+
+
+def test_the_compare_panels_share_a_narrow_view(two_runs, qtbot):
+    """However narrow the view, every ticked run's panel is inside it (a third one fell off the runs dock)."""
+    from gui.runs_view import CompareView
+
+    view = CompareView(two_runs.session)
+    qtbot.addWidget(view)
+    view.resize(170, 170)
+    view.show()
+    QApplication.processEvents()
+    two_runs.session.compare(["A", "B"])
+    assert [name for name, _ in view.panels] == ["A", "B"]
+    for column in range(2):
+        assert view.getItem(0, column).geometry().right() <= view.width()
+    assert view.getItem(0, 1).toolTip().startswith("Run B at epoch 80: fork of A")
