@@ -69,7 +69,10 @@ def test_runs_with_the_same_seed_and_network_start_alike_and_see_the_same_batche
     assert not np.array_equal(a.history.train, b.history.train)
 
 
-def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect():
+def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect(monkeypatch):
+    from gui import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 390
     s = small(epochs=400)
     edits = []
 
@@ -94,7 +97,10 @@ def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect():
     assert s.runs[1].diff == "continues A"
 
 
-def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(tmp_path):
+def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(tmp_path, monkeypatch):
+    from gui import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 250
     s = small(epochs=300, noise=0.05, dataset="XOR", seed=7)
     done = []
     s.events.connect("progress", lambda _m: done or (s.history.epochs < 250 and (done.append(1), s.edit(eta=0.01))))

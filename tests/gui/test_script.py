@@ -63,7 +63,10 @@ def test_a_fresh_adam_would_differ_so_the_state_really_carries_over():
 
 
 @pytest.mark.parametrize("schedule", ["Step decay", "Cosine"])
-def test_momentum_weight_decay_and_a_schedule_with_an_eta_change_mid_run(tmp_path, schedule):
+def test_momentum_weight_decay_and_a_schedule_with_an_eta_change_mid_run(tmp_path, schedule, monkeypatch):
+    from gui import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 250
     s = small(optimizer="SGD + momentum", momentum=0.8, weight_decay=0.01, schedule=schedule, epochs=300,
               dataset="XOR", noise=0.05, seed=5, eta=0.02)
     edits = []
