@@ -191,9 +191,10 @@ def test_comparing_costs_a_run_nothing_per_epoch(two_runs, qtbot, monkeypatch):
     a run with runs ticked makes no extra boundary image and redraws no kept run's curve."""
     import time
 
-    from gui import overlays, runs_view
+    from gui import overlays, runs_view, trainer
 
     window, s = two_runs, two_runs.session
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 100)  # messages during a short run, on a fast machine too
     s.compare(["A", "B"])
     images, drawn = [], []
     real = runs_view.model_from
