@@ -137,9 +137,10 @@ class NetworkView(QWidget):
         self.session.events.emit("status", f"The boundary plot shows {c.label}, unit {unit + 1}: Esc or a "
                                  "click on the output column goes back to the network's output.")
         self._want_units()
-        if self._step != 1:  # the thumbnails' images are coarse: the big plot waits for every grid point
+        if self._step != 1:  # the thumbnails' images are coarse: a pass over every grid point draws the big plot
             self.refresh(live_too=True)
-        self._show_selected()
+        else:
+            self._show_selected()
         self.selection_changed()
         self.update()
 

@@ -58,3 +58,21 @@ def run_script(text: str, tmp_path) -> dict[str, str]:
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines() if ":" in line)}
+
+
+def edit_once_during_run(s: Session, monkeypatch, before: int, **changes) -> list[int]:
+    """Make ``s.edit(**changes)`` once, from the first progress message before epoch ``before``, as a
+    person does during a run; returns the list that gets the epoch it was made at. A message comes
+    every epoch (``PROGRESS_HZ`` patched): at the real rate a fast machine sends none before the end."""
+    from gui import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)
+    edits: list[int] = []
+
+    def edit_once(_message):
+        if not edits and s.history.epochs < before:
+            edits.append(s.history.epochs)
+            s.edit(**changes)
+
+    s.events.connect("progress", edit_once)
+    return edits

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from session_helpers import ROOT, run_script, small
+from session_helpers import ROOT, edit_once_during_run, run_script, small
 
 import minidl
 from gui.experiment import Experiment, linear
@@ -70,18 +70,8 @@ def test_runs_with_the_same_seed_and_network_start_alike_and_see_the_same_batche
 
 
 def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect(monkeypatch):
-    from gui import trainer
-
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 390
     s = small(epochs=400)
-    edits = []
-
-    def edit_once(_message):
-        if not edits and s.history.epochs < 390:
-            edits.append(s.history.epochs)
-            s.edit(eta=0.003)
-
-    s.events.connect("progress", edit_once)
+    edits = edit_once_during_run(s, monkeypatch, 390, eta=0.003)
     s.run()
     assert edits, "no progress message arrived during the run"
     [(first, a), (changed, b)] = s.schedule
@@ -98,12 +88,8 @@ def test_an_eta_changed_during_a_run_is_recorded_at_the_epoch_it_took_effect(mon
 
 
 def test_the_exported_script_reproduces_a_run_with_a_live_eta_change_and_a_fork(tmp_path, monkeypatch):
-    from gui import trainer
-
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 250
     s = small(epochs=300, noise=0.05, dataset="XOR", seed=7)
-    done = []
-    s.events.connect("progress", lambda _m: done or (s.history.epochs < 250 and (done.append(1), s.edit(eta=0.01))))
+    edit_once_during_run(s, monkeypatch, 250, eta=0.01)
     s.run()
     s.edit(eta=0.002, batch_size=25)
     s.seek(280)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import session_helpers
 import torch
-from session_helpers import run_script
+from session_helpers import edit_once_during_run, run_script
 
 import minidl
 from gui.experiment import linear
@@ -64,19 +64,9 @@ def test_a_fresh_adam_would_differ_so_the_state_really_carries_over():
 
 @pytest.mark.parametrize("schedule", ["Step decay", "Cosine"])
 def test_momentum_weight_decay_and_a_schedule_with_an_eta_change_mid_run(tmp_path, schedule, monkeypatch):
-    from gui import trainer
-
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message every epoch: a fast machine sends none by 250
     s = small(optimizer="SGD + momentum", momentum=0.8, weight_decay=0.01, schedule=schedule, epochs=300,
               dataset="XOR", noise=0.05, seed=5, eta=0.02)
-    edits = []
-
-    def edit_once(_message):
-        if not edits and s.history.epochs < 250:
-            edits.append(s.history.epochs)
-            s.edit(eta=0.05)
-
-    s.events.connect("progress", edit_once)
+    edits = edit_once_during_run(s, monkeypatch, 250, eta=0.05)
     assert s.run()
     assert edits and len(s.schedule) == 2 and s.schedule[1][1]["eta"] == 0.05
     # Step decay: Continue with 100 more epochs, halving every 25 (counted from epoch 1). Cosine reached
