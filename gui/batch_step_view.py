@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from . import boundary
 from . import palette as palettes
 from .inside import BatchStep
-from .plots import Heatmap, lookup_table_of, outward_ticks, paint_boundary
+from .plots import Heatmap, lookup_table_of, paint_boundary, quiet_axes
 from .session import Session
 from .timeline import flatten
 from .weights import model_from
@@ -131,7 +131,7 @@ class BatchStepView(QWidget):
         self.heatmap = Heatmap(axisOrder="col-major")
         self.palette = palettes.STANDARD
         self.plot.addItem(self.heatmap)
-        outward_ticks(self.plot.getPlotItem())
+        quiet_axes(self.plot.getPlotItem())
         self._images: dict[bool, np.ndarray] = {}
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(10)

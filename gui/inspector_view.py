@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from . import inside
 from .background import Background
-from .plots import outward_ticks
+from .plots import quiet_axes
 from .session import Session
 
 # The GUI thread holds the GIL the training thread needs: the live series samples at most every two
@@ -73,7 +73,7 @@ class Inspector(QWidget):
         self.combo.currentIndexChanged.connect(lambda _: self._draw_series())
         self.plot = pg.PlotWidget(objectName="inspectorPlot")
         self.plot.setMinimumHeight(60)
-        outward_ticks(self.plot.getPlotItem())
+        quiet_axes(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "epoch")
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
@@ -84,7 +84,7 @@ class Inspector(QWidget):
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
         self.histogram.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        outward_ticks(self.histogram.getPlotItem())
+        quiet_axes(self.histogram.getPlotItem())
         self.table = QTableWidget(0, len(HEADERS), objectName="inspectorTable")
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.verticalHeader().setVisible(False)

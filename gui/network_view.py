@@ -64,6 +64,14 @@ def thumbnails(images: np.ndarray, lut: np.ndarray) -> np.ndarray:
     return lut[index.transpose(0, 2, 1)[:, ::-1]]  # [unit, row (x2 from the top), column (x1)]
 
 
+def over_white(colour: QColor, alpha: float) -> QColor:
+    """``colour`` at ``alpha`` over the view's white, as an opaque colour. Qt's raster engine blends a
+    translucent line pixel by pixel: a paint of 400 links took 3.6 ms on the GUI thread (which holds the
+    GIL the training needs), against 0.15 ms opaque. Where links cross, the stronger one (drawn last)
+    now covers the weaker instead of mixing with it."""
+    return QColor(*(round(255 + (c - 255) * alpha) for c in colour.getRgb()[:3]))
+
+
 class NetworkView(QWidget):
     """``networkView``. Automation: :meth:`columns`, :meth:`select`, :meth:`tooltip_at`, :attr:`selected`."""
 
@@ -470,8 +478,8 @@ class NetworkView(QWidget):
                 pick = np.flatnonzero((level == bucket) & ((values > 0) == positive) & np.isfinite(values))
                 if not pick.size:
                     continue
-                colour = QColor(self.palette.class_colours[1] if positive else self.palette.class_colours[0])
-                colour.setAlphaF(0.15 + 0.8 * (bucket + 1) / LEVELS)
+                sign_colour = QColor(self.palette.class_colours[1] if positive else self.palette.class_colours[0])
+                colour = over_white(sign_colour, 0.15 + 0.8 * (bucket + 1) / LEVELS)
                 painter.setPen(QPen(colour, self.link_scale * (0.5 + 3.0 * (bucket + 1) / LEVELS)))
                 ends = zip(x1[pick].tolist(), y1[pick].tolist(), x2[pick].tolist(), y2[pick].tolist(), strict=True)
                 painter.drawLines([QLineF(*end) for end in ends])

@@ -82,6 +82,14 @@ class SteadyViewBox(pg.ViewBox):
             # that, 1, 2 or 5 times a power of ten, so the first epochs of a long run are visible.
             end = max(self.planned, self.epochs)
             x = [0.0, float(end if 10 * self.epochs >= end else nice_ceiling(self.epochs, COARSE_STEPS))]
+        elif x is not None:
+            # Nothing trained yet, compared runs shown: from 0 as well, to a round epoch after the longest.
+            # A run of their length then keeps this range, and its first frame does not draw everything
+            # again (the compared curves' pixmaps too: 5 ms of the GUI thread at each run's start).
+            ends = [bounds[1] for bounds in (i.dataBounds(0) for i in self.addedItems
+                                             if i.isVisible() and hasattr(i, "dataBounds"))
+                    if bounds is not None and bounds[1] is not None]  # the epochs, without the pens' padding
+            x = [0.0, nice_ceiling(max(ends), COARSE_STEPS)] if ends else x
         if y is not None and all(np.isfinite(y)):
             if self.state["logMode"][1]:  # the view holds log10 of the loss
                 low = float(np.floor(y[0]))
@@ -166,6 +174,17 @@ def _same(a, b) -> bool:
     return a == b or (a != a and b != b)  # NaN equals NaN here
 
 
+class CachedLegend(pg.LegendItem):
+    """A legend whose labels are kept as pixmaps: it lies over the live curves, and laying out and
+    drawing its text at every frame cost the GUI thread 0.1 ms with five entries (runs compared).
+    A label's pixmap is made again when its text changes. The line samples stay live: they
+    follow their curve's pen, which presenter mode and the compared runs change."""
+
+    def addItem(self, item, name):  # noqa: N802 - pyqtgraph's name
+        super().addItem(item, name)
+        self.items[-1][1].item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 class LossPlot(pg.PlotWidget):
     """MSE loss per sample against epoch: the train curve (first data item) and the test curve.
 
@@ -184,15 +203,14 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("bottom", "epoch")
         item.setLabel("left", "MSE loss per point")
         item.getAxis("left").enableAutoSIPrefix(False)  # 0.2, not 200 (x0.001): a loss, not a unit
-        item.addLegend(offset=(-10, 10))
-        outward_ticks(item)
+        item.legend = CachedLegend(offset=(-10, 10))  # what PlotItem.addLegend does, with our legend
+        item.legend.setParentItem(item.vb)
+        quiet_axes(item)
         # One-pixel pens: Qt strokes a wider antialiased pen about four times slower, and
         # the GUI thread holds the GIL while it paints (benchmarks/bench_gui.py).
-        self.train_curve = item.plot(name="train", pen=pg.mkPen("#1f5fa8", width=1))
-        self.test_curve = item.plot(name="test", pen=pg.mkPen("#d9480f", width=1))
-        for curve in (self.train_curve, self.test_curve):
-            curve.setDownsampling(auto=True, method="peak")  # 20,000 epochs draw as fast as 1,000
-            curve.setClipToView(True)
+        self.train_curve = self._live_curve("train", "#1f5fa8")
+        self.test_curve = self._live_curve("test", "#d9480f")
+        self._history, self._planned = None, 0
         self._train = np.empty(0, np.float32)
         self._test_epochs = np.empty(0)
         self._test = np.empty(0, np.float32)
@@ -205,9 +223,27 @@ class LossPlot(pg.PlotWidget):
         A message costs the same at any history length: the curves get a min/max envelope of at
         most a few thousand points (:class:`Envelope`), updated with the new epochs only."""
         self.view.epochs, self.view.planned = len(history.train), planned
+        self._history, self._planned = history, planned
         self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
-        self.train_curve.setData(*self._train_envelope.points(history.train, source=history))
-        self.test_curve.setData(*self._test_envelope.points(history.test, history.test_epochs, source=history))
+        self.train_curve.setData(*self._drawn(self._train_envelope.points(history.train, source=history)))
+        self.test_curve.setData(*self._drawn(self._test_envelope.points(history.test, history.test_epochs,
+                                                                         source=history)))
+
+    def _live_curve(self, name: str, colour: str) -> pg.PlotCurveItem:
+        """A bare PlotCurveItem: the :class:`Envelope` already bounds its points, and a PlotDataItem's
+        own downsampling, clipping and log layer took 0.3 ms of a 1 ms frame, on the GUI thread that
+        holds the GIL the training needs (benchmarks/bench_gui.py). Log mode is :meth:`_drawn`'s."""
+        curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), name=name)
+        self.getPlotItem().addItem(curve)
+        return curve
+
+    def _drawn(self, points: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``points`` as the view holds them: log10 of the loss in log mode (a loss of 0 leaves a gap)."""
+        xs, ys = points
+        if self.view.state["logMode"][1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ys = np.log10(ys)
+        return xs, ys
 
     def set_loss_name(self, name: str) -> None:
         """Label the loss axis with the experiment's loss ("MSE", "Cross-entropy")."""
@@ -216,7 +252,9 @@ class LossPlot(pg.PlotWidget):
             self.getPlotItem().setLabel("left", label)
 
     def set_log_scale(self, on: bool) -> None:
-        self.getPlotItem().setLogMode(y=on)
+        self.getPlotItem().setLogMode(y=on)  # the overlays and the per-batch curve follow by themselves
+        if self._history is not None:
+            self.show_history(self._history, self._planned)
 
     def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """``(name, x, y)`` of each compared run's curve (drawn by gui/overlays.py); [] when none."""
@@ -235,11 +273,16 @@ class LossPlot(pg.PlotWidget):
         self.hovered.emit(text)
 
 
-def outward_ticks(plot_item) -> None:
-    """Ticks outside the view: pyqtgraph's inward ticks make every axis overlap the data, so
-    every frame of data repainted the axes too (in Python, holding the GIL)."""
+def quiet_axes(plot_item) -> None:
+    """Axes that cost nothing while the data changes: ticks outside the view (pyqtgraph's inward
+    ticks overlap the data, so every frame repainted the axes), and each axis kept as a pixmap.
+    A changing curve's dirty area still reaches a pixel into them, and replaying an axis's tick
+    labels cost 0.15 ms a frame on the GUI thread, which holds the GIL the training needs; the
+    pixmap is painted again only when the axis itself changes (range, font, size)."""
     for name in ("left", "bottom"):
-        plot_item.getAxis(name).setStyle(tickLength=5)
+        axis = plot_item.getAxis(name)
+        axis.setStyle(tickLength=5)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class Heatmap(pg.ImageItem):
@@ -320,7 +363,7 @@ class BoundaryPlot(pg.PlotWidget):
         item.setLabel("bottom", "x₁")
         item.setLabel("left", "x₂")
         item.setMenuEnabled(False)
-        outward_ticks(item)
+        quiet_axes(item)
         self.heatmap = Heatmap(axisOrder="col-major")
         item.addItem(self.heatmap)
         colour_map = pg.colormap.get(COLOUR_MAP)

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 from gui_helpers import WAIT_MS, button, run_to_end, small_data
+from PySide6.QtGui import QColor
 from session_helpers import forward_all
 
 from gui.experiment import linear
+from gui.network_view import over_white
 
 
 def centres(window):
@@ -330,3 +332,11 @@ def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_he
         s.request_stop()
     view.select(None)
     assert not s.units_wanted.on
+
+
+def test_links_are_opaque_colours_mixed_with_the_white_they_lie_on():
+    # Qt blends a translucent line pixel by pixel, 25 times slower than it draws an opaque one.
+    red = QColor("#c53030")
+    assert over_white(red, 1.0) == QColor(0xC5, 0x30, 0x30) and over_white(red, 0.0) == QColor("white")
+    faint = over_white(red, 0.25)
+    assert faint.alpha() == 255 and faint.getRgb()[:3] == (round(255 - 0.25 * (255 - 0xC5)), 203, 203)

@@ -103,6 +103,73 @@ def test_axes_stay_outside_the_data_so_a_frame_does_not_repaint_them(qtbot):
             assert not axis.sceneBoundingRect().intersects(view), name
 
 
+def count_paints(monkeypatch, *items) -> list:
+    """Calls to each item's paint from now on (one list entry per call, the item)."""
+    calls = []
+    for item in items:
+        paint = item.paint
+        monkeypatch.setattr(item, "paint", lambda *args, _paint=paint, _item=item: (calls.append(_item), _paint(*args)))
+    return calls
+
+
+def test_a_frame_of_new_losses_paints_neither_the_axes_nor_the_legend_text(qtbot, monkeypatch):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    full = growing_history(1000)
+    plot.show_history(History(full.train[:500].copy()), planned=1000)
+    qtbot.wait(10)
+    item = plot.getPlotItem()
+    labels = [label.item for _, label in item.legend.items]
+    calls = count_paints(monkeypatch, item.getAxis("left"), item.getAxis("bottom"), *labels, plot.train_curve)
+    for epochs in (600, 700, 800):
+        plot.show_history(History(full.train[:epochs].copy()), planned=1000)
+        plot.viewport().repaint()
+    assert calls.count(plot.train_curve) == 3  # the frames were painted, with the new losses
+    assert calls == [plot.train_curve] * 3  # the axes and the legend's words came from their pixmaps
+    plot.set_loss_name("Cross-entropy")  # an axis that changes is painted again
+    plot.viewport().repaint()
+    assert item.getAxis("left") in calls
+
+
+def test_live_curves_follow_log_mode_both_ways(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    history = growing_history(50)
+    history.extend([], [10, 20], np.array([0.5, 0.0], np.float32))  # a test loss of 0 has no logarithm
+    plot.show_history(history, planned=50)
+    plot.set_log_scale(True)
+    np.testing.assert_allclose(plot.train_curve.getData()[1], np.log10(history.train), rtol=1e-6)
+    _, test = plot.test_curve.getData()
+    assert test[0] == pytest.approx(np.log10(0.5)) and test[1] == -np.inf
+    plot.show_history(history, planned=50)  # the next frame in log mode too
+    np.testing.assert_allclose(plot.train_curve.getData()[1], np.log10(history.train), rtol=1e-6)
+    plot.set_log_scale(False)
+    np.testing.assert_array_equal(plot.train_curve.getData()[1], history.train)
+
+
+def test_with_compared_runs_a_run_of_their_length_keeps_the_range_it_starts_with(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    compared = growing_history(1000).train
+    plot.getPlotItem().plot(np.arange(1.0, 1001), compared)  # as gui/overlays.py draws a ticked run
+    qtbot.waitExposed(plot)
+    qtbot.wait(20)  # the layout settles: the padding pyqtgraph adds depends on the view's size
+    plot.show_history(History(), planned=0)  # after a Reset: nothing trained yet
+    qtbot.wait(1)
+    (x0, x1), _ = plot.view.viewRange()
+    assert x0 < 0 < 1000 < x1 < 1100  # from 0 to the round epoch after the longest run, and pyqtgraph's padding
+    changes = []
+    plot.view.sigRangeChanged.connect(lambda *_: changes.append(plot.view.viewRange()))
+    for epochs in (200, 400, 1000):  # the same experiment again: it starts where the compared run did
+        plot.show_history(History(compared[:epochs].copy()), planned=1000)
+        qtbot.wait(1)
+    assert changes == []  # so no frame draws the whole plot, the compared curves' pixmaps included, again
+
+
 def test_heatmap_is_painted_from_32_bit_rgb_in_the_colour_map(qtbot):
     plot = BoundaryPlot()
     qtbot.addWidget(plot)
