@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from .quiet_label import QuietLabel
 from .session import PAUSED, RUNNING, Session
+
+PROGRESS_STYLE = ("QProgressBar { border: 1px solid #9a9a9a; border-radius: 3px; background: #fafafa;"
+                  " color: #1a1a1a; text-align: center; }"
+                  " QProgressBar::chunk { background: #a8c7ee; border-radius: 2px; }")
 
 
 class RunPanel(QWidget):
@@ -24,6 +29,9 @@ class RunPanel(QWidget):
         self.reset_button = QPushButton("Reset", objectName="resetButton")
         self.progress = QProgressBar(objectName="progressBar", toolTip="Epochs trained of this run's target.")
         self.progress.setFormat("epoch %v of %m")
+        # Flat: the Fusion style's gradients and two-tone text took 0.4 ms a repaint (ten a second during a
+        # run, on the GUI thread that holds the GIL the training needs); drawn from this sheet, 0.07 ms.
+        self.progress.setStyleSheet(PROGRESS_STYLE)
         self.metrics = QLabel(objectName="metricsLabel", wordWrap=True)
         font = self.metrics.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)  # the numbers a class reads off the projector
@@ -42,7 +50,7 @@ class RunPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
-        layout.addWidget(self.metrics)
+        layout.addWidget(QuietLabel(self.metrics))  # its text changes at every message of a run
 
     def insert_button(self, button: QPushButton, after: QPushButton) -> None:
         """Put ``button`` (with its own action) in the row right after ``after``."""

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
+from .quiet_label import QuietLabel
 from .session import Session
 
 
@@ -31,7 +32,7 @@ class TimelineView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.slider, 1)
-        layout.addWidget(self.label)
+        layout.addWidget(QuietLabel(self.label))  # its text changes at every message of a run
         layout.addWidget(self.resume_button)
         dashed = pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=dashed)

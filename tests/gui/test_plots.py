@@ -117,9 +117,11 @@ def test_a_frame_of_new_losses_paints_neither_the_axes_nor_the_legend_text(qtbot
     qtbot.addWidget(plot)
     plot.resize(500, 400)
     plot.show()
+    qtbot.waitExposed(plot)
     full = growing_history(1000)
-    plot.show_history(History(full.train[:500].copy()), planned=1000)
-    qtbot.wait(10)
+    for epochs in (400, 500):  # the range and the layout settle (the axes are painted for them)
+        plot.show_history(History(full.train[:epochs].copy()), planned=1000)
+        qtbot.wait(20)
     item = plot.getPlotItem()
     labels = [label.item for _, label in item.legend.items]
     calls = count_paints(monkeypatch, item.getAxis("left"), item.getAxis("bottom"), *labels, plot.train_curve)
