@@ -28,6 +28,7 @@ class QuietLabel(QWidget):
         label.installEventFilter(self)  # a font set on the label itself
         self.setSizePolicy(label.sizePolicy())
         self._hint = QSize(0, 0)
+        self._wrap_width = 0
         self._fit(shrink=True)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -38,16 +39,18 @@ class QuietLabel(QWidget):
             return QSize(self.label.minimumSizeHint().width(), self._hint.height())
         return self._hint
 
-    def _needed(self) -> QSize:
+    def _needed(self, measure_width: bool) -> QSize:
         label = self.label
-        hint = label.sizeHint().expandedTo(label.minimumSize())
-        if label.wordWrap():
-            width = self.width() if self.width() > 0 else hint.width()
-            return QSize(hint.width(), max(label.heightForWidth(width), label.fontMetrics().height()))
-        return hint
+        if not label.wordWrap():
+            return label.sizeHint().expandedTo(label.minimumSize())
+        if measure_width or not self._wrap_width:
+            # A word-wrapped label's size hint lays its text out at several widths (60 us): only with a new font.
+            self._wrap_width = label.sizeHint().expandedTo(label.minimumSize()).width()
+        width = self.width() if self.width() > 0 else self._wrap_width
+        return QSize(self._wrap_width, max(label.heightForWidth(width), label.fontMetrics().height()))
 
     def _fit(self, shrink: bool = False) -> None:
-        needed = self._needed()
+        needed = self._needed(measure_width=shrink)
         hint = needed if shrink else self._hint.expandedTo(needed)
         if hint != self._hint:
             self._hint = hint
