@@ -40,9 +40,14 @@ IMAGE_SHARE = 0.1
 # The test loss is sampled more often than the GUI is told (the samples travel with the next
 # message), so the test curve keeps its shape; it costs no GUI time, and at most 2 % of the
 # worker's (5 % cost the playground about 0.04 of its speed ratio, benchmarks/bench_gui.py).
-# 30 a second saved about 0.01 of the ratio but drew a 300-epoch run's test curve in 8 points.
-TEST_HZ = 60
+# Samples come TEST_HZ times a second, and also at the run's epochs 1, 2, 3, 5, 8, 12, ... (each
+# TEST_GROWTH times the last): the curve falls fastest in the first epochs, which a fast run
+# passes in milliseconds. At 60 a second and no such epochs, a 300-epoch run's test curve was a
+# straight line from epoch 20 to 95; now it has 17 points, 10 of them before epoch 100, and a
+# 1,000-epoch run takes about 30 samples, as many as at 60 a second.
+TEST_HZ = 30
 TEST_SHARE = 0.02
+TEST_GROWTH = 1.5
 # The numbers under the plots (test loss, errors: a pass over both sets) are read by a person:
 # four times a second is enough, and at the message rate they were 2-3 % of a run.
 METRICS_HZ = 4
@@ -93,6 +98,7 @@ class Trainer:
         self._order = (None, None)  # (packed parameters, the index that reads them in parameter order)
         self._next_progress = self._next_image = self._next_test = self._next_metrics = 0.0  # set at the start
         self._first_test = True
+        self._next_test_epoch = job.first_epoch  # the next of the run's epochs 1, 2, 3, 5, 8, ... (TEST_GROWTH)
         size = sum(p.numel() for p in job.model.parameters())
         self._chunk = job.grid.shape[0] if job.grid.shape[0] * size <= HEAVY else max(16, int(CHUNK // size))
         # The views' passes get the thread count the training's batches get: one for a small
@@ -147,7 +153,8 @@ class Trainer:
             now = time.perf_counter()
             paced = job.pace is not None and job.pace.paced  # a class's speed: every epoch is drawn
             due = now >= self._next_progress or record.epoch == last or job.control.paused or paced
-            if now >= self._next_test and not due:  # a flush takes its own sample, in its metrics
+            if (now >= self._next_test or record.epoch >= self._next_test_epoch) and not due:
+                # a flush takes its own sample, in its metrics
                 self._sample_test_loss(now)
             if due:
                 self._flush(image=record.epoch == last or job.control.paused or paced or None,
@@ -337,12 +344,16 @@ class Trainer:
 
     def _sample_test_loss(self, now: float) -> None:
         if self._chunk < self.job.data.X_test.shape[0]:
-            return  # a wide network's test loss comes with the metrics, within their share of time
+            # A wide network's test loss comes with the metrics, within their share of time.
+            self._next_test = self._next_test_epoch = math.inf
+            return
         X = self.job.data.X_test
         loss = self.job.data.test_loss(self.job.model, self._outputs(X, "test") if X.shape[0] else None)
         if math.isfinite(loss):
             self._test_epochs.append(self._last_epoch)
             self._test_losses.append(loss)
+        done = self._last_epoch - self.job.first_epoch + 1
+        self._next_test_epoch = self.job.first_epoch - 1 + max(done + 1, math.ceil(done * TEST_GROWTH))
         # The first pass of a run makes its tensors (1 ms against 0.2 ms later on the report's network):
         # its cost would keep the next sample 50 ms away, just where the test loss falls fastest.
         spent = 0.0 if self._first_test else time.perf_counter() - now

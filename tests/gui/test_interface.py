@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 import minidl
-from gui import boundary
+from gui import boundary, trainer
+from gui.experiment import Experiment
 from gui.main_window import MainWindow
+from gui.messages import Progress
+from gui.session import Session
 
 NAMES = {
     "layerList": QListWidget, "addLinearButton": QPushButton, "addReluButton": QPushButton,
@@ -184,4 +187,19 @@ def test_test_loss_is_sampled_more_often_than_the_plots_are_told(window, qtbot):
     assert losses[-1] == pytest.approx(window.session.data.evaluate(window.session.model)["test_loss"], rel=1e-5)
     _, shown = window.loss_plot.test_curve.getData()
     np.testing.assert_array_equal(shown, losses)
+
+
+def test_a_fast_run_samples_the_test_loss_at_its_first_epochs_too(monkeypatch):
+    # Time alone (TEST_HZ) let a fast run pass its first 100 epochs, where the loss falls fastest,
+    # with two samples: the run's epochs 1, 2, 3, 5, 8, ... (each TEST_GROWTH times the last) get one.
+    monkeypatch.setattr(trainer, "TEST_HZ", 1e-6)  # no samples by time, no messages before the end
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e-6)
+    s = Session(Experiment(n_train=100, n_test=50, batch_size=25, epochs=150))
+    for first in (1, 151):  # a fresh run, then a Continue: counted from the run's own start
+        job = trainer.Job(s._model, s.data, minidl.SGD(1e-3), 150, 25, first, s.grid, minidl.TrainingControl())
+        messages = []
+        trainer.Trainer(job, messages.append).run()
+        sampled = np.concatenate([m.test_epochs for m in messages if isinstance(m, Progress)])
+        run_epochs = [1, 2, 3, 5, 8, 12, 18, 27, 41, 62, 93, 140, 150]  # the last one with the end's metrics
+        np.testing.assert_array_equal(sampled, np.array(run_epochs) + first - 1)
 
