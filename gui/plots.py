@@ -83,13 +83,13 @@ class SteadyViewBox(pg.ViewBox):
             end = max(self.planned, self.epochs)
             x = [0.0, float(end if 10 * self.epochs >= end else nice_ceiling(self.epochs, COARSE_STEPS))]
         elif x is not None:
-            # Nothing trained yet, compared runs shown: from 0 as well, to a round epoch after the longest.
-            # A run of their length then keeps this range, and its first frame does not draw everything
-            # again (the compared curves' pixmaps too: 5 ms of the GUI thread at each run's start).
+            # Nothing trained yet, compared runs shown: from 0 to the longest one's last epoch, as a run
+            # draws itself. A run of that length then keeps this range, and its first frame does not draw
+            # everything again (the compared curves' pixmaps too: 5 ms of the GUI thread at each start).
             ends = [bounds[1] for bounds in (i.dataBounds(0) for i in self.addedItems
                                              if i.isVisible() and hasattr(i, "dataBounds"))
                     if bounds is not None and bounds[1] is not None]  # the epochs, without the pens' padding
-            x = [0.0, nice_ceiling(max(ends), COARSE_STEPS)] if ends else x
+            x = [0.0, float(max(ends))] if ends else x
         if y is not None and all(np.isfinite(y)):
             if self.state["logMode"][1]:  # the view holds log10 of the loss
                 low = float(np.floor(y[0]))

@@ -163,7 +163,7 @@ def test_with_compared_runs_a_run_of_their_length_keeps_the_range_it_starts_with
     plot.show_history(History(), planned=0)  # after a Reset: nothing trained yet
     qtbot.wait(1)
     (x0, x1), _ = plot.view.viewRange()
-    assert x0 < 0 < 1000 < x1 < 1100  # from 0 to the round epoch after the longest run, and pyqtgraph's padding
+    assert x0 < 0 < 1000 < x1 < 1100  # from 0 to the longest run's last epoch, and pyqtgraph's padding
     changes = []
     plot.view.sigRangeChanged.connect(lambda *_: changes.append(plot.view.viewRange()))
     for epochs in (200, 400, 1000):  # the same experiment again: it starts where the compared run did
