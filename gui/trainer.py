@@ -43,8 +43,8 @@ IMAGE_SHARE = 0.1
 # Samples come TEST_HZ times a second, and also at the run's epochs 1, 2, 3, 5, 8, 12, ... (each
 # TEST_GROWTH times the last): the curve falls fastest in the first epochs, which a fast run
 # passes in milliseconds. At 60 a second and no such epochs, a 300-epoch run's test curve was a
-# straight line from epoch 20 to 95; now it has 17 points, 10 of them before epoch 100, and a
-# 1,000-epoch run takes about 30 samples, as many as at 60 a second.
+# straight line from epoch 20 to 95; now it has about 18 points, 12 of them before epoch 100, and
+# a 1,000-epoch run takes 30-40 samples, about as many as at 60 a second.
 TEST_HZ = 30
 TEST_SHARE = 0.02
 TEST_GROWTH = 1.5
