@@ -30,6 +30,9 @@ from .weights import ViewRequest, model_from
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
 HEADER, FOOTER, GAP = 34, 40, 3
+# The smallest thumbnail: the network dock of the default 1400 x 800 window is 186 pixels high, and
+# at 6 pixels 16 units ran past the "+k more" line and the note under them (both drawn over each other).
+MIN_THUMB = 4
 LEVELS = 6  # strengths of links drawn (each sign)
 # Links are drawn into a picture of their own, again at most once a second while a run is followed
 # live (stroking 400 lines took 7-24 ms, and the GUI thread holds the GIL the training thread needs).
@@ -338,7 +341,7 @@ class NetworkView(QWidget):
     def _geometry(self):
         """Thumbnail size (whole pixels) and each column's x, fitted to the widget."""
         rows = max((self.shown(k) for k in range(len(self._cols))), default=1)
-        size = int(max(6.0, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP)))
+        size = int(max(MIN_THUMB, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP)))
         spacing = (self.width() - 40 - size) / max(len(self._cols) - 1, 1)
         return size, [int(20 + k * spacing) for k in range(len(self._cols))]
 
@@ -517,5 +520,5 @@ class NetworkView(QWidget):
         if self._images is not None:
             self._compose()
         rows = max(self.shown(k) for k in range(len(self._cols)))
-        self.setMinimumHeight(min(HEADER + FOOTER + rows * (6 + GAP), 2000))
+        self.setMinimumHeight(min(HEADER + FOOTER + rows * (MIN_THUMB + GAP), 2000))
         self.update()

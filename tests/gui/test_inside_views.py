@@ -340,3 +340,15 @@ def test_links_are_opaque_colours_mixed_with_the_white_they_lie_on():
     assert over_white(red, 1.0) == QColor(0xC5, 0x30, 0x30) and over_white(red, 0.0) == QColor("white")
     faint = over_white(red, 0.25)
     assert faint.alpha() == 255 and faint.getRgb()[:3] == (round(255 - 0.25 * (255 - 0xC5)), 203, 203)
+
+
+def test_in_the_default_window_the_more_labels_and_the_note_fit_under_the_thumbnails(qtbot, window):
+    trained(qtbot, window)
+    view = window.network_view
+    view.setFixedSize(300, 186)  # the network dock's size in the default 1400 x 800 window
+    qtbot.wait(10)
+    view.grab()  # lays it out at this size
+    assert view.note  # "showing the 400 strongest of 576 links", drawn at the bottom
+    lowest_thumbnail = max(rect.bottom() for rect, _, _ in view._hits)
+    more = [rect for rect, _ in view._more]
+    assert more and all(lowest_thumbnail < rect.top() and rect.bottom() <= view.height() - 18 for rect in more)
