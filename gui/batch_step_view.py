@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from . import boundary
 from . import palette as palettes
 from .inside import BatchStep
-from .plots import Heatmap, lookup_table_of, paint_boundary, quiet_axes
+from .plots import Heatmap, lookup_table_of, margins, paint_boundary, quiet_axes
 from .session import Session
 from .timeline import flatten
 from .weights import model_from
@@ -210,8 +210,7 @@ class BatchStepView(QWidget):
         if image is None:
             return
         # One scale for before and after, so the two pictures compare (K classes: the winner's margin)
-        margins = [i[..., 1] if i.ndim == 3 else np.abs(i) for i in self._images.values()]
-        limit = max(float(np.concatenate([m.ravel() for m in margins]).max()), 1e-6)
+        limit = max(float(np.max([margins(i).max() for i in self._images.values()])), 1e-6)
         paint_boundary(self.heatmap, image, self.palette, limit, self.session.experiment.num_classes)
         x0, x1, y0, y1 = self.session.extent
         self.heatmap.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

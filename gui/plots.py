@@ -210,7 +210,7 @@ class LossPlot(pg.PlotWidget):
         # the GUI thread holds the GIL while it paints (benchmarks/bench_gui.py).
         self.train_curve = self._live_curve("train", "#1f5fa8")
         self.test_curve = self._live_curve("test", "#d9480f")
-        self._history, self._planned = None, 0
+        self._history = None
         self._train = np.empty(0, np.float32)
         self._test_epochs = np.empty(0)
         self._test = np.empty(0, np.float32)
@@ -223,7 +223,7 @@ class LossPlot(pg.PlotWidget):
         A message costs the same at any history length: the curves get a min/max envelope of at
         most a few thousand points (:class:`Envelope`), updated with the new epochs only."""
         self.view.epochs, self.view.planned = len(history.train), planned
-        self._history, self._planned = history, planned
+        self._history = history
         self._train, self._test_epochs, self._test = history.train, history.test_epochs, history.test
         self.train_curve.setData(*self._drawn(self._train_envelope.points(history.train, source=history)))
         self.test_curve.setData(*self._drawn(self._test_envelope.points(history.test, history.test_epochs,
@@ -254,7 +254,7 @@ class LossPlot(pg.PlotWidget):
     def set_log_scale(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)  # the overlays and the per-batch curve follow by themselves
         if self._history is not None:
-            self.show_history(self._history, self._planned)
+            self.show_history(self._history, self.view.planned)
 
     def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """``(name, x, y)`` of each compared run's curve (drawn by gui/overlays.py); [] when none."""
@@ -327,6 +327,12 @@ def class_shades(picture: np.ndarray, classes: int, limit: float) -> np.ndarray:
     """A K-class picture (:func:`gui.boundary.difference`: the winning class and its margin) as rows of
     :func:`class_lookup_table`: the class's shade, from white at margin 0 to its colour at ``limit``."""
     return picture[..., 0] * SHADES + np.rint(np.clip(picture[..., 1] / limit, 0, 1) * (SHADES - 1))
+
+
+def margins(picture: np.ndarray) -> np.ndarray:
+    """How sure the network is at each pixel of a boundary picture (:func:`gui.boundary.difference`):
+    |class 1 − class 0| for two classes, the winner's margin over the runner-up for more."""
+    return picture[..., 1] if picture.ndim == 3 else np.abs(picture)
 
 
 def paint_boundary(heat, picture: np.ndarray, palette: palettes.Palette, limit: float, classes: int = 2) -> None:

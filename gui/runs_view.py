@@ -36,6 +36,7 @@ from .plots import (
     Heatmap,
     class_colours,
     class_symbols,
+    margins,
     output_bound,
     paint_boundary,
     pixel_edges,
@@ -261,8 +262,7 @@ class CompareView(pg.GraphicsLayoutWidget):
         """Two classes: class 1 - class 0 on the palette's diverging map; more: each class's shade by
         the winner's margin, as the boundary plot draws them (gui/plots.py)."""
         heat = Heatmap(axisOrder="col-major")
-        margins = image[..., 1] if image.ndim == 3 else np.abs(image)
-        paint_boundary(heat, image, palette, output_bound(blocks) or max(1e-6, float(margins.max())), classes)
+        paint_boundary(heat, image, palette, output_bound(blocks) or max(1e-6, float(margins(image).max())), classes)
         return heat
 
     def refresh(self) -> None:

@@ -296,10 +296,10 @@ class Session(KeptRuns, BatchSteps):
                              "schedule then spans the new total), choose another η schedule, or Reset.")
             return False
         self.target_epoch = e.epochs if done < e.epochs else done + e.epochs
-        self._start(done, self.target_epoch, first_step_only)
+        self._start(done, self.target_epoch, first_step_only, schedule)
         return True
 
-    def _start(self, done: int, target: int, first_step_only: bool) -> None:
+    def _start(self, done: int, target: int, first_step_only: bool, schedule) -> None:
         e = self.experiment
         self._control = minidl.TrainingControl()
         if first_step_only:
@@ -314,7 +314,7 @@ class Session(KeptRuns, BatchSteps):
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  schedule=e.build_schedule(), pace=self.pace, units_wanted=self.units_wanted)
+                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted)
         if self._batch_first:
             self._batch_first = False
             self._arm_batch_step(job)
