@@ -168,7 +168,11 @@ class Display(QObject):
         else:
             metrics = metrics or s.metrics
             shown, prefix = epoch, f"Epoch {epoch} of {total}"
-        if metrics is None or metrics.test_loss is None or shown == 0 or metrics.epoch != shown:
+        # A live run measures its test loss and errors 4 times a second and sends progress 10 times: between
+        # two measures the line keeps the last ones, with their epoch (it used to drop them, and blink).
+        earlier = (metrics is not None and s.seek_epoch is None and s.running and 0 < metrics.epoch < shown
+                   and metrics.test_loss is not None)
+        if metrics is None or metrics.test_loss is None or shown == 0 or (metrics.epoch != shown and not earlier):
             hint = ""
             if epoch == 0 and s.state not in (RUNNING, PAUSED):
                 hint = " · press Run (F5) to train, or Step (F7) for one epoch"
@@ -176,6 +180,7 @@ class Display(QObject):
             return
         train = s.history.train[shown - 1]
         paused = " · paused" if s.state == PAUSED and s.seek_epoch is None else ""
+        at = f" (test and errors at epoch {metrics.epoch})" if metrics.epoch != shown else ""
         self.metrics_label.setText(
             f"{prefix} · loss train {train:.4f}, test {metrics.test_loss:.4f}"
-            f" · error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %{paused}")
+            f" · error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %{paused}{at}")

@@ -203,3 +203,21 @@ def test_a_fast_run_samples_the_test_loss_at_its_first_epochs_too(monkeypatch):
         run_epochs = [1, 2, 3, 5, 8, 12, 18, 27, 41, 62, 93, 140, 150]  # the last one with the end's metrics
         np.testing.assert_array_equal(sampled, np.array(run_epochs) + first - 1)
 
+
+
+def test_the_metrics_line_keeps_its_numbers_between_two_measures(window, qtbot, monkeypatch):
+    """Progress comes more often than the test loss and errors are measured: the line keeps the last
+    ones, marked with their epoch, instead of dropping them until the next measure (it blinked)."""
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 50)
+    monkeypatch.setattr(trainer, "METRICS_HZ", 2)
+    small_data(window)
+    texts = []
+    window.session.events.connect("progress", lambda message: texts.append(find(window, QLabel, "metricsLabel").text()))
+    run_to_end(qtbot, window, epochs=400)
+    assert len(texts) > 3 and all("error train" in t for t in texts[1:])  # the first may come before a measure
+    marked = [t for t in texts if "(test and errors at epoch" in t]
+    assert marked, "no progress came between two measures"
+    for t in marked:
+        shown = int(t.split("Epoch ")[1].split(" of")[0])
+        assert int(t.split("at epoch ")[1].rstrip(")")) < shown
+    assert "(test and errors" not in find(window, QLabel, "metricsLabel").text()  # the end is measured exactly
