@@ -52,11 +52,43 @@ TEST_GROWTH = 1.5
 # four times a second is enough, and at the message rate they were 2-3 % of a run.
 METRICS_HZ = 4
 METRICS_SHARE = 0.1
+# The GUI thread's work on the messages (drawing the plots) holds the GIL the training needs, so
+# every millisecond of it costs the training about one. The Qt runner measures the GUI thread's
+# share of the time (GuiLoad); above GUI_SHARE the worker sends its messages and images less often,
+# in proportion, down to MAX_STRETCH times fewer: on a loaded or slow machine the plots then move
+# at 7-9 frames a second instead of 10, and training keeps its speed (benchmarks/README.md).
+GUI_SHARE = 0.04
+MAX_STRETCH = 4.0
 # A wide network's image or metrics take seconds (10,000 grid points through 2-4096-4096-2 is
 # 3e11 multiply-adds), and Stop waits for this thread: above HEAVY multiply-adds a pass over the
 # grid runs in chunks of about CHUNK, and a stop is noticed between them.
 HEAVY = 2e8
 CHUNK = 5e7
+
+
+class GuiLoad:
+    """How busy the GUI thread is during a run: ``share``, its CPU time over the wall time between the
+    last progress messages (smoothed). The GUI thread calls :meth:`measure` as each arrives; the
+    training thread reads ``share`` (one float: no lock needed)."""
+
+    SMOOTHING = 0.3  # the weight of the newest interval
+
+    def __init__(self):
+        self.share = 0.0
+        self._since: tuple[float, float] | None = None
+
+    def measure(self) -> None:
+        """In the GUI thread: the interval since the last call."""
+        now = (time.perf_counter(), time.thread_time())
+        if self._since is not None and now[0] > self._since[0]:
+            share = (now[1] - self._since[1]) / (now[0] - self._since[0])
+            self.share += self.SMOOTHING * (share - self.share)
+        self._since = now
+
+    @property
+    def stretch(self) -> float:
+        """How many times longer than planned the worker waits between messages (1 when the GUI is idle enough)."""
+        return min(MAX_STRETCH, max(1.0, self.share / GUI_SHARE))
 
 
 @dataclass
@@ -77,6 +109,7 @@ class Job:
     units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.units_wanted); None: on
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
+    gui_load: GuiLoad | None = None  # set by the Qt runner: the GUI thread's share of the time
 
 
 class Trainer:
@@ -275,7 +308,7 @@ class Trainer:
         if image or (image is None and now >= self._next_image):
             picture = self._image()
             spent = time.perf_counter() - now
-            self._next_image = now + max(1 / IMAGE_HZ, spent / IMAGE_SHARE)
+            self._next_image = now + max(self._stretch() / IMAGE_HZ, spent / IMAGE_SHARE)
         if pin:
             self._pinned = self._last_epoch
             if self._snapshots and self._snapshots[-1][0] == self._last_epoch:
@@ -298,10 +331,14 @@ class Trainer:
                                self._snapshots, measured, paused=self.job.control.paused))
             self._first_pending = self._last_epoch + 1
             self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
-            self._next_progress = now + 1 / PROGRESS_HZ
+            self._next_progress = now + self._stretch() / PROGRESS_HZ
         if picture is not None and np.isfinite(picture).all():
             self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
         self._send_batches()
+
+    def _stretch(self) -> float:
+        load = self.job.gui_load
+        return 1.0 if load is None else load.stretch
 
     def _outputs(self, X: torch.Tensor, kept: str | None = None) -> torch.Tensor | None:
         """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile.

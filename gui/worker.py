@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
 
-from .trainer import Job, Trainer
+from .messages import Progress
+from .trainer import GuiLoad, Job, Trainer
 
 
 class TrainingWorker(QObject):
@@ -29,14 +30,17 @@ class TrainingWorker(QObject):
 
 
 class Receiver(QObject):
-    """Lives in the GUI thread: the worker's queued messages are delivered to ``deliver`` here."""
+    """Lives in the GUI thread: the worker's queued messages are delivered to ``deliver`` here, and
+    ``load`` measures the GUI thread's share of the time at each progress message."""
 
-    def __init__(self, deliver):
+    def __init__(self, deliver, load: GuiLoad):
         super().__init__()
-        self._deliver = deliver
+        self._deliver, self._load = deliver, load
 
     @Slot(object)
     def receive(self, message) -> None:
+        if isinstance(message, Progress):
+            self._load.measure()
         self._deliver(message)
 
 
@@ -44,7 +48,9 @@ class QtRun:
     """A started run: ``wait()`` blocks until its thread has ended and delivers its last messages."""
 
     def __init__(self, job: Job, deliver):
-        self.receiver = Receiver(deliver)
+        job.gui_load = GuiLoad()
+        job.gui_load.measure()  # from the start of the run
+        self.receiver = Receiver(deliver, job.gui_load)
         self.thread = QThread()
         self.worker = TrainingWorker(job)
         self.worker.moveToThread(self.thread)

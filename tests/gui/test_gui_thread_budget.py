@@ -51,3 +51,63 @@ def test_a_stopped_run_shows_the_weights_it_kept(qtbot, window):
     shown = heatmap(window).copy()
     window.display._request(None)  # a preview of the kept weights, computed now
     np.testing.assert_allclose(heatmap(window), shown, rtol=1e-5, atol=1e-5)
+
+
+def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
+    """GuiLoad measures CPU time over wall time between two calls, smoothed; its stretch starts above GUI_SHARE."""
+    from gui import trainer
+
+    clock = {"wall": 0.0, "cpu": 0.0}
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(trainer.time, "thread_time", lambda: clock["cpu"])
+    load = trainer.GuiLoad()
+    load.measure()
+    assert load.share == 0 and load.stretch == 1
+    for _ in range(30):  # the GUI thread busy 20 % of each 100 ms
+        clock["wall"] += 0.1
+        clock["cpu"] += 0.02
+        load.measure()
+    assert abs(load.share - 0.2) < 1e-3
+    assert load.stretch == min(trainer.MAX_STRETCH, 0.2 / trainer.GUI_SHARE)
+    for _ in range(30):  # idle again
+        clock["wall"] += 0.1
+        load.measure()
+    assert load.share < trainer.GUI_SHARE and load.stretch == 1
+
+
+def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
+    """The worker stretches its message interval by the GUI load: with the GUI thread reported fully busy,
+    a run of the same epochs sends about MAX_STRETCH times fewer progress messages."""
+    from gui import trainer
+    from gui.experiment import Experiment
+    from gui.messages import Progress
+    from gui.session import Session
+
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 400)  # many messages even on a slow machine
+    s = Session(Experiment(n_train=200, n_test=50, batch_size=10, epochs=200))
+    counts = {}
+    for share in (0.0, 1.0):
+        load = trainer.GuiLoad()
+        load.share = share
+        job = trainer.Job(s._model, s.data, minidl.SGD(1e-3), 200, 10, 1, s.grid, minidl.TrainingControl(),
+                          gui_load=load)
+        messages = []
+        start = trainer.time.perf_counter()
+        trainer.Trainer(job, messages.append).run()
+        seconds = trainer.time.perf_counter() - start
+        counts[share] = sum(isinstance(m, Progress) for m in messages) / seconds  # messages a second
+    assert counts[1.0] < counts[0.0] / 2
+    assert counts[1.0] <= 400 / trainer.MAX_STRETCH * 1.2
+
+
+def test_the_window_s_runs_measure_the_gui_thread(qtbot, window):
+    """The Qt runner hands each run a GuiLoad and measures it at each progress message."""
+    from gui.trainer import GuiLoad
+
+    small_data(window)
+    start_long_run(qtbot, window)
+    job = window.session._job
+    assert isinstance(job.gui_load, GuiLoad)
+    qtbot.waitUntil(lambda: job.gui_load.share > 0, timeout=10_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
+        window.session.request_stop()
