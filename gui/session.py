@@ -52,7 +52,7 @@ from .pace import Pace
 from .runs import LiveEta, Run, RunBook, stamp
 from .session_runs import KeptRuns
 from .timeline import Timeline, flatten
-from .trainer import Job
+from .trainer import GuiLoad, Job
 from .units_wanted import UnitsWanted
 from .weights import ViewRequest, fresh_network, load_flat, model_from
 
@@ -145,6 +145,7 @@ class Session(KeptRuns, BatchSteps):
         self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
         self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
         self.units_wanted = UnitsWanted()  # the network view turns it off while closed (gui.units_wanted)
+        self.gui_load = GuiLoad()  # the GUI thread's share of the time: the Qt runner measures it (gui.trainer)
         # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
@@ -314,7 +315,7 @@ class Session(KeptRuns, BatchSteps):
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
                   self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted)
+                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted, gui_load=self.gui_load)
         if self._batch_first:
             self._batch_first = False
             self._arm_batch_step(job)

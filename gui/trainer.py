@@ -67,15 +67,20 @@ CHUNK = 5e7
 
 
 class GuiLoad:
-    """How busy the GUI thread is during a run: ``share``, its CPU time over the wall time between the
-    last progress messages (smoothed). The GUI thread calls :meth:`measure` as each arrives; the
-    training thread reads ``share`` (one float: no lock needed)."""
+    """How busy the GUI thread is while runs train: ``share``, its CPU time over the wall time between
+    progress messages (smoothed, and kept from run to run: a session's runs cost its GUI alike). The
+    Qt runner calls :meth:`start` as a run starts and :meth:`measure` as each progress message
+    arrives, in the GUI thread; the training thread reads ``share`` (one float: no lock needed)."""
 
     SMOOTHING = 0.3  # the weight of the newest interval
 
     def __init__(self):
         self.share = 0.0
         self._since: tuple[float, float] | None = None
+
+    def start(self) -> None:
+        """A run starts: the next interval begins now (the idle time before it is not the GUI's load)."""
+        self._since = (time.perf_counter(), time.thread_time())
 
     def measure(self) -> None:
         """In the GUI thread: the interval since the last call."""
@@ -109,7 +114,7 @@ class Job:
     units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.units_wanted); None: on
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
-    gui_load: GuiLoad | None = None  # set by the Qt runner: the GUI thread's share of the time
+    gui_load: GuiLoad | None = None  # the GUI thread's share of the time, measured by the Qt runner
 
 
 class Trainer:

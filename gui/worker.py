@@ -31,15 +31,15 @@ class TrainingWorker(QObject):
 
 class Receiver(QObject):
     """Lives in the GUI thread: the worker's queued messages are delivered to ``deliver`` here, and
-    ``load`` measures the GUI thread's share of the time at each progress message."""
+    ``load`` (if any) measures the GUI thread's share of the time at each progress message."""
 
-    def __init__(self, deliver, load: GuiLoad):
+    def __init__(self, deliver, load: GuiLoad | None):
         super().__init__()
         self._deliver, self._load = deliver, load
 
     @Slot(object)
     def receive(self, message) -> None:
-        if isinstance(message, Progress):
+        if self._load is not None and isinstance(message, Progress):
             self._load.measure()
         self._deliver(message)
 
@@ -48,8 +48,8 @@ class QtRun:
     """A started run: ``wait()`` blocks until its thread has ended and delivers its last messages."""
 
     def __init__(self, job: Job, deliver):
-        job.gui_load = GuiLoad()
-        job.gui_load.measure()  # from the start of the run
+        if job.gui_load is not None:
+            job.gui_load.start()
         self.receiver = Receiver(deliver, job.gui_load)
         self.thread = QThread()
         self.worker = TrainingWorker(job)

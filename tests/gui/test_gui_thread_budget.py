@@ -4,6 +4,7 @@ speed): measured work removed, proved by counting calls and comparing numbers, n
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from gui_helpers import heatmap, run_to_end, small_data, start_long_run
 
@@ -73,6 +74,13 @@ def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
         clock["wall"] += 0.1
         load.measure()
     assert load.share < trainer.GUI_SHARE and load.stretch == 1
+    share = load.share
+    clock["wall"] += 60  # a minute between two runs: not the GUI's load
+    load.start()
+    clock["wall"] += 0.1
+    clock["cpu"] += 0.05
+    load.measure()
+    assert load.share == pytest.approx(share + load.SMOOTHING * (0.5 - share))
 
 
 def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
@@ -101,13 +109,12 @@ def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
 
 
 def test_the_window_s_runs_measure_the_gui_thread(qtbot, window):
-    """The Qt runner hands each run a GuiLoad and measures it at each progress message."""
-    from gui.trainer import GuiLoad
-
+    """The session's GuiLoad goes with each run, and the Qt runner measures it at each progress message."""
     small_data(window)
+    s = window.session
+    assert s.gui_load.share == 0
     start_long_run(qtbot, window)
-    job = window.session._job
-    assert isinstance(job.gui_load, GuiLoad)
-    qtbot.waitUntil(lambda: job.gui_load.share > 0, timeout=10_000)
+    assert s._job.gui_load is s.gui_load
+    qtbot.waitUntil(lambda: s.gui_load.share > 0, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
-        window.session.request_stop()
+        s.request_stop()
