@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor
 
 import minidl
@@ -112,6 +113,19 @@ def count_paints(monkeypatch, *items) -> list:
     return calls
 
 
+class PaintRects(QObject):
+    """Records how many pixels each paint event of the widget it filters repaints."""
+
+    def __init__(self, rects: list):
+        super().__init__()
+        self.rects = rects
+
+    def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(sum(r.width() * r.height() for r in event.region()))  # pixels repainted
+        return False
+
+
 def test_a_frame_of_new_losses_paints_neither_the_axes_nor_the_legend_text(qtbot, monkeypatch):
     plot = LossPlot()
     qtbot.addWidget(plot)
@@ -124,12 +138,18 @@ def test_a_frame_of_new_losses_paints_neither_the_axes_nor_the_legend_text(qtbot
         qtbot.wait(20)
     item = plot.getPlotItem()
     labels = [label.item for _, label in item.legend.items]
-    calls = count_paints(monkeypatch, item.getAxis("left"), item.getAxis("bottom"), *labels, plot.train_curve)
-    for epochs in (600, 700, 800):
+    curve = plot.train_curve
+    calls = count_paints(monkeypatch, item.getAxis("left"), item.getAxis("bottom"), *labels, curve.settled, curve.tail)
+    repainted = []
+    plot.viewport().installEventFilter(filter_ := PaintRects(repainted))
+    for epochs in (502, 504, 506):  # frames of a run: new points at the end (the tail stays short)
+        before = len(repainted)
         plot.show_history(History(full.train[:epochs].copy()), planned=1000)
-        plot.viewport().repaint()
-    assert calls.count(plot.train_curve) == 3  # the frames were painted, with the new losses
-    assert calls == [plot.train_curve] * 3  # the axes and the legend's words came from their pixmaps
+        qtbot.waitUntil(lambda before=before: len(repainted) > before, timeout=1000)
+    assert calls == [curve.tail] * 3  # the new losses were painted; the axes, the legend's words and
+    # the settled part of the curve came from their pixmaps
+    assert all(pixels < plot.width() * plot.height() / 20 for pixels in repainted), repainted  # a strip, not the plot
+    plot.viewport().removeEventFilter(filter_)
     plot.set_loss_name("Cross-entropy")  # an axis that changes is painted again
     plot.viewport().repaint()
     assert item.getAxis("left") in calls
@@ -209,3 +229,34 @@ def test_imager_refuses_a_grid_the_network_cannot_take():
     model = Experiment().build_model()
     with pytest.raises(ValueError, match="the grid"):
         boundary.Imager(model, torch.zeros(10, 3))
+
+
+def test_a_live_curve_draws_its_whole_series_in_two_parts(qtbot):
+    """The settled part and the tail join at one point and together are the series the curve holds."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    full = growing_history(3000)
+    curve = plot.train_curve
+
+    def drawn() -> tuple[np.ndarray, np.ndarray]:
+        (sx, sy), (tx, ty) = curve.settled.getData(), curve.tail.getData()
+        assert sx[-1] == tx[0] and (sy[-1] == ty[0] or np.isnan(sy[-1]) and np.isnan(ty[0]))  # they join
+        return np.concatenate((sx, tx[1:])), np.concatenate((sy, ty[1:]))
+
+    history = History(full.train[:100].copy())
+    for epochs in range(100, 3001, 37):  # messages of a run, past the Envelope's 2,048 points too
+        history.train = full.train[:epochs].copy()
+        plot.show_history(history, planned=3000)
+        xs, ys = curve.getData()
+        assert len(xs) == len(ys) and xs[-1] <= epochs
+        for got, want in zip(drawn(), (xs, ys), strict=True):
+            np.testing.assert_array_equal(got, want)
+    plot.set_log_scale(True)  # every point changes: drawn afresh
+    np.testing.assert_array_equal(drawn()[1], curve.getData()[1])
+    assert np.nanmax(curve.getData()[1]) < 1  # log10 of losses below 10
+    plot.show_history(History(full.train[:50].copy()), planned=100)  # a new run
+    np.testing.assert_array_equal(drawn()[0], np.arange(1, 51))
+    curve.setVisible(False)  # the legend's sample hides the curve: both parts
+    assert not curve.settled.isVisible() and not curve.tail.isVisible()
