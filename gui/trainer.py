@@ -72,22 +72,26 @@ class GuiLoad:
     Qt runner calls :meth:`start` as a run starts and :meth:`measure` as each progress message
     arrives, in the GUI thread; the training thread reads ``share`` (one float: no lock needed)."""
 
-    SMOOTHING = 0.3  # the weight of the newest interval
+    # Each interval weighs by its length (an exponential average over about TAU seconds): the short
+    # one before a run's last message, or between a pause's messages, says little about the frames.
+    TAU = 0.5
 
     def __init__(self):
         self.share = 0.0
         self._since: tuple[float, float] | None = None
 
     def start(self) -> None:
-        """A run starts: the next interval begins now (the idle time before it is not the GUI's load)."""
-        self._since = (time.perf_counter(), time.thread_time())
+        """A run starts: intervals are measured from its first progress message on. Neither the idle
+        time before the run nor the GUI's work to start it (controls, the runs table, the plots
+        cleared: once a run, not once a frame) is the load of its frames."""
+        self._since = None
 
     def measure(self) -> None:
         """In the GUI thread: the interval since the last call."""
         now = (time.perf_counter(), time.thread_time())
         if self._since is not None and now[0] > self._since[0]:
-            share = (now[1] - self._since[1]) / (now[0] - self._since[0])
-            self.share += self.SMOOTHING * (share - self.share)
+            wall = now[0] - self._since[0]
+            self.share += (1 - math.exp(-wall / self.TAU)) * ((now[1] - self._since[1]) / wall - self.share)
         self._since = now
 
     @property

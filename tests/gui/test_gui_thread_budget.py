@@ -3,6 +3,8 @@ speed): measured work removed, proved by counting calls and comparing numbers, n
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -70,17 +72,24 @@ def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
         load.measure()
     assert abs(load.share - 0.2) < 1e-3
     assert load.stretch == min(trainer.MAX_STRETCH, 0.2 / trainer.GUI_SHARE)
+    clock["wall"] += 0.01  # a short interval (a run's last message) weighs little, however busy
+    clock["cpu"] += 0.01
+    load.measure()
+    assert load.share < 0.22
     for _ in range(30):  # idle again
         clock["wall"] += 0.1
         load.measure()
     assert load.share < trainer.GUI_SHARE and load.stretch == 1
     share = load.share
-    clock["wall"] += 60  # a minute between two runs: not the GUI's load
-    load.start()
+    load.start()  # a run starts: the GUI's work to start it and the idle minute before do not count
+    clock["wall"] += 60
+    clock["cpu"] += 0.05
+    load.measure()
+    assert load.share == share
     clock["wall"] += 0.1
     clock["cpu"] += 0.05
     load.measure()
-    assert load.share == pytest.approx(share + load.SMOOTHING * (0.5 - share))
+    assert load.share == pytest.approx(share + (1 - math.exp(-0.1 / load.TAU)) * (0.5 - share))
 
 
 def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
