@@ -170,8 +170,7 @@ class Display(QObject):
             shown, prefix = epoch, f"Epoch {epoch} of {total}"
         # A live run measures its test loss and errors 4 times a second and sends progress 10 times: between
         # two measures the line keeps the last ones, with their epoch (it used to drop them, and blink).
-        earlier = (metrics is not None and s.seek_epoch is None and s.running and 0 < metrics.epoch < shown
-                   and metrics.test_loss is not None)
+        earlier = metrics is not None and s.seek_epoch is None and s.running and 0 < metrics.epoch < shown
         if metrics is None or metrics.test_loss is None or shown == 0 or (metrics.epoch != shown and not earlier):
             hint = ""
             if epoch == 0 and s.state not in (RUNNING, PAUSED):

@@ -191,9 +191,9 @@ class LiveCurve(pg.PlotCurveItem):
     split, kept as a pixmap, and ``tail``, the points since. A frame then repaints the strip of its
     new points instead of the whole plot (the curve's bounds): a frame, data and paint, took 0.89 ms
     of the GUI thread against 1.21 with three runs compared, and that thread holds the GIL the
-    training needs (benchmarks/README.md). The split moves to
-    the end when the tail passes ``TAIL`` points or an eighth of the plot's width, and whenever the
-    settled points change (a new history, log mode, an envelope that merged its blocks)."""
+    training needs (benchmarks/README.md). The split moves to the end when the tail passes ``TAIL``
+    points or an eighth of the plot's width, and whenever the settled points change (a new history,
+    log mode, an envelope that merged its blocks)."""
 
     TAIL = 128
 
@@ -216,8 +216,8 @@ class LiveCurve(pg.PlotCurveItem):
             xs = ys = np.empty(0)
         n, split = len(xs), self._split
         settled_x, settled_y = self.settled.getData()
-        width = self.getViewBox().viewRange()[0][1] - self.getViewBox().viewRange()[0][0] if self.getViewBox() else 0
-        keep = (0 < split < n and n - split <= self.TAIL and xs[-1] - xs[split] <= width / 8
+        (x0, x1), _ = self.getViewBox().viewRange()
+        keep = (0 < split < n and n - split <= self.TAIL and xs[-1] - xs[split] <= (x1 - x0) / 8
                 and settled_x is not None and np.array_equal(xs[:split + 1], settled_x)
                 and np.array_equal(ys[:split + 1], settled_y, equal_nan=True))
         if not keep:

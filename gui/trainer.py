@@ -55,8 +55,9 @@ METRICS_SHARE = 0.1
 # The GUI thread's work on the messages (drawing the plots) holds the GIL the training needs, so
 # every millisecond of it costs the training about one. The Qt runner measures the GUI thread's
 # share of the time (GuiLoad); above GUI_SHARE the worker sends its messages and images less often,
-# in proportion, down to MAX_STRETCH times fewer: on a loaded or slow machine the plots then move
-# at 7-9 frames a second instead of 10, and training keeps its speed (benchmarks/README.md).
+# in proportion, down to MAX_STRETCH times fewer: on this project's 2-core test machine the plots
+# then move at 6-7 frames a second instead of 10, and training keeps more of its speed
+# (benchmarks/README.md).
 GUI_SHARE = 0.04
 MAX_STRETCH = 4.0
 # A wide network's image or metrics take seconds (10,000 grid points through 2-4096-4096-2 is
