@@ -30,8 +30,9 @@ from .display import Display
 from .draw import DrawTool
 from .experiment import Experiment
 from .layer_panel import LayerPanel
+from .loss_plot import LossPlot
 from .overlays import RunOverlays
-from .plots import BoundaryPlot, LossPlot
+from .plots import BoundaryPlot
 from .run_panel import RunPanel
 from .runs_view import RunsPanel
 from .session import Session

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gui.experiment import History
-from gui.plots import Envelope, LossPlot
+from gui.loss_plot import Envelope, LossPlot
 
 MAX_POINTS = 4 * 2048 + 2  # LossPlot's envelopes: at most 2 x capacity blocks of 2 points, plus the tail
 

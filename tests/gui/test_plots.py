@@ -15,7 +15,8 @@ from PySide6.QtGui import QColor
 import minidl
 from gui import boundary
 from gui.experiment import Experiment, History
-from gui.plots import COARSE_STEPS, BoundaryPlot, LossPlot, nice_ceiling
+from gui.loss_plot import LossPlot
+from gui.plots import COARSE_STEPS, BoundaryPlot, nice_ceiling
 
 
 @pytest.mark.parametrize(("value", "fine", "coarse"), [
