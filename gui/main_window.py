@@ -7,7 +7,7 @@ shows the file name in the title and asks before unsaved training is discarded.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,6 +40,7 @@ from .settings_panel import SettingsPanel
 from .timeline_view import TimelineView
 
 TITLE = "minidl playground"
+PREWARM_MS = 500  # after start-up: the training process (gui.training_process) starts meanwhile
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("minidl", "playground")
         self.builds = Background(self)
         self.session = Session(experiment or files.report_experiment(), runner=worker.start, builder=self.builds.submit)
+        # The training process takes over a second to start: once the window is up, not before it.
+        QTimer.singleShot(PREWARM_MS, self, worker.prewarm)
         self.confirm_discard = self._ask_to_save
         self.last_message = ""
         self._build_views()

@@ -369,6 +369,7 @@ class LiveEta:
         self._pending: float | None = None
         self._applied: list[tuple[int, float]] = []
         self._epoch, self._at_start, self._optimizer = first_epoch, True, optimizer
+        self.forward = None
         inner_proceed, inner_finished = control.proceed, control.epoch_finished
 
         def proceed() -> bool:
@@ -388,6 +389,13 @@ class LiveEta:
     def request(self, eta: float) -> None:
         with self._lock:
             self._pending = eta
+        if self.forward is not None:  # the run trains in another process (gui.training_process)
+            self.forward("eta", eta)
+
+    def add_applied(self, applied: list[tuple[int, float]]) -> None:
+        """Changes taken elsewhere (by a run in the training process), for :meth:`take_applied`."""
+        with self._lock:
+            self._applied.extend(applied)
 
     def _apply(self) -> None:
         with self._lock:

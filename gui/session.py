@@ -34,7 +34,6 @@ window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from .runs import LiveEta, Run, RunBook, stamp
 from .session_runs import KeptRuns
 from .timeline import Timeline, flatten
 from .trainer import GuiLoad, Job
+from .training_process import LinkedControl
 from .units_wanted import UnitsWanted
 from .weights import ViewRequest, fresh_network, load_flat, model_from
 
@@ -302,7 +302,7 @@ class Session(KeptRuns, BatchSteps):
 
     def _start(self, done: int, target: int, first_step_only: bool, schedule) -> None:
         e = self.experiment
-        self._control = minidl.TrainingControl()
+        self._control = LinkedControl()
         if first_step_only:
             self._control.step(1)
         if self.optimizer is None:
@@ -314,8 +314,9 @@ class Session(KeptRuns, BatchSteps):
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=functools.partial(self.timeline.wanted, stride=stride),
-                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted, gui_load=self.gui_load)
+                  self.grid, self._control, snapshot_wanted=self.timeline.rule(stride),
+                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted, gui_load=self.gui_load,
+                  live=self._live)
         if self._batch_first:
             self._batch_first = False
             self._arm_batch_step(job)

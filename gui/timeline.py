@@ -17,6 +17,7 @@ row-major in its logical shape; the report's network (1,427 numbers) needs 5.7 k
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 
 import torch
@@ -30,6 +31,11 @@ MIN_SNAPSHOTS = 3
 def flatten(parameters: list[torch.Tensor]) -> torch.Tensor:
     """One flat copy of ``parameters`` (a snapshot)."""
     return torch.cat([p.detach().reshape(-1) for p in parameters])
+
+
+def snapshot_wanted(epoch: int, dense: int, stride: int) -> bool:
+    """Whether a timeline keeps ``epoch`` as a regular snapshot: each epoch up to ``dense``, then each ``stride``-th."""
+    return epoch <= dense or epoch % stride == 0
 
 
 def parameter_order(packed) -> torch.Tensor:
@@ -70,9 +76,13 @@ class Timeline:
         return stride
 
     def wanted(self, epoch: int, stride: int | None = None) -> bool:
-        """Whether ``epoch`` is a regular snapshot at ``stride`` (the timeline's own by default).
-        Reads only constants: the training thread may call it."""
-        return epoch <= self.dense or epoch % (self.stride if stride is None else stride) == 0
+        """Whether ``epoch`` is a regular snapshot at ``stride`` (the timeline's own by default)."""
+        return snapshot_wanted(epoch, self.dense, self.stride if stride is None else stride)
+
+    def rule(self, stride: int) -> functools.partial:
+        """:meth:`wanted` at ``stride`` for a run to call: it reads only two numbers, so any thread
+        may call it, and it pickles small (the training process gets it, not the snapshots)."""
+        return functools.partial(snapshot_wanted, dense=self.dense, stride=stride)
 
     def thin(self, stride: int) -> None:
         """Use ``stride`` from now on and drop regular snapshots it does not keep (never a pinned one)."""

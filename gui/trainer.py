@@ -120,6 +120,7 @@ class Job:
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
     gui_load: GuiLoad | None = None  # the GUI thread's share of the time, measured by the Qt runner
+    live: object = None  # the session's gui.runs.LiveEta: eta edits during the run
 
 
 class Trainer:

@@ -1,16 +1,25 @@
-"""The Qt side of a run: the worker object that lives in a QThread, and the runner that starts it.
+"""The Qt side of a run, and the runner that starts it (:func:`start`).
 
-The worker-object pattern of the Qt docs: a :class:`TrainingWorker` is moved to a QThread and
-runs a Qt-free :class:`~gui.trainer.Trainer` there; the trainer's typed messages cross to the
-GUI thread as a queued signal and reach the :class:`~gui.session.Session` as plain calls.
+A run trains in the training process (:mod:`gui.training_process`): a :class:`ProcessRun` sends
+it the job and the session's commands, and reads the trainer's messages from the event loop, as
+the pipe has them. Where that process cannot serve (it is busy with another window's run, or the
+platform has no ``pass_fds``), the run trains in a thread of this process instead, the worker-object
+pattern of the Qt docs: a :class:`TrainingWorker` is moved to a QThread and runs the same Qt-free
+:class:`~gui.trainer.Trainer` there; its typed messages cross to the GUI thread as a queued signal.
+Either way they reach the :class:`~gui.session.Session` as plain calls, in order.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
+import time
+import traceback
 
-from .messages import Progress
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, QThread, QTimer, Signal, Slot
+
+from . import training_process
+from .messages import Finished, Progress
 from .trainer import GuiLoad, Job, Trainer
+from .training_process import CONTROLS, Handback, TrainingProcess, dumps, job_spec, loads, pace_state, units_state
 
 
 class TrainingWorker(QObject):
@@ -77,6 +86,133 @@ class QtRun:
         self.worker.message.disconnect(self.receiver.receive)
 
 
-def start(job: Job, deliver) -> QtRun:
-    """The session's runner: train ``job`` in a new QThread, its messages to ``deliver``."""
-    return QtRun(job, deliver)
+class ProcessRun:
+    """A run in the training process. Its messages are read as the pipe has them (a socket notifier
+    in the event loop), and delivered in order; ``wait()`` reads until its :class:`Finished`."""
+
+    SYNC_MS = 100  # how often the pace, the units wanted and the GUI's load are compared and sent
+
+    def __init__(self, job: Job, deliver, process: TrainingProcess, spec: bytes, run: int):
+        """``spec``: the job as :func:`start` pickled it, as run number ``run`` of ``process``."""
+        self.job, self._deliver, self.process = job, deliver, process
+        process.busy, process.runs = True, run
+        self.run, self._seq, self.finished = run, 0, False
+        if job.gui_load is not None:
+            job.gui_load.start()
+        self._synced = self._wanted()
+        job.control.forward = self._command
+        if job.live is not None:
+            job.live.forward = self._command
+        self.notifier = QSocketNotifier(process.messages.fileno(), QSocketNotifier.Type.Read)
+        self.notifier.activated.connect(self._readable)
+        self.timer = QTimer()
+        self.timer.timeout.connect(self.sync)
+        self.timer.start(self.SYNC_MS)
+        if not process.send_bytes(spec):
+            QTimer.singleShot(0, self._lost)
+
+    # -- to the process ------------------------------------------------------------------------
+    def _command(self, name: str, *args) -> None:
+        if name in CONTROLS:  # only these change the process's pause: its messages count them
+            self._seq += 1
+        self.process.send(("cmd", self.run, self._seq, name, args))
+
+    def _wanted(self) -> tuple:
+        load = self.job.gui_load
+        return pace_state(self.job.pace), units_state(self.job.units_wanted), 0.0 if load is None else load.share
+
+    def sync(self) -> None:
+        """Send what changed of the pace (the speed slider), the units wanted (the network view) and the load."""
+        wanted = self._wanted()
+        for name, old, new in zip(("pace", "units", "load"), self._synced, wanted, strict=True):
+            if new != old and new is not None:
+                self._command(name, *(new if isinstance(new, tuple) else (new,)))
+        self._synced = wanted
+
+    # -- from the process ----------------------------------------------------------------------
+    def _readable(self) -> None:
+        # One message a call (the notifier fires again while the pipe has more): other events, such
+        # as the work a view posts for after a message, come between them as between queued signals.
+        if not self.finished and self.process.messages.poll():
+            self._read_one()
+
+    def _read_one(self) -> None:
+        try:
+            run, acked, paused, applied, message = loads(self.process.messages.recv_bytes())
+        except (EOFError, OSError):
+            self._lost()
+            return
+        except Exception:  # a message this side cannot read: the run cannot go on
+            self._lost(traceback.format_exc())
+            return
+        if run != self.run:
+            return  # a message of an earlier run (none come after its Finished)
+        job = self.job
+        if applied and job.live is not None:  # before the Progress: the session records them with it
+            job.live.add_applied(applied)
+            job.optimizer.eta = applied[-1][1]
+        if acked == self._seq:  # no command on its way: the process's pause is the run's
+            job.control.mirror(paused)
+        if isinstance(message, Handback):
+            message.apply(job.model, job.optimizer)
+            return
+        if isinstance(message, Finished):
+            self.finished = True
+        elif isinstance(message, Progress) and job.gui_load is not None:
+            job.gui_load.measure()
+        self._deliver(message)
+
+    def _lost(self, details: str = "") -> None:
+        """The process ended mid-run (killed, out of memory) or sent what cannot be read: the run fails,
+        and the next one starts a new process."""
+        if self.finished:
+            return
+        self.finished = True
+        self.process.close(wait=False)
+        self.process.popen.kill()
+        self._deliver(Finished("failed", "The training process ended unexpectedly: the weights are those this "
+                               "run started from.\n" + details, self.job.first_epoch - 1))
+
+    def wait(self, milliseconds: int | None = None) -> bool:
+        """Read and deliver the run's messages until its Finished (at most ``milliseconds``); True once it came."""
+        deadline = None if milliseconds is None else time.perf_counter() + milliseconds / 1000
+        while not self.finished:
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                return False
+            try:
+                ready = self.process.messages.poll(left)
+            except OSError:
+                ready = True  # closed: _read_one finds out
+            if ready:
+                self._read_one()
+        return True
+
+    def close(self) -> None:
+        """Forget the run once it has finished (the session calls this after Finished)."""
+        self.timer.stop()
+        self.notifier.setEnabled(False)
+        self.notifier.activated.disconnect(self._readable)
+        self.job.control.forward = None
+        if self.job.live is not None:
+            self.job.live.forward = None
+        self.process.busy = False
+
+
+def start(job: Job, deliver):
+    """The session's runner: train ``job`` in the training process, its messages to ``deliver`` (in a
+    new QThread where that process cannot serve)."""
+    process = training_process.shared()
+    if process is None or process.busy:
+        return QtRun(job, deliver)
+    run = process.runs + 1
+    try:
+        spec = dumps(("job", job_spec(job, run, 0.0 if job.gui_load is None else job.gui_load.share)))
+    except Exception:  # a network the process cannot rebuild (a module of the user's own): train here
+        return QtRun(job, deliver)
+    return ProcessRun(job, deliver, process, spec, run)
+
+
+def prewarm() -> None:
+    """Start the training process ahead of the first Run (it takes over a second to be ready)."""
+    training_process.shared()

@@ -18,7 +18,7 @@ from gui_helpers import (
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QWidget
 
 import minidl
-from gui import boundary
+from gui import boundary, worker
 
 
 @pytest.fixture
@@ -211,6 +211,7 @@ def test_an_error_inside_training_is_reported_not_left_running(quick, qtbot, mon
         yield  # a generator, like minidl.fit
 
     monkeypatch.setattr(minidl, "fit", broken_fit)
+    quick.session.runner = worker.QtRun  # fit is broken in this process: train here, in a thread
     assert run_to_end(qtbot, quick, epochs=3) == "failed"
     assert not quick.session.running
     title, text = quick.files.last_error

@@ -201,7 +201,7 @@ def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch
     """Past epoch 200 the worker keeps the last epoch's weights as one copy of the packed parameters."""
     import gui.session as session_module
 
-    class StopMidEpoch(minidl.TrainingControl):
+    class StopMidEpoch(session_module.LinkedControl):
         def __init__(self):
             super().__init__()
             self.observe(self.count)
@@ -210,7 +210,7 @@ def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch
             if (record.epoch, record.index) == (251, 3):  # the 5th batch of epoch 251 never runs
                 self.stop()
 
-    monkeypatch.setattr(session_module.minidl, "TrainingControl", StopMidEpoch)
+    monkeypatch.setattr(session_module, "LinkedControl", StopMidEpoch)
     s = small(epochs=5000)
     s.run()
     assert s.finish_reason == "stopped" and s.history.epochs == 250

@@ -11,7 +11,7 @@ import torch
 from gui_helpers import WAIT_MS, button, find, heatmap, run_to_end, small_data, start_long_run
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QSpinBox
 
-from gui import boundary
+from gui import boundary, training_process, worker
 from gui.weights import model_from
 
 
@@ -92,19 +92,35 @@ def test_the_timeline_is_saved_and_works_after_opening(trained, tmp_path):
     np.testing.assert_allclose(heatmap(window), expected, atol=1e-6)
 
 
-def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_thread(window, qtbot):
-    """The race of issue 10: the window evaluated the model on the GUI thread while the worker trained it."""
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "training process"])
+def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_thread(window, qtbot, monkeypatch,
+                                                                                  in_process):
+    """The race of issue 10: the window evaluated the model on the GUI thread while the worker trained it.
+    A run in the training process leaves the GUI's model alone but to send it and to take it back."""
+    window.session.runner = worker.start if in_process else worker.QtRun
     small_data(window, n_train=100, n_test=100, batch=10)
     assert run_to_end(qtbot, window, epochs=3) == "completed"
     find(window, QSpinBox, "epochsSpin").setValue(1000)  # no Step reaches the end of a run
     s, gui_thread = window.session, threading.get_ident()
     calls: list[tuple[int, bool, str]] = []
+    handing = []  # inside the training process's hand-over: the job sent, the weights taken back
+
+    def handover(function):
+        def call(*args, **kwargs):
+            handing.append(True)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                handing.pop()
+        return call
+    monkeypatch.setattr(worker, "job_spec", handover(worker.job_spec))
+    monkeypatch.setattr(training_process.Handback, "apply", handover(training_process.Handback.apply))
 
     def recording(obj, name):
         method = getattr(obj, name)
 
         def record(*args, **kwargs):
-            calls.append((threading.get_ident(), s.running, name))
+            calls.append((threading.get_ident(), s.running and not handing, name))
             return method(*args, **kwargs)
         return record
 
@@ -113,6 +129,7 @@ def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_threa
         for name in dir(obj):
             if not name.startswith("__") and callable(getattr(obj, name)) and name not in ("to", "set_loss"):
                 setattr(obj, name, recording(obj, name))
+    runs_before = training_process.shared().runs
     for press in range(50):
         button(window, "stepButton").click()
         qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT_MS)
@@ -122,7 +139,11 @@ def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_threa
     assert s.history.epochs == 53
     on_gui_during_a_run = [name for thread, running, name in calls if thread == gui_thread and running]
     assert on_gui_during_a_run == []
-    assert any(thread != gui_thread for thread, _, _ in calls)  # the worker did use the wrapped model
+    if in_process:  # 10 runs (a Stop every 5 steps) went to the process, and no thread here trained the model
+        assert training_process.shared().runs == runs_before + 10
+        assert all(t == gui_thread for t, _, _ in calls) and any(name == "parameters" for _, _, name in calls)
+    else:
+        assert any(thread != gui_thread for thread, _, _ in calls)  # the worker did use the wrapped model
 
 
 def test_a_file_from_before_timelines_opens_with_its_weights_as_the_only_snapshot(trained, tmp_path):

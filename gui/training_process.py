@@ -1,0 +1,423 @@
+"""Training in a process of its own, free of Qt: the playground's runs train outside the GUI's process.
+
+Why: in one process the GUI thread's drawing and the training thread share one interpreter lock, so
+every millisecond the plots take is a millisecond the training waits (benchmarks/README.md: with
+three runs compared, the playground kept 0.79-0.85 of headless speed that way). In a process of
+its own the training shares only the machine's cores with the GUI.
+
+What crosses, both ways through two pipes (:func:`dumps` pickles tensors as numpy arrays):
+
+- the GUI sends a run as ``("job", spec)``: the network as blocks and flat weights, the data, the
+  optimizer with its state, the trainer's settings; then commands as they happen: the run
+  controls, an eta edit, the pace, the units wanted, the GUI's load (:class:`LinkedControl`,
+  :class:`gui.runs.LiveEta` and :meth:`Remote.sync` forward them);
+- the process runs the unchanged :class:`gui.trainer.Trainer` and sends its messages back in an
+  envelope ``(run, commands applied, paused, etas applied, message)``; just before
+  :class:`~gui.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
+  state, which the GUI's copies take, so after a run the session's model is the trained one.
+
+One process serves the GUI's runs one after the other (:func:`shared`); it is started ahead of
+time (spawning it and importing torch takes over a second) and ends when its command pipe closes.
+The Qt side (reading the pipe from the event loop) is :class:`gui.worker.ProcessRun`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import minidl
+from minidl import architecture
+
+from . import trainer as trainer_module
+from .experiment import LOSSES
+from .messages import Finished
+from .pace import Pace
+from .runs import LiveEta
+from .timeline import flatten
+from .trainer import GuiLoad, Job, Trainer
+from .units_wanted import UnitsWanted
+from .weights import load_flat, model_from
+
+# The trainer's settings travel with each run (a test may change them in the GUI's process).
+TUNABLES = ("PROGRESS_HZ", "IMAGE_HZ", "IMAGE_SHARE", "TEST_HZ", "TEST_SHARE", "TEST_GROWTH", "METRICS_HZ",
+            "METRICS_SHARE", "GUI_SHARE", "MAX_STRETCH", "HEAVY", "CHUNK")
+# A pipe holds 64 kB: a frame with its unit images is more, and the training would wait for the GUI
+# to read it. Linux lets a pipe grow to 1 MB without privileges.
+PIPE_BYTES = 1 << 20
+F_SETPIPE_SZ = 1031
+# The commands that switch the run (LinkedControl's); messages say how many of them were applied.
+CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
+# The process's command line. Not ``-m gui.training_process``: its classes would then be __main__'s,
+# and the pickles of its messages would not name this module.
+CHILD = "import sys; from gui.training_process import main; sys.exit(main(sys.argv[1:]))"
+
+
+# -- the wire ----------------------------------------------------------------------------------
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(array)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a CPU tensor as its numpy array: a flat copy of its numbers instead of torch's
+    storage protocol (which torch.multiprocessing would also route through shared memory)."""
+
+    def reducer_override(self, obj):
+        if type(obj) is torch.Tensor and obj.device.type == "cpu" and not obj.requires_grad:
+            try:
+                return _tensor, (obj.numpy(),)
+            except TypeError:  # a dtype numpy lacks (bfloat16): torch's own way
+                return NotImplemented
+        return NotImplemented
+
+
+def dumps(obj) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()
+
+
+loads = pickle.loads
+
+
+@dataclass
+class Handback:
+    """The end of a run, for the GUI's copies: the weights (flat, in parameter order) and the
+    optimizer's state, step count and step size."""
+
+    flat: torch.Tensor
+    optimizer_state: dict
+    step_count: int
+    eta: float
+    eta_scale: float
+
+    @classmethod
+    def of(cls, job: Job) -> Handback:
+        o = job.optimizer
+        return cls(flatten(job.model.parameters()), o.state_tensors(), o.step_count, o.eta, o.eta_scale)
+
+    def apply(self, model, optimizer) -> None:
+        load_flat(model, self.flat)
+        optimizer.load_state_tensors(self.optimizer_state, model.parameters())
+        optimizer.step_count, optimizer.eta, optimizer.eta_scale = self.step_count, self.eta, self.eta_scale
+
+
+# -- the GUI's side ----------------------------------------------------------------------------
+class LinkedControl(minidl.TrainingControl):
+    """The session's run control. Unlinked it is a :class:`minidl.TrainingControl`; linked to a run
+    in the training process (``forward``), each switch is also sent there, and :meth:`mirror` takes
+    the process's ``paused`` back (a Step ends paused over there)."""
+
+    def __init__(self, paused: bool = False):
+        super().__init__(paused)
+        self.forward = None
+
+    def _send(self, *command) -> None:
+        if self.forward is not None:
+            self.forward(*command)
+
+    def pause(self) -> None:
+        super().pause()
+        self._send("pause")
+
+    def resume(self) -> None:
+        super().resume()
+        self._send("resume")
+
+    def step(self, epochs: int = 1) -> None:
+        super().step(epochs)
+        self._send("step", epochs)
+
+    def step_batches(self, batches: int = 1) -> None:
+        super().step_batches(batches)
+        self._send("step_batches", batches)
+
+    def stop(self) -> None:
+        super().stop()
+        self._send("stop")
+
+    def observe(self, on_batch, trace: bool = False) -> None:
+        """Only the session's batch step observes from the GUI: over there it becomes the trainer's
+        traced observer (:meth:`Remote.apply`)."""
+        super().observe(on_batch, trace)
+        self._send("observe", trace)
+
+    def state(self) -> dict:
+        return {"paused": self._paused, "epochs": self._epochs_to_step, "batches": self._batches_to_step,
+                "trace": self.trace}
+
+    def mirror(self, paused: bool) -> None:
+        if paused != self._paused:
+            self._set(paused=paused)
+
+
+def job_spec(job: Job, run: int, share: float) -> dict:
+    """What the training process needs of ``job`` (the model as blocks and weights: it is rebuilt there)."""
+    loss = next(name for name, kind in LOSSES.items() if type(job.model.loss) is kind)
+    return {
+        "run": run, "blocks": architecture.describe(job.model), "loss": loss,
+        "flat": flatten(job.model.parameters()), "data": job.data,
+        "optimizer": job.optimizer, "epochs": job.epochs, "batch_size": job.batch_size,
+        "first_epoch": job.first_epoch, "grid": job.grid, "snapshot_wanted": job.snapshot_wanted,
+        "schedule": job.schedule, "control": job.control.state(), "pace": pace_state(job.pace),
+        "units": units_state(job.units_wanted), "share": share,
+        "tunables": {name: getattr(trainer_module, name) for name in TUNABLES},
+    }
+
+
+def pace_state(pace: Pace | None) -> tuple | None:
+    return None if pace is None else (pace.epochs_per_second, pace.batch_losses)
+
+
+def units_state(units: UnitsWanted | None) -> tuple | None:
+    return None if units is None else (units.on, units.full)
+
+
+class TrainingProcess:
+    """The child process and its two pipes; ``busy`` while one of the GUI's runs trains in it."""
+
+    def __init__(self):
+        command_read, command_write = os.pipe()
+        message_read, message_write = os.pipe()
+        try:
+            import fcntl  # POSIX only, like the whole module (shared() says so elsewhere)
+
+            fcntl.fcntl(message_write, F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # not Linux, or a lower limit: the default size works, with more waiting
+            pass
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(command_read), str(message_write)],
+                pass_fds=(command_read, message_write), env=env, stdin=subprocess.DEVNULL)
+        finally:
+            os.close(command_read)
+            os.close(message_write)
+        self.commands = Connection(command_write, readable=False)
+        self.messages = Connection(message_read, writable=False)
+        self.busy = False
+        self.runs = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None and not self.commands.closed
+
+    def send(self, command) -> bool:
+        """Send a command; False once the process is gone."""
+        return self.send_bytes(dumps(command))
+
+    def send_bytes(self, data: bytes) -> bool:
+        try:
+            self.commands.send_bytes(data)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def close(self, wait: bool = True) -> None:
+        """End the process: it stops its run and exits once its command pipe closes (``wait``: for that)."""
+        for connection in (self.commands, self.messages):
+            if not connection.closed:
+                connection.close()
+        if not wait:
+            return
+        try:
+            self.popen.wait(2)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+_shared: TrainingProcess | None = None
+
+
+def shared(start: bool = True) -> TrainingProcess | None:
+    """The GUI process's training process (started if need be and ``start``); None if it cannot start."""
+    global _shared
+    if os.name != "posix":  # pass_fds: elsewhere the runs train in a thread of the GUI's process
+        return None
+    if _shared is not None and not _shared.alive:
+        _shared.close()
+        _shared = None
+    if _shared is None and start:
+        try:
+            _shared = TrainingProcess()
+        except OSError:
+            return None
+    return _shared
+
+
+def close_shared(wait: bool = True) -> None:
+    global _shared
+    if _shared is not None:
+        _shared.close(wait)
+        _shared = None
+
+
+# At exit, only the pipes close: the process ends on its own (it may still be importing torch).
+atexit.register(close_shared, wait=False)
+
+
+# -- the training process's side ----------------------------------------------------------------
+class Remote:
+    """One run in the training process: the job rebuilt from its spec, and the commands applied to it."""
+
+    def __init__(self, spec: dict, out: Connection):
+        self.run, self.out, self.acked = spec["run"], out, 0
+        for name, value in spec["tunables"].items():
+            setattr(trainer_module, name, value)
+        self.control = control = minidl.TrainingControl()
+        state = spec["control"]
+        if state["epochs"]:
+            control.step(state["epochs"])
+        elif state["batches"]:
+            control.step_batches(state["batches"])
+        elif state["paused"]:
+            control.pause()
+        pace = None if spec["pace"] is None else Pace(*spec["pace"])
+        units = None if spec["units"] is None else UnitsWanted(*spec["units"])
+        self.load = GuiLoad()
+        self.load.share = spec["share"]
+        optimizer = spec["optimizer"]
+        model = model_from(spec["blocks"], spec["flat"], spec["loss"])
+        self.live = LiveEta(control, optimizer, spec["first_epoch"])
+        self.job = Job(model, spec["data"], optimizer, spec["epochs"], spec["batch_size"], spec["first_epoch"],
+                       spec["grid"], control, snapshot_wanted=spec["snapshot_wanted"], schedule=spec["schedule"],
+                       pace=pace, units_wanted=units, gui_load=self.load)
+        if state["trace"]:
+            self._trace()
+
+    def _trace(self) -> None:
+        job = self.job
+        self.control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
+
+    def apply(self, seq: int, name: str, args: tuple) -> None:
+        """A command from the GUI (in the reader thread: each of these is safe from any thread)."""
+        if name == "observe":
+            self._trace()
+        elif name == "eta":
+            self.live.request(*args)
+        elif name == "pace" and self.job.pace is not None:
+            self.job.pace.epochs_per_second, self.job.pace.batch_losses = args
+        elif name == "units" and self.job.units_wanted is not None:
+            self.job.units_wanted.on, self.job.units_wanted.full = args
+        elif name == "load":
+            self.load.share = args[0]
+        elif name in CONTROLS:
+            getattr(self.control, name)(*args)
+        self.acked = seq  # the GUI counts the CONTROLS it sent: the others leave seq as it was
+
+    def send(self, message) -> None:
+        """The trainer's ``send``: the message in its envelope (the handback goes just before Finished)."""
+        if isinstance(message, Finished):
+            self._post(Handback.of(self.job))
+        self._post(message)
+
+    def _post(self, message) -> None:
+        acked = self.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
+        self.out.send_bytes(dumps((self.run, acked, self.control.paused, self.live.take_applied(), message)))
+
+    def train(self) -> None:
+        Trainer(self.job, self.send).run()
+
+    def fail(self, text: str) -> None:
+        self.send(Finished("failed", text, self.job.first_epoch - 1))
+
+
+def warm_up() -> None:
+    """Train a tiny network once while the GUI starts: the first epoch of a fresh process otherwise pays
+    for torch's first calls (tens of milliseconds), and the first Run's curve would start with a step."""
+    try:
+        model = model_from([{"type": "Linear", "width": 4}, {"type": "ReLU"}, {"type": "Linear", "width": 2},
+                            {"type": "Tanh"}], torch.zeros(22), "MSE")
+        X = torch.linspace(0, 1, 16).reshape(8, 2)
+        for _ in minidl.fit(model, X, torch.zeros(8, 2), 2, 4, minidl.SGD(1e-3)):
+            pass
+        model.predict(X)
+    except Exception:  # only a head start: a real run reports its own errors
+        pass
+
+
+class Child:
+    """The training process's loop: a reader thread takes the GUI's commands; the main thread trains."""
+
+    def __init__(self, commands: Connection, out: Connection):
+        self.commands, self.out = commands, out
+        self.jobs: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.current: Remote | None = None
+        self.early: list = []  # commands for a run whose job the main thread is still building
+
+    def read(self) -> None:
+        while True:
+            try:
+                command = loads(self.commands.recv_bytes())
+            except (EOFError, OSError):
+                break
+            self.take(command)
+        with self.lock:  # the GUI is gone: end the run in progress, then the process
+            if self.current is not None:
+                self.current.control.stop()
+        self.jobs.put(None)
+
+    def take(self, command: tuple) -> None:
+        """A job goes to the main thread; a command to its run, or waits for it while it is being built."""
+        if command[0] == "job":
+            self.jobs.put(command[1])
+            return
+        _, run, seq, name, args = command
+        with self.lock:
+            if self.current is not None and self.current.run == run:
+                self.current.apply(seq, name, args)
+            elif self.current is None or run > self.current.run:
+                self.early.append(command)
+
+    def begin(self, remote: Remote) -> None:
+        """``remote`` is the run now: the commands that came for it while it was built apply first."""
+        with self.lock:
+            self.current = remote
+            early, self.early = [c for c in self.early if c[1] == remote.run], []
+            for _, _, seq, name, args in early:
+                remote.apply(seq, name, args)
+
+    def main(self) -> None:
+        threading.Thread(target=self.read, daemon=True).start()
+        warm_up()
+        while (spec := self.jobs.get()) is not None:
+            try:
+                remote = Remote(spec, self.out)
+            except Exception:  # nothing trained: the GUI keeps its weights
+                self.out.send_bytes(dumps((spec["run"], 0, False, [], Finished(
+                    "failed", traceback.format_exc(), spec["first_epoch"] - 1))))
+                continue
+            self.begin(remote)
+            try:
+                remote.train()
+            except OSError:  # the GUI closed its end
+                break
+            except Exception:  # outside the trainer's own guard (its set-up): the run fails, the process goes on
+                remote.fail(traceback.format_exc())
+            with self.lock:
+                self.current = None
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the GUI's to handle
+    commands, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+    Child(commands, out).main()
+    return 0
+

@@ -1,0 +1,226 @@
+"""The training process (gui.training_process, gui.worker.ProcessRun): the window's runs train there,
+exactly as in a thread, with every control; its failures reach the user as a failed run."""
+
+from __future__ import annotations
+
+import os
+import threading
+from multiprocessing.connection import Connection
+
+import numpy as np
+import pytest
+import torch
+from gui_helpers import (
+    WAIT_MS,
+    button,
+    observe_pauses,
+    run_to_end,
+    small_data,
+    start_long_run,
+    wait_until_blocked,
+)
+
+import minidl
+from gui import trainer, training_process, worker
+from gui.experiment import Experiment
+from gui.messages import Finished, Progress
+from gui.session import Session
+from gui.timeline import flatten
+from gui.training_process import Child, Handback, LinkedControl, Remote, dumps, job_spec, loads
+
+
+def trained(runner, edit_eta: bool = False) -> Session:
+    """A session with momentum (its state must come back too), trained 40 epochs with ``runner`` (and an
+    eta edit while it trains); waits in the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    s = Session(Experiment(n_train=100, n_test=100, batch_size=10, epochs=40, optimizer="SGD + momentum",
+                           momentum=0.9), runner=runner)
+    ended = []
+    s.events.connect("finished", lambda reason, _text: ended.append(reason))
+    if edit_eta:
+        s.events.connect("progress", lambda m: s.edit(eta=2e-3) if m.first_epoch > 10 else None)
+    s.run()
+    while not ended:
+        QApplication.processEvents()
+    assert ended == ["completed"]
+    return s
+
+
+def test_a_run_in_the_process_equals_one_in_a_thread_bit_for_bit(qtbot):
+    here = trained(worker.QtRun)
+    runs = training_process.shared().runs
+    there = trained(worker.start)
+    assert training_process.shared().runs == runs + 1  # it did train in the process
+    np.testing.assert_array_equal(here.history.train, there.history.train)
+    for a, b in zip(here.model.parameters(), there.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert here.optimizer.step_count == there.optimizer.step_count == 400
+    assert here.optimizer.state_tensors().keys() == there.optimizer.state_tensors().keys()
+    for key, value in here.optimizer.state_tensors().items():
+        assert torch.equal(value, there.optimizer.state_tensors()[key])
+    assert here.snapshot_epochs() == there.snapshot_epochs()
+    assert torch.equal(here.timeline.flat(20), there.timeline.flat(20))
+
+
+def test_an_eta_edit_reaches_the_process_and_its_epoch_comes_back(qtbot, monkeypatch):
+    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message each epoch: the edit comes early in the run
+    s = trained(worker.start, edit_eta=True)
+    changes = [(first, v["eta"]) for first, v in s.schedule]
+    assert changes[0] == (1, 1e-3) and changes[-1][1] == 2e-3 and 11 < changes[-1][0] <= 40
+    assert s.optimizer.eta == 2e-3  # the optimizer came back with it
+    assert s.current_run.settings["eta"] == 2e-3
+
+
+def test_the_window_trains_in_the_process_with_every_control(window, qtbot):
+    s = window.session
+    small_data(window)
+    observe_pauses(window)
+    start_long_run(qtbot, window)
+    assert isinstance(s._run, worker.ProcessRun)
+    s.pause()
+    wait_until_blocked(qtbot, window)
+    paused_at = s.history.epochs
+    s.step()
+    wait_until_blocked(qtbot, window, 2)
+    assert s.history.epochs == paused_at + 1
+    s.step_batch()
+    qtbot.waitUntil(lambda: s.last_batch_step() is not None and s.state == "paused", timeout=WAIT_MS)
+    assert (s.last_batch_step().epoch, s.last_batch_step().batch_index) == (paused_at + 2, 0)
+    s.resume()
+    qtbot.waitUntil(lambda: s.history.epochs > paused_at + 3, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
+        button(window, "stopButton").click()
+    assert finished.args == ["stopped"] and not s.running
+    assert torch.equal(flatten(s.model.parameters()), s.timeline.flat(s.history.epochs))
+
+
+def test_a_killed_process_fails_the_run_and_the_next_run_starts_another(window, qtbot):
+    s = window.session
+    small_data(window)
+    start_long_run(qtbot, window)
+    process = s._run.process
+    with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
+        process.popen.kill()
+    assert finished.args == ["failed"] and not s.running
+    title, _text = window.files.last_error
+    assert "failed" in title.lower() and "ended unexpectedly" in window.files.dialog.detailedText()
+    window.files.dialog.close()
+    assert run_to_end(qtbot, window, epochs=s.history.epochs + 2) == "completed"
+    assert training_process.shared() is not process and training_process.shared().alive
+
+
+def test_a_second_run_while_the_process_is_busy_trains_in_a_thread(qtbot):
+    first = Session(Experiment(epochs=1_000_000, n_train=100, n_test=100, batch_size=10), runner=worker.start)
+    second = Session(Experiment(epochs=3, n_train=100, n_test=100, batch_size=10), runner=worker.start)
+    first.run()
+    second.run()
+    try:
+        assert isinstance(first._run, worker.ProcessRun) and isinstance(second._run, worker.QtRun)
+        qtbot.waitUntil(lambda: not second.running, timeout=WAIT_MS)
+        assert second.finish_reason == "completed" and second.history.epochs == 3
+    finally:
+        first.stop()
+    assert first.finish_reason == "stopped" and not training_process.shared().busy
+
+
+# -- the process's loop, run here in a thread: what it answers ------------------------------------
+class Loop:
+    """A :class:`Child` in a thread of this process, on two pipes; ``send``/``receive`` are the GUI's ends."""
+
+    def __init__(self):
+        command_read, command_write = os.pipe()
+        message_read, message_write = os.pipe()
+        self.commands = Connection(command_write, readable=False)
+        self.messages = Connection(message_read, writable=False)
+        self.child = Child(Connection(command_read, writable=False), Connection(message_write, readable=False))
+        self.thread = threading.Thread(target=self.child.main, daemon=True)
+        self.thread.start()
+
+    def send(self, command) -> None:
+        self.commands.send_bytes(dumps(command))
+
+    def receive_run(self, run: int) -> list:
+        """The run's messages up to its Finished."""
+        out = []
+        while not (out and isinstance(out[-1], Finished)):
+            assert self.messages.poll(WAIT_MS / 1000), f"no message from run {run}"
+            envelope = loads(self.messages.recv_bytes())
+            assert envelope[0] == run
+            out.append(envelope[-1])
+        return out
+
+    def close(self) -> None:
+        self.commands.close()  # the loop ends at the end of its command pipe
+        self.thread.join(WAIT_MS / 1000)
+        assert not self.thread.is_alive()
+
+
+def spec_of(run: int, **settings) -> dict:
+    s = Session(Experiment(n_train=100, n_test=100, batch_size=10, epochs=5, **settings))
+    from gui.trainer import Job
+
+    job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 10, 1, s.grid, LinkedControl(),
+              snapshot_wanted=s.timeline.rule(1))
+    return job_spec(job, run, 0.0)
+
+
+def test_the_process_reports_an_error_in_training_and_serves_the_next_run(monkeypatch):
+    loop = Loop()
+    try:
+        real_fit = minidl.fit
+
+        def broken_fit(*args, **kwargs):
+            raise RuntimeError("simulated fault inside the training loop")
+            yield  # a generator, like minidl.fit
+
+        monkeypatch.setattr(minidl, "fit", broken_fit)
+        loop.send(("job", spec_of(1)))
+        messages = loop.receive_run(1)
+        assert isinstance(messages[-2], Handback) and messages[-1].reason == "failed"
+        assert "simulated fault" in messages[-1].text
+        monkeypatch.setattr(minidl, "fit", real_fit)
+        bad = spec_of(2)
+        bad["blocks"] = [{"type": "Linear", "width": -3}]  # cannot be built: the set-up fails, not the process
+        loop.send(("job", bad))
+        assert loop.receive_run(2)[-1].reason == "failed"
+        loop.send(("job", spec_of(3)))
+        messages = loop.receive_run(3)
+        assert messages[-1].reason == "completed"
+        assert sum(len(m.train_losses) for m in messages if isinstance(m, Progress)) == 5
+    finally:
+        loop.close()
+
+
+def test_commands_for_a_run_that_is_still_being_built_are_kept_for_it():
+    """A Stop sent right after the job reaches the run even if the process has not built it yet."""
+    child = Child(None, None)
+    child.take(("cmd", 2, 1, "step", (3,)))
+    child.take(("cmd", 2, 2, "stop", ()))
+    child.take(("cmd", 1, 5, "pause", ()))  # an older run's: dropped
+    remote = Remote(spec_of(2), None)
+    child.begin(remote)
+    assert remote.control.stopped and not remote.control.paused and remote.acked == 2
+    child.take(("cmd", 2, 3, "pause", ()))
+    assert remote.control.paused and remote.acked == 3 and child.early == []
+
+
+@pytest.mark.parametrize("tensor", [torch.arange(6.0).reshape(2, 3).t(), torch.ones(3, dtype=torch.float64),
+                                    torch.zeros(2, dtype=torch.bfloat16), torch.tensor([1, 2])])
+def test_tensors_cross_the_pipe_with_their_values_shape_and_dtype(tensor):
+    back = loads(dumps({"t": tensor}))["t"]
+    assert back.dtype == tensor.dtype and back.shape == tensor.shape and torch.equal(back, tensor)
+
+
+def test_the_control_forwards_its_switches_and_mirrors_the_process():
+    control, sent = LinkedControl(), []
+    control.forward = lambda *command: sent.append(command)
+    control.pause()
+    control.step(2)
+    control.step_batches(1)
+    control.observe(print, trace=True)
+    control.resume()
+    control.stop()
+    assert sent == [("pause",), ("step", 2), ("step_batches", 1), ("observe", True), ("resume",), ("stop",)]
+    control.mirror(True)
+    assert control.paused and control.halted and len(sent) == 6
