@@ -28,7 +28,10 @@ The run rules:
 Threading: while a run is live only the training thread touches :attr:`Session.model`'s
 tensors; the session (GUI thread) gets copies in messages, and :attr:`Session.model` hands
 out a copy built from the latest snapshot. ``runner(job, deliver)`` starts a run: the Qt
-window passes :func:`gui.worker.start` (a QThread); tests may pass a synchronous one.
+window passes :func:`gui.worker.start` (the training process of :mod:`gui.training_process`,
+which gives the weights and the optimizer's state back at the end; or a QThread); tests may
+pass a synchronous one. The run control is a :class:`~gui.training_process.LinkedControl`, so
+that a run in the process gets every switch.
 """
 
 from __future__ import annotations
@@ -487,6 +490,12 @@ class Session(KeptRuns, BatchSteps):
         if run is not None:
             run.close()
         self._control = self._optimizer = None
+        if finished.epoch < self.history.epochs and self.timeline is not None:
+            # A lost training process (gui.worker.ProcessRun) hands back the weights of the last snapshot:
+            # the history goes back to them too, so a Continue (and an exported script) starts where they are.
+            self.history.truncate(finished.epoch)
+            self.timeline.truncate(finished.epoch)
+            self.events.emit("model")
         self._end_run(finished.reason)
         self.state, self.finish_reason = FINISHED, finished.reason
         text = finished.text + self.restart_note  # a stop inside an epoch: the optimizer's state restarts

@@ -228,6 +228,14 @@ class TrainingProcess:
         except (OSError, ValueError):
             return False
 
+    def rss_mb(self) -> float:
+        """The process's resident memory in MB (0 where /proc cannot tell)."""
+        try:
+            with open(f"/proc/{self.popen.pid}/status") as status:
+                return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            return 0.0
+
     def close(self, wait: bool = True) -> None:
         """End the process: it stops its run and exits once its command pipe closes (``wait``: for that)."""
         for connection in (self.commands, self.messages):

@@ -20,6 +20,13 @@ from . import training_process
 from .messages import Finished, Progress
 from .trainer import GuiLoad, Job, Trainer
 from .training_process import CONTROLS, Handback, TrainingProcess, dumps, job_spec, loads, pace_state, units_state
+from .weights import load_flat
+
+# A network this wide trains in a thread here. Its time is in large products, which run outside the
+# interpreter's lock, so the GUI thread costs it little; and each of its snapshots (67 MB for
+# 2-4096-4096-2) would be copied through a pipe and read on the GUI thread: 161 ms for the Stop button
+# in benchmarks/bench_gui.py, against a 100 ms target.
+PROCESS_MAX_PARAMETERS = 1_000_000
 
 
 class TrainingWorker(QObject):
@@ -97,6 +104,7 @@ class ProcessRun:
         self.job, self._deliver, self.process = job, deliver, process
         process.busy, process.runs = True, run
         self.run, self._seq, self.finished = run, 0, False
+        self._last_snapshot = (job.first_epoch - 1, None)  # the newest weights delivered, for a lost process
         if job.gui_load is not None:
             job.gui_load.start()
         self._synced = self._wanted()
@@ -158,8 +166,11 @@ class ProcessRun:
             return
         if isinstance(message, Finished):
             self.finished = True
-        elif isinstance(message, Progress) and job.gui_load is not None:
-            job.gui_load.measure()
+        elif isinstance(message, Progress):
+            if message.snapshots:
+                self._last_snapshot = message.snapshots[-1][:2]
+            if job.gui_load is not None:
+                job.gui_load.measure()
         self._deliver(message)
 
     def _lost(self, details: str = "") -> None:
@@ -170,8 +181,11 @@ class ProcessRun:
         self.finished = True
         self.process.close(wait=False)
         self.process.popen.kill()
-        self._deliver(Finished("failed", "The training process ended unexpectedly: the weights are those this "
-                               "run started from.\n" + details, self.job.first_epoch - 1))
+        epoch, flat = self._last_snapshot
+        if flat is not None:
+            load_flat(self.job.model, flat)
+        self._deliver(Finished("failed", f"The training process ended unexpectedly. The network keeps its "
+                               f"weights after epoch {epoch}, the last the timeline holds.\n" + details, epoch))
 
     def wait(self, milliseconds: int | None = None) -> bool:
         """Read and deliver the run's messages until its Finished (at most ``milliseconds``); True once it came."""
@@ -200,8 +214,10 @@ class ProcessRun:
 
 
 def start(job: Job, deliver):
-    """The session's runner: train ``job`` in the training process, its messages to ``deliver`` (in a
-    new QThread where that process cannot serve)."""
+    """The session's runner: train ``job`` in the training process, its messages to ``deliver``; in a
+    new QThread where that process cannot serve, or for a wide network (above ``PROCESS_MAX_PARAMETERS``)."""
+    if sum(p.numel() for p in job.model.parameters()) > PROCESS_MAX_PARAMETERS:
+        return QtRun(job, deliver)
     process = training_process.shared()
     if process is None or process.busy:
         return QtRun(job, deliver)

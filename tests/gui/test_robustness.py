@@ -13,6 +13,7 @@ from gui_helpers import WAIT_MS, find, heatmap, run_to_end, small_data, started_
 from PySide6.QtCore import QThread, QtMsgType
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox
 
+from gui import training_process
 from gui.worker import TrainingWorker
 
 
@@ -87,8 +88,11 @@ def test_eta_spin_turns_nan_into_a_value_in_range(window):
 
 
 def rss_mb() -> float:
+    """This process's resident memory and the training process's, in MB."""
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+        own = next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    process = training_process.shared(start=False)
+    return own + (0.0 if process is None else process.rss_mb())
 
 
 ACTIONS = ("run", "pause", "step", "stop", "reset", "eta", "let it finish")

@@ -103,6 +103,9 @@ def test_a_killed_process_fails_the_run_and_the_next_run_starts_another(window, 
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         process.popen.kill()
     assert finished.args == ["failed"] and not s.running
+    # back to the last snapshot that came: the weights and the history agree
+    assert s.history.epochs == s.snapshot_epochs()[-1] >= 1
+    assert torch.equal(flatten(s.model.parameters()), s.timeline.flat(s.history.epochs))
     title, _text = window.files.last_error
     assert "failed" in title.lower() and "ended unexpectedly" in window.files.dialog.detailedText()
     window.files.dialog.close()
@@ -224,3 +227,13 @@ def test_the_control_forwards_its_switches_and_mirrors_the_process():
     assert sent == [("pause",), ("step", 2), ("step_batches", 1), ("observe", True), ("resume",), ("stop",)]
     control.mirror(True)
     assert control.paused and control.halted and len(sent) == 6
+
+
+def test_a_wide_network_trains_in_a_thread(qtbot, monkeypatch):
+    """Its snapshots would cross the pipe at tens of megabytes each; its products run outside the lock anyway."""
+    s = Session(Experiment(epochs=2, n_train=100, n_test=100, batch_size=10), runner=worker.start)
+    monkeypatch.setattr(worker, "PROCESS_MAX_PARAMETERS", sum(p.numel() for p in s.model.parameters()) - 1)
+    s.run()
+    assert isinstance(s._run, worker.QtRun)
+    qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
+    assert s.finish_reason == "completed" and s.history.epochs == 2
