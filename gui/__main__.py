@@ -23,10 +23,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from . import errors
+    from . import errors, garbage
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    garbage.collect_on_gui_thread()
     app.setOrganizationName("minidl")
     app.setApplicationName("playground")
     window = MainWindow()

@@ -10,9 +10,9 @@ What crosses, both ways through two pipes (:func:`dumps` pickles tensors as nump
 - the GUI sends a run as ``("job", spec)``: the network as blocks and flat weights, the data, the
   optimizer with its state, the trainer's settings; then commands as they happen: the run
   controls, an eta edit, the pace, the units wanted, the GUI's load (:class:`LinkedControl`,
-  :class:`gui.runs.LiveEta` and :meth:`Remote.sync` forward them);
-- the process runs the unchanged :class:`gui.trainer.Trainer` and sends its messages back in an
-  envelope ``(run, commands applied, paused, etas applied, message)``; just before
+  :class:`gui.runs.LiveEta` and :meth:`gui.worker.ProcessRun.sync` forward them);
+- the process (:mod:`gui.training_child`) runs the unchanged :class:`gui.trainer.Trainer` and sends
+  its messages back in an envelope ``(run, commands applied, paused, etas applied, message)``; just before
   :class:`~gui.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
   state, which the GUI's copies take, so after a run the session's model is the trained one.
 
@@ -27,12 +27,8 @@ import atexit
 import io
 import os
 import pickle
-import queue
-import signal
 import subprocess
 import sys
-import threading
-import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -45,13 +41,11 @@ from minidl import architecture
 
 from . import trainer as trainer_module
 from .experiment import LOSSES
-from .messages import Finished
 from .pace import Pace
-from .runs import LiveEta
 from .timeline import flatten
-from .trainer import GuiLoad, Job, Trainer
+from .trainer import Job
 from .units_wanted import UnitsWanted
-from .weights import load_flat, model_from
+from .weights import load_flat
 
 # The trainer's settings travel with each run (a test may change them in the GUI's process).
 TUNABLES = ("PROGRESS_HZ", "IMAGE_HZ", "IMAGE_SHARE", "TEST_HZ", "TEST_SHARE", "TEST_GROWTH", "METRICS_HZ",
@@ -62,9 +56,9 @@ PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
 # The commands that switch the run (LinkedControl's); messages say how many of them were applied.
 CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
-# The process's command line. Not ``-m gui.training_process``: its classes would then be __main__'s,
+# The process's command line. Not ``-m gui.training_child``: its classes would then be __main__'s,
 # and the pickles of its messages would not name this module.
-CHILD = "import sys; from gui.training_process import main; sys.exit(main(sys.argv[1:]))"
+CHILD = "import sys; from gui.training_child import main; sys.exit(main(sys.argv[1:]))"
 
 
 # -- the wire ----------------------------------------------------------------------------------
@@ -212,6 +206,7 @@ class TrainingProcess:
         self.messages = Connection(message_read, writable=False)
         self.busy = False
         self.runs = 0
+        self.served = 0  # runs it brought to their end
 
     @property
     def alive(self) -> bool:
@@ -251,12 +246,15 @@ class TrainingProcess:
 
 
 _shared: TrainingProcess | None = None
+# Set when a process ended before it brought any run to its end (it cannot start here: a broken
+# installation, too little memory): from then on the runs train in a thread, instead of failing each.
+unusable = False
 
 
 def shared(start: bool = True) -> TrainingProcess | None:
     """The GUI process's training process (started if need be and ``start``); None if it cannot start."""
     global _shared
-    if os.name != "posix":  # pass_fds: elsewhere the runs train in a thread of the GUI's process
+    if os.name != "posix" or unusable:  # pass_fds: elsewhere the runs train in a thread of the GUI's process
         return None
     if _shared is not None and not _shared.alive:
         _shared.close()
@@ -278,154 +276,3 @@ def close_shared(wait: bool = True) -> None:
 
 # At exit, only the pipes close: the process ends on its own (it may still be importing torch).
 atexit.register(close_shared, wait=False)
-
-
-# -- the training process's side ----------------------------------------------------------------
-class Remote:
-    """One run in the training process: the job rebuilt from its spec, and the commands applied to it."""
-
-    def __init__(self, spec: dict, out: Connection):
-        self.run, self.out, self.acked = spec["run"], out, 0
-        for name, value in spec["tunables"].items():
-            setattr(trainer_module, name, value)
-        self.control = control = minidl.TrainingControl()
-        state = spec["control"]
-        if state["epochs"]:
-            control.step(state["epochs"])
-        elif state["batches"]:
-            control.step_batches(state["batches"])
-        elif state["paused"]:
-            control.pause()
-        pace = None if spec["pace"] is None else Pace(*spec["pace"])
-        units = None if spec["units"] is None else UnitsWanted(*spec["units"])
-        self.load = GuiLoad()
-        self.load.share = spec["share"]
-        optimizer = spec["optimizer"]
-        model = model_from(spec["blocks"], spec["flat"], spec["loss"])
-        self.live = LiveEta(control, optimizer, spec["first_epoch"])
-        self.job = Job(model, spec["data"], optimizer, spec["epochs"], spec["batch_size"], spec["first_epoch"],
-                       spec["grid"], control, snapshot_wanted=spec["snapshot_wanted"], schedule=spec["schedule"],
-                       pace=pace, units_wanted=units, gui_load=self.load)
-        if state["trace"]:
-            self._trace()
-
-    def _trace(self) -> None:
-        job = self.job
-        self.control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
-
-    def apply(self, seq: int, name: str, args: tuple) -> None:
-        """A command from the GUI (in the reader thread: each of these is safe from any thread)."""
-        if name == "observe":
-            self._trace()
-        elif name == "eta":
-            self.live.request(*args)
-        elif name == "pace" and self.job.pace is not None:
-            self.job.pace.epochs_per_second, self.job.pace.batch_losses = args
-        elif name == "units" and self.job.units_wanted is not None:
-            self.job.units_wanted.on, self.job.units_wanted.full = args
-        elif name == "load":
-            self.load.share = args[0]
-        elif name in CONTROLS:
-            getattr(self.control, name)(*args)
-        self.acked = seq  # the GUI counts the CONTROLS it sent: the others leave seq as it was
-
-    def send(self, message) -> None:
-        """The trainer's ``send``: the message in its envelope (the handback goes just before Finished)."""
-        if isinstance(message, Finished):
-            self._post(Handback.of(self.job))
-        self._post(message)
-
-    def _post(self, message) -> None:
-        acked = self.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
-        self.out.send_bytes(dumps((self.run, acked, self.control.paused, self.live.take_applied(), message)))
-
-    def train(self) -> None:
-        Trainer(self.job, self.send).run()
-
-    def fail(self, text: str) -> None:
-        self.send(Finished("failed", text, self.job.first_epoch - 1))
-
-
-def warm_up() -> None:
-    """Train a tiny network once while the GUI starts: the first epoch of a fresh process otherwise pays
-    for torch's first calls (tens of milliseconds), and the first Run's curve would start with a step."""
-    try:
-        model = model_from([{"type": "Linear", "width": 4}, {"type": "ReLU"}, {"type": "Linear", "width": 2},
-                            {"type": "Tanh"}], torch.zeros(22), "MSE")
-        X = torch.linspace(0, 1, 16).reshape(8, 2)
-        for _ in minidl.fit(model, X, torch.zeros(8, 2), 2, 4, minidl.SGD(1e-3)):
-            pass
-        model.predict(X)
-    except Exception:  # only a head start: a real run reports its own errors
-        pass
-
-
-class Child:
-    """The training process's loop: a reader thread takes the GUI's commands; the main thread trains."""
-
-    def __init__(self, commands: Connection, out: Connection):
-        self.commands, self.out = commands, out
-        self.jobs: queue.Queue = queue.Queue()
-        self.lock = threading.Lock()
-        self.current: Remote | None = None
-        self.early: list = []  # commands for a run whose job the main thread is still building
-
-    def read(self) -> None:
-        while True:
-            try:
-                command = loads(self.commands.recv_bytes())
-            except (EOFError, OSError):
-                break
-            self.take(command)
-        with self.lock:  # the GUI is gone: end the run in progress, then the process
-            if self.current is not None:
-                self.current.control.stop()
-        self.jobs.put(None)
-
-    def take(self, command: tuple) -> None:
-        """A job goes to the main thread; a command to its run, or waits for it while it is being built."""
-        if command[0] == "job":
-            self.jobs.put(command[1])
-            return
-        _, run, seq, name, args = command
-        with self.lock:
-            if self.current is not None and self.current.run == run:
-                self.current.apply(seq, name, args)
-            elif self.current is None or run > self.current.run:
-                self.early.append(command)
-
-    def begin(self, remote: Remote) -> None:
-        """``remote`` is the run now: the commands that came for it while it was built apply first."""
-        with self.lock:
-            self.current = remote
-            early, self.early = [c for c in self.early if c[1] == remote.run], []
-            for _, _, seq, name, args in early:
-                remote.apply(seq, name, args)
-
-    def main(self) -> None:
-        threading.Thread(target=self.read, daemon=True).start()
-        warm_up()
-        while (spec := self.jobs.get()) is not None:
-            try:
-                remote = Remote(spec, self.out)
-            except Exception:  # nothing trained: the GUI keeps its weights
-                self.out.send_bytes(dumps((spec["run"], 0, False, [], Finished(
-                    "failed", traceback.format_exc(), spec["first_epoch"] - 1))))
-                continue
-            self.begin(remote)
-            try:
-                remote.train()
-            except OSError:  # the GUI closed its end
-                break
-            except Exception:  # outside the trainer's own guard (its set-up): the run fails, the process goes on
-                remote.fail(traceback.format_exc())
-            with self.lock:
-                self.current = None
-
-
-def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the GUI's to handle
-    commands, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
-    Child(commands, out).main()
-    return 0
-

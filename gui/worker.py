@@ -166,6 +166,7 @@ class ProcessRun:
             return
         if isinstance(message, Finished):
             self.finished = True
+            self.process.served += 1
         elif isinstance(message, Progress):
             if message.snapshots:
                 self._last_snapshot = message.snapshots[-1][:2]
@@ -184,8 +185,12 @@ class ProcessRun:
         epoch, flat = self._last_snapshot
         if flat is not None:
             load_flat(self.job.model, flat)
-        self._deliver(Finished("failed", f"The training process ended unexpectedly. The network keeps its "
-                               f"weights after epoch {epoch}, the last the timeline holds.\n" + details, epoch))
+        text = (f"The training process ended unexpectedly. The network keeps its weights after epoch {epoch}, "
+                "the last the timeline holds.")
+        if not self.process.served:  # it never worked here: the next runs train in a thread instead
+            training_process.unusable = True
+            text += " The training process could not start: from now on the runs train in a thread of the window."
+        self._deliver(Finished("failed", text + "\n" + details, epoch))
 
     def wait(self, milliseconds: int | None = None) -> bool:
         """Read and deliver the run's messages until its Finished (at most ``milliseconds``); True once it came."""

@@ -6,6 +6,7 @@ import pytest
 from gui_helpers import STARTED, recording_start
 from PySide6.QtCore import QSettings, QThread
 
+from gui import garbage
 from gui.main_window import MainWindow
 
 _original_start = QThread.start
@@ -30,6 +31,13 @@ def no_thread_left_running():
             thread.wait(5000)
     STARTED.clear()
     assert not running, f"{len(running)} QThread(s) left running by this test"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def garbage_collected_on_the_gui_thread(qapp):
+    """As the application does (gui/garbage.py): a collection in a training thread could destroy an
+    earlier test's window there, and Qt deadlocks."""
+    garbage.collect_on_gui_thread()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -145,7 +145,8 @@ def test_memory_stays_bounded_for_20_runs_of_2000_epochs():
 
 
 def test_the_runs_model_the_script_writer_and_the_training_process_import_no_qt():
-    probe = ("import sys\nimport gui.runs, gui.runs_file, gui.script, gui.session_runs, gui.training_process\n"
+    probe = ("import sys\nimport gui.runs, gui.runs_file, gui.script, gui.session_runs\n"
+             "import gui.training_process, gui.training_child\n"
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph', 'shiboken6'}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -1,5 +1,5 @@
-"""The training process (gui.training_process, gui.worker.ProcessRun): the window's runs train there,
-exactly as in a thread, with every control; its failures reach the user as a failed run."""
+"""The training process (gui.training_process, gui.training_child, gui.worker.ProcessRun): the window's
+runs train there, exactly as in a thread, with every control; its failures reach the user as a failed run."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from gui.experiment import Experiment
 from gui.messages import Finished, Progress
 from gui.session import Session
 from gui.timeline import flatten
-from gui.training_process import Child, Handback, LinkedControl, Remote, dumps, job_spec, loads
+from gui.training_child import Child, Remote
+from gui.training_process import Handback, LinkedControl, dumps, job_spec, loads
 
 
 def trained(runner, edit_eta: bool = False) -> Session:
@@ -237,3 +238,44 @@ def test_a_wide_network_trains_in_a_thread(qtbot, monkeypatch):
     assert isinstance(s._run, worker.QtRun)
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     assert s.finish_reason == "completed" and s.history.epochs == 2
+
+
+def test_a_process_that_cannot_start_leaves_the_runs_to_a_thread(window, qtbot, monkeypatch):
+    old = training_process.shared()  # the working one, put aside
+    monkeypatch.setattr(training_process, "CHILD", "import sys; sys.exit(3)")  # as a broken installation would
+    monkeypatch.setattr(training_process, "unusable", False)
+    monkeypatch.setattr(training_process, "_shared", None)
+    try:
+        small_data(window)
+        assert run_to_end(qtbot, window, epochs=2) == "failed"
+        assert "could not start" in window.files.dialog.detailedText() and window.session.history.epochs == 0
+        window.files.dialog.close()
+        assert training_process.unusable and training_process.shared() is None
+        assert run_to_end(qtbot, window, epochs=2) == "completed" and window.session.history.epochs == 2
+    finally:
+        monkeypatch.undo()
+        training_process._shared = old
+    assert training_process.shared() is old
+
+
+def test_cycles_are_collected_on_the_gui_thread_only(qtbot):
+    """Never in a training thread, where destroying a discarded window's widgets deadlocks Qt."""
+    import gc
+    import weakref
+
+    from PySide6.QtWidgets import QWidget
+
+    assert not gc.isenabled()  # no automatic collection, in whatever thread allocates
+    widget = QWidget()
+    widget.cycle = widget
+    gone = weakref.ref(widget)
+    del widget
+    collected_in = []
+    gc.callbacks.append(lambda phase, _info: collected_in.append(threading.get_ident()) if phase == "stop" else None)
+    try:
+        kept = [[] for _ in range(2 * gc.get_threshold()[0])]  # past the youngest generation's threshold
+        qtbot.waitUntil(lambda: gone() is None, timeout=WAIT_MS)
+        del kept
+    finally:
+        gc.callbacks.pop()
+    assert collected_in and set(collected_in) == {threading.get_ident()}

@@ -1,0 +1,177 @@
+"""The training process's side of :mod:`gui.training_process`: its loop, and a run rebuilt from its spec.
+
+The process runs :func:`main`. A reader thread takes the GUI's commands from one pipe (a job goes to
+the main thread, a command to its run); the main thread rebuilds each job and trains it with the
+unchanged :class:`gui.trainer.Trainer`, whose messages go back through the other pipe.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import traceback
+from multiprocessing.connection import Connection
+
+import torch
+
+import minidl
+
+from . import trainer as trainer_module
+from .messages import Finished
+from .pace import Pace
+from .runs import LiveEta
+from .trainer import GuiLoad, Job, Trainer
+from .training_process import CONTROLS, Handback, dumps, loads
+from .units_wanted import UnitsWanted
+from .weights import model_from
+
+
+class Remote:
+    """One run in the training process: the job rebuilt from its spec, and the commands applied to it."""
+
+    def __init__(self, spec: dict, out: Connection):
+        self.run, self.out, self.acked = spec["run"], out, 0
+        for name, value in spec["tunables"].items():
+            setattr(trainer_module, name, value)
+        self.control = control = minidl.TrainingControl()
+        state = spec["control"]
+        if state["epochs"]:
+            control.step(state["epochs"])
+        elif state["batches"]:
+            control.step_batches(state["batches"])
+        elif state["paused"]:
+            control.pause()
+        pace = None if spec["pace"] is None else Pace(*spec["pace"])
+        units = None if spec["units"] is None else UnitsWanted(*spec["units"])
+        self.load = GuiLoad()
+        self.load.share = spec["share"]
+        optimizer = spec["optimizer"]
+        model = model_from(spec["blocks"], spec["flat"], spec["loss"])
+        self.live = LiveEta(control, optimizer, spec["first_epoch"])
+        self.job = Job(model, spec["data"], optimizer, spec["epochs"], spec["batch_size"], spec["first_epoch"],
+                       spec["grid"], control, snapshot_wanted=spec["snapshot_wanted"], schedule=spec["schedule"],
+                       pace=pace, units_wanted=units, gui_load=self.load)
+        if state["trace"]:
+            self._trace()
+
+    def _trace(self) -> None:
+        job = self.job
+        self.control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
+
+    def apply(self, seq: int, name: str, args: tuple) -> None:
+        """A command from the GUI (in the reader thread: each of these is safe from any thread)."""
+        if name == "observe":
+            self._trace()
+        elif name == "eta":
+            self.live.request(*args)
+        elif name == "pace" and self.job.pace is not None:
+            self.job.pace.epochs_per_second, self.job.pace.batch_losses = args
+        elif name == "units" and self.job.units_wanted is not None:
+            self.job.units_wanted.on, self.job.units_wanted.full = args
+        elif name == "load":
+            self.load.share = args[0]
+        elif name in CONTROLS:
+            getattr(self.control, name)(*args)
+        self.acked = seq  # the GUI counts the CONTROLS it sent: the others leave seq as it was
+
+    def send(self, message) -> None:
+        """The trainer's ``send``: the message in its envelope (the handback goes just before Finished)."""
+        if isinstance(message, Finished):
+            self._post(Handback.of(self.job))
+        self._post(message)
+
+    def _post(self, message) -> None:
+        acked = self.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
+        self.out.send_bytes(dumps((self.run, acked, self.control.paused, self.live.take_applied(), message)))
+
+    def train(self) -> None:
+        Trainer(self.job, self.send).run()
+
+    def fail(self, text: str) -> None:
+        self.send(Finished("failed", text, self.job.first_epoch - 1))
+
+
+def warm_up() -> None:
+    """Train a tiny network once while the GUI starts: the first epoch of a fresh process otherwise pays
+    for torch's first calls (tens of milliseconds), and the first Run's curve would start with a step."""
+    try:
+        model = model_from([{"type": "Linear", "width": 4}, {"type": "ReLU"}, {"type": "Linear", "width": 2},
+                            {"type": "Tanh"}], torch.zeros(22), "MSE")
+        X = torch.linspace(0, 1, 16).reshape(8, 2)
+        for _ in minidl.fit(model, X, torch.zeros(8, 2), 2, 4, minidl.SGD(1e-3)):
+            pass
+        model.predict(X)
+    except Exception:  # only a head start: a real run reports its own errors
+        pass
+
+
+class Child:
+    """The training process's loop: a reader thread takes the GUI's commands; the main thread trains."""
+
+    def __init__(self, commands: Connection, out: Connection):
+        self.commands, self.out = commands, out
+        self.jobs: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.current: Remote | None = None
+        self.early: list = []  # commands for a run whose job the main thread is still building
+
+    def read(self) -> None:
+        while True:
+            try:
+                command = loads(self.commands.recv_bytes())
+            except (EOFError, OSError):
+                break
+            self.take(command)
+        with self.lock:  # the GUI is gone: end the run in progress, then the process
+            if self.current is not None:
+                self.current.control.stop()
+        self.jobs.put(None)
+
+    def take(self, command: tuple) -> None:
+        """A job goes to the main thread; a command to its run, or waits for it while it is being built."""
+        if command[0] == "job":
+            self.jobs.put(command[1])
+            return
+        _, run, seq, name, args = command
+        with self.lock:
+            if self.current is not None and self.current.run == run:
+                self.current.apply(seq, name, args)
+            elif self.current is None or run > self.current.run:
+                self.early.append(command)
+
+    def begin(self, remote: Remote) -> None:
+        """``remote`` is the run now: the commands that came for it while it was built apply first."""
+        with self.lock:
+            self.current = remote
+            early, self.early = [c for c in self.early if c[1] == remote.run], []
+            for _, _, seq, name, args in early:
+                remote.apply(seq, name, args)
+
+    def main(self) -> None:
+        threading.Thread(target=self.read, daemon=True).start()
+        warm_up()
+        while (spec := self.jobs.get()) is not None:
+            try:
+                remote = Remote(spec, self.out)
+            except Exception:  # nothing trained: the GUI keeps its weights
+                self.out.send_bytes(dumps((spec["run"], 0, False, [], Finished(
+                    "failed", traceback.format_exc(), spec["first_epoch"] - 1))))
+                continue
+            self.begin(remote)
+            try:
+                remote.train()
+            except OSError:  # the GUI closed its end
+                break
+            except Exception:  # outside the trainer's own guard (its set-up): the run fails, the process goes on
+                remote.fail(traceback.format_exc())
+            with self.lock:
+                self.current = None
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the GUI's to handle
+    commands, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+    Child(commands, out).main()
+    return 0
+
