@@ -22,7 +22,7 @@ from .messages import Finished
 from .pace import Pace
 from .runs import LiveEta
 from .trainer import GuiLoad, Job, Trainer
-from .training_process import CONTROLS, Handback, dumps, loads
+from .training_process import CONTROLS, READY, Handback, dumps, loads
 from .units_wanted import UnitsWanted
 from .weights import model_from
 
@@ -62,7 +62,10 @@ class Remote:
     def apply(self, seq: int, name: str, args: tuple) -> None:
         """A command from the GUI (in the reader thread: each of these is safe from any thread)."""
         if name == "observe":
-            self._trace()
+            if args[0]:
+                self._trace()
+            else:  # not sent today (only a batch step observes from the GUI), but meant as it says
+                self.control.observe(None)
         elif name == "eta":
             self.live.request(*args)
         elif name == "pace" and self.job.pace is not None:
@@ -151,6 +154,7 @@ class Child:
     def main(self) -> None:
         threading.Thread(target=self.read, daemon=True).start()
         warm_up()
+        self.out.send_bytes(dumps((0, 0, False, [], READY)))
         while (spec := self.jobs.get()) is not None:
             try:
                 remote = Remote(spec, self.out)

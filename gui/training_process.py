@@ -54,6 +54,8 @@ TUNABLES = ("PROGRESS_HZ", "IMAGE_HZ", "IMAGE_SHARE", "TEST_HZ", "TEST_SHARE", "
 # to read it. Linux lets a pipe grow to 1 MB without privileges.
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
+# What the process sends, as its message of run 0, once it can train.
+READY = "ready"
 # The commands that switch the run (LinkedControl's); messages say how many of them were applied.
 CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
 # The process's command line. Not ``-m gui.training_child``: its classes would then be __main__'s,
@@ -94,7 +96,7 @@ class Handback:
     optimizer's state, step count and step size."""
 
     flat: torch.Tensor
-    optimizer_state: dict
+    optimizer_state: dict | None  # None: not finite (a diverged run's momentum); the GUI's starts afresh
     step_count: int
     eta: float
     eta_scale: float
@@ -102,11 +104,17 @@ class Handback:
     @classmethod
     def of(cls, job: Job) -> Handback:
         o = job.optimizer
-        return cls(flatten(job.model.parameters()), o.state_tensors(), o.step_count, o.eta, o.eta_scale)
+        state = o.state_tensors()
+        if not all(bool(torch.isfinite(t).all()) for t in state.values()):
+            state = None
+        return cls(flatten(job.model.parameters()), state, o.step_count, o.eta, o.eta_scale)
 
     def apply(self, model, optimizer) -> None:
         load_flat(model, self.flat)
-        optimizer.load_state_tensors(self.optimizer_state, model.parameters())
+        if self.optimizer_state is None:
+            optimizer.reset()
+        else:
+            optimizer.load_state_tensors(self.optimizer_state, model.parameters())
         optimizer.step_count, optimizer.eta, optimizer.eta_scale = self.step_count, self.eta, self.eta_scale
 
 
@@ -187,18 +195,25 @@ class TrainingProcess:
     def __init__(self):
         command_read, command_write = os.pipe()
         message_read, message_write = os.pipe()
-        try:
-            import fcntl  # POSIX only, like the whole module (shared() says so elsewhere)
+        # Both ways: a job (the grid and the data: 130 kB for the report's) must not wait for a process
+        # still importing torch, nor the training for the GUI to read a frame.
+        for end in (command_write, message_write):
+            try:
+                import fcntl  # POSIX only, like the whole module (shared() says so elsewhere)
 
-            fcntl.fcntl(message_write, F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:  # not Linux, or a lower limit: the default size works, with more waiting
-            pass
+                fcntl.fcntl(end, F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:  # not Linux, or a lower limit: the default size works, with more waiting
+                pass
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         try:
             self.popen = subprocess.Popen(
                 [sys.executable, "-c", CHILD, str(command_read), str(message_write)],
                 pass_fds=(command_read, message_write), env=env, stdin=subprocess.DEVNULL)
+        except BaseException:
+            os.close(command_write)
+            os.close(message_read)
+            raise
         finally:
             os.close(command_read)
             os.close(message_write)
@@ -206,7 +221,7 @@ class TrainingProcess:
         self.messages = Connection(message_read, writable=False)
         self.busy = False
         self.runs = 0
-        self.served = 0  # runs it brought to their end
+        self.ready = False  # it said so (READY), once torch was imported and warm
 
     @property
     def alive(self) -> bool:
@@ -246,23 +261,26 @@ class TrainingProcess:
 
 
 _shared: TrainingProcess | None = None
-# Set when a process ended before it brought any run to its end (it cannot start here: a broken
-# installation, too little memory): from then on the runs train in a thread, instead of failing each.
+# Set when a process ended before it was ready (it cannot start here: a broken installation): from
+# then on the runs train in a thread, instead of failing each. A process killed later (out of memory,
+# by the user) is replaced by a new one at the next Run.
 unusable = False
 
 
 def shared(start: bool = True) -> TrainingProcess | None:
     """The GUI process's training process (started if need be and ``start``); None if it cannot start."""
     global _shared
+    global unusable
+    if _shared is not None and not _shared.alive:
+        _shared.close()  # and reaped
+        _shared = None
     if os.name != "posix" or unusable:  # pass_fds: elsewhere the runs train in a thread of the GUI's process
         return None
-    if _shared is not None and not _shared.alive:
-        _shared.close()
-        _shared = None
     if _shared is None and start:
         try:
             _shared = TrainingProcess()
-        except OSError:
+        except OSError:  # no process can start here (too many, no memory): threads from now on
+            unusable = True
             return None
     return _shared
 

@@ -11,6 +11,7 @@ Either way they reach the :class:`~gui.session.Session` as plain calls, in order
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 
@@ -19,7 +20,17 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, Q
 from . import training_process
 from .messages import Finished, Progress
 from .trainer import GuiLoad, Job, Trainer
-from .training_process import CONTROLS, Handback, TrainingProcess, dumps, job_spec, loads, pace_state, units_state
+from .training_process import (
+    CONTROLS,
+    READY,
+    Handback,
+    TrainingProcess,
+    dumps,
+    job_spec,
+    loads,
+    pace_state,
+    units_state,
+)
 from .weights import load_flat
 
 # A network this wide trains in a thread here. Its time is in large products, which run outside the
@@ -122,6 +133,7 @@ class ProcessRun:
     # -- to the process ------------------------------------------------------------------------
     def _command(self, name: str, *args) -> None:
         if name in CONTROLS:  # only these change the process's pause: its messages count them
+            self.sync()  # a speed set just before a Step or a Resume applies to it
             self._seq += 1
         self.process.send(("cmd", self.run, self._seq, name, args))
 
@@ -154,7 +166,8 @@ class ProcessRun:
             self._lost(traceback.format_exc())
             return
         if run != self.run:
-            return  # a message of an earlier run (none come after its Finished)
+            self.process.ready |= message == READY
+            return  # or a message of an earlier run (none come after its Finished)
         job = self.job
         if applied and job.live is not None:  # before the Progress: the session records them with it
             job.live.add_applied(applied)
@@ -162,17 +175,22 @@ class ProcessRun:
         if acked == self._seq:  # no command on its way: the process's pause is the run's
             job.control.mirror(paused)
         if isinstance(message, Handback):
-            message.apply(job.model, job.optimizer)
+            try:
+                message.apply(job.model, job.optimizer)
+            except Exception:  # weights that do not fit: the run cannot end well
+                self._lost(traceback.format_exc())
             return
         if isinstance(message, Finished):
             self.finished = True
-            self.process.served += 1
         elif isinstance(message, Progress):
             if message.snapshots:
                 self._last_snapshot = message.snapshots[-1][:2]
             if job.gui_load is not None:
                 job.gui_load.measure()
-        self._deliver(message)
+        try:
+            self._deliver(message)
+        except Exception:  # a view's error: reported as a queued signal's would be, and the next messages come
+            sys.excepthook(*sys.exc_info())
 
     def _lost(self, details: str = "") -> None:
         """The process ended mid-run (killed, out of memory) or sent what cannot be read: the run fails,
@@ -182,12 +200,13 @@ class ProcessRun:
         self.finished = True
         self.process.close(wait=False)
         self.process.popen.kill()
+        self.process.popen.wait()
         epoch, flat = self._last_snapshot
         if flat is not None:
             load_flat(self.job.model, flat)
         text = (f"The training process ended unexpectedly. The network keeps its weights after epoch {epoch}, "
                 "the last the timeline holds.")
-        if not self.process.served:  # it never worked here: the next runs train in a thread instead
+        if not self.process.ready:  # it never worked here: the next runs train in a thread instead
             training_process.unusable = True
             text += " The training process could not start: from now on the runs train in a thread of the window."
         self._deliver(Finished("failed", text + "\n" + details, epoch))

@@ -58,6 +58,13 @@ class Optimizer:
         """L2 weight decay as torch.optim has it: g + lambda theta (new tensors; the model's stay)."""
         return torch._foreach_add(gradients, params, alpha=self.weight_decay) if self.weight_decay else gradients
 
+    def __getstate__(self) -> dict:
+        """A pickled optimizer carries its step size and state, not the training plan's packed copy of
+        them (``_flat_state``, tied to one model's parameters: the plan packs the state again)."""
+        state = dict(self.__dict__)
+        state.pop("_flat_state", None)
+        return state
+
     def reset(self) -> None:
         """Forget the state (a new model, or fresh weights): the next step starts it afresh."""
         self.state, self.step_count = {}, 0

@@ -111,7 +111,9 @@ def test_a_killed_process_fails_the_run_and_the_next_run_starts_another(window, 
     assert "failed" in title.lower() and "ended unexpectedly" in window.files.dialog.detailedText()
     window.files.dialog.close()
     assert run_to_end(qtbot, window, epochs=s.history.epochs + 2) == "completed"
+    assert not training_process.unusable  # it had been ready: a new one took over
     assert training_process.shared() is not process and training_process.shared().alive
+    assert process.popen.returncode is not None  # the killed one was reaped
 
 
 def test_a_second_run_while_the_process_is_busy_trains_in_a_thread(qtbot):
@@ -150,6 +152,9 @@ class Loop:
         while not (out and isinstance(out[-1], Finished)):
             assert self.messages.poll(WAIT_MS / 1000), f"no message from run {run}"
             envelope = loads(self.messages.recv_bytes())
+            if envelope[0] == 0:
+                assert envelope[-1] == training_process.READY  # once, as the loop starts
+                continue
             assert envelope[0] == run
             out.append(envelope[-1])
         return out
@@ -279,3 +284,34 @@ def test_cycles_are_collected_on_the_gui_thread_only(qtbot):
     finally:
         gc.callbacks.pop()
     assert collected_in and set(collected_in) == {threading.get_ident()}
+
+
+def test_a_diverged_run_with_momentum_comes_back_without_its_non_finite_state(qtbot):
+    """Its momentum holds infinities: the weights of the last finite epoch come back, the state starts afresh."""
+    blocks = Experiment().blocks[:-1]  # the report's network without its Tanh: its weights blow up at once
+    s = Session(Experiment(blocks=blocks, n_train=100, n_test=100, batch_size=10, epochs=200, eta=1.0,
+                           optimizer="SGD + momentum", momentum=0.9), runner=worker.start)
+    s.run()
+    assert isinstance(s._run, worker.ProcessRun)
+    qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
+    assert s.finish_reason == "diverged" and s.fresh_weights_needed
+    assert all(bool(torch.isfinite(p).all()) for p in s.model.parameters())
+
+
+def test_a_job_reaches_a_process_still_starting_without_waiting_for_it():
+    """The command pipe holds the report's job (130 kB) while the process imports torch."""
+    import time
+
+    s = Session(Experiment())
+    from gui.trainer import Job
+
+    job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 100, 1, s.grid, LinkedControl(),
+              snapshot_wanted=s.timeline.rule(1))
+    spec = dumps(("job", job_spec(job, 1, 0.0)))
+    process = training_process.TrainingProcess()
+    try:
+        started = time.perf_counter()
+        assert process.send_bytes(spec)
+        assert time.perf_counter() - started < 0.5 and len(spec) > 64 * 1024
+    finally:
+        process.close()

@@ -178,3 +178,21 @@ def test_constant_schedule_changes_nothing():
     la = [r.loss for r in fit(a, X, y, 3, 50, SGD(1e-3))]
     lb = [r.loss for r in fit(b, X, y, 3, 50, SGD(1e-3), schedule=Constant())]
     assert la == lb and all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_a_pickled_optimizer_carries_its_state_and_not_the_plans_packed_copy():
+    """The playground sends an optimizer to its training process: the plan's packed state belongs to one model."""
+    import pickle
+
+    torch.manual_seed(0)
+    X, labels = disc(64)
+    model = Sequential(Linear(2, 8), Tanh(), Linear(8, 2))
+    model.setLoss(MSE())
+    optimizer = Adam(1e-2)
+    list(fit(model, X, one_hot(labels), 2, 16, optimizer))
+    assert hasattr(optimizer, "_flat_state")  # fit's plan packed it
+    copy = pickle.loads(pickle.dumps(optimizer))
+    assert not hasattr(copy, "_flat_state") and copy.step_count == optimizer.step_count == 8
+    for key, value in optimizer.state_tensors().items():
+        assert torch.equal(copy.state_tensors()[key], value)
+    assert "_flat_state" not in optimizer.__getstate__() and hasattr(optimizer, "_flat_state")  # the original keeps it
