@@ -40,6 +40,8 @@ LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96
 SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
           ("update_ratio", "update ratio η‖dL/dW‖/‖W‖", True), ("dead_units", "dead ReLU units", False),
           ("saturated_units", "saturated Tanh units", False))
+COMPACT_HEIGHT = 120  # pixels of a plot below which its axes lose their titles (Inspector._fit_axes)
+COMPACT_TICKS = 0.4  # and its value axis shows this share of pyqtgraph's usual ticks
 HEADERS = ("layer", "‖dL/dW‖", "‖W‖", "ratio", "dead", "sat.")
 
 
@@ -77,7 +79,12 @@ class Inspector(QWidget):
         self.plot.setLabel("bottom", "epoch")
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
+        self.plot.setToolTip("Left: the statistic chosen above, one curve per Linear layer (log scale for the "
+                             "norms and the ratio). Bottom: the epoch. The dashed line is the epoch shown.")
+        self.compact = False  # short: no axis titles (_fit_axes)
         self.histogram = pg.PlotWidget(objectName="inspectorHistogram")
+        self.histogram.setToolTip("Each Linear layer's weights at the epoch shown: the share of its weights "
+                                  "(left) in each bin of weight value (bottom).")
         self.histogram.setMinimumHeight(60)
         self.histogram.setLabel("bottom", "weight value")
         self.histogram.setLabel("left", "share of weights")
@@ -271,6 +278,7 @@ class Inspector(QWidget):
         if self._series_shown != key:  # axis changes relayout the plot: only when the choice changes
             self._series_shown = key
             self.plot.setLabel("left", label)
+            self.plot.getPlotItem().showLabel("left", not self.compact)
             self.plot.getPlotItem().setLogMode(y=log)
         epochs = sorted(self.series)
         for k, curve in enumerate(self._curves):
@@ -329,3 +337,22 @@ class Inspector(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self.refresh()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_axes()
+
+    def _fit_axes(self) -> None:
+        """In a short dock (the default window's is about 190 pixels) the axis titles took the plots'
+        height: the data got 20 pixels, and the left titles were cut ("dient norm"). Below
+        ``COMPACT_HEIGHT`` the titles go (the combo names the left plot's series; the plots' tooltips
+        name every axis) and the value axes keep fewer ticks, so that their labels overlap less."""
+        compact = self.plot.height() < COMPACT_HEIGHT
+        if compact == self.compact:
+            return
+        self.compact = compact
+        for plot in (self.plot, self.histogram):
+            item = plot.getPlotItem()
+            for side in ("left", "bottom"):
+                item.showLabel(side, not compact)
+            item.getAxis("left").setTickDensity(COMPACT_TICKS if compact else 1.0)

@@ -354,3 +354,23 @@ def test_in_the_default_window_the_more_labels_and_the_note_fit_under_the_thumbn
     lowest_thumbnail = max(rect.bottom() for rect, _, _ in view._hits)
     more = [rect for rect, _ in view._more]
     assert more and all(lowest_thumbnail < rect.top() and rect.bottom() <= view.height() - 18 for rect in more)
+
+
+def test_a_short_inspector_drops_its_axis_titles_and_a_tall_one_shows_them(window, qtbot):
+    """The default window's inspector dock is about 190 pixels high: its plots' axis titles took most of it."""
+    inspector, dock = window.inspector, window.inspector_dock
+    dock.show()
+    dock.setFloating(True)
+
+    def titles():
+        axes = [inspector.plot.getPlotItem().getAxis(side) for side in ("left", "bottom")]
+        return [axis.label.isVisible() for axis in [*axes, inspector.histogram.getPlotItem().getAxis("left")]]
+    dock.resize(420, 200)
+    qtbot.waitUntil(lambda: inspector.compact and inspector.plot.height() < 120, timeout=WAIT_MS)
+    assert titles() == [False, False, False]
+    inspector.combo.setCurrentIndex(1)  # another series sets its title: still hidden
+    assert titles() == [False, False, False]
+    dock.resize(420, 600)
+    qtbot.waitUntil(lambda: not inspector.compact, timeout=WAIT_MS)
+    assert titles() == [True, True, True]
+    assert inspector.plot.getPlotItem().getAxis("left").labelText == "weight norm ‖W‖"
