@@ -194,7 +194,7 @@ class ProcessRun:
 
     def _lost(self, details: str = "") -> None:
         """The process ended mid-run (killed, out of memory) or sent what cannot be read: the run fails,
-        and the next one starts a new process."""
+        and the next one starts a new process (or trains in a thread, if this one never got ready)."""
         if self.finished:
             return
         self.finished = True
