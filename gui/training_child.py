@@ -22,7 +22,7 @@ from .messages import Finished
 from .pace import Pace
 from .runs import LiveEta
 from .trainer import GuiLoad, Job, Trainer
-from .training_process import CONTROLS, READY, Handback, dumps, loads
+from .training_process import CONTROLS, READY, Handback, envelope, loads
 from .units_wanted import UnitsWanted
 from .weights import model_from
 
@@ -86,7 +86,7 @@ class Remote:
 
     def _post(self, message) -> None:
         acked = self.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
-        self.out.send_bytes(dumps((self.run, acked, self.control.paused, self.live.take_applied(), message)))
+        self.out.send_bytes(envelope(self.run, message, acked, self.control.paused, self.live.take_applied()))
 
     def train(self) -> None:
         Trainer(self.job, self.send).run()
@@ -154,13 +154,13 @@ class Child:
     def main(self) -> None:
         threading.Thread(target=self.read, daemon=True).start()
         warm_up()
-        self.out.send_bytes(dumps((0, 0, False, [], READY)))
+        self.out.send_bytes(envelope(0, READY))
         while (spec := self.jobs.get()) is not None:
             try:
                 remote = Remote(spec, self.out)
             except Exception:  # nothing trained: the GUI keeps its weights
-                self.out.send_bytes(dumps((spec["run"], 0, False, [], Finished(
-                    "failed", traceback.format_exc(), spec["first_epoch"] - 1))))
+                self.out.send_bytes(envelope(spec["run"], Finished("failed", traceback.format_exc(),
+                                                                   spec["first_epoch"] - 1)))
                 continue
             self.begin(remote)
             try:

@@ -90,6 +90,12 @@ def dumps(obj) -> bytes:
 loads = pickle.loads
 
 
+def envelope(run: int, message, acked: int = 0, paused: bool = False, applied: list | None = None) -> bytes:
+    """A message of the training process, as the GUI reads it (:meth:`gui.worker.ProcessRun._read_one`):
+    its run (0: the process itself), the control commands applied, the run's pause, the etas applied."""
+    return dumps((run, acked, paused, applied or [], message))
+
+
 @dataclass
 class Handback:
     """The end of a run, for the GUI's copies: the weights (flat, in parameter order) and the
