@@ -15,10 +15,16 @@ import torch
 from . import checks
 
 DISC_RADIUS = 1 / math.sqrt(2 * math.pi)  # the disc then covers half of the unit square
+# The most points one call draws: 10 million 2-D points take 80 MB of float32 and their labels 80 MB,
+# fifty times the playground's largest data (2 x 100,000); far more would exhaust memory inside torch.
+MAX_POINTS = 10_000_000
 
 
 def _generator(n: int, seed: int) -> torch.Generator:
     checks.integer("the number of points", n, 0)
+    if n > MAX_POINTS:
+        raise ValueError(f"the number of points is {n:,}, but a data set holds at most {MAX_POINTS:,} points; "
+                         "draw fewer")
     return torch.Generator().manual_seed(checks.seed(seed))
 
 
@@ -132,6 +138,9 @@ def split(name: str, n_train: int, n_test: int, seed: int = 0, noise: float = 0.
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     checks.integer("n_train", n_train)
     checks.integer("n_test", n_test)
+    if n_train + n_test > MAX_POINTS:
+        raise ValueError(f"n_train + n_test is {n_train + n_test:,}, but a data set holds at most {MAX_POINTS:,} "
+                         "points; draw fewer")
     low, high, default = class_range(name)
     classes = default if classes is None else classes
     if isinstance(classes, bool) or not isinstance(classes, int) or not low <= classes <= high:

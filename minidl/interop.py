@@ -37,14 +37,20 @@ def to_torch(model: Sequential) -> nn.Sequential:
 
 
 def from_torch(net: nn.Sequential) -> Sequential:
-    """A minidl ``Sequential`` with copies of the weights of a stack of nn.Linear, nn.ReLU, nn.Tanh and nn.Sigmoid."""
+    """A minidl ``Sequential`` with copies of the weights of a stack of nn.Linear, nn.ReLU, nn.Tanh and nn.Sigmoid.
+
+    Weights must be finite and each layer's own: minidl's Sequential holds a module once (it keeps what
+    its backward needs from its last forward), so tied weights (an nn.Linear used twice, or a parameter
+    shared by two) are refused rather than silently untied into copies that would train apart."""
     if not isinstance(net, nn.Sequential):
         raise ValueError(f"from_torch expects a torch.nn.Sequential, got {type(net).__name__}")
     modules = []
+    owners: dict[int, int] = {}  # id of an nn.Linear or of its parameters -> the first layer index holding it
     for index, layer in enumerate(net):
         if isinstance(layer, nn.Linear):
             if layer.bias is None:
                 raise ValueError(f"layer {index} is an nn.Linear without bias; minidl's Linear always has one")
+            _check_own_finite(index, layer, owners)
             weight = layer.weight.detach()
             module = Linear(layer.in_features, layer.out_features, dtype=weight.dtype, device=weight.device)
             module.weight.copy_(weight)
@@ -56,6 +62,22 @@ def from_torch(net: nn.Sequential) -> Sequential:
             raise ValueError(f"layer {index} is {type(layer).__name__}; minidl imports only Linear, ReLU, Tanh "
                              "and Sigmoid")
     return Sequential(*modules)
+
+
+def _check_own_finite(index: int, layer: nn.Linear, owners: dict[int, int]) -> None:
+    """Refuse an nn.Linear met before, one sharing a parameter with an earlier layer, or non-finite weights."""
+    if id(layer) in owners:
+        raise ValueError(f"layer {index} is the same nn.Linear as layer {owners[id(layer)]} (tied weights); minidl "
+                         "gives each layer its own weights: use two nn.Linear modules, or train the tied net in torch")
+    for name in ("weight", "bias"):
+        param = getattr(layer, name)
+        if id(param) in owners:
+            raise ValueError(f"layer {index} shares its {name} with layer {owners[id(param)]} (tied weights); minidl "
+                             "gives each layer its own weights: give each nn.Linear its own parameters")
+        if not bool(torch.isfinite(param.detach()).all()):
+            raise ValueError(f"layer {index} is an nn.Linear whose {name} holds NaN or infinite values; minidl "
+                             "imports finite weights only (was the net's training diverging?)")
+    owners.update({id(layer): index, id(layer.weight): index, id(layer.bias): index})
 
 
 def loss_to_torch(loss) -> nn.Module:

@@ -32,7 +32,10 @@ class StepDecay:
         self.gamma = checks.coefficient("StepDecay gamma", gamma)
 
     def factor(self, epoch: int) -> float:
-        return self.gamma ** ((epoch - 1) // self.every)
+        try:
+            return self.gamma ** ((epoch - 1) // self.every)
+        except OverflowError:  # gamma > 1 after many steps: fit refuses the infinite factor with a sentence
+            return math.inf
 
     def __repr__(self) -> str:
         return f"StepDecay(every={self.every}, gamma={self.gamma:g})"

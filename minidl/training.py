@@ -212,7 +212,7 @@ def fit(model, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, o
     for epoch in range(first_epoch, first_epoch + epochs):
         total.zero_()
         if schedule is not None:
-            optimizer.eta_scale = schedule.factor(epoch)
+            optimizer.eta_scale = checks.schedule_factor(schedule, epoch)
         step, packed = sgd_step(model, optimizer)  # once per epoch: it checks where the parameters live
         done = 0
         while done < len(batches):
