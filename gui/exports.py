@@ -24,6 +24,7 @@ import minidl
 from minidl.io import write_bytes_atomically
 
 from . import boundary
+from .plain_text import as_html
 from .plots import BoundaryPlot, output_bound
 from .script import script
 from .weights import model_from
@@ -73,7 +74,7 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
             with torch.no_grad():
                 image = boundary.image(model_from(blocks, session.timeline.flat(epoch)), session.grid)
             plot.show_image(np.nan_to_num(image), session.extent)
-            plot.getPlotItem().setTitle(f"{title}epoch {epoch}", size="14pt")
+            plot.getPlotItem().setTitle(as_html(f"{title}epoch {epoch}"), size="14pt")
             exporter = ImageExporter(plot.getPlotItem())
             exporter.parameters()["width"] = GIF_WIDTH
             pictures.append(Image.fromarray(qimage_to_rgb(exporter.export(toBytes=True))))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import PySide6
 import torch
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -134,6 +134,7 @@ class FileActions:
         self.last_error = (title, text)
         self.window.set_status(text)
         self.dialog = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.window)
+        self.dialog.setTextFormat(Qt.TextFormat.PlainText)  # the text quotes files: names, values, titles
         if details:
             self.dialog.setDetailedText(details)
         self.dialog.open()

@@ -5,10 +5,23 @@ it and asks for another (``sceneRequested(index)``)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from .lesson import Lesson, expect_sentence, note_html
+
+
+class NotesBrowser(QTextBrowser):
+    """The scene's note: HTML without resources. Nothing a note names (a picture, a style sheet, a link)
+    is ever read or followed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(openExternalLinks=False, openLinks=False, **kwargs)
+
+    def loadResource(self, kind, name):  # noqa: N802 - Qt's name
+        # Something, never nothing: on an empty answer the document reads the file itself.
+        return QImage() if kind == QTextDocument.ResourceType.ImageResource else ""
 
 
 class LessonView(QWidget):
@@ -21,13 +34,14 @@ class LessonView(QWidget):
         super().__init__(parent)
         self.setObjectName("lessonPanel")
         self.lesson: Lesson | None = None
-        self.caption = QLabel(objectName="sceneTitleLabel", wordWrap=True)
+        self.caption = QLabel(objectName="sceneTitleLabel", wordWrap=True,
+                              textFormat=Qt.TextFormat.PlainText)  # the lesson's words, as written
         self.caption.setToolTip("The lesson, and the scene shown: PageDown/PageUp move between scenes "
                                 "in presenter mode.")
         font = self.caption.font()
         font.setBold(True)
         self.caption.setFont(font)
-        self.notes = QTextBrowser(objectName="sceneNotes", openExternalLinks=False)
+        self.notes = NotesBrowser(objectName="sceneNotes")
         self.notes.setToolTip("The teacher's note for this scene.")
         self.notes.setAccessibleName("Scene notes")
         self.previous_button = QPushButton("◀ Previous scene", objectName="previousSceneButton")

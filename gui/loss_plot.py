@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
+from .plain_text import as_html
 from .plots import COARSE_STEPS, nice_ceiling, quiet_axes
 
 
@@ -204,7 +205,7 @@ class CachedLegend(pg.LegendItem):
     follow their curve's pen, which presenter mode and the compared runs change."""
 
     def addItem(self, item, name):  # noqa: N802 - pyqtgraph's name
-        super().addItem(item, name)
+        super().addItem(item, as_html(name))  # a compared run's words, from a file maybe: shown as written
         self.items[-1][1].item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 

@@ -15,21 +15,29 @@ The replay rules, those of the session (gui/session.py, gui/session_runs.py):
   a changed optimizer, a Continue after a stop inside an epoch) starts a new one;
 - the schedule's factor depends on the epoch number alone, so each segment passes
   ``first_epoch``: epoch 301 gets the factor it gets in the playground's one long run.
+
+A file's words never become code: every setting is checked as an experiment file's is and enters
+the script as a ``repr()`` literal or a number; the title (a run's name and words, read from a
+file) is a ``#`` comment with its line breaks and control characters made spaces. Every script is
+compiled before it is handed over.
 """
 
 from __future__ import annotations
 
 import base64
 import textwrap
+import unicodedata
+import warnings
 from dataclasses import MISSING, fields
 
 import numpy as np
 
+from minidl import architecture
 from minidl.architecture import ACTIVATIONS
 from minidl.data import class_range
 
 from . import points as custom
-from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment
+from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, _checked
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.
@@ -171,7 +179,7 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
             raise ValueError(f"export as Python does not replay the setting {name} = {settings[name]!r} yet")
     if epochs < 1:
         raise ValueError("there is no trained epoch to export yet: press Run first")
-    full = {f.name: settings.get(f.name, _default(f.name)) for f in fields(Experiment)}
+    full = _validated({f.name: settings.get(f.name, _default(f.name)) for f in fields(Experiment)})
     blocks = full["blocks"]
     if schedule is None:
         batch = min(full["batch_size"], full["n_train"])
@@ -185,10 +193,12 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
     used = sorted({b["type"] for b in blocks})
     own = full["dataset"] == CUSTOM
     lines = [
-        f'"""{title}, exported from the minidl playground.',
+        '"""A minidl playground run, exported as a script.',
         "",
         "Rebuilds the same data, the same network and the same settings, trains, and prints the loss",
         'as the report does. Run it with:  python this_script.py"""',
+        "",
+        *comment(title),  # after the docstring: a comment on line 1 or 2 could name the file's encoding
         "",
         *(["import base64", "", "import numpy as np"] if own else []),
         "import torch",
@@ -242,7 +252,38 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         'print(f"test error: {error_rate(model.predict(X_test), labels_test):.2f} %")',
         "",
     ]
-    return "\n".join(lines)
+    return compiled("\n".join(lines))
+
+
+def comment(text: str, width: int = 96) -> list[str]:
+    """``text`` as ``# `` lines: each line break, control or format character (a bidirectional
+    override, a NUL, a lone surrogate) a space, so nothing in it can end the comment or hide code."""
+    flat = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    return ["# " + line for line in textwrap.wrap(flat, width, break_long_words=True)]
+
+
+def compiled(text: str) -> str:
+    """``text`` if Python compiles it (a warning counts as a failure); else ``ValueError``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(text, "<exported script>", "exec")
+    except (SyntaxError, ValueError) as error:  # ValueError: a NUL in the text
+        where = f" (line {error.lineno}: {error.msg})" if isinstance(error, SyntaxError) else ""
+        raise ValueError(f"the script made for this run does not compile{where}, so it was not written; "
+                         "this is a bug in the playground, please report it") from None
+    return text
+
+
+def _validated(settings: dict) -> dict:
+    """``settings`` checked as an experiment file's are (the points by :func:`data_code`), so that only
+    numbers and known names reach the script."""
+    try:
+        checked = {k: v if k == "points" else _checked(k, v) for k, v in settings.items()}
+        architecture.check(checked["blocks"], IN_FEATURES)
+    except ValueError as error:
+        raise ValueError(f"the run's settings cannot be exported: {error}") from None
+    return checked
 
 
 def _default_or_missing(name: str):

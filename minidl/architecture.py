@@ -15,6 +15,7 @@ from .sequential import Sequential
 
 ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh, "Sigmoid": Sigmoid}
 LAYER_TYPES = ("Linear", *ACTIVATIONS)
+KEYS = {"Linear": ("type", "width"), **{name: ("type",) for name in ACTIVATIONS}}  # all a layer may say
 # The report's network: 2-25-25-25-2, ReLU hidden layers, Tanh output.
 REPORT_LAYERS = [{"type": "Linear", "width": 25}, {"type": "ReLU"}, {"type": "Linear", "width": 25},
                  {"type": "ReLU"}, {"type": "Linear", "width": 25}, {"type": "ReLU"},
@@ -41,6 +42,10 @@ def check(layers, in_features: int) -> int:
         kind = layer.get("type") if isinstance(layer, dict) else None
         if kind not in LAYER_TYPES:
             raise ValueError(f"layer {position} must have a type among {', '.join(LAYER_TYPES)}, got {layer!r:.80}")
+        unknown = sorted(set(layer) - set(KEYS[kind]), key=str)
+        if unknown:  # refused, not ignored: a key nothing reads would travel on into files and scripts
+            raise ValueError(f"layer {position} ({kind}) has an unknown key {unknown[0]!r:.40}; a {kind} layer has "
+                             f"only {' and '.join(KEYS[kind])}")
         if kind == "Linear":
             out = layer.get("width")
             if not _positive_int(out) or out > MAX_WIDTH:
