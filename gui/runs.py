@@ -13,8 +13,9 @@ eta changed during a live run is taken by the worker at the start of its next ep
 the same seed, network and schedule give the same numbers, bit for bit.
 
 Memory: a run holds its history (4 bytes an epoch, shared with the session's arrays) and at
-most :data:`RUN_SNAPSHOTS` snapshots (never more than :data:`RUN_BYTES`), which are the
-session timeline's own tensors, not copies.
+most :data:`RUN_SNAPSHOTS` snapshots (never more than :data:`RUN_BYTES`, but always its last), which
+are the session timeline's own tensors, not copies. All runs' snapshots share one memory budget with
+the timeline (:mod:`gui.snapshot_budget`): a wide network's runs give up snapshots, and say so.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class Run:
     final: dict = field(default_factory=lambda: dict.fromkeys(("train_loss", "test_loss", "train_error",
                                                                "test_error")))
     snapshots: dict = field(default_factory=dict)  # epoch -> flat weights (the timeline's tensors)
+    trimmed: bool = False  # it kept fewer snapshots for memory (gui.snapshot_budget.run_note)
     state: str = "running"
     started: float = field(default_factory=time.perf_counter, repr=False)
     # Own points it trained on: the experiment's list, shared, not copied (``settings`` holds their
@@ -188,12 +190,19 @@ def name_for(index: int) -> str:
     return name
 
 
+def snapshots_kept(size: int) -> int:
+    """How many snapshots of a network of ``size`` parameters a run keeps at most (at least one)."""
+    return max(1, min(RUN_SNAPSHOTS, RUN_BYTES // max(1, 4 * size)))
+
+
 def pick_snapshots(epochs: list[int], size: int) -> list[int]:
-    """At most :data:`RUN_SNAPSHOTS` (and :data:`RUN_BYTES`) of ``epochs``, evenly spread, the first
-    and the last always among them."""
-    most = max(2, min(RUN_SNAPSHOTS, RUN_BYTES // max(1, 4 * size)))
+    """At most :func:`snapshots_kept` of ``epochs``, evenly spread, the last always among them (and the
+    first, where two or more are kept)."""
+    most = snapshots_kept(size)
     if len(epochs) <= most:
         return list(epochs)
+    if most == 1:
+        return epochs[-1:]
     picks = np.unique(np.round(np.linspace(0, len(epochs) - 1, most)).astype(int))
     return [epochs[i] for i in picks]
 
@@ -273,6 +282,8 @@ class RunBook:
         if timeline is not None:
             kept = [e for e in timeline.epochs() if e <= history.epochs]
             run.snapshots = {e: timeline.flat(e) for e in pick_snapshots(kept, timeline.size)}
+            most = snapshots_kept(timeline.size)
+            run.trimmed = most < RUN_SNAPSHOTS and len(kept) > most  # fewer for their size
 
     # -- deleting and undoing -------------------------------------------------------------
     def delete(self, name: str) -> Run:
@@ -284,6 +295,11 @@ class RunBook:
         del self.runs[index]
         self.ticked = [n for n in self.ticked if n != name]
         return run
+
+    @property
+    def deleted(self) -> list[Run]:
+        """The deleted runs that Undo can bring back, oldest deletion first."""
+        return [run for _, _, run, _ in self._deleted]
 
     @property
     def undo_stamp(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from . import snapshot_budget
 from .runs import Run, RunBook, final_numbers, settings_of
 
 # Networks up to this many parameters are evaluated on the GUI thread when a run ends without
@@ -71,7 +72,24 @@ class KeptRuns:
         if schedule is not None:
             self.schedule = schedule
         self.current_run = next((r for r in runs if r.name == current), None)
+        self._fit_snapshot_budget()
         self.events.emit("runs")
+
+    # -- memory ------------------------------------------------------------------------------
+    def snapshot_bytes(self) -> int:
+        """Bytes of every weight snapshot the session holds, each tensor once: the timeline's (pins
+        included), the kept runs', the deleted runs' and the Reset's that Undo can bring back. At most
+        :data:`gui.timeline.SNAPSHOT_BUDGET` (or one snapshot where a single one is larger)."""
+        undo = self._undo.timeline if self._undo is not None else None
+        runs = [*self.run_book.runs, *self.run_book.deleted]
+        return snapshot_budget.held_bytes([*snapshot_budget.timeline_flats(self.timeline),
+                                           *snapshot_budget.timeline_flats(undo),
+                                           *(flat for run in runs for flat in run.snapshots.values())])
+
+    def _fit_snapshot_budget(self) -> None:
+        """Make the kept runs and what Undo can bring back give up snapshots past the budget (gui.snapshot_budget)."""
+        undo = self._undo.timeline if self._undo is not None else None
+        snapshot_budget.fit(self.timeline, undo, self.run_book.runs, self.run_book.deleted)
 
     def run_weights(self, name: str, epoch: int) -> tuple[int, torch.Tensor] | None:
         """``(snapshot epoch, flat weights)`` of run ``name`` nearest ``epoch`` (None without weights)."""
@@ -137,6 +155,7 @@ class KeptRuns:
             values = self.data.evaluate(self._model)  # the worker is done with it; a few ms
             final.update({k: v for k, v in values.items() if v is not None})
         self.run_book.end(run, reason, self.history, self.schedule or [], self.run_settings(), self.timeline, final)
+        self._fit_snapshot_budget()
         self.events.emit("runs")
 
     def _drop_partial_epoch_state(self) -> None:

@@ -5,8 +5,14 @@ Which epochs are kept:
 - every epoch up to ``DENSE_EPOCHS`` (the first epochs are where a boundary changes most);
 - after that, the multiples of a power-of-two ``stride``, chosen at the start of each run
   from the epoch it will reach, so that a run holds at most about ``MAX_SNAPSHOTS`` of them
-  (and never more than ``MAX_BYTES``: a wide network gets fewer);
+  (a wide network fewer: see below);
 - pinned epochs: the last epoch of every run and every pause and stop, whatever the stride.
+
+Memory: every weight snapshot the session holds shares one budget, :data:`SNAPSHOT_BUDGET`
+(:mod:`gui.snapshot_budget`). The live timeline may use half of it, :attr:`Timeline.limit`, pins
+included: past it, the timeline gives up its oldest pins first, then regular snapshots where they lie
+closest together, never its newest one (the current weights). A 2-4096-4096-2 network (67 MB a
+snapshot) keeps one; a network at minidl's 50 M-parameter limit needs 200 MB for it.
 
 Powers of two nest, so when a longer run doubles the stride, the snapshots already kept at the
 new stride stay and the others are dropped (:meth:`Timeline.thin`). A snapshot is one flat
@@ -24,8 +30,14 @@ import torch
 
 DENSE_EPOCHS = 200
 MAX_SNAPSHOTS = 2000
-MAX_BYTES = 128 << 20  # a 2-4096-4096-2 network (67 MB a snapshot) keeps only a few
-MIN_SNAPSHOTS = 3
+# Bytes of every weight snapshot the session holds together (the timeline, its pins, the kept runs' and
+# what Undo can bring back). Read when used, so that a test may lower it.
+SNAPSHOT_BUDGET = 256 << 20
+
+
+def timeline_limit() -> int:
+    """The bytes a live timeline may hold: half the budget (the kept runs share the other half)."""
+    return SNAPSHOT_BUDGET // 2
 
 
 def flatten(parameters: list[torch.Tensor]) -> torch.Tensor:
@@ -50,19 +62,22 @@ def parameter_order(packed) -> torch.Tensor:
 class Timeline:
     """Snapshots ``epoch -> flat parameters`` of one network architecture.
 
-    ``shapes`` are the parameter shapes (``[(out, in), (out,), ...]``) a snapshot unflattens to.
+    ``shapes`` are the parameter shapes (``[(out, in), (out,), ...]``) a snapshot unflattens to;
+    ``limit`` the bytes it may hold (:func:`timeline_limit` by default).
     """
 
-    def __init__(self, shapes: list[tuple[int, ...]]):
+    def __init__(self, shapes: list[tuple[int, ...]], limit: int | None = None):
         self.shapes = [tuple(s) for s in shapes]
         self.size = sum(math.prod(s) for s in self.shapes)
+        self.limit = timeline_limit() if limit is None else limit
         self._epochs: list[int] = []
         self._flats: dict[int, torch.Tensor] = {}
         self._pinned: set[int] = set()
+        self._nbytes = 0
         self.stride = 1
         # How many regular snapshots a run may hold for this network's size, and how many of
         # them go to the first epochs (all of them but one for a network too wide for DENSE_EPOCHS).
-        self.capacity = max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, MAX_BYTES // max(1, self.size * 4)))
+        self.capacity = max(1, min(MAX_SNAPSHOTS, self.limit // max(1, self.size * 4)))
         self.dense = min(DENSE_EPOCHS, self.capacity - 1)
 
     # -- what is kept ----------------------------------------------------------------
@@ -89,8 +104,27 @@ class Timeline:
         self.stride = max(self.stride, stride)
         keep = [e for e in self._epochs if e in self._pinned or self.wanted(e)]
         for epoch in set(self._epochs) - set(keep):
-            del self._flats[epoch]
+            self._nbytes -= _bytes(self._flats.pop(epoch))
         self._epochs = keep
+
+    def discard(self, epoch: int) -> None:
+        """Forget the snapshot at ``epoch`` (pinned or not), if there is one."""
+        if epoch in self._flats:
+            self._nbytes -= _bytes(self._flats.pop(epoch))
+            self._epochs.remove(epoch)
+            self._pinned.discard(epoch)
+
+    def _fit(self) -> None:
+        """Past :attr:`limit`, give up the oldest pins, then regular snapshots where they lie closest
+        together (the dense first epochs go before the spaced ones), never the newest one."""
+        while self._nbytes > self.limit and len(self._epochs) > 1:
+            older = self._epochs[:-1]
+            pins = [e for e in older if e in self._pinned]
+            if pins:
+                self.discard(pins[0])
+                continue
+            gaps = [(self._epochs[i + 1] - (self._epochs[i - 1] if i else -math.inf), e) for i, e in enumerate(older)]
+            self.discard(min(gaps)[1])
 
     # -- adding and reading ----------------------------------------------------------
     def add(self, epoch: int, flat: torch.Tensor, pinned: bool = False, check: bool = True) -> bool:
@@ -100,12 +134,19 @@ class Timeline:
             raise ValueError(f"a snapshot of this network has {self.size} numbers, got shape {tuple(flat.shape)}")
         if check and not bool(torch.isfinite(flat).all()):
             return False
-        if epoch not in self._flats:
+        self._put(epoch, flat, pinned)
+        self._fit()
+        return True
+
+    def _put(self, epoch: int, flat: torch.Tensor, pinned: bool) -> None:
+        if epoch in self._flats:
+            self._nbytes -= _bytes(self._flats[epoch])
+        else:
             bisect.insort(self._epochs, epoch)
         self._flats[epoch] = flat
+        self._nbytes += _bytes(flat)
         if pinned:
             self._pinned.add(epoch)
-        return True
 
     def epochs(self) -> list[int]:
         return list(self._epochs)
@@ -118,7 +159,8 @@ class Timeline:
 
     @property
     def nbytes(self) -> int:
-        return sum(f.numel() * f.element_size() for f in self._flats.values())
+        """Bytes of its snapshots, pinned ones included."""
+        return self._nbytes
 
     def nearest(self, epoch: int) -> int | None:
         """The snapshot epoch nearest ``epoch`` (the earlier one on a tie); None when empty."""
@@ -148,10 +190,11 @@ class Timeline:
 
     def truncate(self, epoch: int) -> None:
         """Forget every snapshot after ``epoch`` (a branch starts there)."""
-        for e in [e for e in self._epochs if e > epoch]:
-            del self._flats[e]
+        cut = bisect.bisect_right(self._epochs, epoch)
+        for e in self._epochs[cut:]:
+            self._nbytes -= _bytes(self._flats.pop(e))
             self._pinned.discard(e)
-        self._epochs = [e for e in self._epochs if e <= epoch]
+        del self._epochs[cut:]
 
     def _describe(self) -> str:
         if not self._epochs:
@@ -170,7 +213,8 @@ class Timeline:
 
     @classmethod
     def from_tensors(cls, shapes, tensors: dict[str, torch.Tensor], last_epoch: int) -> Timeline:
-        """The timeline saved by :meth:`to_tensors`; ``ValueError`` with a sentence if it is damaged."""
+        """The timeline saved by :meth:`to_tensors`, thinned to the stride and :attr:`limit` of this one
+        (the snapshots it gives up are never copied); ``ValueError`` with a sentence if it is damaged."""
         timeline = cls(shapes)
         if "timeline.epochs" not in tensors:
             return timeline  # a file from before timelines: fine
@@ -179,13 +223,23 @@ class Timeline:
         if (params is None or epochs.dim() != 1 or params.shape != (epochs.shape[0], timeline.size)
                 or pinned.shape != epochs.shape):
             raise ValueError("its timeline of weight snapshots has inconsistent shapes")
-        if not bool(torch.isfinite(epochs).all()) or not bool(torch.isfinite(params).all()):
+        rows = max(1, (1 << 20) // max(1, timeline.size))  # tested a few MB at a time: no copy of them all
+        if not bool(torch.isfinite(epochs).all()) or not all(bool(torch.isfinite(chunk).all())
+                                                                for chunk in params.split(rows)):
             raise ValueError("its timeline of weight snapshots holds NaN or infinite values")
         as_int = epochs.long()
         if (not torch.equal(as_int.double(), epochs.double()) or (as_int < 0).any() or (as_int > last_epoch).any()
                 or (as_int[1:] <= as_int[:-1]).any()):
             raise ValueError("its timeline's epochs are not increasing whole numbers within the history")
-        for epoch, flat, pin in zip(as_int.tolist(), params.to(torch.float32), pinned.tolist(), strict=True):
-            timeline.add(epoch, flat.clone(), pinned=bool(pin))
-        timeline.stride = timeline.stride_for(last_epoch)
+        params = params.to(torch.float32)  # no copy where the file holds float32, as saved
+        for epoch, flat, pin in zip(as_int.tolist(), params, pinned.tolist(), strict=True):
+            timeline._put(epoch, flat, bool(pin))  # views of the file's tensor until the kept ones are copied
+        timeline.thin(timeline.stride_for(last_epoch))
+        timeline._fit()
+        for epoch in timeline._epochs:
+            timeline._put(epoch, timeline._flats[epoch].clone(), False)
         return timeline
+
+
+def _bytes(flat: torch.Tensor) -> int:
+    return flat.numel() * flat.element_size()

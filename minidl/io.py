@@ -4,7 +4,9 @@ No pickle: a safetensors file holds raw numbers and a JSON header, so opening on
 never runs code. :func:`read` opens regular files only, reads the 8-byte header length
 and the header first, and checks them (sizes, offsets, dtypes, our metadata, the
 architecture's limits) before it reads the body or allocates a tensor; it never reads
-more than ``MAX_FILE_BYTES + 1`` bytes. Every problem is a ``ValueError`` with a sentence.
+more than ``MAX_FILE_BYTES + 1`` bytes, and reads each tensor straight into its own memory (a
+file's numbers are in memory once, not as the file's bytes and again as tensors). Every problem
+is a ``ValueError`` with a sentence.
 :func:`write` runs the same checks on what it is about to write, so a save never
 produces a file that :func:`read` refuses (except for non-finite weights, which only
 :func:`read` refuses), and it is atomic: a failed save leaves the old file intact.
@@ -17,10 +19,10 @@ import math
 import os
 import stat
 import struct
+import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as dump_safetensors
 
 from . import architecture
@@ -94,12 +96,7 @@ def load(path) -> Sequential:
 def read(path) -> tuple[Sequential, dict[str, str], dict[str, torch.Tensor]]:
     """``(model, extra metadata, extra tensors)`` from a file written by :func:`write`."""
     path = Path(path)
-    data, (meta, layers, in_features, dtype) = _read_checked(path, f"{path.name} is not a minidl model file")
-    try:
-        tensors = load_safetensors(data)
-    except Exception as error:  # safetensors raises its own error types
-        raise ValueError(f"{path.name} is not a minidl model file: {error}") from None
-    del data
+    tensors, (meta, layers, in_features, dtype) = _read_checked(path, f"{path.name} is not a minidl model file")
     model = architecture.build(layers, in_features, dtype=dtype)
     for name, tensor in _weights(model).items():
         loaded = tensors.pop(name)
@@ -110,8 +107,8 @@ def read(path) -> tuple[Sequential, dict[str, str], dict[str, torch.Tensor]]:
     return model, meta, tensors
 
 
-def _read_checked(path: Path, where: str) -> tuple[bytes, tuple]:
-    """The bytes of ``path`` and :func:`_check_header`'s answer. Special files are refused
+def _read_checked(path: Path, where: str) -> tuple[dict[str, torch.Tensor], tuple]:
+    """The tensors of ``path`` and :func:`_check_header`'s answer. Special files are refused
     before they are opened (a stat) and after (an fstat of the opened file, so that a path
     swapped in between is caught too); the header is checked before the body is read."""
     try:
@@ -124,16 +121,37 @@ def _read_checked(path: Path, where: str) -> tuple[bytes, tuple]:
             size = info.st_size
             try:
                 length = _header_length(file.read(8), size)
-                checked = _check_header(_parse_json(file.read(length)), size - 8 - length)
-                file.seek(0)
-                data = file.read(size + 1)  # one byte more than expected: a file that grows is caught
-                if len(data) != size:
+                header = _parse_json(file.read(length))
+                checked = _check_header(header, size - 8 - length)
+                tensors = _read_tensors(file, header)
+                if file.read(1):  # one byte more than expected: a file that grows is caught
                     raise ValueError("it changed while it was being read; try again")
             except ValueError as error:
                 raise ValueError(f"{where}: {error}") from None
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-    return data, checked
+    return tensors, checked
+
+
+def _read_tensors(file, header: dict) -> dict[str, torch.Tensor]:
+    """The tensors of a checked ``header`` (they tile the body, in offset order), each read from ``file``
+    (just past the header) into a tensor of its own: no copy of the file's bytes is ever made."""
+    tensors = {}
+    for name, info in sorted(((k, v) for k, v in header.items() if k != "__metadata__"),
+                             key=lambda item: item[1]["data_offsets"]):
+        dtype, size = _DTYPES[info["dtype"]]
+        begin, end = info["data_offsets"]
+        raw = torch.empty(end - begin, dtype=torch.uint8)
+        view, done = memoryview(raw.numpy()), 0
+        while done < end - begin:
+            got = file.readinto(view[done:])
+            if not got:
+                raise ValueError("it changed while it was being read; try again")
+            done += got
+        if sys.byteorder == "big":  # safetensors stores little-endian numbers
+            raw = raw.view(-1, size).flip(1).reshape(-1)
+        tensors[name] = raw.view(dtype).reshape(info["shape"])
+    return tensors
 
 
 def _refuse_special(mode: int, path: Path) -> None:
@@ -219,3 +237,8 @@ def _check_tensors(header: dict, body_size: int) -> None:
         nbytes = math.prod(info["shape"]) * _DTYPES[info["dtype"]][1]
         if not 0 <= begin <= end <= body_size or end - begin != nbytes:
             raise ValueError(f"tensor {name!r:.60} points outside the file or has the wrong size (truncated?)")
+    position = 0  # safetensors' rule: the tensors follow one another, with nothing between or shared
+    for begin, end in sorted(info["data_offsets"] for info in header.values()):
+        if begin != position:
+            raise ValueError("its tensors overlap or leave gaps between them (damaged or not safetensors)")
+        position = end

@@ -147,7 +147,7 @@ def test_bad_files_are_refused_with_a_sentence_before_any_allocation(tmp_path, m
     def no_allocation(*args, **kwargs):
         raise AssertionError("a bad file reached the allocation of tensors")
 
-    monkeypatch.setattr(minidl.io, "load_safetensors", no_allocation)
+    monkeypatch.setattr(minidl.io, "_read_tensors", no_allocation)
     monkeypatch.setattr(minidl.io.architecture, "build", no_allocation)
     path = tmp_path / "model.safetensors"
     path.write_bytes(data)
