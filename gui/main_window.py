@@ -7,9 +7,13 @@ shows the file name in the title and asks before unsaved training is discarded.
 
 from __future__ import annotations
 
+import atexit
+import weakref
+
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDockWidget,
     QGroupBox,
@@ -87,6 +91,7 @@ class MainWindow(QMainWindow):
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()
         self.update_tab_order()
+        _track(self)
 
     # -- construction --------------------------------------------------------------
     def _build_views(self) -> None:
@@ -279,10 +284,41 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.set_presenter_mode(False)  # the geometry saved below is the normal window's
+        self.shut_down()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def shut_down(self) -> None:
+        """Stop the run (a training process that does not answer is killed) and let every thread of the
+        window end: as it closes, or as the application quits with the window still open."""
+        _open.discard(self)
         self.session.stop()
         self.display.preview.wait()
         self.builds.wait()
         inside_docks.wait(self)
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.sync()
-        super().closeEvent(event)
+
+
+# The windows not closed yet: a script or an application may quit with them open, and Qt aborts the
+# process if a QThread object is destroyed while its thread runs.
+_open: weakref.WeakSet[MainWindow] = weakref.WeakSet()
+_hooked = False
+
+
+def _track(window: MainWindow) -> None:
+    """Remember ``window`` until it closes, and stop every open window's threads when the application
+    quits: at the end of its event loop (aboutToQuit), or at the interpreter's exit without one."""
+    global _hooked
+    _open.add(window)
+    if not _hooked:  # at the first window: an exit handler registered now runs before Qt's own clean-up
+        _hooked = True
+        QApplication.instance().aboutToQuit.connect(_shut_down_all)
+        atexit.register(_shut_down_all)
+
+
+def _shut_down_all() -> None:
+    for window in list(_open):
+        try:
+            window.shut_down()
+        except RuntimeError:  # its C++ side is gone already, and its threads with it
+            _open.discard(window)

@@ -154,7 +154,14 @@ class Child:
     def main(self) -> None:
         threading.Thread(target=self.read, daemon=True).start()
         warm_up()
-        self.out.send_bytes(envelope(0, READY))
+        try:
+            self.out.send_bytes(envelope(0, READY))
+            self.serve()
+        except OSError:  # the GUI closed its end (it quit, or it gave up on this process): nobody to tell
+            pass
+
+    def serve(self) -> None:
+        """Train the jobs one after the other, until the GUI closes the command pipe."""
         while (spec := self.jobs.get()) is not None:
             try:
                 remote = Remote(spec, self.out)
@@ -165,8 +172,8 @@ class Child:
             self.begin(remote)
             try:
                 remote.train()
-            except OSError:  # the GUI closed its end
-                break
+            except OSError:  # the message pipe is closed: main() ends the process
+                raise
             except Exception:  # outside the trainer's own guard (its set-up): the run fails, the process goes on
                 remote.fail(traceback.format_exc())
             with self.lock:

@@ -18,6 +18,8 @@ What crosses, both ways through two pipes (:func:`dumps` pickles tensors as nump
 
 One process serves the GUI's runs one after the other (:func:`shared`); it is started ahead of
 time (spawning it and importing torch takes over a second) and ends when its command pipe closes.
+The GUI's ends of the pipes never wait for it (:mod:`gui.pipes`): a process that stops answering is
+killed, never waited for without a deadline.
 The Qt side (reading the pipe from the event loop) is :class:`gui.worker.ProcessRun`.
 """
 
@@ -27,10 +29,11 @@ import atexit
 import io
 import os
 import pickle
+import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,7 @@ from minidl import architecture
 from . import trainer as trainer_module
 from .experiment import LOSSES
 from .pace import Pace
+from .pipes import Inbox, Outbox
 from .timeline import flatten
 from .trainer import Job
 from .units_wanted import UnitsWanted
@@ -61,6 +65,8 @@ CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
 # The process's command line. Not ``-m gui.training_child``: its classes would then be __main__'s,
 # and the pickles of its messages would not name this module.
 CHILD = "import sys; from gui.training_child import main; sys.exit(main(sys.argv[1:]))"
+# How long closing waits for the process to exit on its own, and a kill for it to be gone.
+EXIT_S = 2.0
 
 
 # -- the wire ----------------------------------------------------------------------------------
@@ -201,8 +207,8 @@ class TrainingProcess:
     def __init__(self):
         command_read, command_write = os.pipe()
         message_read, message_write = os.pipe()
-        # Both ways: a job (the grid and the data: 130 kB for the report's) must not wait for a process
-        # still importing torch, nor the training for the GUI to read a frame.
+        # Both ways: a job (the grid and the data: 130 kB for the report's) goes into the pipe at once, even
+        # while the process still imports torch, and the training need not wait for the GUI to read a frame.
         for end in (command_write, message_write):
             try:
                 import fcntl  # POSIX only, like the whole module (shared() says so elsewhere)
@@ -223,8 +229,7 @@ class TrainingProcess:
         finally:
             os.close(command_read)
             os.close(message_write)
-        self.commands = Connection(command_write, readable=False)
-        self.messages = Connection(message_read, writable=False)
+        self.commands, self.messages = Outbox(command_write), Inbox(message_read)  # neither waits for the process
         self.busy = False
         self.runs = 0
         self.ready = False  # it said so (READY), once torch was imported and warm
@@ -238,11 +243,22 @@ class TrainingProcess:
         return self.send_bytes(dumps(command))
 
     def send_bytes(self, data: bytes) -> bool:
-        try:
-            self.commands.send_bytes(data)
-            return True
-        except (OSError, ValueError):
-            return False
+        """Send a message without waiting (what the pipe cannot take yet waits in ``commands``)."""
+        return self.commands.send_bytes(data)
+
+    def poll(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for a message to read (or the end of the pipe), writing the
+        commands still queued as the pipe takes them; True if one came."""
+        end = time.monotonic() + timeout
+        while not self.messages.closed:
+            self.commands.flush()
+            writing = [self.commands.fd] if self.commands.pending else []
+            readable, _, _ = select.select([self.messages.fd], writing, [], max(0.0, end - time.monotonic()))
+            if readable:
+                return True
+            if not writing or time.monotonic() >= end:
+                return False
+        return True  # closed: reading says so (EOFError)
 
     def rss_mb(self) -> float:
         """The process's resident memory in MB (0 where /proc cannot tell)."""
@@ -253,17 +269,25 @@ class TrainingProcess:
             return 0.0
 
     def close(self, wait: bool = True) -> None:
-        """End the process: it stops its run and exits once its command pipe closes (``wait``: for that)."""
-        for connection in (self.commands, self.messages):
-            if not connection.closed:
-                connection.close()
-        if not wait:
-            return
+        """End the process: it stops its run and exits once its command pipe closes (``wait``: for that,
+        at most ``EXIT_S``, then it is killed)."""
+        self.commands.close()
+        self.messages.close()
+        if wait:
+            try:
+                self.popen.wait(EXIT_S)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """Kill the process (a stopped one too) and reap it."""
+        self.commands.close()
+        self.messages.close()
+        self.popen.kill()
         try:
-            self.popen.wait(2)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            self.popen.wait(EXIT_S)
+        except subprocess.TimeoutExpired:  # not even SIGKILL ends it at once (a disk that hangs): not waited for
+            pass
 
 
 _shared: TrainingProcess | None = None

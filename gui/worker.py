@@ -31,7 +31,6 @@ from .training_process import (
     pace_state,
     units_state,
 )
-from .weights import load_flat
 
 # A network this wide trains in a thread here. Its time is in large products, which run outside the
 # interpreter's lock, so the GUI thread costs it little; and each of its snapshots (67 MB for
@@ -52,7 +51,12 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         # The trainer is made here, in the training thread: even its set-up reads the model.
-        Trainer(self.job, self.message.emit).run()
+        try:
+            trainer = Trainer(self.job, self.message.emit)
+        except Exception:  # its set-up failed, before any training: the run fails, as in the process
+            self.message.emit(Finished("failed", traceback.format_exc(), self.job.first_epoch - 1))
+        else:
+            trainer.run()
         self.job = None  # the model belongs to the session again
 
 
@@ -106,16 +110,23 @@ class QtRun:
 
 class ProcessRun:
     """A run in the training process. Its messages are read as the pipe has them (a socket notifier
-    in the event loop), and delivered in order; ``wait()`` reads until its :class:`Finished`."""
+    in the event loop), and delivered in order; ``wait()`` reads until its :class:`Finished`. No wait
+    on the process is unbounded: one that does not end its run within ``LOST_AFTER_S`` of a Stop is
+    lost (killed, and the run fails as if it had died)."""
 
     SYNC_MS = 100  # how often the pace, the units wanted and the GUI's load are compared and sent
+    # A process stops within a mini-batch (milliseconds for the networks it trains): one that does not
+    # answer a Stop for this long is stopped (SIGSTOP), hung or swapped out, and New, Open and Close
+    # must not wait for it.
+    LOST_AFTER_S = 5.0
 
     def __init__(self, job: Job, deliver, process: TrainingProcess, spec: bytes, run: int):
         """``spec``: the job as :func:`start` pickled it, as run number ``run`` of ``process``."""
         self.job, self._deliver, self.process = job, deliver, process
         process.busy, process.runs = True, run
         self.run, self._seq, self.finished = run, 0, False
-        self._last_snapshot = (job.first_epoch - 1, None)  # the newest weights delivered, for a lost process
+        self._kept = job.first_epoch - 1  # the epoch of the newest snapshot delivered, for a lost process
+        self._stop_deadline: float | None = None  # time.monotonic() by which a Stop must have ended the run
         if job.gui_load is not None:
             job.gui_load.start()
         self._synced = self._wanted()
@@ -124,18 +135,33 @@ class ProcessRun:
             job.live.forward = self._command
         self.notifier = QSocketNotifier(process.messages.fileno(), QSocketNotifier.Type.Read)
         self.notifier.activated.connect(self._readable)
+        self.writable = QSocketNotifier(process.commands.fileno(), QSocketNotifier.Type.Write)
+        self.writable.activated.connect(self._flush)
+        self.watchdog = QTimer(singleShot=True)
+        self.watchdog.timeout.connect(self.wait)  # past the Stop's deadline: the process is lost
         self.timer = QTimer()
         self.timer.timeout.connect(self.sync)
         self.timer.start(self.SYNC_MS)
         if not process.send_bytes(spec):
             QTimer.singleShot(0, self._lost)
+        self._flush()
 
     # -- to the process ------------------------------------------------------------------------
     def _command(self, name: str, *args) -> None:
         if name in CONTROLS:  # only these change the process's pause: its messages count them
             self.sync()  # a speed set just before a Step or a Resume applies to it
             self._seq += 1
+        if name == "stop" and self._stop_deadline is None:
+            self._stop_deadline = time.monotonic() + self.LOST_AFTER_S
+            self.watchdog.start(round(self.LOST_AFTER_S * 1000))
         self.process.send(("cmd", self.run, self._seq, name, args))
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write the commands the pipe could not take yet; the notifier calls again while some wait."""
+        if not self.finished:
+            self.process.commands.flush()
+            self.writable.setEnabled(self.process.commands.pending)
 
     def _wanted(self) -> tuple:
         load = self.job.gui_load
@@ -153,12 +179,15 @@ class ProcessRun:
     def _readable(self) -> None:
         # One message a call (the notifier fires again while the pipe has more): other events, such
         # as the work a view posts for after a message, come between them as between queued signals.
-        if not self.finished and self.process.messages.poll():
+        if not self.finished:
             self._read_one()
 
     def _read_one(self) -> None:
         try:
-            run, acked, paused, applied, message = loads(self.process.messages.recv_bytes())
+            data = self.process.messages.take()
+            if data is None:  # a part of a message: the rest follows
+                return
+            run, acked, paused, applied, message = loads(data)
         except (EOFError, OSError):
             self._lost()
             return
@@ -182,9 +211,10 @@ class ProcessRun:
             return
         if isinstance(message, Finished):
             self.finished = True
+            self.watchdog.stop()
         elif isinstance(message, Progress):
             if message.snapshots:
-                self._last_snapshot = message.snapshots[-1][:2]
+                self._kept = message.snapshots[-1][0]
             if job.gui_load is not None:
                 job.gui_load.measure()
         try:
@@ -192,45 +222,53 @@ class ProcessRun:
         except Exception:  # a view's error: reported as a queued signal's would be, and the next messages come
             sys.excepthook(*sys.exc_info())
 
-    def _lost(self, details: str = "") -> None:
-        """The process ended mid-run (killed, out of memory) or sent what cannot be read: the run fails,
-        and the next one starts a new process (or trains in a thread, if this one never got ready)."""
+    def _lost(self, details: str = "", what: str = "") -> None:
+        """The process ended mid-run (killed, out of memory), did not answer (``what`` says so), or sent what
+        cannot be read: it is killed and reaped, the run fails (the session takes the weights back to its
+        last snapshot), and the next run starts a new process (or trains in a thread, if this one ended
+        before it was ever ready)."""
         if self.finished:
             return
         self.finished = True
-        self.process.close(wait=False)
-        self.process.popen.kill()
-        self.process.popen.wait()
-        epoch, flat = self._last_snapshot
-        if flat is not None:
-            load_flat(self.job.model, flat)
-        text = (f"The training process ended unexpectedly. The network keeps its weights after epoch {epoch}, "
-                "the last the timeline holds.")
-        if not self.process.ready:  # it never worked here: the next runs train in a thread instead
+        self.watchdog.stop()
+        self.notifier.setEnabled(False)
+        self.writable.setEnabled(False)
+        self.process.kill()
+        text = (f"The training process {what or 'ended unexpectedly'}. The network keeps its weights after epoch "
+                f"{self._kept}, the last the timeline holds.")
+        if not self.process.ready and not what:  # it never worked here: the next runs train in a thread instead
             training_process.unusable = True
             text += " The training process could not start: from now on the runs train in a thread of the window."
-        self._deliver(Finished("failed", text + "\n" + details, epoch))
+        self._deliver(Finished("failed", text + "\n" + details, self._kept))
 
     def wait(self, milliseconds: int | None = None) -> bool:
-        """Read and deliver the run's messages until its Finished (at most ``milliseconds``); True once it came."""
-        deadline = None if milliseconds is None else time.perf_counter() + milliseconds / 1000
+        """Read and deliver the run's messages until its Finished; True once it came. At most ``milliseconds``;
+        with no limit, until the Stop's deadline (``LOST_AFTER_S`` after it was sent, or from now if none
+        was), past which the process is lost and the run fails."""
+        now = time.monotonic()
+        if milliseconds is not None:
+            deadline = now + milliseconds / 1000
+        else:
+            deadline = self._stop_deadline if self._stop_deadline is not None else now + self.LOST_AFTER_S
         while not self.finished:
-            left = None if deadline is None else deadline - time.perf_counter()
-            if left is not None and left <= 0:
-                return False
-            try:
-                ready = self.process.messages.poll(left)
-            except OSError:
-                ready = True  # closed: _read_one finds out
-            if ready:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if milliseconds is not None:
+                    return False
+                self._lost(what=f"did not answer within {self.LOST_AFTER_S:g} s (stopped, hung, or still "
+                           "starting on a busy machine), so it was ended")
+            elif self.process.poll(left):
                 self._read_one()
         return True
 
     def close(self) -> None:
         """Forget the run once it has finished (the session calls this after Finished)."""
         self.timer.stop()
-        self.notifier.setEnabled(False)
-        self.notifier.activated.disconnect(self._readable)
+        self.watchdog.stop()
+        for notifier, slot in ((self.notifier, self._readable), (self.writable, self._flush)):
+            notifier.setEnabled(False)
+            notifier.activated.disconnect(slot)
+        self.watchdog.timeout.disconnect(self.wait)
         self.job.control.forward = None
         if self.job.live is not None:
             self.job.live.forward = None

@@ -101,3 +101,34 @@ def wait_until_blocked(qtbot, window, times: int = 1) -> None:
     assert seen is not None, "call observe_pauses(window) before the run starts"
     qtbot.waitUntil(lambda: len(seen) >= times and window.session.state == "paused", timeout=WAIT_MS)
     QApplication.processEvents()
+
+
+class FakeClock:
+    """A stand-in for the ``time`` module of gui.trainer and gui.pace (:meth:`install`): ``perf_counter()``
+    advances ``tick`` seconds at each reading, ``sleep(seconds)`` advances at once and is counted. A run
+    then takes the same turns on any machine, however busy, and its waits are counted, not timed."""
+
+    def __init__(self, tick: float = 0.0, on_sleep=None):
+        import time
+
+        self.now, self.tick, self.sleeps, self.slept = 0.0, tick, 0, 0.0
+        self.on_sleep = on_sleep  # called with the clock after each sleep (to stop a run during a wait)
+        self.thread_time = time.thread_time
+
+    def perf_counter(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+        self.sleeps += 1
+        if self.on_sleep is not None:
+            self.on_sleep(self)
+
+    def install(self, monkeypatch) -> FakeClock:
+        from gui import pace, trainer
+
+        monkeypatch.setattr(trainer, "time", self)
+        monkeypatch.setattr(pace, "time", self)
+        return self

@@ -299,9 +299,8 @@ def test_a_diverged_run_with_momentum_comes_back_without_its_non_finite_state(qt
 
 
 def test_a_job_reaches_a_process_still_starting_without_waiting_for_it():
-    """The command pipe holds the report's job (130 kB) while the process imports torch."""
-    import time
-
+    """The command pipe holds the report's job (130 kB) while the process imports torch: it goes at once,
+    nothing waits in the GUI's queue."""
     s = Session(Experiment())
     from gui.trainer import Job
 
@@ -310,8 +309,7 @@ def test_a_job_reaches_a_process_still_starting_without_waiting_for_it():
     spec = dumps(("job", job_spec(job, 1, 0.0)))
     process = training_process.TrainingProcess()
     try:
-        started = time.perf_counter()
         assert process.send_bytes(spec)
-        assert time.perf_counter() - started < 0.5 and len(spec) > 64 * 1024
+        assert not process.commands.pending and len(spec) > 64 * 1024
     finally:
         process.close()
