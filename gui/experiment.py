@@ -196,12 +196,12 @@ class Experiment:
 def _checked(name: str, value):
     """``value`` if it has the right type and range for field ``name``, else ``ValueError``."""
     def number(low, high, kind):
-        ok = isinstance(value, kind) and not isinstance(value, bool) and low <= value <= high
-        if kind is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and low <= value <= high
-        if not ok:
-            raise ValueError(f"the experiment's {name} must be a number from {low:g} to {high:g}, got {value!r:.40}")
+        # The range test comes first and compares exactly: NaN, the infinities and integers too large
+        # for a float (JSON allows 10**400) all fail it, so kind(value) below cannot overflow.
+        allowed = (int, float) if kind is float else int
+        if not (isinstance(value, allowed) and not isinstance(value, bool) and low <= value <= high):
+            what = f"a number from {low:g} to {high:g}" if kind is float else f"a whole number from {low:,} to {high:,}"
+            raise ValueError(f"the experiment's {name} must be {what}, got {value!r:.40}")
         return kind(value)
 
     if name == "blocks":
@@ -379,7 +379,9 @@ def load(path) -> Loaded:
     history = _history(name, tensors)
     state = {k.removeprefix("optimizer."): tensors.pop(k) for k in list(tensors) if k.startswith("optimizer.")}
     try:
-        timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()], tensors, history.epochs)
+        timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()],  # not kept in tensors
+                                         {k: tensors.pop(k) for k in list(tensors) if k.startswith("timeline.")},
+                                         history.epochs)
         if state:  # refused here if it does not fit, rather than at the next Run
             experiment.build_optimizer().load_state_tensors(state, model.parameters())
     except ValueError as error:
@@ -393,24 +395,45 @@ def _points(table: torch.Tensor) -> list[list]:
     if table.dim() != 2 or table.shape[1] != 4:
         raise ValueError("its custom points are not a table of four columns")
     rows = table.double().tolist()
-    return custom.check_points([[x1, x2, int(label) if label == int(label) else label,
-                                 int(code) if code == int(code) else code] for x1, x2, label, code in rows])
+    # Whole labels and split codes become ints; NaN, infinities and fractions stay floats, which
+    # check_points refuses with its sentence.
+    return custom.check_points([[x1, x2, int(label) if label.is_integer() else label,
+                                 int(code) if code.is_integer() else code] for x1, x2, label, code in rows])
+
+
+def float32_losses(values: np.ndarray) -> bool:
+    """Whether every value is a finite number that a float32 holds (History's losses are float32): NaN
+    fails the comparison, and a larger loss would turn infinite."""
+    return bool((np.abs(values) <= np.finfo(np.float32).max).all())
 
 
 def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:
     history = History()
-    try:
-        train, test_epochs, test = (tensors[k].double().numpy() for k in
-                                    ("history.train", "history.test_epochs", "history.test"))
+    try:  # the file's own numbers, read in place (no copy of a long history)
+        train, test_epochs, test = (_numbers(tensors[k]) for k in ("history.train", "history.test_epochs",
+                                                                     "history.test"))
     except KeyError:
         return history  # a model saved without history is fine
     if train.ndim != 1 or test.shape != test_epochs.shape or test.ndim != 1:
         raise ValueError(f"{name} is damaged: its loss history has inconsistent shapes")
-    if not (np.isfinite(train).all() and np.isfinite(test).all() and np.isfinite(test_epochs).all()):
-        raise ValueError(f"{name} is damaged: its loss history holds NaN or infinite values")
+    if not (_in_chunks(float32_losses, train) and _in_chunks(float32_losses, test)
+            and np.isfinite(test_epochs).all()):
+        raise ValueError(f"{name} is damaged: its loss history holds NaN or infinite values, or values too large "
+                         "(losses are finite float32 numbers)")
     if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)
                              or not np.array_equal(test_epochs, np.round(test_epochs))):
         raise ValueError(f"{name} is damaged: its test losses are recorded at epochs outside its history")
-    history.extend(train)
-    history.test_epochs, history.test = test_epochs.astype(np.int64), test.astype(np.float32)
+    # The file's float32 losses themselves, not a copy (a History never writes into its arrays).
+    history.train, history.test = np.asarray(train, np.float32), np.asarray(test, np.float32)
+    history.test_epochs = test_epochs.astype(np.int64)
     return history
+
+
+def _numbers(tensor: torch.Tensor) -> np.ndarray:
+    """A file's tensor as numpy, in place where numpy has its dtype (all but bfloat16)."""
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+
+
+def _in_chunks(check, values: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """``check`` on each million ``values``: its temporaries stay small for a history of 100 M epochs."""
+    return all(check(values[i:i + chunk]) for i in range(0, len(values), chunk))

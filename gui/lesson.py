@@ -103,7 +103,7 @@ def load(path) -> Lesson:
     if len(data) > MAX_BYTES:
         raise ValueError(f"it is larger than {MAX_BYTES // 1000:,} kB; a lesson is a small JSON file")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # Notepad and Excel may begin UTF-8 with a BOM
     except UnicodeDecodeError:
         raise ValueError("it is not UTF-8 text; a lesson is a small JSON file") from None
     lesson = parse(text)

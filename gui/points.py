@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import torch
@@ -28,6 +30,7 @@ MAX_CLASSES = 10
 MAX_BYTES = 64 * MAX_ROWS  # generous for rows of four numbers; a larger file is refused unread
 COLUMNS = ("x1", "x2", "label")
 COORDINATE_LIMIT = 1e6  # the plot's extent follows the points; beyond this a typo is likelier than data
+NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends an editor counts
 
 
 def check_points(points) -> list[list]:
@@ -136,7 +139,7 @@ def parse_csv(data: bytes) -> list[list]:
     except UnicodeDecodeError as error:
         raise ValueError(f"it is not UTF-8 text (byte {error.start + 1} cannot be read); save it as a CSV "
                          "text file") from None
-    lines = text.splitlines()
+    lines = NEWLINE.split(text)  # not str.splitlines(): a form feed or U+2028 would shift the line numbers
     rows = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     if not rows:
         raise ValueError("it is empty; it needs rows of x1,x2,label")
@@ -202,19 +205,21 @@ def _coordinate(number: int, name: str, text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"line {number}: {name} is {text!r:.30}; only finite numbers are allowed (no NaN or inf)")
     if abs(value) > COORDINATE_LIMIT:
-        raise ValueError(f"line {number}: {name} is {value:g}, beyond ±{COORDINATE_LIMIT:g}; check the file")
+        # repr: the shortest digits that tell this value from the limit (":g" shows 1000000.5 as 1e+06)
+        raise ValueError(f"line {number}: {name} is {value!r}, beyond ±{COORDINATE_LIMIT:,.0f}; check the file")
     return value
 
 
 def _label(number: int, text: str) -> int:
+    """The label written as ``text``, read exactly (a float would round 0.99999999999999999 up to 1)."""
     try:
-        value = float(text)
-    except ValueError:
+        value = Decimal(text)
+    except InvalidOperation:
         raise ValueError(f"line {number}: label is {text!r:.30}, not a class number 0..{MAX_CLASSES - 1}") from None
-    if not (math.isfinite(value) and value == int(value) and 0 <= value):
+    if not (value.is_finite() and value == value.to_integral_value() and value >= 0):
         raise ValueError(f"line {number}: label is {text!r:.30}; labels are whole numbers 0..K-1")
     if value >= MAX_CLASSES:
-        raise ValueError(f"line {number}: label is {int(value)}: more than {MAX_CLASSES} classes; the playground "
+        raise ValueError(f"line {number}: label is {text:.30}: more than {MAX_CLASSES} classes; the playground "
                          f"draws at most {MAX_CLASSES}")
     return int(value)
 

@@ -12,7 +12,7 @@ window opens the rest of the file without them.
 from __future__ import annotations
 
 import json
-import math
+import sys
 from dataclasses import asdict
 
 import numpy as np
@@ -21,11 +21,23 @@ import torch
 from minidl import architecture
 
 from . import points as custom
-from .experiment import IN_FEATURES, Experiment, History, _checked, _points
+from .experiment import (
+    IN_FEATURES,
+    POINTS_RANGE,
+    Experiment,
+    History,
+    _checked,
+    _in_chunks,
+    _numbers,
+    _points,
+    float32_losses,
+)
 from .runs import Run, points_summary
 
 KEY = "runs"
 STATES = ("running", "completed", "stopped", "diverged", "failed")
+KINDS = ("fresh", "continue", "fork")
+EPOCH_MAX = 2**63 - 1  # the largest epoch number the history's int64 tensors hold
 EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # of a schedule entry
 
 
@@ -75,8 +87,9 @@ def from_file(metadata: dict, tensors: dict) -> tuple[list[Run], list | None, st
         names.add(run.name)
         runs.append(run)
     current = raw.get("current")
-    if current is not None and current not in names:
-        raise ValueError(f"its current run {current!r:.20} is not among its runs")
+    if current is not None and not (isinstance(current, str) and current in names):
+        raise ValueError(f"its current run must be the name of one of its runs ({', '.join(sorted(names))}) or null, "
+                         f"got {current!r:.20}")
     schedule = raw.get("schedule")
     return runs, None if schedule is None else _schedule("the current weights", schedule), current
 
@@ -85,7 +98,7 @@ def _run(i: int, item, tensors: dict) -> Run:
     if not isinstance(item, dict):
         raise ValueError(f"run {i + 1} is not a JSON object")
     name = item.get("name")
-    if not isinstance(name, str) or not name.isalpha() or not name.isupper() or len(name) > 4:
+    if not _is_name(name):
         raise ValueError(f"run {i + 1} has no valid name (A, B, C, ...)")
     who = f"run {name}"
     settings = item.get("settings")
@@ -108,23 +121,47 @@ def _run(i: int, item, tensors: dict) -> Run:
         if not bool(torch.isfinite(params).all()):
             raise ValueError(f"{who}'s weight snapshots hold NaN or infinite values")
         snapshots = {e: params[k].clone() for k, e in enumerate(epochs)}
-    state = item.get("state", "completed")
-    kind = item.get("kind", "fresh")
+    state, kind = item.get("state", "completed"), item.get("kind", "fresh")
+    for field, value, allowed in (("state", state, STATES), ("kind", kind, KINDS)):
+        if not (isinstance(value, str) and value in allowed):
+            raise ValueError(f"{who}'s {field} must be one of {', '.join(allowed)}, got {value!r:.20}")
     final = item.get("final") or {}
-    if state not in STATES or kind not in ("fresh", "continue", "fork") or not isinstance(final, dict):
-        raise ValueError(f"{who} has an unknown state, kind or final numbers")
-    start = item.get("start_epoch", 0)
-    wall = item.get("wall_time", 0.0)
-    if not (isinstance(start, int) and 0 <= start <= history.epochs and isinstance(wall, (int, float))
-            and math.isfinite(wall) and wall >= 0):
-        raise ValueError(f"{who} has an impossible start epoch or wall time")
+    if not isinstance(final, dict):
+        raise ValueError(f"{who}'s final numbers must be a JSON object of losses and error rates, got {final!r:.20}")
     numbers = {k: final.get(k) for k in ("train_loss", "test_loss", "train_error", "test_error")}
-    if not all(v is None or (isinstance(v, (int, float)) and math.isfinite(v)) for v in numbers.values()):
-        raise ValueError(f"{who}'s final numbers are not finite numbers")
-    parent = item.get("parent")
-    return Run(name, {**asdict(checked), "points": points_summary(points)}, history, kind,
-               parent if isinstance(parent, str) else None, start, _schedule(who, item.get("schedule", [])),
-               str(item.get("diff", ""))[:500], float(wall), numbers, snapshots, state, points=points)
+    for key, value in numbers.items():
+        if not (value is None or _finite(value)):
+            raise ValueError(f"{who}'s final {key} must be a finite number or null, got {value!r:.20}")
+    start = item.get("start_epoch", 0)
+    if not (_whole(start) and 0 <= start <= history.epochs):
+        raise ValueError(f"{who}'s start epoch must be a whole number from 0 to its {history.epochs:,} epochs, "
+                         f"got {start!r:.20}")
+    wall = item.get("wall_time", 0.0)
+    if not (_finite(wall) and wall >= 0):
+        raise ValueError(f"{who}'s wall time must be a number of seconds of at least 0, got {wall!r:.20}")
+    parent, diff = item.get("parent"), item.get("diff", "")
+    if not (parent is None or _is_name(parent)):
+        raise ValueError(f"{who}'s parent must be the name of a run or null, got {parent!r:.20}")
+    if not isinstance(diff, str):
+        raise ValueError(f"{who}'s description of what changed must be a text, got {diff!r:.20}")
+    return Run(name, {**asdict(checked), "points": points_summary(points)}, history, kind, parent, start,
+               _schedule(who, item.get("schedule", [])), diff[:500], float(wall), numbers, snapshots, state,
+               points=points)
+
+
+def _is_name(value) -> bool:
+    """A run's name: one to four capital letters (A, B, ..., Z, AA, ...)."""
+    return isinstance(value, str) and value.isalpha() and value.isupper() and len(value) <= 4
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value) -> bool:
+    """A JSON number that a float holds: NaN, the infinities and integers beyond the largest float (JSON
+    allows 10**400) fail the exact comparison, so float(value) cannot overflow."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
 
 
 def _run_points(who: str, named, at, tensors: dict) -> list:
@@ -151,16 +188,18 @@ def _run_points(who: str, named, at, tensors: dict) -> list:
 
 def _history(who: str, i: int, tensors: dict) -> History:
     try:
-        train, test_epochs, test = (tensors[f"run.{i}.{k}"].double().numpy() for k in ("train", "test_epochs", "test"))
+        # read in place, not copied (gui.experiment._history): a run's history can be 100 M epochs long
+        train, test_epochs, test = (_numbers(tensors[f"run.{i}.{k}"]) for k in ("train", "test_epochs", "test"))
     except KeyError:
         raise ValueError(f"{who}'s loss history is missing") from None
     if train.ndim != 1 or test.ndim != 1 or test.shape != test_epochs.shape:
         raise ValueError(f"{who}'s loss history has inconsistent shapes")
-    if not (np.isfinite(train).all() and np.isfinite(test).all() and np.isfinite(test_epochs).all()):
-        raise ValueError(f"{who}'s loss history holds NaN or infinite values")
+    if not (_in_chunks(float32_losses, train) and _in_chunks(float32_losses, test) and np.isfinite(test_epochs).all()):
+        raise ValueError(f"{who}'s loss history holds NaN or infinite values, or values too large "
+                         "(losses are finite float32 numbers)")
     if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)):
         raise ValueError(f"{who}'s test losses lie outside its epochs")
-    return History(train.astype(np.float32), test_epochs.astype(np.int64), test.astype(np.float32))
+    return History(np.asarray(train, np.float32), test_epochs.astype(np.int64), np.asarray(test, np.float32))
 
 
 def _schedule(who: str, schedule) -> list:
@@ -168,13 +207,13 @@ def _schedule(who: str, schedule) -> list:
     if not isinstance(schedule, list):
         raise ValueError(f"the schedule of {who} is not a list")
     for entry in schedule:
-        ok = isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and entry[0] >= 1 \
+        ok = isinstance(entry, list) and len(entry) == 2 and _whole(entry[0]) and 1 <= entry[0] <= EPOCH_MAX \
             and isinstance(entry[1], dict)
         values = entry[1] if ok else {}
         eta, batch = values.get("eta"), values.get("batch_size")
-        if not (ok and isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0
-                and isinstance(batch, int) and batch >= 1):
-            raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}")
+        if not (ok and _finite(eta) and eta > 0 and _whole(batch) and 1 <= batch <= POINTS_RANGE[1]):
+            raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}; each entry is [epoch, "
+                             f"{{\"eta\": a number above 0, \"batch_size\": 1 to {POINTS_RANGE[1]:,}, ...}}]")
         out.append((entry[0], {"eta": float(eta), "batch_size": batch, **_training_extras(who, entry, values)}))
     return out
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from . import boundary
 from . import palette as palettes
 from .experiment import Experiment
+from .plain_text import tooltip
 from .plots import (
     Heatmap,
     class_colours,
@@ -41,6 +42,7 @@ from .plots import (
     paint_boundary,
     pixel_edges,
 )
+from .snapshot_budget import run_note, run_sentence
 from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
@@ -57,8 +59,14 @@ def row_texts(run) -> list[str]:
     f = run.final
     wall = "training…" if run.state == "running" else f"{run.wall_time:.1f} s"
     state = "" if run.state in ("completed", "running") else f" ({run.state})"
+    state += f" – {run_note(run)}" if run_note(run) else ""  # a wide network's run kept fewer snapshots
     return [run.name, run.diff + state, f"{run.epochs:,}", _number(f["train_loss"]), _number(f["test_loss"]),
             _number(f["train_error"], " %", ".1f"), _number(f["test_error"], " %", ".1f"), wall]
+
+
+def _why(run) -> str:
+    """What differs, and why the run kept fewer snapshots where it did."""
+    return "\n".join(text for text in (run.diff, run_sentence(run)) if text)
 
 
 class RunsTable(QTableWidget):
@@ -159,7 +167,7 @@ class RunsPanel(QWidget):
                     self.table.setItem(row, column, item)
                 if item.text() != text:
                     item.setText(text)
-                tip = f"Tick to compare run {run.name}" if column == 0 else run.diff if column == 1 else None
+                tip = f"Tick to compare run {run.name}" if column == 0 else tooltip(_why(run)) if column == 1 else None
                 if tip is not None and item.toolTip() != tip:
                     item.setToolTip(tip)
                 if column == 0:
@@ -286,7 +294,8 @@ class CompareView(pg.GraphicsLayoutWidget):
             run = s.run_book[name]
             blocks = run.settings["blocks"]
             if found[name] is None or found[name][1].numel() > MAX_COMPARED_PARAMETERS:
-                self.addLabel(f"{name}: no weights to draw here", row=0, col=column)
+                why = run_note(run) if found[name] is None and run_note(run) else "no weights to draw here"
+                self.addLabel(f"{name}: {why}", row=0, col=column)
                 continue
             drawn, flat = found[name]
             data, grid, extent = self._data(run)
@@ -295,7 +304,7 @@ class CompareView(pg.GraphicsLayoutWidget):
             # A short title in a small font: three panels must fit the runs dock's default 280 pixels
             # (with "A · epoch 300" at the default size, the third panel fell off the edge).
             plot = self.addPlot(row=0, col=column, title=f"{name} · {drawn:,}", size="9pt")
-            plot.setToolTip(f"Run {name} at epoch {drawn}: {run.diff}")
+            plot.setToolTip(tooltip(f"Run {name} at epoch {drawn}: {run.diff}"))
             plot.setMinimumWidth(40)  # the panels share the width, however narrow the dock
             plot.setAspectLocked(True)
             plot.hideAxis("left")

@@ -395,6 +395,7 @@ class Session(KeptRuns, BatchSteps):
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
+        self._fit_snapshot_budget()  # the timeline Undo can bring back counts too
         self.events.emit("model")
         self.events.emit("state", self.state)
         self.events.emit("status", f"Weights drawn again from seed {self.experiment.seed}"
@@ -415,6 +416,9 @@ class Session(KeptRuns, BatchSteps):
         self.target_epoch, self.fresh_weights_needed = u.target_epoch, u.fresh_weights_needed
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
         self.schedule, self.current_run = u.schedule, u.current_run
+        if self.timeline is not None and self.history.epochs not in self.timeline.epochs():
+            # Its snapshots went to the memory budget (gui/snapshot_budget.py); its network kept the weights.
+            self.timeline.add(self.history.epochs, flatten(self._model.parameters()), pinned=True, check=False)
         self.events.emit("model")
         self.events.emit("state", self.state)
         self.events.emit("status", f"Reset undone: back at epoch {self.history.epochs}.")
@@ -438,8 +442,12 @@ class Session(KeptRuns, BatchSteps):
         if self.timeline is None or self._model is None:
             self.events.emit("status", "There is no run to resume from yet.")
             return False
-        start = self.timeline.at_or_before(max(0, min(int(epoch), self.history.epochs)))
+        wanted = max(0, min(int(epoch), self.history.epochs))
+        start = self.timeline.at_or_before(wanted)
         if start is None:
+            self.events.emit("status", f"The timeline holds no weights at or before epoch {wanted:,}: a wide network "
+                             f"keeps few snapshots within the memory budget. Branch from epoch "
+                             f"{self.timeline.epochs()[0]:,} or later.")
             return False
         load_flat(self._model, self.timeline.flat(start))
         self.optimizer = None  # the timeline keeps weights, not the optimizer's state: a branch starts it afresh
@@ -490,12 +498,16 @@ class Session(KeptRuns, BatchSteps):
         if run is not None:
             run.close()
         self._control = self._optimizer = None
-        if finished.epoch < self.history.epochs and self.timeline is not None:
-            # A lost training process (gui.worker.ProcessRun) hands back the weights of the last snapshot:
-            # the history goes back to them too, so a Continue (and an exported script) starts where they are.
-            self.history.truncate(finished.epoch)
-            self.timeline.truncate(finished.epoch)
-            self.events.emit("model")
+        if (finished.reason == "failed" or finished.epoch < self.history.epochs) and self.timeline is not None:
+            # A failed run (an error in the trainer, a lost training process) may leave weights of an epoch
+            # the history has not recorded: the weights, the history and the timeline go back to the last
+            # snapshot, so a Continue (and an exported script) starts where they are.
+            epoch = self.timeline.at_or_before(min(finished.epoch, self.history.epochs))
+            if epoch is not None:
+                self.history.truncate(epoch)
+                self.timeline.truncate(epoch)
+                load_flat(self._model, self.timeline.flat(epoch))
+                self.events.emit("model")
         self._end_run(finished.reason)
         self.state, self.finish_reason = FINISHED, finished.reason
         text = finished.text + self.restart_note  # a stop inside an epoch: the optimizer's state restarts
@@ -543,6 +555,7 @@ class Session(KeptRuns, BatchSteps):
         self._model, flat = network
         self.timeline = Timeline([tuple(p.shape) for p in self._model.parameters()])
         self.timeline.add(0, flat, pinned=True, check=False)
+        self._fit_snapshot_budget()
         if was_building:
             self.events.emit("model")
             self.events.emit("state", self.state)
