@@ -1,0 +1,1 @@
+"""What the playground reads and writes, free of Qt: experiment files, their runs section, points as CSV, and exported scripts."""

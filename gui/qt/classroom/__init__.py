@@ -1,0 +1,1 @@
+"""The classroom: lessons, presenter mode, the banner over the plots."""

@@ -1,0 +1,1 @@
+"""The side panels: layers, settings, run controls, speed, timeline, and the drawing tool."""

@@ -1,0 +1,1 @@
+"""Runs kept for comparison: the runs table and the comparison view."""
