@@ -32,9 +32,10 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa:
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import minidl  # noqa: E402
-from gui import training_process, worker  # noqa: E402
-from gui.experiment import Experiment  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from gui.model.experiment import Experiment  # noqa: E402
+from gui.qt import runner as worker  # noqa: E402
+from gui.qt.window.main_window import MainWindow  # noqa: E402
+from gui.training import process as training_process  # noqa: E402
 
 PAIRS = 21  # a run of the report's experiment lasts under a second: single pairs swing by +-0.15 on a VM
 
@@ -97,7 +98,7 @@ def startup_seconds(repeats: int = 3) -> float:
 def wide_network_gui_ms(app, window) -> tuple[float, str]:
     """The GUI thread's time for what froze it before (issue 9 item 8): a stack edit to
     2-4096-4096-2, a width edit, and Stop during a run; the weights and pictures are made elsewhere."""
-    from gui.experiment import linear
+    from gui.model.experiment import linear
 
     wide = [linear(4096), {"type": "ReLU"}, linear(4096), {"type": "ReLU"}, linear(2), {"type": "Tanh"}]
     times = {}

@@ -4,7 +4,7 @@
 
 1. a paced run (20 epochs/s, 6 epochs): its wall time against the five waits planned (0.25 s);
 2. a Stop during a slow pace (0.2 epochs/s): how long the run takes to end after it, against the
-   pace's slice (``gui.pace.SLICE``, 20 ms) and a batch's wait (1.25 s);
+   pace's slice (``gui.model.pace.SLICE``, 20 ms) and a batch's wait (1.25 s);
 3. progress messages a second with the GUI thread idle and fully busy (``GuiLoad.share`` 0 and 1),
    ``PROGRESS_HZ`` 400: the ratio against ``MAX_STRETCH``;
 4. the report's job (130 kB) sent to a training process still importing torch: how long the GUI's
@@ -23,11 +23,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import minidl  # noqa: E402
-from gui import pace, trainer, training_process  # noqa: E402
-from gui.experiment import Experiment  # noqa: E402
-from gui.messages import Progress  # noqa: E402
-from gui.session import Session  # noqa: E402
-from gui.trainer import GuiLoad, Job, Trainer  # noqa: E402
+from gui.model import pace
+from gui.model.experiment import Experiment  # noqa: E402
+from gui.model.session import Session  # noqa: E402
+from gui.training import process as training_process
+from gui.training import trainer  # noqa: E402
+from gui.training.messages import Progress  # noqa: E402
+from gui.training.trainer import GuiLoad, Job, Trainer  # noqa: E402
 
 
 def job(epochs: int, speed: float | None = None, n_train: int = 100, batch_size: int = 25, load=None) -> Job:

@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from . import errors, garbage
-    from .main_window import MainWindow
+    from gui.qt.window import errors, garbage
+    from gui.qt.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     garbage.collect_on_gui_thread()

@@ -18,21 +18,12 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
+from gui.files.experiment_file import _in_chunks, _numbers, _points, float32_losses
+from gui.model import points as custom
+from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, _checked
+from gui.model.history import History
+from gui.model.runs import Run, points_summary
 from minidl import architecture
-
-from . import points as custom
-from .experiment import (
-    IN_FEATURES,
-    POINTS_RANGE,
-    Experiment,
-    History,
-    _checked,
-    _in_chunks,
-    _numbers,
-    _points,
-    float32_losses,
-)
-from .runs import Run, points_summary
 
 KEY = "runs"
 STATES = ("running", "completed", "stopped", "diverged", "failed")
@@ -42,7 +33,7 @@ EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # 
 
 
 def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tuple[dict, dict]:
-    """``(metadata, tensors)`` for :func:`gui.experiment.save`."""
+    """``(metadata, tensors)`` for :func:`gui.files.experiment_file.save`."""
     described, tensors, points_at = [], {}, {}
     for i, run in enumerate(runs):
         epochs = sorted(run.snapshots)
@@ -188,7 +179,7 @@ def _run_points(who: str, named, at, tensors: dict) -> list:
 
 def _history(who: str, i: int, tensors: dict) -> History:
     try:
-        # read in place, not copied (gui.experiment._history): a run's history can be 100 M epochs long
+        # read in place, not copied (gui.files.experiment_file._history): a run's history can be 100 M epochs long
         train, test_epochs, test = (_numbers(tensors[f"run.{i}.{k}"]) for k in ("train", "test_epochs", "test"))
     except KeyError:
         raise ValueError(f"{who}'s loss history is missing") from None

@@ -2,13 +2,13 @@
 
 The script rebuilds the data (dataset, sizes, noise, seed; your own points embedded as float32
 bytes), the network (``Sequential(...)`` with the seed's generator, so the same initial weights),
-the loss, the optimizer and the learning-rate schedule as :class:`~gui.experiment.Experiment`
+the loss, the optimizer and the learning-rate schedule as :class:`~gui.model.experiment.Experiment`
 builds them, and trains with ``model.train`` once per segment of the run's schedule (an eta
 changed during the run, a Continue with other settings, a branch from the timeline), so it prints
 the very losses the playground recorded: its ``final train loss per point`` equals
 ``session.history.train[-1]`` as float32. It ends with the train and test error.
 
-The replay rules, those of the session (gui/session.py, gui/session_runs.py):
+The replay rules, those of the session (gui/model/session.py, gui/model/session_runs.py):
 
 - one optimizer object carries its state (momentum, Adam's moments) from segment to segment, as
   ``session.optimizer`` does from Run to Run; a segment marked ``fresh`` (a first Run, a fork,
@@ -32,12 +32,11 @@ from dataclasses import MISSING, fields
 
 import numpy as np
 
+from gui.model import points as custom
+from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, _checked
 from minidl import architecture
 from minidl.architecture import ACTIVATIONS
 from minidl.data import class_range
-
-from . import points as custom
-from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, _checked
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.

@@ -1,5 +1,5 @@
 """The session's one-batch step (F8), free of Qt: train exactly one mini-batch, then pause, and
-keep every number of its step (:class:`gui.inside.BatchStep`).
+keep every number of its step (:class:`gui.model.inside.BatchStep`).
 
 The batch is observed with ``trace`` for that one batch only (:meth:`minidl.TrainingControl.observe`);
 the trainer stops observing right after it, so a plain run keeps fit's fast path. Epoch losses keep
@@ -8,11 +8,11 @@ their meaning: an epoch is recorded when its last batch finishes, whoever traine
 
 from __future__ import annotations
 
-from . import inside
+from gui.model import inside
 
 
 class BatchSteps:
-    """Mixed into :class:`gui.session.Session` (which owns ``_control``, ``_job``, ``state``, ``events``)."""
+    """Mixed into :class:`gui.model.session.Session` (which owns ``_control``, ``_job``, ``state``, ``events``)."""
 
     def step_batch(self) -> None:
         """Train exactly one mini-batch (the next one in the usual order), then pause; starts a run if
@@ -39,7 +39,7 @@ class BatchSteps:
         return self._last_batch
 
     def _batch_stepped(self, record) -> None:
-        """The trainer's :class:`gui.messages.BatchStepped` arrived (on the GUI thread)."""
+        """The trainer's :class:`gui.training.messages.BatchStepped` arrived (on the GUI thread)."""
         self._batch_pending = False
         # The step size the batch was trained with: the optimizer's (a schedule changes it each epoch).
         eta = self._optimizer.eta if self._optimizer is not None else self.experiment.eta

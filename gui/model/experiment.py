@@ -1,30 +1,24 @@
-"""The playground's state, free of Qt: blocks, data, hyperparameters, seed, and files.
+"""An experiment's settings, free of Qt: blocks, dataset, hyperparameters, seed.
 
 Views read and change an :class:`Experiment`; :meth:`Experiment.validate` says in
-sentences what would stop a run; :func:`save`/:func:`load` store it (with the trained
-weights and the loss history) in minidl's safetensors format.
+sentences what would stop a run; :meth:`Experiment.to_json`/:meth:`Experiment.from_json`
+check every field (``gui.files.experiment_file`` stores it with the weights and history).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
-import numpy as np
 import torch
 
 import minidl
-from minidl import architecture, io
-from minidl.checks import unchecked
+from gui.model import points as custom
+from gui.model.data import Data
+from minidl import architecture
 from minidl.data import DATASETS, class_range, one_hot, split
-from minidl.metrics import error_rate
 from minidl.schedules import Cosine, StepDecay
-
-from . import points as custom
-from .timeline import Timeline
 
 IN_FEATURES = 2
 ETA_RANGE = (1e-6, 10.0)
@@ -69,7 +63,7 @@ class Experiment:
     weight_decay: float = 0.0
     schedule: str = "Constant"
     classes: int = 2  # asked of datasets that draw 2 to 5 classes (Blobs: 3 at least); see num_classes
-    points: list = field(default_factory=list)  # the Custom dataset: [x1, x2, label, split] (gui/points.py)
+    points: list = field(default_factory=list)  # the Custom dataset: [x1, x2, label, split] (gui/model/points.py)
     test_ratio: float = 0.3  # of the Custom points without a fixed split
 
     @property
@@ -225,215 +219,3 @@ def _checked(name: str, value):
               "eta": (*ETA_RANGE, float), "batch_size": (1, POINTS_RANGE[1], int),
               "epochs": (1, EPOCHS_MAX, int), "seed": (0, SEED_MAX, int)}
     return number(*limits[name])
-
-
-@dataclass
-class Data:
-    """Train and test points, integer labels and Tanh-friendly one-hot targets."""
-
-    X_train: torch.Tensor
-    labels_train: torch.Tensor
-    y_train: torch.Tensor
-    X_test: torch.Tensor
-    labels_test: torch.Tensor
-    y_test: torch.Tensor
-
-    def test_loss(self, model, test_out: torch.Tensor | None = None) -> float:
-        """Loss per point on the test set (NaN once the weights are not finite)."""
-        if not self.X_test.shape[0]:
-            return math.nan
-        test_out = model.predict(self.X_test) if test_out is None else test_out
-        if not bool(torch.isfinite(test_out).all()):
-            return math.nan
-        # Unchecked: the targets were checked when the data was made, the outputs just above
-        # (the worker samples this up to 60 times a second).
-        return float(unchecked(model.loss.forward)(test_out, self.y_test)) / self.X_test.shape[0]
-
-    def evaluate(self, model) -> dict:
-        """Test loss per point and train/test error %; all ``None`` once the weights are not
-        finite (after a divergence)."""
-        return self.metrics(model, model.predict(self.X_train), model.predict(self.X_test))
-
-    def metrics(self, model, train_out: torch.Tensor, test_out: torch.Tensor) -> dict:
-        """:meth:`evaluate` from outputs computed elsewhere (for example in chunks)."""
-        test_loss = self.test_loss(model, test_out)
-        if not math.isfinite(test_loss):
-            return {"test_loss": None, "train_error": None, "test_error": None}
-        return {"test_loss": test_loss, "test_error": error_rate(test_out, self.labels_test),
-                "train_error": error_rate(train_out, self.labels_train)}
-
-    def extent(self, margin: float = 0.05) -> tuple[float, float, float, float]:
-        """``(x0, x1, y0, y1)``: the unit square, grown to hold every point, plus a margin."""
-        points = torch.cat((self.X_train, self.X_test, torch.full((1, 2), 0.5)))  # never empty (no drawn points)
-        low = torch.minimum(points.min(0).values, torch.zeros(2)) - margin
-        high = torch.maximum(points.max(0).values, torch.ones(2)) + margin
-        return float(low[0]), float(high[0]), float(low[1]), float(high[1])
-
-
-@dataclass
-class History:
-    """The loss per epoch, compact: float32 numpy arrays (80 kB for 20,000 epochs)."""
-
-    train: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
-    test_epochs: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    test: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
-
-    @property
-    def epochs(self) -> int:
-        return len(self.train)
-
-    def extend(self, train_losses, test_epochs=(), test_losses=()) -> None:
-        """Append the train loss of the next epochs, and test losses sampled at some epochs."""
-        self.train = np.concatenate((self.train, np.asarray(train_losses, np.float32)))
-        test_epochs, test_losses = np.atleast_1d(test_epochs), np.atleast_1d(test_losses)
-        if test_epochs.shape != test_losses.shape:
-            raise ValueError(f"{len(test_epochs)} test epochs for {len(test_losses)} test losses")
-        self.test_epochs = np.concatenate((self.test_epochs, test_epochs.astype(np.int64)))
-        self.test = np.concatenate((self.test, test_losses.astype(np.float32)))
-
-    def truncate(self, epoch: int) -> None:
-        """Forget every epoch after ``epoch`` (a branch of the timeline starts there)."""
-        keep = self.test_epochs <= epoch
-        self.train, self.test_epochs, self.test = self.train[:epoch].copy(), self.test_epochs[keep], self.test[keep]
-
-    def to_csv(self) -> str:
-        test = dict(zip(self.test_epochs.tolist(), self.test.tolist(), strict=True))
-        rows = ["epoch,train_loss,test_loss"]
-        rows += [f"{e},{loss:.9g},{'' if e not in test else format(test[e], '.9g')}"
-                 for e, loss in enumerate(self.train.tolist(), 1)]
-        return "\n".join(rows) + "\n"
-
-
-# -- files ---------------------------------------------------------------------------
-def save(path, experiment: Experiment, model: minidl.Sequential, history: History,
-         timeline: Timeline | None = None, fresh_start: bool = False, optimizer=None,
-         extra_metadata: dict | None = None, extra_tensors: dict | None = None) -> None:
-    """Write experiment, weights, loss history and timeline to ``path`` atomically (minidl's format).
-
-    ``fresh_start`` marks a run that diverged: its next Run starts from fresh weights. Non-finite
-    weights or losses are never written (a ``ValueError`` says so): the session keeps the last
-    finite state after a divergence, so this only guards against a bug.
-    """
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        raise ValueError("the weights hold NaN or infinite values; reset the network (or resume from an "
-                         "earlier epoch on the timeline) before saving")
-    if not (np.isfinite(history.train).all() and np.isfinite(history.test).all()):
-        raise ValueError("the loss history holds NaN or infinite values")
-    tensors = {"history.train": torch.from_numpy(history.train.astype(np.float32)),
-               "history.test_epochs": torch.from_numpy(history.test_epochs.astype(np.float64)),
-               "history.test": torch.from_numpy(history.test.astype(np.float32)),
-               **(timeline.to_tensors() if timeline is not None else {}), **(extra_tensors or {})}
-    # The optimizer's state (momentum, Adam's moments) and the custom points travel as tensors: 100,000
-    # points as JSON would outgrow the file's header.
-    if optimizer is not None:
-        tensors |= {f"optimizer.{k}": v for k, v in optimizer.state_tensors().items()}
-    if experiment.points:
-        tensors["points"] = torch.tensor(experiment.points, dtype=torch.float64)
-        experiment = copy.copy(experiment)
-        experiment.points = []
-    metadata = {"experiment": experiment.to_json(), "fresh_start": "1" if fresh_start else "0",
-                **(extra_metadata or {})}  # e.g. the runs kept for comparison (gui/runs_file.py)
-    io.write(Path(path), model, metadata=metadata, tensors=tensors)
-
-
-@dataclass
-class Loaded:
-    """What :func:`load` read: the experiment, its network, history and timeline, and whether its
-    run had diverged (then the next Run starts from fresh weights)."""
-
-    experiment: Experiment
-    model: minidl.Sequential
-    history: History
-    timeline: Timeline
-    fresh_start: bool = False
-    optimizer_state: dict = field(default_factory=dict)  # for Experiment.build_optimizer().load_state_tensors
-    metadata: dict = field(default_factory=dict)  # everything the file holds, for readers of extra
-    tensors: dict = field(default_factory=dict)   # sections such as the runs (gui/runs_file.py)
-
-    def __iter__(self):  # ``experiment, model, history = load(path)`` keeps working
-        return iter((self.experiment, self.model, self.history))
-
-
-def load(path) -> Loaded:
-    """Read a file written by :func:`save`; ``ValueError`` with a sentence on any problem."""
-    name = Path(path).name
-    model, meta, tensors = io.read(path)
-    if "experiment" not in meta:
-        raise ValueError(f"{name} holds a minidl model but no playground experiment")
-    try:
-        experiment = Experiment.from_json(meta["experiment"])
-        if "points" in tensors:
-            experiment.points = _points(tensors.pop("points"))
-    except ValueError as error:
-        raise ValueError(f"{name} is damaged: {error}") from None
-    if architecture.describe(model) != experiment.blocks:
-        raise ValueError(f"{name} is damaged: its weights do not match its blocks")
-    k = experiment.num_classes
-    if (model.in_features, model.out_features) != (IN_FEATURES, k):
-        raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
-                         f"its data needs {IN_FEATURES} inputs and {k} outputs (one per class)")
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
-    model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
-    model.setLoss(experiment.make_loss())
-    history = _history(name, tensors)
-    state = {k.removeprefix("optimizer."): tensors.pop(k) for k in list(tensors) if k.startswith("optimizer.")}
-    try:
-        timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()],  # not kept in tensors
-                                         {k: tensors.pop(k) for k in list(tensors) if k.startswith("timeline.")},
-                                         history.epochs)
-        if state:  # refused here if it does not fit, rather than at the next Run
-            experiment.build_optimizer().load_state_tensors(state, model.parameters())
-    except ValueError as error:
-        raise ValueError(f"{name} is damaged: {error}") from None
-    return Loaded(experiment, model, history, timeline, meta.get("fresh_start") == "1", state, meta,
-                  tensors)
-
-
-def _points(table: torch.Tensor) -> list[list]:
-    """The custom points saved as a ``(N, 4)`` tensor, checked like any experiment's."""
-    if table.dim() != 2 or table.shape[1] != 4:
-        raise ValueError("its custom points are not a table of four columns")
-    rows = table.double().tolist()
-    # Whole labels and split codes become ints; NaN, infinities and fractions stay floats, which
-    # check_points refuses with its sentence.
-    return custom.check_points([[x1, x2, int(label) if label.is_integer() else label,
-                                 int(code) if code.is_integer() else code] for x1, x2, label, code in rows])
-
-
-def float32_losses(values: np.ndarray) -> bool:
-    """Whether every value is a finite number that a float32 holds (History's losses are float32): NaN
-    fails the comparison, and a larger loss would turn infinite."""
-    return bool((np.abs(values) <= np.finfo(np.float32).max).all())
-
-
-def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:
-    history = History()
-    try:  # the file's own numbers, read in place (no copy of a long history)
-        train, test_epochs, test = (_numbers(tensors[k]) for k in ("history.train", "history.test_epochs",
-                                                                     "history.test"))
-    except KeyError:
-        return history  # a model saved without history is fine
-    if train.ndim != 1 or test.shape != test_epochs.shape or test.ndim != 1:
-        raise ValueError(f"{name} is damaged: its loss history has inconsistent shapes")
-    if not (_in_chunks(float32_losses, train) and _in_chunks(float32_losses, test)
-            and np.isfinite(test_epochs).all()):
-        raise ValueError(f"{name} is damaged: its loss history holds NaN or infinite values, or values too large "
-                         "(losses are finite float32 numbers)")
-    if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)
-                             or not np.array_equal(test_epochs, np.round(test_epochs))):
-        raise ValueError(f"{name} is damaged: its test losses are recorded at epochs outside its history")
-    # The file's float32 losses themselves, not a copy (a History never writes into its arrays).
-    history.train, history.test = np.asarray(train, np.float32), np.asarray(test, np.float32)
-    history.test_epochs = test_epochs.astype(np.int64)
-    return history
-
-
-def _numbers(tensor: torch.Tensor) -> np.ndarray:
-    """A file's tensor as numpy, in place where numpy has its dtype (all but bfloat16)."""
-    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
-
-
-def _in_chunks(check, values: np.ndarray, chunk: int = 1 << 20) -> bool:
-    """``check`` on each million ``values``: its temporaries stay small for a history of 100 M epochs."""
-    return all(check(values[i:i + chunk]) for i in range(0, len(values), chunk))

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 import minidl
+from gui.model.timeline import flatten
+from gui.model.weights import model_from
 from minidl.plan import intra_op_threads, threads_for
-
-from .timeline import flatten
-from .weights import model_from
 
 IN_FEATURES = 2
 MAX_SENT = 64  # units per column whose outputs the worker sends (an expanded column shows up to this)
@@ -84,7 +83,7 @@ def sent_units(column: Column) -> int:
 
 def network(blocks: list[dict], parameters: list[torch.Tensor], loss: str = "MSE") -> minidl.Sequential:
     """A private network of ``blocks`` holding copies of ``parameters`` (``[W0, b0, W1, b1, ...]``),
-    with the experiment's ``loss`` (a name of :data:`gui.experiment.LOSSES`)."""
+    with the experiment's ``loss`` (a name of :data:`gui.model.experiment.LOSSES`)."""
     return model_from(blocks, flatten(parameters), loss)
 
 
@@ -102,7 +101,7 @@ def module_outputs(model: minidl.Sequential, X: torch.Tensor) -> list[torch.Tens
 
 
 def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int, step: int = 1) -> np.ndarray:
-    """The sent units' outputs over a ``resolution``-square grid (:func:`gui.boundary.grid`, row-major
+    """The sent units' outputs over a ``resolution``-square grid (:func:`gui.model.boundary.grid`, row-major
     in x), stacked column after column (input excluded), at every ``step``-th grid point a side: shape
     ``(units, r, r)`` with ``r = ceil(resolution / step)``, indexed ``[unit, x, y]`` like the boundary image."""
     # One contiguous (x, y, units) copy, handed out as a strided (units, x, y) view: copying rows
@@ -232,7 +231,7 @@ class LayerStep:
 
 @dataclass(frozen=True)
 class BatchStep:
-    """What :meth:`gui.session.Session.last_batch_step` returns: one trained mini-batch.
+    """What :meth:`gui.model.session.Session.last_batch_step` returns: one trained mini-batch.
 
     ``loss_before`` and ``loss_after`` are the batch's summed loss at the weights before and after
     its step; ``layers`` one :class:`LayerStep` per Linear; ``eta`` the step size it was trained with."""

@@ -28,8 +28,7 @@ from pathlib import Path
 import torch
 
 import minidl
-
-from .experiment import Experiment, _checked
+from gui.model.experiment import Experiment, _checked
 
 MAX_SCENES = 100
 MAX_BYTES = 1_000_000

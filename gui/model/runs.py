@@ -15,7 +15,7 @@ the same seed, network and schedule give the same numbers, bit for bit.
 Memory: a run holds its history (4 bytes an epoch, shared with the session's arrays) and at
 most :data:`RUN_SNAPSHOTS` snapshots (never more than :data:`RUN_BYTES`, but always its last), which
 are the session timeline's own tensors, not copies. All runs' snapshots share one memory budget with
-the timeline (:mod:`gui.snapshot_budget`): a wide network's runs give up snapshots, and say so.
+the timeline (:mod:`gui.model.snapshot_budget`): a wide network's runs give up snapshots, and say so.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .experiment import Experiment, History
+from gui.model.experiment import Experiment
+from gui.model.history import History
 
 RUN_SNAPSHOTS = 64
 RUN_BYTES = 32 << 20
@@ -151,7 +152,7 @@ class Run:
     final: dict = field(default_factory=lambda: dict.fromkeys(("train_loss", "test_loss", "train_error",
                                                                "test_error")))
     snapshots: dict = field(default_factory=dict)  # epoch -> flat weights (the timeline's tensors)
-    trimmed: bool = False  # it kept fewer snapshots for memory (gui.snapshot_budget.run_note)
+    trimmed: bool = False  # it kept fewer snapshots for memory (gui.model.snapshot_budget.run_note)
     state: str = "running"
     started: float = field(default_factory=time.perf_counter, repr=False)
     # Own points it trained on: the experiment's list, shared, not copied (``settings`` holds their
@@ -405,7 +406,7 @@ class LiveEta:
     def request(self, eta: float) -> None:
         with self._lock:
             self._pending = eta
-        if self.forward is not None:  # the run trains in another process (gui.training_process)
+        if self.forward is not None:  # the run trains in another process (gui.training.process)
             self.forward("eta", eta)
 
     def add_applied(self, applied: list[tuple[int, float]]) -> None:

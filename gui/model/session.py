@@ -1,7 +1,7 @@
 """The run model of the playground, free of Qt: one experiment, its network, data, history and timeline.
 
-A :class:`Session` owns everything a run is: the :class:`~gui.experiment.Experiment`, the model,
-the data, the loss :class:`~gui.experiment.History`, the :class:`~gui.timeline.Timeline` of weight
+A :class:`Session` owns everything a run is: the :class:`~gui.model.experiment.Experiment`, the model,
+the data, the loss :class:`~gui.model.history.History`, the :class:`~gui.model.timeline.Timeline` of weight
 snapshots, the run state and the rules between them. Views subscribe to its events
 (:meth:`Events.connect`) and call its methods; they never hold run state of their own.
 
@@ -16,7 +16,7 @@ The run rules:
   blocks draws new weights; eta reaches a live run at the start of its next epoch (recorded in
   :attr:`Session.schedule`, so that an exported script replays it); batch size and epochs apply
   at the next Run.
-- Every run is kept in :attr:`Session.runs` for comparison (gui/runs.py): a fresh start, a
+- Every run is kept in :attr:`Session.runs` for comparison (gui/model/runs.py): a fresh start, a
   Continue, or a branch (:meth:`Session.fork`).
 - The optimizer's state (momentum, Adam's moments) carries over from Run to Run and is saved with
   the experiment; a change of optimizer, momentum or weight decay starts it afresh and keeps the
@@ -28,9 +28,9 @@ The run rules:
 Threading: while a run is live only the training thread touches :attr:`Session.model`'s
 tensors; the session (GUI thread) gets copies in messages, and :attr:`Session.model` hands
 out a copy built from the latest snapshot. ``runner(job, deliver)`` starts a run: the Qt
-window passes :func:`gui.worker.start` (the training process of :mod:`gui.training_process`,
+window passes :func:`gui.qt.runner.start` (the training process of :mod:`gui.training.process`,
 which gives the weights and the optimizer's state back at the end; or a QThread); tests may
-pass a synchronous one. The run control is a :class:`~gui.training_process.LinkedControl`, so
+pass a synchronous one. The run control is a :class:`~gui.training.process.LinkedControl`, so
 that a run in the process gets every switch.
 """
 
@@ -44,20 +44,21 @@ from dataclasses import dataclass
 import torch
 
 import minidl
+from gui.model import boundary
+from gui.model.batch_steps import BatchSteps
+from gui.model.data import Data
+from gui.model.experiment import Experiment
+from gui.model.history import History
+from gui.model.pace import Pace
+from gui.model.runs import LiveEta, Run, RunBook, stamp
+from gui.model.session_runs import KeptRuns
+from gui.model.timeline import Timeline, flatten
+from gui.model.units_wanted import UnitsWanted
+from gui.model.weights import ViewRequest, fresh_network, load_flat, model_from
+from gui.training.messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
+from gui.training.process import LinkedControl
+from gui.training.trainer import GuiLoad, Job
 from minidl import architecture
-
-from . import boundary
-from .batch_steps import BatchSteps
-from .experiment import Data, Experiment, History
-from .messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
-from .pace import Pace
-from .runs import LiveEta, Run, RunBook, stamp
-from .session_runs import KeptRuns
-from .timeline import Timeline, flatten
-from .trainer import GuiLoad, Job
-from .training_process import LinkedControl
-from .units_wanted import UnitsWanted
-from .weights import ViewRequest, fresh_network, load_flat, model_from
 
 IDLE, RUNNING, PAUSED, STOPPING, FINISHED = "idle", "running", "paused", "stopping", "finished"
 # How long the Stop button waits for the training thread before it lets the GUI go on (a small
@@ -114,7 +115,7 @@ class Session(KeptRuns, BatchSteps):
     Public, for views and automation: :attr:`experiment`, :attr:`data`, :attr:`history`,
     :attr:`state`, :attr:`model`, :attr:`metrics`, :meth:`snapshot_epochs`, :meth:`seek`,
     :meth:`resume_from`, :meth:`parameters_at`, the run controls, and :meth:`step_batch` /
-    :meth:`last_batch_step` (:class:`~gui.batch_steps.BatchSteps`).
+    :meth:`last_batch_step` (:class:`~gui.model.batch_steps.BatchSteps`).
     """
 
     def __init__(self, experiment: Experiment | None = None, runner=None, builder=None):
@@ -146,10 +147,11 @@ class Session(KeptRuns, BatchSteps):
         self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
         self._last_batch = None
         self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
-        self.pace = Pace()  # how fast a run goes (gui.pace): the speed slider sets it, the worker reads it
-        self.units_wanted = UnitsWanted()  # the network view turns it off while closed (gui.units_wanted)
-        self.gui_load = GuiLoad()  # the GUI thread's share of the time: the Qt runner measures it (gui.trainer)
-        # The runs kept for comparison (gui/runs.py), and how the current weights were trained:
+        self.pace = Pace()  # how fast a run goes (gui.model.pace): the speed slider sets it, the worker reads it
+        self.units_wanted = UnitsWanted()  # the network view turns it off while closed (gui.model.units_wanted)
+        # the GUI thread's share of the time: the Qt runner measures it (gui.training.trainer)
+        self.gui_load = GuiLoad()
+        # The runs kept for comparison (gui/model/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
         self.schedule: list | None = []
@@ -221,7 +223,7 @@ class Session(KeptRuns, BatchSteps):
             setattr(self.experiment, key, value)
         self._set_modified(True)
         if "eta" in changes and self._live is not None and self.experiment.eta > 0:
-            self._live.request(self.experiment.eta)  # the worker takes it at its next epoch (gui/runs.py)
+            self._live.request(self.experiment.eta)  # the worker takes it at its next epoch (gui/model/runs.py)
         if set(changes) & set(DATA_FIELDS):
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
@@ -417,7 +419,7 @@ class Session(KeptRuns, BatchSteps):
         self.state, self.finish_reason, self.seek_epoch, self.metrics = u.state, u.finish_reason, None, None
         self.schedule, self.current_run = u.schedule, u.current_run
         if self.timeline is not None and self.history.epochs not in self.timeline.epochs():
-            # Its snapshots went to the memory budget (gui/snapshot_budget.py); its network kept the weights.
+            # Its snapshots went to the memory budget (gui/model/snapshot_budget.py); its network kept the weights.
             self.timeline.add(self.history.epochs, flatten(self._model.parameters()), pinned=True, check=False)
         self.events.emit("model")
         self.events.emit("state", self.state)

@@ -1,17 +1,17 @@
-"""The Session's part that keeps runs for comparison (a mixin of :class:`gui.session.Session`, Qt-free).
+"""The Session's part that keeps runs for comparison (a mixin of :class:`gui.model.session.Session`, Qt-free).
 
 Every Run (a fresh start, a Continue) and every branch from the timeline (:meth:`KeptRuns.fork`)
-adds a :class:`~gui.runs.Run` to :attr:`KeptRuns.runs`; the session's ``schedule`` records which
+adds a :class:`~gui.model.runs.Run` to :attr:`KeptRuns.runs`; the session's ``schedule`` records which
 settings trained which epochs (an eta edited during a run from the epoch the worker took it), so
-that "export as Python" replays the run exactly. See :mod:`gui.runs` for the rules.
+that "export as Python" replays the run exactly. See :mod:`gui.model.runs` for the rules.
 """
 
 from __future__ import annotations
 
 import torch
 
-from . import snapshot_budget
-from .runs import Run, RunBook, final_numbers, settings_of
+from gui.model import snapshot_budget
+from gui.model.runs import Run, RunBook, final_numbers, settings_of
 
 # Networks up to this many parameters are evaluated on the GUI thread when a run ends without
 # the worker's metrics (a stop): the report's network takes about a millisecond.
@@ -19,11 +19,11 @@ SYNC_EVALUATE = 1_000_000
 
 
 class KeptRuns:
-    """Mixed into :class:`gui.session.Session`, whose state it reads (history, timeline, experiment)."""
+    """Mixed into :class:`gui.model.session.Session`, whose state it reads (history, timeline, experiment)."""
 
     restart_note = ""  # added to a stop's status when the optimizer's state starts afresh at the next Run
 
-    # -- the runs kept for comparison (gui/runs.py) ------------------------------------------
+    # -- the runs kept for comparison (gui/model/runs.py) ------------------------------------------
     @property
     def runs(self) -> list[Run]:
         """Every run kept, oldest first: a fresh start, a Continue or a fork each add one."""
@@ -79,7 +79,7 @@ class KeptRuns:
     def snapshot_bytes(self) -> int:
         """Bytes of every weight snapshot the session holds, each tensor once: the timeline's (pins
         included), the kept runs', the deleted runs' and the Reset's that Undo can bring back. At most
-        :data:`gui.timeline.SNAPSHOT_BUDGET` (or one snapshot where a single one is larger)."""
+        :data:`gui.model.timeline.SNAPSHOT_BUDGET` (or one snapshot where a single one is larger)."""
         undo = self._undo.timeline if self._undo is not None else None
         runs = [*self.run_book.runs, *self.run_book.deleted]
         return snapshot_budget.held_bytes([*snapshot_budget.timeline_flats(self.timeline),
@@ -87,7 +87,8 @@ class KeptRuns:
                                            *(flat for run in runs for flat in run.snapshots.values())])
 
     def _fit_snapshot_budget(self) -> None:
-        """Make the kept runs and what Undo can bring back give up snapshots past the budget (gui.snapshot_budget)."""
+        """Make the kept runs and what Undo can bring back give up snapshots past the budget
+        (gui.model.snapshot_budget)."""
         undo = self._undo.timeline if self._undo is not None else None
         snapshot_budget.fit(self.timeline, undo, self.run_book.runs, self.run_book.deleted)
 

@@ -2,9 +2,9 @@
 
 The snapshots are the live timeline's (its pins included), every kept run's, those of a deleted run
 that Undo can bring back, and the timeline that Undo of a Reset can bring back. Together they hold
-at most :data:`gui.timeline.SNAPSHOT_BUDGET` bytes (256 MB):
+at most :data:`gui.model.timeline.SNAPSHOT_BUDGET` bytes (256 MB):
 
-- the live timeline holds at most half of it (:attr:`gui.timeline.Timeline.limit`), or its newest
+- the live timeline holds at most half of it (:attr:`gui.model.timeline.Timeline.limit`), or its newest
   snapshot alone where that is larger;
 - the others share the rest, counted as if the live timeline shared none of their tensors (a run's
   snapshots are the timeline's own until a Reset), so that the sum bounds the memory during a run too,
@@ -22,10 +22,9 @@ from collections.abc import Iterable
 
 import torch
 
+from gui.model import timeline as timeline_module
+from gui.model.experiment import IN_FEATURES
 from minidl import architecture
-
-from . import timeline as timeline_module
-from .experiment import IN_FEATURES
 
 
 def budget() -> int:

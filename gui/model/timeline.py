@@ -9,7 +9,7 @@ Which epochs are kept:
 - pinned epochs: the last epoch of every run and every pause and stop, whatever the stride.
 
 Memory: every weight snapshot the session holds shares one budget, :data:`SNAPSHOT_BUDGET`
-(:mod:`gui.snapshot_budget`). The live timeline may use half of it, :attr:`Timeline.limit`, pins
+(:mod:`gui.model.snapshot_budget`). The live timeline may use half of it, :attr:`Timeline.limit`, pins
 included: past it, the timeline gives up its oldest pins first, then regular snapshots where they lie
 closest together, never its newest one (the current weights). A 2-4096-4096-2 network (67 MB a
 snapshot) keeps one; a network at minidl's 50 M-parameter limit needs 200 MB for it.

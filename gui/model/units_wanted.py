@@ -4,7 +4,7 @@ The network view's thumbnails (and a unit shown in the boundary plot) need every
 the grid: 1.7 ms a frame at width 25, next to the boundary's 2.6 ms, and megabytes a Frame. Nobody
 needs them while the view is closed, so the view switches this flag from its show and hide events
 (on while a unit is selected for the big plot), and the trainer reads it at each image frame: one
-attribute read, atomic under the GIL, as :class:`gui.pace.Pace`. A frame made while it is off
+attribute read, atomic under the GIL, as :class:`gui.model.pace.Pace`. A frame made while it is off
 carries ``units=None``; the view draws the timeline's snapshot when it is shown again.
 
 The thumbnails show only every ``COARSE_STEP``-th grid point a side (25 x 25 of the 100-point
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COARSE_STEP = 4  # the network view's 25-pixel thumbnails of the 100-point grid (gui.network_view.THUMB)
+COARSE_STEP = 4  # the network view's 25-pixel thumbnails of the 100-point grid (gui.qt.inside.network_view.THUMB)
 
 
 @dataclass

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 import minidl
+from gui.model import boundary
+from gui.model.data import Data
+from gui.model.experiment import LOSSES, Experiment
+from gui.model.timeline import flatten
+from gui.training.messages import Metrics
 from minidl import architecture
-
-from . import boundary
-from .experiment import LOSSES, Data, Experiment
-from .messages import Metrics
-from .timeline import flatten
 
 
 @dataclass(frozen=True)

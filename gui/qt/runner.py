@@ -1,12 +1,12 @@
 """The Qt side of a run, and the runner that starts it (:func:`start`).
 
-A run trains in the training process (:mod:`gui.training_process`): a :class:`ProcessRun` sends
+A run trains in the training process (:mod:`gui.training.process`): a :class:`ProcessRun` sends
 it the job and the session's commands, and reads the trainer's messages from the event loop, as
 the pipe has them. Where that process cannot serve (it is busy with another window's run, or the
 platform has no ``pass_fds``), the run trains in a thread of this process instead, the worker-object
 pattern of the Qt docs: a :class:`TrainingWorker` is moved to a QThread and runs the same Qt-free
-:class:`~gui.trainer.Trainer` there; its typed messages cross to the GUI thread as a queued signal.
-Either way they reach the :class:`~gui.session.Session` as plain calls, in order.
+:class:`~gui.training.trainer.Trainer` there; its typed messages cross to the GUI thread as a queued signal.
+Either way they reach the :class:`~gui.model.session.Session` as plain calls, in order.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import traceback
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, QThread, QTimer, Signal, Slot
 
-from . import training_process
-from .messages import Finished, Progress
-from .trainer import GuiLoad, Job, Trainer
-from .training_process import (
+from gui.training import process as training_process
+from gui.training.messages import Finished, Progress
+from gui.training.process import (
     CONTROLS,
     READY,
     Handback,
@@ -31,6 +30,7 @@ from .training_process import (
     pace_state,
     units_state,
 )
+from gui.training.trainer import GuiLoad, Job, Trainer
 
 # A network this wide trains in a thread here. Its time is in large products, which run outside the
 # interpreter's lock, so the GUI thread costs it little; and each of its snapshots (67 MB for
@@ -40,7 +40,7 @@ PROCESS_MAX_PARAMETERS = 1_000_000
 
 
 class TrainingWorker(QObject):
-    """Runs one :class:`Job` in its thread. ``message(object)``: a :mod:`gui.messages` dataclass."""
+    """Runs one :class:`Job` in its thread. ``message(object)``: a :mod:`gui.training.messages` dataclass."""
 
     message = Signal(object)
 

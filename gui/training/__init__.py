@@ -1,1 +1,2 @@
-"""A run, free of Qt: the trainer, the messages it sends, and the training process with its child and pipes."""
+"""A run, free of Qt: the trainer, the messages it sends, and the training process with its child and
+pipes."""

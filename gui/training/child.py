@@ -1,8 +1,8 @@
-"""The training process's side of :mod:`gui.training_process`: its loop, and a run rebuilt from its spec.
+"""The training process's side of :mod:`gui.training.process`: its loop, and a run rebuilt from its spec.
 
 The process runs :func:`main`. A reader thread takes the GUI's commands from one pipe (a job goes to
 the main thread, a command to its run); the main thread rebuilds each job and trains it with the
-unchanged :class:`gui.trainer.Trainer`, whose messages go back through the other pipe.
+unchanged :class:`gui.training.trainer.Trainer`, whose messages go back through the other pipe.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from multiprocessing.connection import Connection
 import torch
 
 import minidl
-
-from . import trainer as trainer_module
-from .messages import Finished
-from .pace import Pace
-from .runs import LiveEta
-from .trainer import GuiLoad, Job, Trainer
-from .training_process import CONTROLS, READY, Handback, envelope, loads
-from .units_wanted import UnitsWanted
-from .weights import model_from
+from gui.model.pace import Pace
+from gui.model.runs import LiveEta
+from gui.model.units_wanted import UnitsWanted
+from gui.model.weights import model_from
+from gui.training import trainer as trainer_module
+from gui.training.messages import Finished
+from gui.training.process import CONTROLS, READY, Handback, envelope, loads
+from gui.training.trainer import GuiLoad, Job, Trainer
 
 
 class Remote:

@@ -39,10 +39,10 @@ class Progress:
 @dataclass(frozen=True)
 class Frame:
     """The boundary image (class-1 minus class-0 output, indexed ``[x, y]``; with more than two classes
-    ``(res, res, 2)``: the winning class and its margin, see :func:`gui.boundary.difference`) after ``epoch``;
-    ``units``: every column's unit outputs from the same pass over the grid (:func:`gui.inside.unit_images`,
+    ``(res, res, 2)``: the winning class and its margin, see :func:`gui.model.boundary.difference`) after ``epoch``;
+    ``units``: every column's unit outputs from the same pass over the grid (:func:`gui.model.inside.unit_images`,
     ``(units, x, y)``), None when the network is too wide to send them, at every ``units_step``-th grid
-    point a side (:mod:`gui.units_wanted`: coarse for the network view's thumbnails)."""
+    point a side (:mod:`gui.model.units_wanted`: coarse for the network view's thumbnails)."""
 
     epoch: int
     image: np.ndarray
@@ -52,7 +52,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class BatchStepped:
-    """One mini-batch trained by a batch step (:meth:`gui.session.Session.step_batch`), traced."""
+    """One mini-batch trained by a batch step (:meth:`gui.model.session.Session.step_batch`), traced."""
 
     record: object  # minidl.BatchRecord
 

@@ -1,6 +1,6 @@
 """The GUI's ends of the training process's pipes, which never wait for the process (Qt-free).
 
-The process (:mod:`gui.training_child`) reads and writes its ends with
+The process (:mod:`gui.training.child`) reads and writes its ends with
 :class:`multiprocessing.connection.Connection`, whose framing these follow: each message is its
 length (4 bytes, big-endian; -1 and 8 more bytes above 2 GB), then its bytes. A Connection waits
 until a whole message has gone or come, so the GUI would hang with a process that stopped

@@ -10,17 +10,17 @@ What crosses, both ways through two pipes (:func:`dumps` pickles tensors as nump
 - the GUI sends a run as ``("job", spec)``: the network as blocks and flat weights, the data, the
   optimizer with its state, the trainer's settings; then commands as they happen: the run
   controls, an eta edit, the pace, the units wanted, the GUI's load (:class:`LinkedControl`,
-  :class:`gui.runs.LiveEta` and :meth:`gui.worker.ProcessRun.sync` forward them);
-- the process (:mod:`gui.training_child`) runs the unchanged :class:`gui.trainer.Trainer` and sends
+  :class:`gui.model.runs.LiveEta` and :meth:`gui.qt.runner.ProcessRun.sync` forward them);
+- the process (:mod:`gui.training.child`) runs the unchanged :class:`gui.training.trainer.Trainer` and sends
   its messages back in an envelope ``(run, commands applied, paused, etas applied, message)``; just before
-  :class:`~gui.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
+  :class:`~gui.training.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
   state, which the GUI's copies take, so after a run the session's model is the trained one.
 
 One process serves the GUI's runs one after the other (:func:`shared`); it is started ahead of
 time (spawning it and importing torch takes over a second) and ends when its command pipe closes.
-The GUI's ends of the pipes never wait for it (:mod:`gui.pipes`): a process that stops answering is
+The GUI's ends of the pipes never wait for it (:mod:`gui.training.pipes`): a process that stops answering is
 killed, never waited for without a deadline.
-The Qt side (reading the pipe from the event loop) is :class:`gui.worker.ProcessRun`.
+The Qt side (reading the pipe from the event loop) is :class:`gui.qt.runner.ProcessRun`.
 """
 
 from __future__ import annotations
@@ -40,16 +40,15 @@ import numpy as np
 import torch
 
 import minidl
+from gui.model.experiment import LOSSES
+from gui.model.pace import Pace
+from gui.model.timeline import flatten
+from gui.model.units_wanted import UnitsWanted
+from gui.model.weights import load_flat
+from gui.training import trainer as trainer_module
+from gui.training.pipes import Inbox, Outbox
+from gui.training.trainer import Job
 from minidl import architecture
-
-from . import trainer as trainer_module
-from .experiment import LOSSES
-from .pace import Pace
-from .pipes import Inbox, Outbox
-from .timeline import flatten
-from .trainer import Job
-from .units_wanted import UnitsWanted
-from .weights import load_flat
 
 # The trainer's settings travel with each run (a test may change them in the GUI's process).
 TUNABLES = ("PROGRESS_HZ", "IMAGE_HZ", "IMAGE_SHARE", "TEST_HZ", "TEST_SHARE", "TEST_GROWTH", "METRICS_HZ",
@@ -62,9 +61,9 @@ F_SETPIPE_SZ = 1031
 READY = "ready"
 # The commands that switch the run (LinkedControl's); messages say how many of them were applied.
 CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
-# The process's command line. Not ``-m gui.training_child``: its classes would then be __main__'s,
+# The process's command line. Not ``-m gui.training.child``: its classes would then be __main__'s,
 # and the pickles of its messages would not name this module.
-CHILD = "import sys; from gui.training_child import main; sys.exit(main(sys.argv[1:]))"
+CHILD = "import sys; from gui.training.child import main; sys.exit(main(sys.argv[1:]))"
 # How long closing waits for the process to exit on its own, and a kill for it to be gone.
 EXIT_S = 2.0
 
@@ -97,7 +96,7 @@ loads = pickle.loads
 
 
 def envelope(run: int, message, acked: int = 0, paused: bool = False, applied: list | None = None) -> bytes:
-    """A message of the training process, as the GUI reads it (:meth:`gui.worker.ProcessRun._read_one`):
+    """A message of the training process, as the GUI reads it (:meth:`gui.qt.runner.ProcessRun._read_one`):
     its run (0: the process itself), the control commands applied, the run's pause, the etas applied."""
     return dumps((run, acked, paused, applied or [], message))
 
@@ -216,7 +215,7 @@ class TrainingProcess:
                 fcntl.fcntl(end, F_SETPIPE_SZ, PIPE_BYTES)
             except OSError:  # not Linux, or a lower limit: the default size works, with more waiting
                 pass
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])  # the checkout: gui/training/process.py
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         try:
             self.popen = subprocess.Popen(

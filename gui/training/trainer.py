@@ -1,7 +1,7 @@
 """One run of the playground, driven in the training thread; free of Qt so it can be tested alone.
 
 The :class:`Trainer` owns the model while it trains and hands out copies only, as the typed
-messages of :mod:`gui.messages`, through a ``send`` callable (the Qt worker emits a signal;
+messages of :mod:`gui.training.messages`, through a ``send`` callable (the Qt worker emits a signal;
 a test collects them in a list). It throttles itself by time, not by epoch: at most
 ``PROGRESS_HZ`` progress messages and ``IMAGE_HZ`` boundary images a second, images within
 ``IMAGE_SHARE`` of its time, so fast training cannot flood the GUI's event queue and slow
@@ -20,15 +20,14 @@ import numpy as np
 import torch
 
 import minidl
+from gui.model import boundary, inside
+from gui.model.pace import Pace, wait_until
+from gui.model.timeline import flatten, parameter_order
+from gui.model.units_wanted import UnitsWanted
+from gui.model.weights import load_flat
+from gui.training.messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
 from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
-
-from . import boundary, inside
-from .messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
-from .pace import Pace, wait_until
-from .timeline import flatten, parameter_order
-from .units_wanted import UnitsWanted
-from .weights import load_flat
 
 # Every message costs the GUI thread time holding the GIL, and so the training thread: on the
 # report's network (the worst case: its training is Python-bound) a run went at 0.72 of its
@@ -106,7 +105,7 @@ class Job:
     """What one run needs. ``snapshot_wanted(epoch)`` says which epochs the timeline keeps."""
 
     model: minidl.Sequential
-    data: object  # gui.experiment.Data
+    data: object  # gui.model.data.Data
     optimizer: minidl.SGD
     epochs: int
     batch_size: int
@@ -115,12 +114,12 @@ class Job:
     control: minidl.TrainingControl
     snapshot_wanted: Callable[[int], bool] = lambda epoch: True
     schedule: object = None  # a minidl.schedules object; None: the step size as set
-    pace: Pace | None = None  # a class's speed (gui.pace); None or its default: as fast as it can
-    units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.units_wanted); None: on
+    pace: Pace | None = None  # a class's speed (gui.model.pace); None or its default: as fast as it can
+    units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.model.units_wanted); None: on
     # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
     batch_sink: Callable[[minidl.BatchRecord], None] | None = None
     gui_load: GuiLoad | None = None  # the GUI thread's share of the time, measured by the Qt runner
-    live: object = None  # the session's gui.runs.LiveEta: eta edits during the run
+    live: object = None  # the session's gui.model.runs.LiveEta: eta edits during the run
 
 
 class Trainer:
@@ -214,7 +213,7 @@ class Trainer:
             return Finished("stopped", f"Stopped after epoch {self._last_epoch}.", self._last_epoch)
         return Finished("completed", f"Trained {self._last_epoch} epochs.", self._last_epoch)
 
-    # -- a class's speed (gui.pace) -----------------------------------------------------------
+    # -- a class's speed (gui.model.pace) -----------------------------------------------------------
     def _observe(self) -> None:
         """Observe the mini-batches only while the pace asks for them: the plain loop stays fast."""
         wanted = self.job.pace is not None and self.job.pace.observing

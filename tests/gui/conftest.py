@@ -6,8 +6,8 @@ import pytest
 from gui_helpers import STARTED, recording_start
 from PySide6.QtCore import QSettings, QThread
 
-from gui import garbage
-from gui.main_window import MainWindow
+from gui.qt.window import garbage
+from gui.qt.window.main_window import MainWindow
 
 _original_start = QThread.start
 
@@ -35,7 +35,7 @@ def no_thread_left_running():
 
 @pytest.fixture(autouse=True, scope="session")
 def garbage_collected_on_the_gui_thread(qapp):
-    """As the application does (gui/garbage.py): a collection in a training thread could destroy an
+    """As the application does (gui/qt/window/garbage.py): a collection in a training thread could destroy an
     earlier test's window there, and Qt deadlocks."""
     garbage.collect_on_gui_thread()
 

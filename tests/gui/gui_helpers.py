@@ -104,9 +104,9 @@ def wait_until_blocked(qtbot, window, times: int = 1) -> None:
 
 
 class FakeClock:
-    """A stand-in for the ``time`` module of gui.trainer and gui.pace (:meth:`install`): ``perf_counter()``
-    advances ``tick`` seconds at each reading, ``sleep(seconds)`` advances at once and is counted. A run
-    then takes the same turns on any machine, however busy, and its waits are counted, not timed."""
+    """A stand-in for the ``time`` module of gui.training.trainer and gui.model.pace (:meth:`install`):
+    ``perf_counter()`` advances ``tick`` seconds at each reading, ``sleep(seconds)`` advances at once and
+    is counted. A run then takes the same turns on any machine, however busy, and its waits are counted, not timed."""
 
     def __init__(self, tick: float = 0.0, on_sleep=None):
         import time
@@ -127,7 +127,8 @@ class FakeClock:
             self.on_sleep(self)
 
     def install(self, monkeypatch) -> FakeClock:
-        from gui import pace, trainer
+        from gui.model import pace
+        from gui.training import trainer
 
         monkeypatch.setattr(trainer, "time", self)
         monkeypatch.setattr(pace, "time", self)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from gui.experiment import Experiment
-from gui.session import Session
-from gui.trainer import Trainer
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTS = {"ReLU": torch.relu, "Tanh": torch.tanh, "Sigmoid": torch.sigmoid}
@@ -64,7 +64,7 @@ def edit_once_during_run(s: Session, monkeypatch, before: int, **changes) -> lis
     """Make ``s.edit(**changes)`` once, from the first progress message before epoch ``before``, as a
     person does during a run; returns the list that gets the epoch it was made at. A message comes
     every epoch (``PROGRESS_HZ`` patched): at the real rate a fast machine sends none before the end."""
-    from gui import trainer
+    from gui.training import trainer
 
     monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)
     edits: list[int] = []

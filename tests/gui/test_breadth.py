@@ -12,9 +12,10 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QPushButton, QSpinBox
 from session_helpers import InlineRun
 
 import minidl
-from gui import points
-from gui.experiment import CUSTOM, Experiment, linear
-from gui.session import Session
+from gui.files import points_csv
+from gui.model import points
+from gui.model.experiment import CUSTOM, Experiment, linear
+from gui.model.session import Session
 from minidl.data import one_hot, split
 
 
@@ -88,7 +89,7 @@ def test_the_compare_view_draws_three_classes_like_the_boundary_plot(qtbot, wind
     """A K-class run compared: each class's shade by the winner's margin, every class's points."""
     import pyqtgraph as pg
 
-    from gui.plots import SHADES, class_colours
+    from gui.qt.plots.plots import SHADES, class_colours
 
     train_three_classes(qtbot, window)
     qtbot.waitUntil(lambda: window.boundary_plot.current_classes() is not None, timeout=30_000)
@@ -157,7 +158,7 @@ def test_csv_import_makes_the_dataset_and_export_writes_it_back(window, tmp_path
     assert window.session.extent[3] > 2.4  # the plot grows to hold points outside the unit square
     out = tmp_path / "out.csv"
     assert window.files.export_data_csv(out)
-    back = points.parse_csv(out.read_bytes())
+    back = points_csv.parse_csv(out.read_bytes())
     d = window.session.data
     assert len(back) == 60 and sum(p[3] == points.TEST for p in back) == len(d.X_test)
     assert sorted((round(p[0], 6), p[2]) for p in back) == sorted((round(p[0], 6), p[2]) for p in e.points)
@@ -258,7 +259,7 @@ def test_draw_mode_holds_the_plane_still(window):
 
 def test_a_file_opened_with_weights_never_trains_with_the_previous_optimizer(tmp_path):
     """Plain SGD saves no optimizer state: opening its file after an Adam run must not keep Adam."""
-    from gui.experiment import load, save
+    from gui.files.experiment_file import load, save
 
     plain = small(epochs=2)
     plain.run()
@@ -284,7 +285,7 @@ def test_new_ends_draw_mode_and_a_click_then_leaves_the_data_alone(window):
 
 
 def test_the_one_batch_step_draws_three_classes_like_the_boundary_plot(qtbot, window):
-    from gui.plots import SHADES
+    from gui.qt.plots.plots import SHADES
 
     train_three_classes(qtbot, window)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):

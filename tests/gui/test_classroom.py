@@ -13,9 +13,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QSlider, QTextBrowser
 
-from gui import palette
-from gui.main_window import MainWindow
-from gui.presenter import FONT_PT, PEN_PX, POINT_PX
+from gui.qt.classroom.presenter import FONT_PT, PEN_PX, POINT_PX
+from gui.qt.plots import palette
+from gui.qt.window.main_window import MainWindow
 
 LESSONS = Path(__file__).resolve().parents[2] / "resources" / "lessons"
 
@@ -255,7 +255,7 @@ def test_the_colour_blind_palette_is_an_option_everywhere_and_remembered(qtbot, 
 
 def test_the_network_view_and_the_batch_step_follow_the_palette(window, qtbot):
     """Thumbnails, links, the batch step's matrices and its small boundary in the palette's colours."""
-    from gui.plots import lookup_table_of
+    from gui.qt.plots.plots import lookup_table_of
 
     window.session.edit(n_train=100, n_test=100, batch_size=10, epochs=3)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor
 
-from gui import boundary
-from gui.plots import BoundaryPlot, output_bound
+from gui.model import boundary
+from gui.qt.plots.plots import BoundaryPlot, output_bound
 
 EXTENT = (-1.0, 1.0, -1.0, 1.0)
 

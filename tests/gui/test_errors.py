@@ -6,7 +6,7 @@ import sys
 
 from gui_helpers import small_data
 
-from gui import errors
+from gui.qt.window import errors
 
 
 def test_uncaught_exception_is_shown_logged_and_stops_the_run(window, qtbot, tmp_path, monkeypatch):

@@ -13,8 +13,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gui import experiment as exp
-from gui.experiment import ORIGINAL_FIELDS, Experiment, History
+from gui.files import experiment_file
+from gui.model.experiment import ORIGINAL_FIELDS, Experiment
+from gui.model.history import History
 
 ROOT = Path(__file__).resolve().parents[2]
 RELU, TANH = {"type": "ReLU"}, {"type": "Tanh"}
@@ -210,8 +211,8 @@ def test_save_load_round_trip_without_qt(tmp_path):
     model = e.build_model()
     history = History()
     history.extend(np.array([1.0, 0.5, 0.25]), test_epochs=3, test_losses=0.4)
-    exp.save(tmp_path / "x.minidl", e, model, history)
-    e2, model2, history2 = exp.load(tmp_path / "x.minidl")
+    experiment_file.save(tmp_path / "x.minidl", e, model, history)
+    e2, model2, history2 = experiment_file.load(tmp_path / "x.minidl")
     assert e2 == e
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), model2.parameters(), strict=True))
     np.testing.assert_array_equal(history2.train, history.train)
@@ -222,11 +223,11 @@ def test_save_load_round_trip_without_qt(tmp_path):
 def test_load_refuses_a_file_that_is_not_ours(tmp_path):
     (tmp_path / "x.minidl").write_bytes(b"\x80\x04K\x01.")  # a pickle of the number 1
     with pytest.raises(ValueError, match="x.minidl"):
-        exp.load(tmp_path / "x.minidl")
+        experiment_file.load(tmp_path / "x.minidl")
 
 
 def test_the_model_package_never_imports_qt():
-    code = ("import sys, gui.experiment, gui.boundary; "
+    code = ("import sys, gui.model.experiment, gui.model.boundary; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

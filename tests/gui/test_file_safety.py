@@ -11,7 +11,9 @@ import pytest
 import torch
 
 import minidl.io
-from gui import experiment as exp
+from gui.files import experiment_file
+from gui.model import experiment as exp
+from gui.model import history
 
 
 def refused(window, path, *phrases):
@@ -94,7 +96,7 @@ def test_a_file_with_non_finite_weights_is_refused(window, tmp_path, value):
     model = window.session.experiment.build_model()
     model.parameters()[0][0, 0] = value
     with pytest.raises(ValueError, match="NaN or infinite"):  # the playground never writes one
-        exp.save(tmp_path / "diverged.minidl", window.session.experiment, model, exp.History())
+        experiment_file.save(tmp_path / "diverged.minidl", window.session.experiment, model, history.History())
     # an older playground did: minidl's own writer still can
     minidl.io.write(tmp_path / "diverged.minidl", model, metadata={"experiment": window.session.experiment.to_json()})
     refused(window, tmp_path / "diverged.minidl", "holds weights that are not finite", "training diverged")
@@ -103,7 +105,7 @@ def test_a_file_with_non_finite_weights_is_refused(window, tmp_path, value):
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_weights_open_as_the_playgrounds_float32(window, tmp_path, dtype):
     model = window.session.experiment.build_model().to(dtype)
-    exp.save(tmp_path / "half.minidl", window.session.experiment, model, exp.History())
+    experiment_file.save(tmp_path / "half.minidl", window.session.experiment, model, history.History())
     assert window.files.open(tmp_path / "half.minidl")
     assert window.session.model.dtype == torch.float32
     opened = window.session.model.parameters()

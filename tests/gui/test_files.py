@@ -26,9 +26,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 import minidl.io
-from gui import boundary
-from gui import experiment as exp
-from gui import files as files_module
+from gui.files import experiment_file
+from gui.model import boundary
+from gui.model import experiment as exp
+from gui.qt.window import file_menu as files_module
 from minidl import architecture
 
 
@@ -110,7 +111,7 @@ def test_save_without_a_path_asks_and_save_again_reuses_it(window, tmp_path, mon
     find(window, QDoubleSpinBox, "etaSpin").setValue(0.05)
     assert window.files.save()
     assert len(asked) == 1  # no second dialog
-    assert exp.load(chosen).experiment.eta == 0.05
+    assert experiment_file.load(chosen).experiment.eta == 0.05
 
 
 def test_cancelled_save_dialog_writes_nothing(window, tmp_path, monkeypatch):

@@ -39,14 +39,16 @@ def test_screenshot_trains_and_saves_a_png(tmp_path):
 
 def nested_file(folder: Path) -> Path:
     """An experiment file whose metadata nests 100,000 lists deep (issue 16, item 2)."""
-    from gui import experiment as exp
+    from gui.files import experiment_file
+    from gui.model import experiment as exp
+    from gui.model import history
 
     class Nested(exp.Experiment):
         def to_json(self) -> str:
             return "[" * 100_000 + "]" * 100_000
 
     path = folder / "nested.minidl"
-    exp.save(path, Nested(), exp.Experiment().build_model(), exp.History())
+    experiment_file.save(path, Nested(), exp.Experiment().build_model(), history.History())
     return path
 
 

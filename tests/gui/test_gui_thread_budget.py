@@ -11,7 +11,7 @@ import torch
 from gui_helpers import FakeClock, heatmap, run_to_end, small_data, start_long_run
 
 import minidl
-from gui.timeline import flatten, parameter_order
+from gui.model.timeline import flatten, parameter_order
 
 
 def test_the_packed_parameters_read_in_snapshot_order_equal_a_flat_copy():
@@ -58,7 +58,7 @@ def test_a_stopped_run_shows_the_weights_it_kept(qtbot, window):
 
 def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
     """GuiLoad measures CPU time over wall time between two calls, smoothed; its stretch starts above GUI_SHARE."""
-    from gui import trainer
+    from gui.training import trainer
 
     clock = {"wall": 0.0, "cpu": 0.0}
     monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock["wall"])
@@ -96,10 +96,10 @@ def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
     """The worker stretches its message interval by the GUI load: with the GUI thread reported fully busy,
     a run of the same epochs sends about MAX_STRETCH times fewer progress messages. Counted on a clock that
     advances a millisecond at each reading, so that both runs take the same turns on any machine."""
-    from gui import trainer
-    from gui.experiment import Experiment
-    from gui.messages import Progress
-    from gui.session import Session
+    from gui.model.experiment import Experiment
+    from gui.model.session import Session
+    from gui.training import trainer
+    from gui.training.messages import Progress
 
     monkeypatch.setattr(trainer, "PROGRESS_HZ", 400)
     s = Session(Experiment(n_train=200, n_test=50, batch_size=10, epochs=200))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.wheel_guard import WheelGuard, guard_spin_boxes_and_combos, ignore_wheel_unless_focused
+from gui.qt.window.wheel_guard import WheelGuard, guard_spin_boxes_and_combos, ignore_wheel_unless_focused
 
 
 def wheel(widget: QWidget, notches: int = -1) -> None:

@@ -1,4 +1,4 @@
-"""gui/inside.py against independent recomputations: plain torch ops and autograd."""
+"""gui/model/inside.py against independent recomputations: plain torch ops and autograd."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 from session_helpers import forward_all
 
 import minidl
-from gui import boundary, inside
-from gui.experiment import Experiment, linear
+from gui.model import boundary, inside
+from gui.model.experiment import Experiment, linear
 
 REPORT = Experiment().blocks
 TANH_DEEP = [linear(8), {"type": "Tanh"}, linear(8), {"type": "Tanh"}, linear(2)]

@@ -9,8 +9,8 @@ from gui_helpers import WAIT_MS, button, run_to_end, small_data
 from PySide6.QtGui import QColor
 from session_helpers import forward_all
 
-from gui.experiment import linear
-from gui.network_view import over_white
+from gui.model.experiment import linear
+from gui.qt.inside.network_view import over_white
 
 
 def centres(window):
@@ -243,7 +243,7 @@ def test_live_thumbnails_skip_frames_yet_a_pause_and_the_end_show_the_newest(qtb
     """LIVE_INTERVAL throttles the live thumbnails; what a paused or finished run shows is its last epoch."""
     from gui_helpers import observe_pauses, start_long_run, wait_until_blocked
 
-    import gui.network_view as network_view
+    import gui.qt.inside.network_view as network_view
 
     monkeypatch.setattr(network_view, "LIVE_INTERVAL", 1e6)  # only a run's first live frame is drawn at once
     view = window.network_view
@@ -273,8 +273,8 @@ def test_a_wide_networks_histograms_are_computed_off_the_gui_thread(qtbot, windo
     """The inspector's stats and weight histograms of a heavy network come from its background thread."""
     import threading
 
-    import gui.inside as inside
-    import gui.inspector_view as inspector_view
+    import gui.model.inside as inside
+    import gui.qt.inside.inspector_view as inspector_view
 
     monkeypatch.setattr(inspector_view, "SYNC_COST", 0)  # every network counts as wide
     threads = []

@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 import minidl
-from gui import boundary, trainer
-from gui.experiment import Experiment
-from gui.main_window import MainWindow
-from gui.messages import Progress
-from gui.session import Session
+from gui.model import boundary
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.qt.window.main_window import MainWindow
+from gui.training import trainer
+from gui.training.messages import Progress
 
 NAMES = {
     "layerList": QListWidget, "addLinearButton": QPushButton, "addReluButton": QPushButton,

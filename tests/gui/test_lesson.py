@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gui import lesson
+from gui.model import lesson
 
 LESSONS = sorted((Path(__file__).resolve().parents[2] / "resources" / "lessons").glob("*.json"))
 SCENES = [(path, i) for path in LESSONS for i in range(len(lesson.load(path).scenes))]

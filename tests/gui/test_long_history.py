@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.experiment import History
-from gui.loss_plot import Envelope, LossPlot
+from gui.model.history import History
+from gui.qt.plots.loss_plot import Envelope, LossPlot
 
 MAX_POINTS = 4 * 2048 + 2  # LossPlot's envelopes: at most 2 x capacity blocks of 2 points, plus the tail
 

@@ -7,7 +7,8 @@ import torch
 from gui_helpers import WAIT_MS, button, find, heatmap, layer_list, run_to_end, small_data
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSpinBox
 
-from gui import experiment as exp
+from gui.files import experiment_file
+from minidl import io
 
 
 def title(window) -> str:
@@ -72,7 +73,7 @@ def test_a_diverged_run_saves_finite_weights_and_reopens_to_a_fresh_start(window
     assert run_to_end(qtbot, window, epochs=50) == "diverged"
     path = tmp_path / "diverged.minidl"
     assert window.files.save_to(path)
-    loaded = exp.load(path)
+    loaded = experiment_file.load(path)
     assert all(bool(torch.isfinite(p).all()) for p in loaded.model.parameters())
     assert np.isfinite(loaded.history.train).all() and loaded.history.epochs == window.session.history.epochs
     assert loaded.fresh_start
@@ -91,10 +92,10 @@ def test_a_history_with_nan_is_refused_with_a_sentence(window, qtbot, tmp_path):
     s.history.test[:] = np.nan
     path = tmp_path / "nan.minidl"
     with np.errstate(invalid="ignore"):
-        exp.io.write(path, s.model, metadata={"experiment": s.experiment.to_json()},
-                     tensors={"history.train": torch.from_numpy(s.history.train),
-                              "history.test_epochs": torch.from_numpy(s.history.test_epochs.astype(np.float64)),
-                              "history.test": torch.from_numpy(s.history.test)})
+        io.write(path, s.model, metadata={"experiment": s.experiment.to_json()},
+                 tensors={"history.train": torch.from_numpy(s.history.train),
+                          "history.test_epochs": torch.from_numpy(s.history.test_epochs.astype(np.float64)),
+                          "history.test": torch.from_numpy(s.history.test)})
     assert not window.files.open(path)
     assert "NaN or infinite" in window.files.last_error[1]
 

@@ -1,4 +1,4 @@
-"""A class's speed (gui.pace): the trainer waits between epochs, draws every epoch, shows every batch
+"""A class's speed (gui.model.pace): the trainer waits between epochs, draws every epoch, shows every batch
 at 1 epoch/s, reports batch losses only when asked, and a Stop never waits for the pace. The waits run
 on a fake clock (gui_helpers.FakeClock): counted, never timed, the same on a busy machine."""
 
@@ -9,12 +9,12 @@ import pytest
 from gui_helpers import FakeClock
 
 import minidl
-from gui import pace as pace_module
-from gui.experiment import Experiment
-from gui.messages import BatchLosses, Finished, Frame, Progress
-from gui.pace import SPEEDS, Pace, nearest_stop
-from gui.session import Session
-from gui.trainer import Job, Trainer
+from gui.model import pace as pace_module
+from gui.model.experiment import Experiment
+from gui.model.pace import SPEEDS, Pace, nearest_stop
+from gui.model.session import Session
+from gui.training.messages import BatchLosses, Finished, Frame, Progress
+from gui.training.trainer import Job, Trainer
 
 
 def job(pace: Pace | None, epochs=6, n_train=100, batch_size=25, control=None) -> Job:

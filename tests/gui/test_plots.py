@@ -13,10 +13,11 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor
 
 import minidl
-from gui import boundary
-from gui.experiment import Experiment, History
-from gui.loss_plot import LossPlot
-from gui.plots import COARSE_STEPS, BoundaryPlot, nice_ceiling
+from gui.model import boundary
+from gui.model.experiment import Experiment
+from gui.model.history import History
+from gui.qt.plots.loss_plot import LossPlot
+from gui.qt.plots.plots import COARSE_STEPS, BoundaryPlot, nice_ceiling
 
 
 @pytest.mark.parametrize(("value", "fine", "coarse"), [
@@ -178,7 +179,7 @@ def test_with_compared_runs_a_run_of_their_length_keeps_the_range_it_starts_with
     plot.resize(500, 400)
     plot.show()
     compared = growing_history(1000).train
-    plot.getPlotItem().plot(np.arange(1.0, 1001), compared)  # as gui/overlays.py draws a ticked run
+    plot.getPlotItem().plot(np.arange(1.0, 1001), compared)  # as gui/qt/plots/overlays.py draws a ticked run
     qtbot.waitExposed(plot)
     qtbot.wait(20)  # the layout settles: the padding pyqtgraph adds depends on the view's size
     plot.show_history(History(), planned=0)  # after a Reset: nothing trained yet

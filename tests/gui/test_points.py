@@ -9,18 +9,20 @@ import os
 import pytest
 import torch
 
-from gui import experiment as exp
-from gui import points
-from gui.experiment import CUSTOM, Experiment, History, linear
+from gui.files import experiment_file, points_csv
+from gui.model import experiment as exp
+from gui.model import points
+from gui.model.experiment import CUSTOM, Experiment, linear
+from gui.model.history import History
 
 
 def test_a_csv_with_a_header_in_any_order_and_a_split_column():
-    rows = points.parse_csv(b"label,x2,x1,split\n0,0.2,0.1,train\n1,0.4,0.3,test\n2,-1.5,7,\n\n")
+    rows = points_csv.parse_csv(b"label,x2,x1,split\n0,0.2,0.1,train\n1,0.4,0.3,test\n2,-1.5,7,\n\n")
     assert rows == [[0.1, 0.2, 0, points.TRAIN], [0.3, 0.4, 1, points.TEST], [7.0, -1.5, 2, points.BY_RATIO]]
 
 
 def test_a_csv_without_header_and_with_a_byte_order_mark():
-    assert points.parse_csv("\ufeff0.5,0.5,1\r\n0.1,0.9,0\r\n".encode()) == [[0.5, 0.5, 1, 0], [0.1, 0.9, 0, 0]]
+    assert points_csv.parse_csv("\ufeff0.5,0.5,1\r\n0.1,0.9,0\r\n".encode()) == [[0.5, 0.5, 1, 0], [0.1, 0.9, 0, 0]]
 
 
 BAD_CSVS = {
@@ -47,17 +49,17 @@ BAD_CSVS = {
 def test_bad_csvs_are_refused_with_a_sentence_naming_the_line(name):
     data, message = BAD_CSVS[name]
     with pytest.raises(ValueError, match=message):
-        points.parse_csv(data)
+        points_csv.parse_csv(data)
 
 
 def test_read_csv_refuses_a_fifo_and_a_folder_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(ValueError, match="it is a named pipe"):
-        points.read_csv(tmp_path / "pipe")
+        points_csv.read_csv(tmp_path / "pipe")
     with pytest.raises(ValueError, match="not a regular file"):
-        points.read_csv(tmp_path)
+        points_csv.read_csv(tmp_path)
     with pytest.raises(ValueError, match="No such file"):
-        points.read_csv(tmp_path / "missing.csv")
+        points_csv.read_csv(tmp_path / "missing.csv")
 
 
 def test_drawn_points_split_by_ratio_reproducibly_and_fixed_splits_stay():
@@ -103,10 +105,10 @@ def test_points_and_optimizer_state_save_with_the_experiment(tmp_path):
     data = e.make_data()
     model.forward(data.X_train)
     optimizer.step(model, model.backward(data.y_train))
-    exp.save(tmp_path / "mine.minidl", e, model, History(), optimizer=optimizer)
+    experiment_file.save(tmp_path / "mine.minidl", e, model, History(), optimizer=optimizer)
     header = (tmp_path / "mine.minidl").read_bytes()[:200_000]
     assert b'\\"points\\": []' in header  # the points travel as a tensor, not in the JSON header
-    loaded = exp.load(tmp_path / "mine.minidl")
+    loaded = experiment_file.load(tmp_path / "mine.minidl")
     assert loaded.experiment == e and loaded.experiment.points == e.points
     assert isinstance(loaded.model.loss, type(model.loss))
     again = loaded.experiment.build_optimizer()

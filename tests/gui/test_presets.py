@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from gui import files
-from gui.experiment import Experiment
+from gui.model.experiment import Experiment
+from gui.qt.window import file_menu as files
 
 ROOT = Path(__file__).resolve().parents[2]
 STEMS = ("report", "xor", "spiral", "blobs")
-LOAD_ALL = ("import gui, gui.files as f; "
+LOAD_ALL = ("import gui, gui.qt.window.file_menu as f; "
             "print(gui.__file__); "
             f"[print(n, len(f.preset(n).blocks)) for n in {[s + '.json' for s in STEMS]!r}]; "
             "print('report', f.report_experiment() == f.preset('report.json'))")

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from gui.quiet_label import QuietLabel
+from gui.qt.plots.quiet_label import QuietLabel
 
 
 class LayoutRequests(QObject):

@@ -13,8 +13,8 @@ from gui_helpers import WAIT_MS, find, heatmap, run_to_end, small_data, started_
 from PySide6.QtCore import QThread, QtMsgType
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox
 
-from gui import training_process
-from gui.worker import TrainingWorker
+from gui.qt.runner import TrainingWorker
+from gui.training import process as training_process
 
 
 @pytest.mark.parametrize("name, tried, expected", [

@@ -18,7 +18,8 @@ from gui_helpers import (
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QWidget
 
 import minidl
-from gui import boundary, worker
+from gui.model import boundary
+from gui.qt import runner as worker
 
 
 @pytest.fixture

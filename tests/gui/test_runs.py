@@ -12,9 +12,9 @@ import torch
 from session_helpers import ROOT, edit_once_during_run, run_script, small
 
 import minidl
-from gui.experiment import Experiment, linear
-from gui.runs import RUN_SNAPSHOTS, block_changes, name_for, setting_changes
-from gui.script import script, segments
+from gui.files.script import script, segments
+from gui.model.experiment import Experiment, linear
+from gui.model.runs import RUN_SNAPSHOTS, block_changes, name_for, setting_changes
 
 
 def test_every_run_is_kept_with_its_kind_parent_and_what_differs():
@@ -145,8 +145,8 @@ def test_memory_stays_bounded_for_20_runs_of_2000_epochs():
 
 
 def test_the_runs_model_the_script_writer_and_the_training_process_import_no_qt():
-    probe = ("import sys\nimport gui.runs, gui.runs_file, gui.script, gui.session_runs\n"
-             "import gui.training_process, gui.training_child\n"
+    probe = ("import sys\nimport gui.model.runs, gui.files.runs_file, gui.files.script, gui.model.session_runs\n"
+             "import gui.training.process, gui.training.child\n"
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph', 'shiboken6'}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QProgressDialog, QSlider, QTableWidget
 
 import minidl
-from gui import experiment as exp
+from gui.files import experiment_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,14 +110,15 @@ def test_a_damaged_runs_section_is_said_and_the_rest_opens(window, tmp_path):
     s = window.session
     s.edit(n_train=100, n_test=100)
     path = tmp_path / "damaged.minidl"
-    exp.save(path, s.experiment, s.model, s.history, s.timeline, extra_metadata={"runs": '{"runs": [{"name": 3}]}'})
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline,
+                         extra_metadata={"runs": '{"runs": [{"name": 3}]}'})
     window.session.edit(eta=0.05)
     assert window.files.open(path)
     assert window.files.last_error[0] == "Runs left out"
     assert "damaged (run 1 has no valid name" in window.files.last_error[1]
     assert s.experiment.n_train == 100 and s.experiment.eta == 0.001 and s.runs == []
     old = tmp_path / "old.minidl"
-    exp.save(old, s.experiment, s.model, s.history, s.timeline)  # a file from before runs
+    experiment_file.save(old, s.experiment, s.model, s.history, s.timeline)  # a file from before runs
     window.files.last_error = None
     assert window.files.open(old) and window.files.last_error is None and s.runs == []
 
@@ -191,7 +192,9 @@ def test_comparing_costs_a_run_nothing_per_epoch(two_runs, qtbot, monkeypatch):
     a run with runs ticked makes no extra boundary image and redraws no kept run's curve."""
     import time
 
-    from gui import overlays, runs_view, trainer
+    from gui.qt.plots import overlays
+    from gui.qt.runs import runs_view
+    from gui.training import trainer
 
     window, s = two_runs, two_runs.session
     monkeypatch.setattr(trainer, "PROGRESS_HZ", 100)  # messages during a short run, on a fast machine too
@@ -281,7 +284,7 @@ def test_presenter_mode_s_lock_holds_over_the_runs_table(two_runs, qtbot):
 def test_the_compare_view_and_the_animation_follow_the_colour_blind_palette(two_runs, tmp_path):
     from PIL import Image
 
-    from gui import palette
+    from gui.qt.plots import palette
 
     window = two_runs
     window.classroom._use_palette(True)
@@ -304,7 +307,7 @@ def eta_and_batch(schedule: list) -> list[tuple]:
 
 def test_the_compare_panels_share_a_narrow_view(two_runs, qtbot):
     """However narrow the view, every ticked run's panel is inside it (a third one fell off the runs dock)."""
-    from gui.runs_view import CompareView
+    from gui.qt.runs.runs_view import CompareView
 
     view = CompareView(two_runs.session)
     qtbot.addWidget(view)

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from session_helpers import run_script, small
 
-from gui import experiment as files
-from gui.exports import script_text
-from gui.runs import kept_settings, points_summary, setting_changes
-from gui.runs_file import from_file, to_file
+from gui.files import experiment_file
+from gui.files.runs_file import from_file, to_file
+from gui.model.runs import kept_settings, points_summary, setting_changes
+from gui.qt.window.exports import script_text
 from minidl.io import MAX_HEADER_BYTES
 
 
@@ -35,9 +35,9 @@ def test_three_runs_on_40k_drawn_points_save_and_open(tmp_path):
     assert len(metadata["runs"]) < 20_000 < MAX_HEADER_BYTES  # was 5.8 MB: three copies of the points
     assert {k for k in tensors if k.endswith(".points")} == {"run.0.points", "run.1.points"}  # B and C share one
     path = tmp_path / "many.minidl"
-    files.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer, extra_metadata=metadata,
-               extra_tensors=tensors)
-    loaded = files.load(path)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer,
+                         extra_metadata=metadata, extra_tensors=tensors)
+    loaded = experiment_file.load(path)
     runs, _, current = from_file(loaded.metadata, loaded.tensors)
     assert current == "C" and [r.diff for r in runs] == [r.diff for r in s.runs]
     assert runs[0].points == points and runs[2].points == s.experiment.points
@@ -76,7 +76,7 @@ def test_a_kept_run_exports_the_points_it_trained_on_after_they_changed(tmp_path
 
 
 def test_progress_does_not_remake_the_run_settings(monkeypatch):
-    from gui import runs, session_runs
+    from gui.model import runs, session_runs
 
     s = small(dataset="Custom", points=drawn(100_000), epochs=1, batch_size=5000)
     s.run()

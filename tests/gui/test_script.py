@@ -13,9 +13,9 @@ import torch
 from session_helpers import edit_once_during_run, run_script
 
 import minidl
-from gui.experiment import linear
-from gui.script import script, segments
-from gui.session import Session
+from gui.files.script import script, segments
+from gui.model.experiment import linear
+from gui.model.session import Session
 
 THREE_CLASSES = [linear(16), {"type": "ReLU"}, linear(3)]
 
@@ -131,8 +131,8 @@ def test_a_continue_after_a_stop_inside_an_epoch_starts_adam_afresh(tmp_path):
 
 
 def test_a_kept_run_with_adam_exports_after_save_and_open(tmp_path):
-    from gui import experiment as files
-    from gui.runs_file import from_file, to_file
+    from gui.files import experiment_file
+    from gui.files.runs_file import from_file, to_file
 
     s = small(optimizer="Adam", eta=0.01, epochs=10)
     s.run()
@@ -140,9 +140,9 @@ def test_a_kept_run_with_adam_exports_after_save_and_open(tmp_path):
     s.run()
     metadata, tensors = to_file(s.runs, s.current_run, s.schedule)
     path = tmp_path / "e.minidl"
-    files.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer, extra_metadata=metadata,
-               extra_tensors=tensors)
-    loaded = files.load(path)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer,
+                         extra_metadata=metadata, extra_tensors=tensors)
+    loaded = experiment_file.load(path)
     runs, schedule, current = from_file(loaded.metadata, loaded.tensors)
     assert schedule == s.schedule
     raw = json.loads(loaded.metadata["runs"])

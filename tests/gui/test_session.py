@@ -8,11 +8,11 @@ import torch
 from session_helpers import InlineRun, small
 
 import minidl
-from gui import trainer as trainer_module
-from gui.experiment import Experiment, linear
-from gui.messages import Progress
-from gui.session import FINISHED, IDLE, Session
-from gui.timeline import DENSE_EPOCHS, MAX_SNAPSHOTS, Timeline, flatten
+from gui.model.experiment import Experiment, linear
+from gui.model.session import FINISHED, IDLE, Session
+from gui.model.timeline import DENSE_EPOCHS, MAX_SNAPSHOTS, Timeline, flatten
+from gui.training import trainer as trainer_module
+from gui.training.messages import Progress
 from minidl.architecture import REPORT_LAYERS
 
 
@@ -199,7 +199,7 @@ def test_messages_are_copies_not_the_live_tensors():
 
 def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch(monkeypatch):
     """Past epoch 200 the worker keeps the last epoch's weights as one copy of the packed parameters."""
-    import gui.session as session_module
+    import gui.model.session as session_module
 
     class StopMidEpoch(session_module.LinkedControl):
         def __init__(self):

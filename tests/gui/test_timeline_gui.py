@@ -11,8 +11,10 @@ import torch
 from gui_helpers import WAIT_MS, button, find, heatmap, run_to_end, small_data, start_long_run
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QSpinBox
 
-from gui import boundary, training_process, worker
-from gui.weights import model_from
+from gui.model import boundary
+from gui.model.weights import model_from
+from gui.qt import runner as worker
+from gui.training import process as training_process
 
 
 def slider(window) -> QSlider:
@@ -150,7 +152,7 @@ def test_fifty_steps_from_a_trained_state_never_touch_the_model_on_the_gui_threa
 
 def test_a_file_from_before_timelines_opens_with_its_weights_as_the_only_snapshot(trained, tmp_path):
     import minidl
-    from gui import experiment as exp
+    from gui.files import experiment_file
 
     s = trained.session
     path = tmp_path / "old.minidl"
@@ -158,7 +160,7 @@ def test_a_file_from_before_timelines_opens_with_its_weights_as_the_only_snapsho
                "history.test_epochs": torch.from_numpy(s.history.test_epochs.astype(np.float64)),
                "history.test": torch.from_numpy(s.history.test)}
     minidl.io.write(path, s.model, metadata={"experiment": s.experiment.to_json()}, tensors=tensors)
-    assert "timeline.epochs" not in exp.load(path).timeline.to_tensors()
+    assert "timeline.epochs" not in experiment_file.load(path).timeline.to_tensors()
     assert trained.files.open(path)
     assert s.snapshot_epochs() == [40] and s.history.epochs == 40
     assert all(torch.equal(a, b) for a, b in zip(s.parameters_at(0), s.model.parameters(), strict=True))

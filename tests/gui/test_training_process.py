@@ -1,4 +1,4 @@
-"""The training process (gui.training_process, gui.training_child, gui.worker.ProcessRun): the window's
+"""The training process (gui.training.process, gui.training.child, gui.qt.runner.ProcessRun): the window's
 runs train there, exactly as in a thread, with every control; its failures reach the user as a failed run."""
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from gui_helpers import (
 )
 
 import minidl
-from gui import trainer, training_process, worker
-from gui.experiment import Experiment
-from gui.messages import Finished, Progress
-from gui.session import Session
-from gui.timeline import flatten
-from gui.training_child import Child, Remote
-from gui.training_process import Handback, LinkedControl, dumps, job_spec, loads
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.model.timeline import flatten
+from gui.qt import runner as worker
+from gui.training import process as training_process
+from gui.training import trainer
+from gui.training.child import Child, Remote
+from gui.training.messages import Finished, Progress
+from gui.training.process import Handback, LinkedControl, dumps, job_spec, loads
 
 
 def trained(runner, edit_eta: bool = False) -> Session:
@@ -167,7 +169,7 @@ class Loop:
 
 def spec_of(run: int, **settings) -> dict:
     s = Session(Experiment(n_train=100, n_test=100, batch_size=10, epochs=5, **settings))
-    from gui.trainer import Job
+    from gui.training.trainer import Job
 
     job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 10, 1, s.grid, LinkedControl(),
               snapshot_wanted=s.timeline.rule(1))
@@ -302,7 +304,7 @@ def test_a_job_reaches_a_process_still_starting_without_waiting_for_it():
     """The command pipe holds the report's job (130 kB) while the process imports torch: it goes at once,
     nothing waits in the GUI's queue."""
     s = Session(Experiment())
-    from gui.trainer import Job
+    from gui.training.trainer import Job
 
     job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 100, 1, s.grid, LinkedControl(),
               snapshot_wanted=s.timeline.rule(1))

@@ -17,10 +17,12 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from session_helpers import ROOT, InlineRun, small
 
-from gui import experiment, exports, lesson, runs_file
-from gui import script as scripts
-from gui.experiment import Experiment
-from gui.session import Session
+from gui.files import experiment_file, runs_file
+from gui.files import script as scripts
+from gui.model import lesson
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.qt.window import exports
 from minidl import architecture
 
 HOSTILE = [
@@ -39,14 +41,14 @@ def hostile_file(tmp_path, diff: str, epochs: int = 3):
     s.runs[0].diff = diff
     meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
     path = tmp_path / "hostile.minidl"
-    experiment.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer, extra_metadata=meta,
-                    extra_tensors=tensors)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer,
+                         extra_metadata=meta, extra_tensors=tensors)
     return path
 
 
 def opened(path) -> Session:
-    """``path`` opened as File › Open opens it (gui/files.py), without a window."""
-    loaded = experiment.load(path)
+    """``path`` opened as File › Open opens it (gui/qt/window/file_menu.py), without a window."""
+    loaded = experiment_file.load(path)
     s = Session(runner=InlineRun)
     s.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline, path=path,
               optimizer_state=loaded.optimizer_state)
@@ -152,7 +154,7 @@ def test_an_experiment_file_block_with_an_unknown_key_is_refused():
 
 
 def test_a_runs_section_block_with_an_unknown_key_is_refused(tmp_path):
-    loaded = experiment.load(hostile_file(tmp_path, "first run"))
+    loaded = experiment_file.load(hostile_file(tmp_path, "first run"))
     raw = json.loads(loaded.metadata["runs"])
     raw["runs"][0]["settings"]["blocks"] = EXTRA
     with pytest.raises(ValueError, match="run A's settings are damaged.*unknown key 'x'"):
@@ -171,7 +173,7 @@ def test_a_lesson_scene_saved_opens_again(tmp_path, blocks):
     assert s.run()
     path = tmp_path / "scene.minidl"
     meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
-    experiment.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer, extra_metadata=meta,
-                    extra_tensors=tensors)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer,
+                         extra_metadata=meta, extra_tensors=tensors)
     again = opened(path)
     assert again.experiment.blocks == s.experiment.blocks and again.history.epochs == 3

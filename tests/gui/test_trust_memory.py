@@ -22,14 +22,14 @@ import torch
 from session_helpers import InlineRun
 
 import minidl
-from gui import experiment as exp
-from gui import runs_file
-from gui import timeline as timeline_module
-from gui.experiment import Experiment, History, linear
-from gui.runs import Run, settings_of
-from gui.session import Session
-from gui.snapshot_budget import run_note
-from gui.timeline import Timeline
+from gui.files import experiment_file, runs_file
+from gui.model import timeline as timeline_module
+from gui.model.experiment import Experiment, linear
+from gui.model.history import History
+from gui.model.runs import Run, settings_of
+from gui.model.session import Session
+from gui.model.snapshot_budget import run_note
+from gui.model.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 2 << 20  # about 7 snapshots of the 2-256-256-2 network
@@ -111,9 +111,9 @@ def test_a_file_whose_timeline_is_over_the_budget_is_thinned_when_opened(tmp_pat
     s.run()
     assert len(s.snapshot_epochs()) == 31  # 8 MB at the default budget
     path = tmp_path / "wide.mdl"
-    exp.save(path, s.experiment, s.model, s.history, s.timeline)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline)
     monkeypatch.setattr(timeline_module, "SNAPSHOT_BUDGET", BUDGET)
-    loaded = exp.load(path)
+    loaded = experiment_file.load(path)
     assert loaded.timeline.nbytes <= BUDGET // 2
     assert loaded.timeline.epochs()[-1] == 30 and torch.equal(loaded.timeline.flat(30), s.timeline.flat(30))
     assert not any(k.startswith("timeline.") for k in loaded.tensors)  # the file's copy is not held on to
@@ -135,7 +135,7 @@ def test_a_branch_from_a_snapshot_given_up_says_so(monkeypatch):
 
 
 def test_a_wide_run_keeps_only_its_last_snapshot_and_the_runs_table_says_so(budget, qtbot):
-    from gui.runs_view import RunsPanel, row_texts
+    from gui.qt.runs.runs_view import RunsPanel, row_texts
 
     s = wide_session(epochs=3)
     for _ in range(8):
@@ -161,7 +161,7 @@ def make_long_file(path: Path, epochs: int) -> None:
                       np.linspace(1.0, 0.2, len(tests), dtype=np.float32))
     run = Run("A", settings_of(e), history, state="completed", schedule=[(1, {"eta": e.eta, "batch_size": 100})])
     metadata, tensors = runs_file.to_file([run], run, run.schedule)
-    exp.save(path, e, e.build_model(), history, extra_metadata=metadata, extra_tensors=tensors)
+    experiment_file.save(path, e, e.build_model(), history, extra_metadata=metadata, extra_tensors=tensors)
 
 
 # The peak resident memory of the probe's own process: VmHWM, which Linux resets when told to
@@ -169,8 +169,8 @@ def make_long_file(path: Path, epochs: int) -> None:
 # probe's ru_maxrss would not do: Linux carries it over from the parent, pytest, through fork and exec.)
 PEAK_PROBE = textwrap.dedent("""
     import sys
-    from gui import experiment, runs_file
-    def opened(path):  # as File > Open reads it (gui/files.py)
+    from gui.files import experiment_file as experiment, runs_file
+    def opened(path):  # as File > Open reads it (gui/qt/window/file_menu.py)
         loaded = experiment.load(path)
         return loaded, runs_file.from_file(loaded.metadata, loaded.tensors)
     opened(sys.argv[2])  # every import and first allocation happen here, on a small file

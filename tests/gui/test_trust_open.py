@@ -14,9 +14,10 @@ from session_helpers import small
 from test_file_safety import refused
 
 import minidl.io
-from gui import experiment as exp
-from gui import lesson, points
-from gui.runs_file import from_file, to_file
+from gui.files import experiment_file, points_csv
+from gui.files.runs_file import from_file, to_file
+from gui.model import experiment as exp
+from gui.model import lesson
 
 HUGE = 10**400  # a JSON integer no float can hold
 NOT_A_NUMBER = ("cannot convert", "NaN to integer", "int too large")
@@ -42,8 +43,8 @@ def saved(tmp_path_factory) -> Path:
     assert s.run()
     metadata, tensors = to_file(s.runs, s.current_run, s.schedule)
     path = tmp_path_factory.mktemp("saved") / "runs.minidl"
-    exp.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer, extra_metadata=metadata,
-             extra_tensors=tensors)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, optimizer=s.optimizer,
+                         extra_metadata=metadata, extra_tensors=tensors)
     return path
 
 
@@ -107,7 +108,7 @@ def test_a_whole_number_setting_that_is_not_one_is_a_sentence_naming_it(name, va
 def test_a_custom_point_that_is_not_finite_is_a_sentence(saved, tmp_path, column, value):
     path = rewritten(saved, tmp_path / "points.minidl", tensors=set_cell("points", 2, column, value))
     with pytest.raises(ValueError) as caught:
-        exp.load(path)
+        experiment_file.load(path)
     said(caught, "points.minidl is damaged: point 3 of the experiment must be [x1, x2, label 0..9, split 0..2]")
 
 
@@ -120,13 +121,13 @@ def test_a_loss_history_beyond_float32_is_refused(saved, tmp_path, key, value):
 
     path = rewritten(saved, tmp_path / "history.minidl", tensors=change)
     with pytest.raises(ValueError) as caught:
-        exp.load(path)
+        experiment_file.load(path)
     said(caught, "history.minidl is damaged: its loss history holds NaN or infinite values, or values too large")
 
 
 # -- the runs section ---------------------------------------------------------------------------------------
 def runs_error(path: Path) -> str:
-    loaded = exp.load(path)  # the rest of the file is fine
+    loaded = experiment_file.load(path)  # the rest of the file is fine
     with pytest.raises(ValueError) as caught:
         from_file(loaded.metadata, loaded.tensors)
     return said(caught)
@@ -192,7 +193,7 @@ def test_a_damaged_schedule_entry_is_a_sentence(saved, tmp_path, key, value):
 
 @pytest.mark.parametrize("column, value", [(2, math.inf), (2, math.nan), (3, math.nan)])
 def test_a_run_point_that_is_not_finite_is_a_sentence(saved, tmp_path, column, value):
-    loaded = exp.load(saved)
+    loaded = experiment_file.load(saved)
     at = json.loads(loaded.metadata["runs"])["runs"][0]["points_at"]
     path = rewritten(saved, tmp_path / "run_points.minidl", tensors=set_cell(at, 1, column, value))
     assert "run A's points are damaged: point 2 of the experiment must be" in runs_error(path)
@@ -249,7 +250,7 @@ def test_the_window_opens_the_intact_file_with_its_runs(window, saved):
 # -- CSV ----------------------------------------------------------------------------------------------------------
 def csv_error(text: str) -> str:
     with pytest.raises(ValueError) as caught:
-        points.parse_csv(text.encode())
+        points_csv.parse_csv(text.encode())
     return str(caught.value)
 
 
@@ -261,7 +262,7 @@ def test_a_label_that_is_not_exactly_whole_is_refused(label):
 
 @pytest.mark.parametrize("label", ["1", "1.0", "+1", "1e0", " 1 "])
 def test_a_whole_label_written_as_a_number_is_read(label):
-    assert points.parse_csv(f"0.1,0.2,0\n0.3,0.4,{label}\n".encode())[1][2] == 1
+    assert points_csv.parse_csv(f"0.1,0.2,0\n0.3,0.4,{label}\n".encode())[1][2] == 1
 
 
 @pytest.mark.parametrize("label, phrase", [("1e400", "more than 10 classes"), ("nan", "labels are whole numbers"),
@@ -289,13 +290,13 @@ def test_each_kind_of_newline_ends_a_line(newline):
                                           ("1e7", "10000000.0")])
 def test_a_coordinate_beyond_the_limit_shows_enough_digits(value, shown):
     assert csv_error(f"{value},0,0\n0,0,1\n") == f"line 1: x1 is {shown}, beyond ±1,000,000; check the file"
-    assert points.parse_csv(b"1000000,-1e6,0\n0,0,1\n")[0][:2] == [1e6, -1e6]  # the limit itself is allowed
+    assert points_csv.parse_csv(b"1000000,-1e6,0\n0,0,1\n")[0][:2] == [1e6, -1e6]  # the limit itself is allowed
 
 
 def test_a_csv_file_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\xef\xbb\xbfx1,x2,label\r\n0.1,0.2,0\r\n0.3,0.4,1\r\n")
-    assert points.read_csv(path) == [[0.1, 0.2, 0, 0], [0.3, 0.4, 1, 0]]
+    assert points_csv.read_csv(path) == [[0.1, 0.2, 0, 0], [0.3, 0.4, 1, 0]]
 
 
 # -- lessons ------------------------------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ import torch
 from gui_helpers import WAIT_MS, button, run_to_end, small_data, start_long_run
 from session_helpers import ROOT, run_script
 
-from gui import training_process, worker
-from gui.experiment import Experiment
-from gui.exports import script_text
-from gui.files import preset_path
-from gui.pipes import Inbox, Outbox, frame
-from gui.session import Session
-from gui.timeline import flatten
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.model.timeline import flatten
+from gui.qt import runner as worker
+from gui.qt.window.exports import script_text
+from gui.qt.window.file_menu import preset_path
+from gui.training import process as training_process
+from gui.training.pipes import Inbox, Outbox, frame
 
 LOST_AFTER_S = 1.0  # the tests' deadline for an answer from the process (the application's is a few seconds)
 
@@ -295,7 +296,8 @@ ENDINGS = {
 @pytest.mark.parametrize("ending", ENDINGS)
 def test_a_script_that_leaves_the_window_open_exits_cleanly(tmp_path, ending):
     script = ("from PySide6.QtCore import QTimer\nfrom PySide6.QtWidgets import QApplication\n"
-              "app = QApplication([])\nfrom gui import worker\nfrom gui.main_window import MainWindow\n"
+              "app = QApplication([])\nfrom gui.qt import runner as worker\n"
+              "from gui.qt.window.main_window import MainWindow\n"
               f"w = MainWindow()\n{ENDINGS[ending]}\nprint('done', flush=True)\n")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path),
            "XDG_DATA_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}

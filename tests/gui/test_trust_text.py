@@ -18,7 +18,7 @@ from PySide6.QtGui import Qt as QtGui
 from PySide6.QtWidgets import QLabel, QTableWidget, QTextBrowser
 from test_trust_code import hostile_file
 
-from gui import exports
+from gui.qt.window import exports
 
 TALL = 900  # pixels: a picture that was read makes the text at least this tall
 SHORT = 200  # a few lines of text
@@ -123,7 +123,7 @@ def test_a_kept_runs_words_ticked_are_plain_in_the_table_legend_and_compare_view
 
 
 def test_a_tooltip_without_markup_is_left_as_it_is():
-    from gui.plain_text import tooltip
+    from gui.model.plain_text import tooltip
 
     assert tooltip("Run B at epoch 80: fork of A") == "Run B at epoch 80: fork of A"
     for text in ("a & b", "a &lt; b", "<b>x</b>", "x\n<img src='y'>"):

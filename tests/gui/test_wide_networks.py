@@ -9,8 +9,8 @@ from gui_helpers import WAIT_MS, find, small_data
 from PySide6.QtWidgets import QLabel, QPushButton
 
 import minidl
-from gui.experiment import linear
-from gui.trainer import Job, Trainer
+from gui.model.experiment import linear
+from gui.training.trainer import Job, Trainer
 
 WIDE = [linear(4096), {"type": "ReLU"}, linear(4096), {"type": "ReLU"}, linear(2), {"type": "Tanh"}]
 
@@ -94,10 +94,12 @@ def test_a_file_s_width_shows_as_it_is_up_to_minidl_s_own_limit(window, tmp_path
     from gui_helpers import layer_list
     from PySide6.QtWidgets import QSpinBox
 
-    from gui import experiment as exp
+    from gui.files import experiment_file
+    from gui.model import experiment as exp
+    from gui.model import history
 
     e = exp.Experiment(blocks=[linear(10_000), {"type": "ReLU"}, linear(2)], n_train=50, n_test=50, batch_size=10)
-    exp.save(tmp_path / "wide.minidl", e, e.build_model(), exp.History())
+    experiment_file.save(tmp_path / "wide.minidl", e, e.build_model(), history.History())
     assert window.files.open(tmp_path / "wide.minidl")
     layer_list(window).setCurrentRow(0)
     assert find(window, QSpinBox, "selectedWidthSpin").value() == 10_000

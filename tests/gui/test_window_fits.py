@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import accessibility
+from gui.qt.window import accessibility
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1024, 768), (1366, 768), (1920, 1080)]
@@ -131,7 +131,7 @@ def test_twice_the_pixels_scale_sensibly(tmp_path):
         "from PySide6.QtWidgets import QApplication\n"
         "from PySide6.QtCore import QSettings\n"
         "app = QApplication([])\n"
-        "from gui.main_window import MainWindow\n"
+        "from gui.qt.window.main_window import MainWindow\n"
         f"w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat))\n"
         "w.show(); w.resize(1024, 768); app.processEvents()\n"
         "image = w.grab()\n"

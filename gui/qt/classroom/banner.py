@@ -9,8 +9,8 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from .lesson import SATURATION_SENTENCE, may_saturate, saturated
-from .session import Session
+from gui.model.lesson import SATURATION_SENTENCE, may_saturate, saturated
+from gui.model.session import Session
 
 # Outputs for the saturation test are computed on the GUI thread at the end of a run: only for
 # networks where that is cheap (the report's: 1,000 points x 1,427 parameters).

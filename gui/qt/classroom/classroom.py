@@ -13,18 +13,19 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 
-from . import lesson as lessons
-from . import palette as palettes
-from .banner import PlotBanner
-from .experiment import Experiment
-from .lesson_view import LessonView
-from .presenter import LockBar, Presenter
-from .speed_view import SpeedControl
+from gui.model import lesson as lessons
+from gui.model.experiment import Experiment
+from gui.qt.classroom.banner import PlotBanner
+from gui.qt.classroom.lesson_view import LessonView
+from gui.qt.classroom.presenter import LockBar, Presenter
+from gui.qt.panels.speed_view import SpeedControl
+from gui.qt.plots import palette as palettes
 
 
 def lessons_folder() -> Path:
-    """``resources/lessons``, in a checkout or a wheel (as :func:`gui.files.preset_path` finds presets)."""
-    here = Path(__file__).resolve().parent
+    """``resources/lessons``, in a checkout or a wheel (as :func:`gui.qt.window.file_menu.preset_path` finds
+    presets)."""
+    here = Path(__file__).resolve().parents[2]  # the gui package (this file is gui/qt/classroom/classroom.py)
     for folder in (here / "resources" / "lessons", here.parent / "resources" / "lessons"):
         if folder.is_dir():
             return folder

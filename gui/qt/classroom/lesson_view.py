@@ -1,6 +1,6 @@
 """The lesson panel: the scene's title and note, Previous/Next, and what the class should see.
 
-A thin view: :class:`~gui.classroom.Classroom` loads the scene into the session; this panel shows
+A thin view: :class:`~gui.qt.classroom.classroom.Classroom` loads the scene into the session; this panel shows
 it and asks for another (``sceneRequested(index)``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from .lesson import Lesson, expect_sentence, note_html
+from gui.model.lesson import Lesson, expect_sentence, note_html
 
 
 class NotesBrowser(QTextBrowser):

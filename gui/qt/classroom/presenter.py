@@ -71,7 +71,7 @@ class LockBar(QWidget):
 
 
 class Presenter(QObject):
-    """Presenter mode of ``window`` (a :class:`~gui.main_window.MainWindow`); see the module docstring."""
+    """Presenter mode of ``window`` (a :class:`~gui.qt.window.main_window.MainWindow`); see the module docstring."""
 
     def __init__(self, window, lock_bar: LockBar, keys: dict):
         super().__init__(window)

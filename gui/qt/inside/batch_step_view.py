@@ -3,7 +3,7 @@
 For each layer: the batch as the layer sees it, W before the step, dL/dW, the update
 ΔW = −η·dL/dW and dL/db, as colour matrices with the exact value on hover (the top-left corner of
 a large one, with a note); the batch's loss before and after the step; and the boundary before or
-after it. The numbers are :meth:`gui.session.Session.last_batch_step`'s: shown equals computed.
+after it. The numbers are :meth:`gui.model.session.Session.last_batch_step`'s: shown equals computed.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import boundary
-from . import palette as palettes
-from .inside import BatchStep
-from .plots import Heatmap, lookup_table_of, margins, paint_boundary, quiet_axes
-from .session import Session
-from .timeline import flatten
-from .weights import model_from
+from gui.model import boundary
+from gui.model.inside import BatchStep
+from gui.model.session import Session
+from gui.model.timeline import flatten
+from gui.model.weights import model_from
+from gui.qt.plots import palette as palettes
+from gui.qt.plots.plots import Heatmap, lookup_table_of, margins, paint_boundary, quiet_axes
 
 MAX_CELLS = 24  # rows and columns shown of a matrix (its top-left corner)
 SIDE = 150  # pixels of a matrix's longer side at most
@@ -193,7 +193,7 @@ class BatchStepView(QWidget):
                 self.grid.addWidget(view, k, j, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
     def set_palette(self, palette) -> None:
-        """The boundary plot's palette (:mod:`gui.palette`) for the matrices and the small boundary."""
+        """The boundary plot's palette (:mod:`gui.qt.plots.palette`) for the matrices and the small boundary."""
         self.palette, self._lut = palette, lookup_table_of(palette)
         for view in self.matrices.values():
             view.set_lut(self._lut)

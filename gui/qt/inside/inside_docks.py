@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QDockWidget, QPushButton
 
-from .batch_step_view import BatchStepView
-from .inspector_view import Inspector
-from .network_view import NetworkView
-from .session import PAUSED, RUNNING
+from gui.model.session import PAUSED, RUNNING
+from gui.qt.inside.batch_step_view import BatchStepView
+from gui.qt.inside.inspector_view import Inspector
+from gui.qt.inside.network_view import NetworkView
 
 
 def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:

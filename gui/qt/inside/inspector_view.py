@@ -1,6 +1,6 @@
 """The inspector: training health per Linear layer, from the timeline's snapshots.
 
-For a snapshot's weights and the whole training set (:func:`gui.inside.layer_stats`, on a private
+For a snapshot's weights and the whole training set (:func:`gui.model.inside.layer_stats`, on a private
 network): the gradient norm of the summed loss, the weight norm, the update ratio, dead ReLU and
 saturated Tanh units, a histogram of each layer's weights, and trouble flagged in words. During a
 run the series samples the newest snapshot within ``SHARE`` of the GUI thread's time (the GUI
@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import inside
-from .background import Background
-from .plots import quiet_axes
-from .session import Session
+from gui.model import inside
+from gui.model.session import Session
+from gui.qt.plots.plots import quiet_axes
+from gui.qt.window.background import Background
 
 # The GUI thread holds the GIL the training thread needs: the live series samples at most every two
 # seconds, within 2 % of the GUI thread's time (each sample repaints two plots: benchmarks/bench_gui.py).

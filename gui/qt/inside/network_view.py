@@ -18,15 +18,14 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from gui.model import inside
+from gui.model.session import RUNNING, Session
+from gui.model.timeline import flatten
+from gui.model.weights import ViewRequest, model_from
+from gui.qt.plots import palette as palettes
+from gui.qt.plots.plots import lookup_table_of
+from gui.qt.window.background import Background
 from minidl.plan import intra_op_threads, threads_for
-
-from . import inside
-from . import palette as palettes
-from .background import Background
-from .plots import lookup_table_of
-from .session import RUNNING, Session
-from .timeline import flatten
-from .weights import ViewRequest, model_from
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
 HEADER, FOOTER, GAP = 34, 40, 3
@@ -92,7 +91,7 @@ class NetworkView(QWidget):
         self._expanded: set[int] = set()
         self._images: np.ndarray | None = None  # (units, x, y) of the columns after the input
         self._inputs: np.ndarray | None = None
-        self._step = 1  # the grid step a side of _images (gui.units_wanted: coarse while no unit is picked)
+        self._step = 1  # the grid step a side of _images (gui.model.units_wanted: coarse while no unit is picked)
         self._epoch: int | None = None
         self._tiles: list[np.ndarray] = []
         self._picture: QImage | None = None  # the thumbnails as laid out now
@@ -268,7 +267,7 @@ class NetworkView(QWidget):
         self._links_pixmap = None
 
     def _show(self, epoch: int, images: np.ndarray, grid: torch.Tensor, step: int = 1) -> None:
-        """Show ``images`` (:func:`gui.inside.unit_images` over ``grid`` at every ``step``-th point a side)."""
+        """Show ``images`` (:func:`gui.model.inside.unit_images` over ``grid`` at every ``step``-th point a side)."""
         s = self.session
         if s.timeline is None or images.shape[0] != sum(inside.sent_units(c) for c in self._cols[1:]):
             return  # of a network since replaced
@@ -302,7 +301,7 @@ class NetworkView(QWidget):
 
     def _show_selected(self) -> None:
         if self._images is None or self._step != 1:
-            return  # never the coarse thumbnails' points (gui.units_wanted) in the big plot
+            return  # never the coarse thumbnails' points (gui.model.units_wanted) in the big plot
         column, unit = self.selected
         c = self._cols[column]
         name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}"
@@ -429,7 +428,7 @@ class NetworkView(QWidget):
         return pixmap
 
     def set_palette(self, palette) -> None:
-        """The boundary plot's palette (:mod:`gui.palette`): thumbnails on its colour map, links in its two
+        """The boundary plot's palette (:mod:`gui.qt.plots.palette`): thumbnails on its colour map, links in its two
         class colours (negative weights in class 0's, positive in class 1's)."""
         self.palette, self._lut = palette, lookup_table_of(palette)
         self._links_pixmap = None

@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
-from .experiment import CUSTOM
-from .plots import CLASS_COLOURS, MORE_COLOURS
-from .points import BY_RATIO, MAX_CLASSES, MAX_ROWS
-from .wheel_guard import ignore_wheel_unless_focused
+from gui.model.experiment import CUSTOM
+from gui.model.points import BY_RATIO, MAX_CLASSES, MAX_ROWS
+from gui.qt.plots.plots import CLASS_COLOURS, MORE_COLOURS
+from gui.qt.window.wheel_guard import ignore_wheel_unless_focused
 
 ERASE_RADIUS = 0.03  # of the plot's larger side: a click erases the nearest point within it
 

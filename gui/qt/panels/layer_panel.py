@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .experiment import IN_FEATURES, WIDTH_MAX, linear
-from .wheel_guard import ignore_wheel_unless_focused
+from gui.model.experiment import IN_FEATURES, WIDTH_MAX, linear
+from gui.qt.window.wheel_guard import ignore_wheel_unless_focused
 
 BLOCK_TIPS = {
     "Linear": "Fully connected layer y = xWᵀ + b (Xavier-initialised). Its input width follows the block above.",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from .quiet_label import QuietLabel
-from .session import PAUSED, RUNNING, Session
+from gui.model.session import PAUSED, RUNNING, Session
+from gui.qt.plots.quiet_label import QuietLabel
 
 PROGRESS_STYLE = ("QProgressBar { border: 1px solid #9a9a9a; border-radius: 3px; background: #fafafa;"
                   " color: #1a1a1a; text-align: center; }"

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
 
-from minidl.data import class_range
-
-from .experiment import (
+from gui.model.experiment import (
     CUSTOM,
     DATASET_NAMES,
     EPOCHS_MAX,
@@ -25,7 +23,8 @@ from .experiment import (
     TEST_RATIO_RANGE,
     WEIGHT_DECAY_MAX,
 )
-from .session import Session
+from gui.model.session import Session
+from minidl.data import class_range
 
 CHOICE_TIPS = {
     "loss": "MSE: summed squared error against one-hot targets (the report's). Cross-entropy: softmax of the "

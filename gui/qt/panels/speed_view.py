@@ -1,6 +1,6 @@
 """The speed a class can follow: ``speedSlider`` (1 to 50 epochs a second, or max), and the optional
 per-batch loss curve on the loss plot (``batchLossCheck``). The worker reads the session's
-:class:`~gui.pace.Pace`; this view only sets it and draws what the worker sends."""
+:class:`~gui.model.pace.Pace`; this view only sets it and draws what the worker sends."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from .pace import PER_BATCH_AT, SPEEDS, nearest_stop
-from .session import Session
+from gui.model.pace import PER_BATCH_AT, SPEEDS, nearest_stop
+from gui.model.session import Session
 
 MAX_BATCH_POINTS = 200_000  # beyond this the curve keeps its first points (a long run at max speed)
 
@@ -23,7 +23,7 @@ def speed_text(epochs_per_second: float | None) -> str:
 
 
 class SpeedControl(QWidget):
-    """A slider over :data:`gui.pace.SPEEDS`, its value in words, and the per-batch loss switch."""
+    """A slider over :data:`gui.model.pace.SPEEDS`, its value in words, and the per-batch loss switch."""
 
     def __init__(self, session: Session, loss_plot, parent=None):
         super().__init__(parent)

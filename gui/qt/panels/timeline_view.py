@@ -7,8 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
-from .quiet_label import QuietLabel
-from .session import Session
+from gui.model.session import Session
+from gui.qt.plots.quiet_label import QuietLabel
 
 
 class TimelineView(QWidget):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from .background import Background
-from .plots import output_bound
-from .session import PAUSED, RUNNING, Session
-from .weights import ViewRequest, compute_view
+from gui.model.session import PAUSED, RUNNING, Session
+from gui.model.weights import ViewRequest, compute_view
+from gui.qt.plots.plots import output_bound
+from gui.qt.window.background import Background
 
 # Multiply-adds of one preview (grid and data rows times parameters) done on the GUI thread; the
 # report's network needs 1.7e7 (about 3 ms). Above this a preview runs in its own thread.

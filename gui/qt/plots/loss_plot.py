@@ -13,8 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
-from .plain_text import as_html
-from .plots import COARSE_STEPS, nice_ceiling, quiet_axes
+from gui.model.plain_text import as_html
+from gui.qt.plots.plots import COARSE_STEPS, nice_ceiling, quiet_axes
 
 
 class SteadyViewBox(pg.ViewBox):
@@ -282,7 +282,7 @@ class LossPlot(pg.PlotWidget):
             self.show_history(self._history, self.view.planned)
 
     def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """``(name, x, y)`` of each compared run's curve (drawn by gui/overlays.py); [] when none."""
+        """``(name, x, y)`` of each compared run's curve (drawn by gui/qt/plots/overlays.py); [] when none."""
         overlays = getattr(self, "run_overlays", None)
         return overlays.curves() if overlays is not None else []
 

@@ -1,5 +1,5 @@
 """The boundary plot, and what the plots share: colours, nice limits, quiet axes. The loss plot is
-in gui/loss_plot.py. Each plot is created once and updated with setData / setImage."""
+in gui/qt/plots/loss_plot.py. Each plot is created once and updated with setData / setImage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 
-from . import palette as palettes
+from gui.qt.plots import palette as palettes
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
 # Classes 2..9 (issue 15), each with its own marker shape too. Green, purple and teal first: the
@@ -111,19 +111,19 @@ def class_lookup_table(classes: int, first_two=CLASS_COLOURS) -> np.ndarray:
 
 
 def class_shades(picture: np.ndarray, classes: int, limit: float) -> np.ndarray:
-    """A K-class picture (:func:`gui.boundary.difference`: the winning class and its margin) as rows of
+    """A K-class picture (:func:`gui.model.boundary.difference`: the winning class and its margin) as rows of
     :func:`class_lookup_table`: the class's shade, from white at margin 0 to its colour at ``limit``."""
     return picture[..., 0] * SHADES + np.rint(np.clip(picture[..., 1] / limit, 0, 1) * (SHADES - 1))
 
 
 def margins(picture: np.ndarray) -> np.ndarray:
-    """How sure the network is at each pixel of a boundary picture (:func:`gui.boundary.difference`):
+    """How sure the network is at each pixel of a boundary picture (:func:`gui.model.boundary.difference`):
     |class 1 − class 0| for two classes, the winner's margin over the runner-up for more."""
     return picture[..., 1] if picture.ndim == 3 else np.abs(picture)
 
 
 def paint_boundary(heat, picture: np.ndarray, palette: palettes.Palette, limit: float, classes: int = 2) -> None:
-    """Show a boundary picture (:func:`gui.boundary.difference`) on ``heat`` (a :class:`Heatmap`) as the
+    """Show a boundary picture (:func:`gui.model.boundary.difference`) on ``heat`` (a :class:`Heatmap`) as the
     boundary plot does: two classes on the palette's diverging map from ``-limit`` to ``limit``; more,
     each winner's class colour shaded by its margin up to ``limit`` (the small views' pictures)."""
     if picture.ndim == 3:
@@ -235,7 +235,7 @@ class BoundaryPlot(pg.PlotWidget):
     # -- frames --------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:
         """Two classes: ``image`` is class 1 − class 0. More: ``(res, res, 2)``, the winning class and
-        its margin (:func:`gui.boundary.difference`). While a unit is shown (:meth:`show_unit`) the
+        its margin (:func:`gui.model.boundary.difference`). While a unit is shown (:meth:`show_unit`) the
         image is only kept, for :meth:`show_output`."""
         self._image, self._extent = image, extent
         if self._unit is not None:
@@ -353,7 +353,7 @@ class BoundaryPlot(pg.PlotWidget):
         self.test_points.setVisible(show_test)
 
     def set_palette(self, palette: palettes.Palette) -> None:
-        """Colour map, class colours and shapes (:mod:`gui.palette`); call :meth:`show_points` after."""
+        """Colour map, class colours and shapes (:mod:`gui.qt.plots.palette`); call :meth:`show_points` after."""
         self.palette = palette
         colour_map = colour_map_of(palette)
         self.heatmap.setColorMap(colour_map)

@@ -1,8 +1,8 @@
 """The runs table (``runsTable``), Fork (``forkButton``), Delete, and the compare view (``compareView``):
-thin views of the session's runs (gui/runs.py).
+thin views of the session's runs (gui/model/runs.py).
 
 Ticking a row ticks the run for comparison (``session.compare``): the loss plot overlays its
-curve (gui/overlays.py) and the compare view draws the ticked runs' boundaries side by side at
+curve (gui/qt/plots/overlays.py) and the compare view draws the ticked runs' boundaries side by side at
 the timeline's epoch, small multiples that share one colour scale.
 """
 
@@ -29,11 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import boundary
-from . import palette as palettes
-from .experiment import Experiment
-from .plain_text import tooltip
-from .plots import (
+from gui.model import boundary
+from gui.model.experiment import Experiment
+from gui.model.plain_text import tooltip
+from gui.model.snapshot_budget import run_note, run_sentence
+from gui.model.weights import model_from
+from gui.qt.plots import palette as palettes
+from gui.qt.plots.plots import (
     Heatmap,
     class_colours,
     class_symbols,
@@ -42,8 +44,6 @@ from .plots import (
     paint_boundary,
     pixel_edges,
 )
-from .snapshot_budget import run_note, run_sentence
-from .weights import model_from
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
 LIVE_HZ = 2  # the training run's row is refreshed at most this often
@@ -234,7 +234,7 @@ class CompareView(pg.GraphicsLayoutWidget):
 
     def __init__(self, session, parent=None, palette_of=lambda: palettes.STANDARD):
         super().__init__(parent)
-        self.palette_of = palette_of  # the boundary plot's palette (gui/palette.py), followed here
+        self.palette_of = palette_of  # the boundary plot's palette (gui/qt/plots/palette.py), followed here
         self.setObjectName("compareView")
         self.setAccessibleName("Compare runs")
         self.setToolTip("The ticked runs' decision boundaries at the same epoch (move the timeline to pick it).")
@@ -268,7 +268,7 @@ class CompareView(pg.GraphicsLayoutWidget):
     @staticmethod
     def _heatmap(image: np.ndarray, blocks, palette, classes: int) -> Heatmap:
         """Two classes: class 1 - class 0 on the palette's diverging map; more: each class's shade by
-        the winner's margin, as the boundary plot draws them (gui/plots.py)."""
+        the winner's margin, as the boundary plot draws them (gui/qt/plots/plots.py)."""
         heat = Heatmap(axisOrder="col-major")
         paint_boundary(heat, image, palette, output_bound(blocks) or max(1e-6, float(margins(image).max())), classes)
         return heat

@@ -2,7 +2,7 @@
 the network as a minidl model file or a torch state dict, and the run as a Python script.
 
 Each function writes one file atomically (a failed export leaves any earlier file intact) and
-raises ``OSError`` or ``ValueError`` with a sentence; :class:`gui.files.FileActions` turns those
+raises ``OSError`` or ``ValueError`` with a sentence; :class:`gui.qt.window.file_menu.FileActions` turns those
 into messages. The GIF is drawn by a boundary plot of its own, off screen, one frame per
 snapshot of the run's timeline, with the epoch in the title.
 """
@@ -21,13 +21,12 @@ from pyqtgraph.exporters import ImageExporter, SVGExporter
 from PySide6.QtGui import QImage
 
 import minidl
+from gui.files.script import script
+from gui.model import boundary
+from gui.model.plain_text import as_html
+from gui.model.weights import model_from
+from gui.qt.plots.plots import BoundaryPlot, output_bound
 from minidl.io import write_bytes_atomically
-
-from . import boundary
-from .plain_text import as_html
-from .plots import BoundaryPlot, output_bound
-from .script import script
-from .weights import model_from
 
 GIF_WIDTH = 640  # pixels; a projector's slide wants at least 480
 FRAME_MS = 100
@@ -65,7 +64,7 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
     plot = BoundaryPlot()
     plot.resize(GIF_WIDTH, int(GIF_WIDTH * 0.8))
     plot.set_output_bound(output_bound(blocks))
-    if palette is not None:  # the window's (gui/palette.py): the slides look like the screen
+    if palette is not None:  # the window's (gui/qt/plots/palette.py): the slides look like the screen
         plot.set_palette(palette)
     plot.show_points(session.data, show_test=False)
     pictures = []
@@ -157,7 +156,7 @@ def write_torch_state_dict(path, model: minidl.Sequential) -> None:
 
 def script_text(session, name: str | None = None) -> str:
     """Run ``name`` (default: the session's current weights) as a standalone Python script
-    (see :mod:`gui.script`)."""
+    (see :mod:`gui.files.script`)."""
     if name is not None:
         run = session.run_book[name]
         return script(run.replay_settings(), run.schedule or None, run.epochs, f"Run {run.name} ({run.diff})")

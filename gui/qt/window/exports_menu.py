@@ -1,6 +1,6 @@
 """File › Export's hand-over items: animation, SVG, model, torch state dict, Python script, Copy as code.
 
-The writing is in :mod:`gui.exports`; this module asks for a path, shows a cancellable progress
+The writing is in :mod:`gui.qt.window.exports`; this module asks for a path, shows a cancellable progress
 dialog for the animation, and turns every failure into a sentence (nothing half-written stays).
 """
 
@@ -11,13 +11,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
-from . import exports
+from gui.qt.window import exports
 
 ANIMATION_FRAMES = 60
 
 
 class ExportActions:
-    """The export items of ``files`` (a :class:`gui.files.FileActions`) and their work."""
+    """The export items of ``files`` (a :class:`gui.qt.window.file_menu.FileActions`) and their work."""
 
     def __init__(self, files):
         self.files, self.window = files, files.window

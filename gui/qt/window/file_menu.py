@@ -13,11 +13,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import minidl
+from gui.files import experiment_file, points_csv, runs_file
+from gui.model import experiment as exp
+from gui.qt.window.exports_menu import ExportActions
 from minidl.io import write_bytes_atomically
-
-from . import experiment as exp
-from . import points, runs_file
-from .exports_menu import ExportActions
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
 LESSON_FILTER = "Lessons (*.json);;All files (*)"
@@ -36,7 +35,7 @@ def preset_path(name: str) -> Path:
     finder cannot import a folder without ``__init__.py`` (issue 9), and a second copy of the project
     installed elsewhere must not lend this one its presets.
     """
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[2]  # the gui package (this file is gui/qt/window/file_menu.py)
     for folder in (here / "resources", here.parent / "resources"):  # a wheel; a checkout
         if (folder / name).is_file():
             return folder / name
@@ -86,9 +85,10 @@ class FileActions:
                             "Start again from the report's experiment")
         self.open_action = a(menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an experiment file")
         self.open_lesson_action = a(menu, "Open &lesson…", self.open_lesson_dialog,
-                                    tip="Open a lesson: scenes a teacher steps through like slides (gui/classroom.py)")
+                                    tip="Open a lesson: scenes a teacher steps through like slides "
+                                        "(gui/qt/classroom/classroom.py)")
         self.open_lesson_action.setObjectName("openLessonAction")
-        self.lessons_menu = menu.addMenu("Lesso&ns")  # the shipped lessons (filled by gui/classroom.py)
+        self.lessons_menu = menu.addMenu("Lesso&ns")  # the shipped lessons (filled by gui/qt/classroom/classroom.py)
         examples = menu.addMenu("&Examples")
         examples.setToolTipsVisible(True)
         for title, name in PRESETS.items():
@@ -185,7 +185,7 @@ class FileActions:
         if not confirmed and not self.window.may_discard():
             return False
         try:
-            loaded = exp.load(path)
+            loaded = experiment_file.load(path)
         except (ValueError, MemoryError) as error:
             reason = "it is too large to read" if isinstance(error, MemoryError) else str(error)
             self.show_error("Cannot open file", f"Could not open {Path(path).name}: {reason}. "
@@ -218,7 +218,7 @@ class FileActions:
             self.open_lesson(path)
 
     def open_lesson(self, path) -> bool:
-        """Open a lesson file and show its first scene (see :mod:`gui.lesson`); a bad file changes nothing."""
+        """Open a lesson file and show its first scene (see :mod:`gui.model.lesson`); a bad file changes nothing."""
         opened = self.window.classroom.open_lesson(path)
         if opened:
             self._remember(path)
@@ -247,8 +247,8 @@ class FileActions:
             return False
         try:
             meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
-            exp.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
-                     optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
+            experiment_file.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
+                                 optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             self.show_error("Cannot save", f"Could not save {Path(path).name}: {reason}. Any earlier file "
@@ -302,7 +302,7 @@ class FileActions:
             self.window.set_status("Stop the run to import data.")
             return False
         try:
-            rows = points.read_csv(path)
+            rows = points_csv.read_csv(path)
         except (ValueError, MemoryError) as error:
             reason = "it is too large to read" if isinstance(error, MemoryError) else str(error)
             self.show_error("Cannot import data", f"Could not import {name}: {reason}. Your data is unchanged.")
@@ -316,13 +316,13 @@ class FileActions:
 
     def export_data_csv(self, path) -> bool:
         d = self.window.session.data
-        text = points.to_csv(d.X_train, d.labels_train, d.X_test, d.labels_test)
+        text = points_csv.to_csv(d.X_train, d.labels_train, d.X_test, d.labels_test)
         return self._export(path, lambda p: write_bytes_atomically(p, text.encode()))
 
     def export_loss_csv(self, path) -> bool:
         return self._export(path, lambda p: write_bytes_atomically(p, self.window.session.history.to_csv().encode()))
 
-    # -- the exports of issue 13 (gui/exports_menu.py) ---------------------------------------
+    # -- the exports of issue 13 (gui/qt/window/exports_menu.py) ---------------------------------------
     def export_animation(self, path, frames: int = 60) -> bool:
         """The boundary over the run's timeline as an animated GIF (a cancellable progress dialog)."""
         return self.exports.export_animation(path, frames)

@@ -1,4 +1,4 @@
-"""The playground's main window: lays out the views of one :class:`~gui.session.Session` and its menus.
+"""The playground's main window: lays out the views of one :class:`~gui.model.session.Session` and its menus.
 
 The window holds no run state and no run rules: the session does. Views subscribe to the
 session's events and call its methods; the window only composes them, builds the menus,
@@ -27,24 +27,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import accessibility, files, inside_docks, wheel_guard, worker
-from .background import Background
-from .classroom import Classroom
-from .display import Display
-from .draw import DrawTool
-from .experiment import Experiment
-from .layer_panel import LayerPanel
-from .loss_plot import LossPlot
-from .overlays import RunOverlays
-from .plots import BoundaryPlot
-from .run_panel import RunPanel
-from .runs_view import RunsPanel
-from .session import Session
-from .settings_panel import SettingsPanel
-from .timeline_view import TimelineView
+from gui.model.experiment import Experiment
+from gui.model.session import Session
+from gui.qt import runner as worker
+from gui.qt.classroom.classroom import Classroom
+from gui.qt.inside import inside_docks
+from gui.qt.panels.draw import DrawTool
+from gui.qt.panels.layer_panel import LayerPanel
+from gui.qt.panels.run_panel import RunPanel
+from gui.qt.panels.settings_panel import SettingsPanel
+from gui.qt.panels.timeline_view import TimelineView
+from gui.qt.plots.display import Display
+from gui.qt.plots.loss_plot import LossPlot
+from gui.qt.plots.overlays import RunOverlays
+from gui.qt.plots.plots import BoundaryPlot
+from gui.qt.runs.runs_view import RunsPanel
+from gui.qt.window import accessibility, wheel_guard
+from gui.qt.window import file_menu as files
+from gui.qt.window.background import Background
 
 TITLE = "minidl playground"
-PREWARM_MS = 500  # after start-up: the training process (gui.training_process) starts meanwhile
+PREWARM_MS = 500  # after start-up: the training process (gui.training.process) starts meanwhile
 
 
 class MainWindow(QMainWindow):
@@ -149,7 +152,8 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.run_panel)
         right_layout.addWidget(plots, 1)
         right_layout.addWidget(self.timeline)
-        self.right_layout, self.plots_splitter = right_layout, plots  # where gui/classroom.py adds its views
+        # where gui/qt/classroom/classroom.py adds its views
+        self.right_layout, self.plots_splitter = right_layout, plots
         main = QSplitter()
         main.addWidget(scroll)
         main.addWidget(right)
@@ -196,7 +200,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.runs_dock.toggleViewAction())
         self.view_menu = view
 
-    # -- classroom (issue 14): the automation interface, see gui/classroom.py ---------------
+    # -- classroom (issue 14): the automation interface, see gui/qt/classroom/classroom.py ---------------
     @property
     def presenter_mode(self) -> bool:
         return self.classroom.presenter.on
@@ -206,7 +210,7 @@ class MainWindow(QMainWindow):
 
     @property
     def lesson(self):
-        """The open :class:`gui.lesson.Lesson` (``title``, ``scenes``, ``index``, ``next()``, ``previous()``)."""
+        """The open :class:`gui.model.lesson.Lesson` (``title``, ``scenes``, ``index``, ``next()``, ``previous()``)."""
         return self.classroom.lesson
 
     def set_speed(self, epochs_per_second: float | None) -> None:
