@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import gui
-
 ROOT = Path(__file__).resolve().parents[2]
 QT_FREE = ("gui.model", "gui.training", "gui.files")
 QT = ("PySide6", "pyqtgraph")
@@ -75,19 +73,3 @@ def test_the_probe_would_see_qt():
     probe = "import sys\nimport gui.qt.runner\nprint('PySide6' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.stdout.strip() == "True"
-
-
-def test_gui_holds_only_packages_and_its_entry_points():
-    """The layout the README maps: every module sits in a package; at the top only ``python -m gui`` and
-    the documented ``gui.main_window`` remain."""
-    top = sorted(p.name for p in Path(gui.__file__).parent.glob("*.py"))
-    assert top == ["__init__.py", "__main__.py", "main_window.py"]
-
-
-def test_every_package_is_in_the_wheel():
-    """pyproject.toml lists its packages by hand (gui.resources is a mapped folder): a new package must
-    be listed, or the wheel would lack it."""
-    listed = set(pyproject()["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for top in ("gui", "minidl")
-             for p in (ROOT / top).rglob("__init__.py")}
-    assert found <= listed, f"missing from [tool.setuptools] packages: {sorted(found - listed)}"
