@@ -23,10 +23,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import minidl  # noqa: E402
-from gui.model import pace
+from gui.model import pace  # noqa: E402
 from gui.model.experiment import Experiment  # noqa: E402
 from gui.model.session import Session  # noqa: E402
-from gui.training import process as training_process
+from gui.training import process as training_process  # noqa: E402
 from gui.training import trainer  # noqa: E402
 from gui.training.messages import Progress  # noqa: E402
 from gui.training.trainer import GuiLoad, Job, Trainer  # noqa: E402
