@@ -37,7 +37,7 @@ from minidl.architecture import ACTIVATIONS
 from minidl.data import class_range
 
 from . import points as custom
-from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, _checked
+from .experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, checked_field
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.
@@ -279,7 +279,7 @@ def _validated(settings: dict) -> dict:
     """``settings`` checked as an experiment file's are (the points by :func:`data_code`), so that only
     numbers and known names reach the script."""
     try:
-        checked = {k: v if k == "points" else _checked(k, v) for k, v in settings.items()}
+        checked = {k: v if k == "points" else checked_field(k, v) for k, v in settings.items()}
         architecture.check(checked["blocks"], IN_FEATURES)
     except ValueError as error:
         raise ValueError(f"the run's settings cannot be exported: {error}") from None
