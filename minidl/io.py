@@ -35,6 +35,7 @@ FORMAT = "minidl"
 VERSION = "1"
 MAX_FILE_BYTES = 1 << 30
 MAX_HEADER_BYTES = 1 << 22
+MAX_TENSOR_DIMS = 8  # our tensors have 1 or 2; a shape's dimensions are each at most MAX_FILE_BYTES
 # Every dtype the engine trains in; safetensors' names.
 _DTYPES = {"F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2), "F32": (torch.float32, 4),
            "F64": (torch.float64, 8)}
@@ -148,9 +149,14 @@ def _read_tensors(file, header: dict) -> dict[str, torch.Tensor]:
             if not got:
                 raise ValueError("it changed while it was being read; try again")
             done += got
-        if sys.byteorder == "big":  # safetensors stores little-endian numbers
-            raw = raw.view(-1, size).flip(1).reshape(-1)
-        tensors[name] = raw.view(dtype).reshape(info["shape"])
+        try:  # the checks bound every shape; torch's own refusal still becomes a sentence
+            if sys.byteorder == "big":  # safetensors stores little-endian numbers
+                raw = raw.view(-1, size).flip(1).reshape(-1)
+            tensors[name] = raw.view(dtype).reshape(info["shape"])
+        except (TypeError, RuntimeError, OverflowError, ValueError):
+            kind = str(dtype).removeprefix("torch.")
+            raise ValueError(f"tensor {name!r:.60} cannot be read as a {kind} tensor of shape "
+                             f"{info['shape']!r:.60}") from None
     return tensors
 
 
@@ -230,6 +236,12 @@ def _check_tensors(header: dict, body_size: int) -> None:
               and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"]))
         if not ok:
             raise ValueError(f"tensor {name!r:.60} has a malformed entry")
+        shape = info["shape"]
+        if len(shape) > MAX_TENSOR_DIMS or any(d > MAX_FILE_BYTES for d in shape):
+            # An empty tensor's product is 0 whatever its other dimensions: bound each one, so that no shape
+            # reaches torch that it cannot make
+            raise ValueError(f"tensor {name!r:.60} has shape {shape!r:.60}; minidl files hold tensors with each "
+                             f"dimension at most {MAX_FILE_BYTES:,} and at most {MAX_TENSOR_DIMS} dimensions")
         if info.get("dtype") not in _DTYPES:
             raise ValueError(f"tensor {name!r:.60} has dtype {info.get('dtype')!r:.20}; minidl files hold "
                              f"{_DTYPE_NAMES} only")

@@ -76,7 +76,7 @@ def load(path) -> Loaded:
     try:
         experiment = Experiment.from_json(meta["experiment"])
         if "points" in tensors:
-            experiment.points = _points(tensors.pop("points"))
+            experiment.points = points_from_table(tensors.pop("points"))
     except ValueError as error:
         raise ValueError(f"{name} is damaged: {error}") from None
     if architecture.describe(model) != experiment.blocks:
@@ -89,7 +89,11 @@ def load(path) -> Loaded:
         raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
     model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
     model.setLoss(experiment.make_loss())
-    history = _history(name, tensors)
+    keys = [f"history.{k}" for k in ("train", "test_epochs", "test")]
+    try:  # a model saved without history is fine
+        history = read_history(*(tensors[k] for k in keys), owner="its") if set(keys) <= set(tensors) else History()
+    except ValueError as error:
+        raise ValueError(f"{name} is damaged: {error}") from None
     state = {k.removeprefix("optimizer."): tensors.pop(k) for k in list(tensors) if k.startswith("optimizer.")}
     try:
         timeline = Timeline.from_tensors([tuple(p.shape) for p in model.parameters()],  # not kept in tensors
@@ -103,7 +107,7 @@ def load(path) -> Loaded:
                   tensors)
 
 
-def _points(table: torch.Tensor) -> list[list]:
+def points_from_table(table: torch.Tensor) -> list[list]:
     """The custom points saved as a ``(N, 4)`` tensor, checked like any experiment's."""
     if table.dim() != 2 or table.shape[1] != 4:
         raise ValueError("its custom points are not a table of four columns")
@@ -120,26 +124,22 @@ def float32_losses(values: np.ndarray) -> bool:
     return bool((np.abs(values) <= np.finfo(np.float32).max).all())
 
 
-def _history(name: str, tensors: dict[str, torch.Tensor]) -> History:
-    history = History()
-    try:  # the file's own numbers, read in place (no copy of a long history)
-        train, test_epochs, test = (_numbers(tensors[k]) for k in ("history.train", "history.test_epochs",
-                                                                     "history.test"))
-    except KeyError:
-        return history  # a model saved without history is fine
+def read_history(train: torch.Tensor, test_epochs: torch.Tensor, test: torch.Tensor, owner: str) -> History:
+    """The :class:`History` a file's three tensors hold, checked: finite float32 losses, test losses at whole
+    epochs within the history. ``owner`` begins each sentence of a ``ValueError`` ("its", "run A's")."""
+    # The file's own numbers, read in place (no copy of a history of 100 M epochs)
+    train, test_epochs, test = _numbers(train), _numbers(test_epochs), _numbers(test)
     if train.ndim != 1 or test.shape != test_epochs.shape or test.ndim != 1:
-        raise ValueError(f"{name} is damaged: its loss history has inconsistent shapes")
+        raise ValueError(f"{owner} loss history has inconsistent shapes")
     if not (_in_chunks(float32_losses, train) and _in_chunks(float32_losses, test)
             and np.isfinite(test_epochs).all()):
-        raise ValueError(f"{name} is damaged: its loss history holds NaN or infinite values, or values too large "
+        raise ValueError(f"{owner} loss history holds NaN or infinite values, or values too large "
                          "(losses are finite float32 numbers)")
     if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)
-                             or not np.array_equal(test_epochs, np.round(test_epochs))):
-        raise ValueError(f"{name} is damaged: its test losses are recorded at epochs outside its history")
+                             or not _in_chunks(lambda e: np.array_equal(e, np.round(e)), test_epochs)):
+        raise ValueError(f"{owner} test losses must be recorded at whole epochs from 1 to {len(train):,}")
     # The file's float32 losses themselves, not a copy (a History never writes into its arrays).
-    history.train, history.test = np.asarray(train, np.float32), np.asarray(test, np.float32)
-    history.test_epochs = test_epochs.astype(np.int64)
-    return history
+    return History(np.asarray(train, np.float32), test_epochs.astype(np.int64), np.asarray(test, np.float32))
 
 
 def _numbers(tensor: torch.Tensor) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Metadata ``runs`` is a JSON object ``{"runs": [...], "current": name, "schedule": [...]}``;
 run ``i`` keeps its history in ``run.i.train``, ``run.i.test_epochs``, ``run.i.test`` and its
-snapshots in ``run.i.params`` ``(k, size)`` at the epochs its JSON lists. Its own points (its JSON
+snapshots in ``run.i.params`` ``(k, size)`` at the epochs its JSON lists (at most
+:data:`gui.model.runs.RUN_SNAPSHOTS`; ``"trimmed": true`` where it kept fewer for memory). Its own points (its JSON
 settings hold their count and hash only) lie in the ``(N, 4)`` tensor its ``points_at`` names, one
 tensor for runs on the same points: 100,000 points in the JSON header would outgrow it. A file without runs (an
 older one) opens with none; a damaged runs section is a ``ValueError`` with a sentence, and the
@@ -12,17 +13,16 @@ window opens the rest of the file without them.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from gui.files.experiment_file import _in_chunks, _numbers, _points, float32_losses
+from gui.files.experiment_file import points_from_table, read_history
 from gui.model import points as custom
-from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, _checked
+from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, checked_field, finite_number
 from gui.model.history import History
-from gui.model.runs import Run, points_summary
+from gui.model.runs import RUN_SNAPSHOTS, Run, pick_snapshots, points_summary
 from minidl import architecture
 
 KEY = "runs"
@@ -40,7 +40,8 @@ def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tupl
         item = {"name": run.name, "settings": run.settings, "kind": run.kind, "parent": run.parent,
                 "start_epoch": run.start_epoch, "schedule": run.schedule, "diff": run.diff,
                 "wall_time": run.wall_time, "final": run.final,
-                "state": "stopped" if run.state == "running" else run.state, "snapshots": epochs}
+                "state": "stopped" if run.state == "running" else run.state, "snapshots": epochs,
+                "trimmed": run.trimmed}
         if run.points:
             summary = points_summary(run.points)
             same = (summary["count"], summary["hash"])
@@ -102,16 +103,11 @@ def _run(i: int, item, tensors: dict) -> Run:
         raise ValueError(f"{who}'s settings are damaged: {error}") from None
     history = _history(who, i, tensors)
     size = architecture.check(checked.blocks, IN_FEATURES)
-    epochs = item.get("snapshots", [])
-    snapshots = {}
-    if epochs:
-        params = tensors.get(f"run.{i}.params")
-        if (not isinstance(epochs, list) or params is None or params.shape != (len(epochs), size)
-                or not all(isinstance(e, int) and 0 <= e <= history.epochs for e in epochs)):
-            raise ValueError(f"{who}'s weight snapshots do not match its network or its epochs")
-        if not bool(torch.isfinite(params).all()):
-            raise ValueError(f"{who}'s weight snapshots hold NaN or infinite values")
-        snapshots = {e: params[k].clone() for k, e in enumerate(epochs)}
+    trimmed = item.get("trimmed", False)  # absent from files written before runs said so
+    if not isinstance(trimmed, bool):
+        raise ValueError(f"{who}'s note that it kept fewer snapshots must be true or false, got {trimmed!r:.20}")
+    snapshots, fewer = _snapshots(who, item.get("snapshots", []), tensors.get(f"run.{i}.params"), size,
+                                  history.epochs)
     state, kind = item.get("state", "completed"), item.get("kind", "fresh")
     for field, value, allowed in (("state", state, STATES), ("kind", kind, KINDS)):
         if not (isinstance(value, str) and value in allowed):
@@ -121,14 +117,14 @@ def _run(i: int, item, tensors: dict) -> Run:
         raise ValueError(f"{who}'s final numbers must be a JSON object of losses and error rates, got {final!r:.20}")
     numbers = {k: final.get(k) for k in ("train_loss", "test_loss", "train_error", "test_error")}
     for key, value in numbers.items():
-        if not (value is None or _finite(value)):
+        if not (value is None or finite_number(value)):
             raise ValueError(f"{who}'s final {key} must be a finite number or null, got {value!r:.20}")
     start = item.get("start_epoch", 0)
     if not (_whole(start) and 0 <= start <= history.epochs):
         raise ValueError(f"{who}'s start epoch must be a whole number from 0 to its {history.epochs:,} epochs, "
                          f"got {start!r:.20}")
     wall = item.get("wall_time", 0.0)
-    if not (_finite(wall) and wall >= 0):
+    if not (finite_number(wall) and wall >= 0):
         raise ValueError(f"{who}'s wall time must be a number of seconds of at least 0, got {wall!r:.20}")
     parent, diff = item.get("parent"), item.get("diff", "")
     if not (parent is None or _is_name(parent)):
@@ -136,8 +132,26 @@ def _run(i: int, item, tensors: dict) -> Run:
     if not isinstance(diff, str):
         raise ValueError(f"{who}'s description of what changed must be a text, got {diff!r:.20}")
     return Run(name, {**asdict(checked), "points": points_summary(points)}, history, kind, parent, start,
-               _schedule(who, item.get("schedule", [])), diff[:500], float(wall), numbers, snapshots, state,
-               points=points)
+               _schedule(who, item.get("schedule", [])), diff[:500], float(wall), numbers, snapshots,
+               trimmed=trimmed or fewer, state=state, points=points)
+
+
+def _snapshots(who: str, epochs, params: torch.Tensor | None, size: int, last: int) -> tuple[dict, bool]:
+    """``(epoch -> flat weights, whether some were left out)``: at most :data:`~gui.model.runs.RUN_SNAPSHOTS` of
+    them, and of those only the ones a run of this network keeps (:func:`gui.model.runs.pick_snapshots`). They are
+    views of the file's tensor: :meth:`gui.model.session_runs.KeptRuns.adopt_runs` copies the ones the memory
+    budget keeps, so no snapshot is copied only to be given up."""
+    if not epochs:
+        return {}, False
+    if isinstance(epochs, list) and len(epochs) > RUN_SNAPSHOTS:
+        raise ValueError(f"{who} keeps {len(epochs):,} weight snapshots; a run keeps at most {RUN_SNAPSHOTS}")
+    if (not isinstance(epochs, list) or params is None or params.shape != (len(epochs), size)
+            or not all(_whole(e) and 0 <= e <= last for e in epochs) or epochs != sorted(set(epochs))):
+        raise ValueError(f"{who}'s weight snapshots do not match its network or its epochs")
+    if not bool(torch.isfinite(params).all()):
+        raise ValueError(f"{who}'s weight snapshots hold NaN or infinite values")
+    picked = pick_snapshots(epochs, size)
+    return {e: params[epochs.index(e)] for e in picked}, len(picked) < len(epochs)
 
 
 def _is_name(value) -> bool:
@@ -147,12 +161,6 @@ def _is_name(value) -> bool:
 
 def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _finite(value) -> bool:
-    """A JSON number that a float holds: NaN, the infinities and integers beyond the largest float (JSON
-    allows 10**400) fail the exact comparison, so float(value) cannot overflow."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
 
 
 def _run_points(who: str, named, at, tensors: dict) -> list:
@@ -172,28 +180,23 @@ def _run_points(who: str, named, at, tensors: dict) -> list:
     if table is None or table.dim() != 2 or table.shape[0] != count:
         raise ValueError(f"{who}'s {count:,} points are missing from the file or do not match their count")
     try:
-        return _points(table)
+        return points_from_table(table)
     except ValueError as error:
         raise ValueError(f"{who}'s points are damaged: {error}") from None
 
 
 def _history(who: str, i: int, tensors: dict) -> History:
+    """Run ``i``'s history, checked as the experiment's is (:func:`gui.files.experiment_file.read_history`)."""
     try:
-        # read in place, not copied (gui.files.experiment_file._history): a run's history can be 100 M epochs long
-        train, test_epochs, test = (_numbers(tensors[f"run.{i}.{k}"]) for k in ("train", "test_epochs", "test"))
+        stored = [tensors[f"run.{i}.{k}"] for k in ("train", "test_epochs", "test")]
     except KeyError:
         raise ValueError(f"{who}'s loss history is missing") from None
-    if train.ndim != 1 or test.ndim != 1 or test.shape != test_epochs.shape:
-        raise ValueError(f"{who}'s loss history has inconsistent shapes")
-    if not (_in_chunks(float32_losses, train) and _in_chunks(float32_losses, test) and np.isfinite(test_epochs).all()):
-        raise ValueError(f"{who}'s loss history holds NaN or infinite values, or values too large "
-                         "(losses are finite float32 numbers)")
-    if len(test_epochs) and (test_epochs.min() < 1 or test_epochs.max() > len(train)):
-        raise ValueError(f"{who}'s test losses lie outside its epochs")
-    return History(np.asarray(train, np.float32), test_epochs.astype(np.int64), np.asarray(test, np.float32))
+    return read_history(*stored, owner=f"{who}'s")
 
 
 def _schedule(who: str, schedule) -> list:
+    """``[(first epoch, settings), ...]``; the first epochs start at 1 and increase, so that each entry trains
+    the epochs up to the next one's (or an empty list: a run whose settings were not recorded)."""
     out = []
     if not isinstance(schedule, list):
         raise ValueError(f"the schedule of {who} is not a list")
@@ -202,10 +205,14 @@ def _schedule(who: str, schedule) -> list:
             and isinstance(entry[1], dict)
         values = entry[1] if ok else {}
         eta, batch = values.get("eta"), values.get("batch_size")
-        if not (ok and _finite(eta) and eta > 0 and _whole(batch) and 1 <= batch <= POINTS_RANGE[1]):
+        if not (ok and finite_number(eta) and eta > 0 and _whole(batch) and 1 <= batch <= POINTS_RANGE[1]):
             raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}; each entry is [epoch, "
                              f"{{\"eta\": a number above 0, \"batch_size\": 1 to {POINTS_RANGE[1]:,}, ...}}]")
         out.append((entry[0], {"eta": float(eta), "batch_size": batch, **_training_extras(who, entry, values)}))
+    firsts = [first for first, _ in out]
+    if firsts and (firsts[0] != 1 or firsts != sorted(set(firsts))):  # strictly increasing from 1
+        raise ValueError(f"the schedule of {who} is damaged: its first epochs must start at 1 and increase, "
+                         f"got {firsts!r:.60}")
     return out
 
 
@@ -216,7 +223,7 @@ def _training_extras(who: str, entry, values: dict) -> dict:
     for name in EXTRA_KEYS:
         if name in values:
             try:
-                extras[name] = _checked(name, values[name])
+                extras[name] = checked_field(name, values[name])
             except ValueError:
                 raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}") from None
     if "fresh" in values:

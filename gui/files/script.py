@@ -33,7 +33,7 @@ from dataclasses import MISSING, fields
 import numpy as np
 
 from gui.model import points as custom
-from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, _checked
+from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, checked_field
 from minidl import architecture
 from minidl.architecture import ACTIVATIONS
 from minidl.data import class_range
@@ -278,7 +278,7 @@ def _validated(settings: dict) -> dict:
     """``settings`` checked as an experiment file's are (the points by :func:`data_code`), so that only
     numbers and known names reach the script."""
     try:
-        checked = {k: v if k == "points" else _checked(k, v) for k, v in settings.items()}
+        checked = {k: v if k == "points" else checked_field(k, v) for k, v in settings.items()}
         architecture.check(checked["blocks"], IN_FEATURES)
     except ValueError as error:
         raise ValueError(f"the run's settings cannot be exported: {error}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -181,14 +182,20 @@ class Experiment:
                 if f.name not in ORIGINAL_FIELDS:
                     continue  # a file from before issue 15: the default, which every run had then
                 raise ValueError(f"the experiment settings lack {f.name!r}")
-            values[f.name] = _checked(f.name, raw[f.name])
+            values[f.name] = checked_field(f.name, raw[f.name])
         experiment = cls(**values)
         architecture.check(experiment.blocks, IN_FEATURES)  # refuses absurd sizes before anything is built
         return experiment
 
 
-def _checked(name: str, value):
-    """``value`` if it has the right type and range for field ``name``, else ``ValueError``."""
+def finite_number(value) -> bool:
+    """A JSON number that a float holds: NaN, the infinities and integers beyond the largest float (JSON
+    allows 10**400) fail the exact comparison, so float(value) cannot overflow."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
+
+
+def checked_field(name: str, value):
+    """``value`` if it has the right type and range for the experiment's field ``name``, else ``ValueError``."""
     def number(low, high, kind):
         # The range test comes first and compares exactly: NaN, the infinities and integers too large
         # for a float (JSON allows 10**400) all fail it, so kind(value) below cannot overflow.

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,7 @@ from pathlib import Path
 import torch
 
 import minidl
-from gui.model.experiment import Experiment, _checked
+from gui.model.experiment import EPOCHS_MAX, Experiment, checked_field, finite_number
 
 MAX_SCENES = 100
 MAX_BYTES = 1_000_000
@@ -155,7 +154,7 @@ def _scene(number: int, raw) -> Scene:
         if key not in values:
             raise problem(f"unknown experiment setting {key!r}; the settings are {', '.join(values)}")
         try:
-            values[key] = _checked(key, value)
+            values[key] = checked_field(key, value)
         except ValueError as error:
             raise problem(str(error)) from None
     try:
@@ -182,11 +181,12 @@ def _expectation(raw, problem) -> dict | None:
         raise problem(f"unknown field {sorted(set(raw) - allowed)[0]!r} in its expect {kind!r}")
     for key in EXPECTATIONS[kind]:
         value = raw.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not finite_number(value):
             raise problem(f'its expect {kind!r} needs a number "{key}"')
     epoch = raw.get("epoch")
-    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1):
-        raise problem(f'the "epoch" of its expect {kind!r} must be a whole number of at least 1')
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= EPOCHS_MAX):
+        raise problem(f'the "epoch" of its expect {kind!r} must be a whole number from 1 to {EPOCHS_MAX:,} '
+                      "(the epochs a run may have)")
     return dict(raw)
 
 

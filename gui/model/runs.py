@@ -13,9 +13,10 @@ eta changed during a live run is taken by the worker at the start of its next ep
 the same seed, network and schedule give the same numbers, bit for bit.
 
 Memory: a run holds its history (4 bytes an epoch, shared with the session's arrays) and at
-most :data:`RUN_SNAPSHOTS` snapshots (never more than :data:`RUN_BYTES`, but always its last), which
-are the session timeline's own tensors, not copies. All runs' snapshots share one memory budget with
-the timeline (:mod:`gui.model.snapshot_budget`): a wide network's runs give up snapshots, and say so.
+most :data:`RUN_SNAPSHOTS` snapshots (no more than :data:`RUN_BYTES` of them, or its last alone where
+that is larger), which are the session timeline's own tensors, not copies. All runs' snapshots share
+one memory budget with the timeline (:mod:`gui.model.snapshot_budget`): past it, runs give up snapshots, the
+last one too (a wide network's runs may keep none), and :attr:`Run.trimmed` says so.
 """
 
 from __future__ import annotations

@@ -67,12 +67,15 @@ class KeptRuns:
         return self.resume_from(self.history.epochs if self.seek_epoch is None else self.seek_epoch)
 
     def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None) -> None:
-        """The runs (and the schedule of the current weights) read from a file."""
+        """The runs (and the schedule of the current weights) read from a file. Their snapshots, views of
+        the file's tensors, are copied once the memory budget has chosen the ones kept."""
         self.run_book.replace(runs)
         if schedule is not None:
             self.schedule = schedule
         self.current_run = next((r for r in runs if r.name == current), None)
         self._fit_snapshot_budget()
+        for run in runs:
+            run.snapshots = {e: snapshot_budget.own(flat) for e, flat in run.snapshots.items()}
         self.events.emit("runs")
 
     # -- memory ------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ at most :data:`gui.model.timeline.SNAPSHOT_BUDGET` bytes (256 MB):
   snapshots are the timeline's own until a Reset), so that the sum bounds the memory during a run too,
   when only the live timeline changes. Past their share they give up snapshots, least useful first:
   a deleted run's, the Reset's timeline but its newest, the kept runs' but their last (oldest run
-  first), the kept runs' last ones (oldest first), and last the newest of the Reset's timeline (whose
-  weights Undo still brings back: the session keeps that network itself).
+  first), the newest of the Reset's timeline (its weights are those of the network Undo brings back,
+  which the session keeps), and last the kept runs' last ones (oldest run first).
+
+A snapshot is given up by its tensor: every holder of it lets go together, when the most useful of
+them comes in that order, so that each step frees the memory it counts.
 
 A run that gave up snapshots for memory says so (:func:`run_note`, :func:`run_sentence`).
 """
@@ -31,61 +34,54 @@ def budget() -> int:
     return timeline_module.SNAPSHOT_BUDGET
 
 
-def _key(flat: torch.Tensor) -> int:
-    return flat.untyped_storage().data_ptr()
-
-
 def held_bytes(flats: Iterable[torch.Tensor]) -> int:
     """Bytes of the storages behind ``flats``, each counted once."""
-    return sum({_key(f): f.untyped_storage().nbytes() for f in flats}.values())
+    return sum({f.untyped_storage().data_ptr(): f.untyped_storage().nbytes() for f in flats}.values())
+
+
+def own(flat: torch.Tensor) -> torch.Tensor:
+    """``flat`` as a float32 snapshot in memory of its own: a copy where it is a view of a larger tensor
+    (a file's, :func:`gui.files.runs_file.from_file`), else itself."""
+    if flat.dtype == torch.float32 and flat.untyped_storage().nbytes() == 4 * flat.numel():
+        return flat
+    return flat.to(torch.float32, copy=True)
 
 
 def timeline_flats(timeline) -> list[torch.Tensor]:
     return [] if timeline is None else [timeline.flat(e) for e in timeline.epochs()]
 
 
-class _Holdings:
-    """Storages and how many snapshots hold each: :attr:`total` drops when the last holder lets go."""
-
-    def __init__(self, flats: Iterable[torch.Tensor]):
-        self.holders: dict[int, int] = {}
-        self.sizes: dict[int, int] = {}
-        for flat in flats:
-            key = _key(flat)
-            self.holders[key] = self.holders.get(key, 0) + 1
-            self.sizes[key] = flat.untyped_storage().nbytes()
-        self.total = sum(self.sizes.values())
-
-    def release(self, flat: torch.Tensor) -> None:
-        key = _key(flat)
-        self.holders[key] -= 1
-        if not self.holders[key]:
-            self.total -= self.sizes[key]
-
-
 def fit(live, undo_timeline, runs: list, deleted: list) -> None:
     """Make the others (``undo_timeline``, ``runs``, ``deleted`` runs) give up snapshots until they fit
     beside the ``live`` timeline; see the module docstring for the order."""
     share = budget() - (max(live.limit, live.nbytes) if live is not None else timeline_module.timeline_limit())
-    others = [*timeline_flats(undo_timeline), *(f for run in [*runs, *deleted] for f in run.snapshots.values())]
-    holdings = _Holdings(others)
-    if holdings.total <= share:
-        return
     newest = undo_timeline.epochs()[-1] if undo_timeline is not None and len(undo_timeline) else None
     order = [(run, e) for run in deleted for e in sorted(run.snapshots)]
     order += [(undo_timeline, e) for e in (undo_timeline.epochs()[:-1] if newest is not None else [])]
     order += [(run, e) for run in runs for e in sorted(run.snapshots)[:-1]]
-    order += [(run, e) for run in runs for e in sorted(run.snapshots)[-1:]]
     order += [(undo_timeline, newest)] if newest is not None else []
-    for holder, epoch in order:
-        if holdings.total <= share:
+    order += [(run, e) for run in runs for e in sorted(run.snapshots)[-1:]]
+    # A snapshot is keyed by its data: the same tensor held twice is one. A snapshot owns its storage,
+    # except a file's run's until Session.adopt_runs copies it: then its own bytes are the ones it will hold.
+    holders: dict[int, list] = {}  # data -> its holders, least useful first
+    sizes: dict[int, int] = {}
+    turn: dict[int, int] = {}  # data -> the place of its most useful holder in the order
+    for place, (holder, epoch) in enumerate(order):
+        flat = holder.flat(epoch) if holder is undo_timeline else holder.snapshots[epoch]
+        key = flat.data_ptr()
+        holders.setdefault(key, []).append((holder, epoch))
+        sizes[key], turn[key] = 4 * flat.numel(), place
+    total = sum(sizes.values())
+    for key in sorted(turn, key=turn.get):  # a storage goes when its most useful holder's turn comes
+        if total <= share:
             return
-        if holder is undo_timeline:
-            holdings.release(undo_timeline.flat(epoch))
-            undo_timeline.discard(epoch)
-        else:
-            holdings.release(holder.snapshots.pop(epoch))
-            holder.trimmed = True
+        for holder, epoch in holders[key]:
+            if holder is undo_timeline:
+                undo_timeline.discard(epoch)
+            else:
+                del holder.snapshots[epoch]
+                holder.trimmed = True
+        total -= sizes[key]
 
 
 def run_note(run) -> str:

@@ -6,13 +6,17 @@ Which epochs are kept:
 - after that, the multiples of a power-of-two ``stride``, chosen at the start of each run
   from the epoch it will reach, so that a run holds at most about ``MAX_SNAPSHOTS`` of them
   (a wide network fewer: see below);
-- pinned epochs: the last epoch of every run and every pause and stop, whatever the stride.
+- pinned epochs: the last epoch of every run and every pause and stop, whatever the stride (at
+  most :data:`MAX_PINS` of them).
 
 Memory: every weight snapshot the session holds shares one budget, :data:`SNAPSHOT_BUDGET`
 (:mod:`gui.model.snapshot_budget`). The live timeline may use half of it, :attr:`Timeline.limit`, pins
-included: past it, the timeline gives up its oldest pins first, then regular snapshots where they lie
-closest together, never its newest one (the current weights). A 2-4096-4096-2 network (67 MB a
-snapshot) keeps one; a network at minidl's 50 M-parameter limit needs 200 MB for it.
+included, and leaves room there for :data:`PIN_ROOM` pins beside its regular snapshots: past the
+limit, the timeline gives up its oldest pins first, then regular snapshots where they lie closest
+together, never its newest one (the current weights). A 2-4096-4096-2 network (67 MB a snapshot)
+keeps one; a network at minidl's 50 M-parameter limit needs 200 MB for it. A timeline read from a
+file is picked with tensor operations and only the snapshots it keeps are copied, so a file of
+millions of rows costs no Python object per row.
 
 Powers of two nest, so when a longer run doubles the stride, the snapshots already kept at the
 new stride stay and the others are dropped (:meth:`Timeline.thin`). A snapshot is one flat
@@ -24,12 +28,15 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import math
 
 import torch
 
 DENSE_EPOCHS = 200
 MAX_SNAPSHOTS = 2000
+MAX_PINS = 1000  # past it the oldest pins go, however small the network
+PIN_ROOM = 8  # pins the limit holds beside a full set of regular snapshots
 # Bytes of every weight snapshot the session holds together (the timeline, its pins, the kept runs' and
 # what Undo can bring back). Read when used, so that a test may lower it.
 SNAPSHOT_BUDGET = 256 << 20
@@ -77,7 +84,10 @@ class Timeline:
         self.stride = 1
         # How many regular snapshots a run may hold for this network's size, and how many of
         # them go to the first epochs (all of them but one for a network too wide for DENSE_EPOCHS).
-        self.capacity = max(1, min(MAX_SNAPSHOTS, self.limit // max(1, self.size * 4)))
+        # The limit keeps room for PIN_ROOM pins, and for the two snapshots that the stride's rounding
+        # may add to the capacity (at most half the limit goes to that room).
+        fits = max(1, self.limit // max(1, self.size * 4))
+        self.capacity = max(1, min(MAX_SNAPSHOTS, fits - min(PIN_ROOM + 2, fits // 2)))
         self.dense = min(DENSE_EPOCHS, self.capacity - 1)
 
     # -- what is kept ----------------------------------------------------------------
@@ -115,16 +125,48 @@ class Timeline:
             self._pinned.discard(epoch)
 
     def _fit(self) -> None:
-        """Past :attr:`limit`, give up the oldest pins, then regular snapshots where they lie closest
-        together (the dense first epochs go before the spaced ones), never the newest one."""
-        while self._nbytes > self.limit and len(self._epochs) > 1:
-            older = self._epochs[:-1]
-            pins = [e for e in older if e in self._pinned]
-            if pins:
-                self.discard(pins[0])
+        """Past :attr:`limit` or :data:`MAX_PINS` pins, give up the oldest pins, then regular snapshots where
+        they lie closest together (the dense first epochs go before the spaced ones), never the newest one.
+        The snapshots to give up are chosen in one pass, then dropped together."""
+        over, pins_over = self._nbytes - self.limit, len(self._pinned) - MAX_PINS
+        if (over <= 0 and pins_over <= 0) or len(self._epochs) < 2:
+            return
+        newest, drop = self._epochs[-1], set()
+        for epoch in sorted(self._pinned):
+            if epoch == newest or (over <= 0 and pins_over <= 0):
+                break
+            drop.add(epoch)
+            over, pins_over = over - _bytes(self._flats[epoch]), pins_over - 1
+        if over > 0:
+            drop |= self._closest([e for e in self._epochs if e not in drop], over)
+        for epoch in drop:
+            self._nbytes -= _bytes(self._flats.pop(epoch))
+            self._pinned.discard(epoch)
+        self._epochs = [e for e in self._epochs if e not in drop]
+
+    def _closest(self, kept: list[int], over: int) -> set[int]:
+        """Epochs of ``kept`` (increasing) whose snapshots free ``over`` bytes: each time the one whose
+        neighbours lie closest together, the earlier on a tie, the first of all last and never the newest.
+        A heap of the gaps, each refreshed when it is popped after a neighbour went (gaps only grow)."""
+        before, after = list(range(-1, len(kept) - 1)), list(range(1, len(kept) + 1))
+
+        def gap(i: int) -> float:
+            return kept[after[i]] - (kept[before[i]] if before[i] >= 0 else -math.inf)
+
+        heap = [(gap(i), kept[i], i) for i in range(len(kept) - 1)]
+        heapq.heapify(heap)
+        drop: set[int] = set()
+        while over > 0 and heap:
+            stored, epoch, i = heapq.heappop(heap)
+            if stored != gap(i):
+                heapq.heappush(heap, (gap(i), epoch, i))
                 continue
-            gaps = [(self._epochs[i + 1] - (self._epochs[i - 1] if i else -math.inf), e) for i, e in enumerate(older)]
-            self.discard(min(gaps)[1])
+            drop.add(epoch)
+            over -= _bytes(self._flats[epoch])
+            if before[i] >= 0:
+                after[before[i]] = after[i]
+            before[after[i]] = before[i]
+        return drop
 
     # -- adding and reading ----------------------------------------------------------
     def add(self, epoch: int, flat: torch.Tensor, pinned: bool = False, check: bool = True) -> bool:
@@ -214,7 +256,8 @@ class Timeline:
     @classmethod
     def from_tensors(cls, shapes, tensors: dict[str, torch.Tensor], last_epoch: int) -> Timeline:
         """The timeline saved by :meth:`to_tensors`, thinned to the stride and :attr:`limit` of this one
-        (the snapshots it gives up are never copied); ``ValueError`` with a sentence if it is damaged."""
+        (the rows it keeps are picked with tensor operations, and only they are copied); ``ValueError``
+        with a sentence if it is damaged."""
         timeline = cls(shapes)
         if "timeline.epochs" not in tensors:
             return timeline  # a file from before timelines: fine
@@ -223,22 +266,35 @@ class Timeline:
         if (params is None or epochs.dim() != 1 or params.shape != (epochs.shape[0], timeline.size)
                 or pinned.shape != epochs.shape):
             raise ValueError("its timeline of weight snapshots has inconsistent shapes")
-        rows = max(1, (1 << 20) // max(1, timeline.size))  # tested a few MB at a time: no copy of them all
-        if not bool(torch.isfinite(epochs).all()) or not all(bool(torch.isfinite(chunk).all())
-                                                                for chunk in params.split(rows)):
+        chunk = max(1, (1 << 20) // max(1, timeline.size))  # rows tested a few MB at a time: no copy of them all
+        if not bool(torch.isfinite(epochs).all()) or not all(bool(torch.isfinite(part).all())
+                                                                for part in params.split(chunk)):
             raise ValueError("its timeline of weight snapshots holds NaN or infinite values")
         as_int = epochs.long()
         if (not torch.equal(as_int.double(), epochs.double()) or (as_int < 0).any() or (as_int > last_epoch).any()
                 or (as_int[1:] <= as_int[:-1]).any()):
             raise ValueError("its timeline's epochs are not increasing whole numbers within the history")
-        params = params.to(torch.float32)  # no copy where the file holds float32, as saved
-        for epoch, flat, pin in zip(as_int.tolist(), params, pinned.tolist(), strict=True):
-            timeline._put(epoch, flat, bool(pin))  # views of the file's tensor until the kept ones are copied
-        timeline.thin(timeline.stride_for(last_epoch))
-        timeline._fit()
-        for epoch in timeline._epochs:
-            timeline._put(epoch, timeline._flats[epoch].clone(), False)
+        timeline.stride = timeline.stride_for(last_epoch)
+        pin = pinned != 0
+        rows = (pin | (as_int <= timeline.dense) | (as_int % timeline.stride == 0)).nonzero().squeeze(1)
+        rows = timeline._without_oldest_pins(rows, pin[rows])
+        for row, epoch, pin_row in zip(rows.tolist(), as_int[rows].tolist(), pin[rows].tolist(), strict=True):
+            timeline._put(epoch, params[row].to(torch.float32, copy=True), pin_row)  # memory of its own
+        timeline._fit()  # the regular snapshots past the limit, if any: a few at most
         return timeline
+
+    def _without_oldest_pins(self, rows: torch.Tensor, pinned: torch.Tensor) -> torch.Tensor:
+        """``rows`` (a file's, increasing) less the oldest pins that :meth:`_fit` would give up for them,
+        chosen with tensor operations: what is left is at most the capacity's regular snapshots and
+        :data:`MAX_PINS` pins."""
+        if not len(rows):
+            return rows
+        fits = max(1, self.limit // max(1, 4 * self.size))
+        excess = max(len(rows) - fits, int(pinned.sum()) - MAX_PINS, 0)
+        older_pins = pinned[:-1].nonzero().squeeze(1)  # never the newest
+        keep = torch.ones(len(rows), dtype=torch.bool)
+        keep[older_pins[:excess]] = False
+        return rows[keep]
 
 
 def _bytes(flat: torch.Tensor) -> int:

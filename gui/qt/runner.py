@@ -11,15 +11,18 @@ Either way they reach the :class:`~gui.model.session.Session` as plain calls, in
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import traceback
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, Qt, QThread, QTimer, Signal, Slot
 
+from gui.model.weights import load_flat
 from gui.training import process as training_process
 from gui.training.messages import Finished, Progress
 from gui.training.process import (
+    ALIVE,
     CONTROLS,
     READY,
     Handback,
@@ -110,23 +113,35 @@ class QtRun:
 
 class ProcessRun:
     """A run in the training process. Its messages are read as the pipe has them (a socket notifier
-    in the event loop), and delivered in order; ``wait()`` reads until its :class:`Finished`. No wait
-    on the process is unbounded: one that does not end its run within ``LOST_AFTER_S`` of a Stop is
-    lost (killed, and the run fails as if it had died)."""
+    in the event loop), and delivered in order; ``wait()`` reads until its :class:`Finished`.
+
+    No wait on the process is unbounded, and the process is judged by its answers, not by its progress:
+    after a Stop it is asked whenever it has been quiet a while, and one that leaves a question unanswered
+    for ``LOST_AFTER_S`` is lost (killed, and the run fails as if it had died). One that answers but is
+    inside a long mini-batch is waited for: by the Stop button as long as the mini-batch takes, by
+    :meth:`wait` (New, Open, Reset, Close) at most ``WAIT_LIMIT_S``. One that has not answered at all yet
+    (it still imports torch) is ended at the Stop, and the run stops with the weights it started from."""
 
     SYNC_MS = 100  # how often the pace, the units wanted and the GUI's load are compared and sent
-    # A process stops within a mini-batch (milliseconds for the networks it trains): one that does not
-    # answer a Stop for this long is stopped (SIGSTOP), hung or swapped out, and New, Open and Close
-    # must not wait for it.
+    # A healthy process answers each command within milliseconds, inside a mini-batch of seconds too (its
+    # reader thread runs while torch computes): one that leaves a question unanswered this long is
+    # stopped (SIGSTOP), hung or dead. It is asked again after a quarter of this without a word from it.
     LOST_AFTER_S = 5.0
+    # New, Open, Reset and Close return within 10 s whatever the process does: one still inside its
+    # mini-batch this long after the Stop (a wide network on a large batch) is ended, its run stopped at
+    # the newest snapshot.
+    WAIT_LIMIT_S = 6.0
 
     def __init__(self, job: Job, deliver, process: TrainingProcess, spec: bytes, run: int):
         """``spec``: the job as :func:`start` pickled it, as run number ``run`` of ``process``."""
         self.job, self._deliver, self.process = job, deliver, process
         process.busy, process.runs = True, run
         self.run, self._seq, self.finished = run, 0, False
-        self._kept = job.first_epoch - 1  # the epoch of the newest snapshot delivered, for a lost process
-        self._stop_deadline: float | None = None  # time.monotonic() by which a Stop must have ended the run
+        self.answers = 0  # the process's answers (ALIVE) read during this run
+        self._kept = (job.first_epoch - 1, None)  # the newest snapshot delivered (epoch, weights), for an end
+        self._stopping = False
+        self._asked: float | None = None  # when the oldest question that no message has followed yet was sent
+        self._heard = time.monotonic()  # when the process last sent something
         if job.gui_load is not None:
             job.gui_load.start()
         self._synced = self._wanted()
@@ -137,25 +152,32 @@ class ProcessRun:
         self.notifier.activated.connect(self._readable)
         self.writable = QSocketNotifier(process.commands.fileno(), QSocketNotifier.Type.Write)
         self.writable.activated.connect(self._flush)
-        self.watchdog = QTimer(singleShot=True)
-        self.watchdog.timeout.connect(self.wait)  # past the Stop's deadline: the process is lost
+        # Precise: a coarse timer may fire 5 % early, and then wait again in select for the rest.
+        self.watchdog = QTimer(singleShot=True, timerType=Qt.TimerType.PreciseTimer)
+        self.watchdog.timeout.connect(self._watch)
         self.timer = QTimer()
         self.timer.timeout.connect(self.sync)
         self.timer.start(self.SYNC_MS)
-        if not process.send_bytes(spec):
+        if not self._send_bytes(spec):
             QTimer.singleShot(0, self._lost)
-        self._flush()
 
     # -- to the process ------------------------------------------------------------------------
     def _command(self, name: str, *args) -> None:
         if name in CONTROLS:  # only these change the process's pause: its messages count them
             self.sync()  # a speed set just before a Step or a Resume applies to it
             self._seq += 1
-        if name == "stop" and self._stop_deadline is None:
-            self._stop_deadline = time.monotonic() + self.LOST_AFTER_S
-            self.watchdog.start(round(self.LOST_AFTER_S * 1000))
-        self.process.send(("cmd", self.run, self._seq, name, args))
+        self._send_bytes(dumps(("cmd", self.run, self._seq, name, args)))
+        if name == "stop" and not self._stopping:
+            self._stopping = True
+            self.watchdog.start(0)  # judged from the event loop as well, while the window shows "stopping"
+
+    def _send_bytes(self, data: bytes) -> bool:
+        """Send a job or a command (each is a question: the process answers it); False once the process is gone."""
+        if self._asked is None:
+            self._asked = time.monotonic()
+        sent = self.process.send_bytes(data)
         self._flush()
+        return sent
 
     def _flush(self) -> None:
         """Write the commands the pipe could not take yet; the notifier calls again while some wait."""
@@ -183,19 +205,26 @@ class ProcessRun:
             self._read_one()
 
     def _read_one(self) -> None:
+        inbox = self.process.messages
+        received = inbox.received
         try:
-            data = self.process.messages.take()
-            if data is None:  # a part of a message: the rest follows
-                return
-            run, acked, paused, applied, message = loads(data)
+            data = inbox.take()
+            if data is not None:
+                run, acked, paused, applied, message = loads(data)
         except (EOFError, OSError):
             self._lost()
             return
         except Exception:  # a message this side cannot read: the run cannot go on
             self._lost(traceback.format_exc())
             return
+        if inbox.received != received:  # a message, or a part of one: the process is alive
+            self._asked, self._heard = None, time.monotonic()
+        if data is None:  # a part of a message: the rest follows
+            return
         if run != self.run:
-            self.process.ready |= message == READY
+            if message == ALIVE:
+                self.answers += 1
+            self.process.ready |= message in (READY, ALIVE)
             return  # or a message of an earlier run (none come after its Finished)
         job = self.job
         if applied and job.live is not None:  # before the Progress: the session records them with it
@@ -214,13 +243,81 @@ class ProcessRun:
             self.watchdog.stop()
         elif isinstance(message, Progress):
             if message.snapshots:
-                self._kept = message.snapshots[-1][0]
+                self._kept = message.snapshots[-1][:2]
             if job.gui_load is not None:
                 job.gui_load.measure()
         try:
             self._deliver(message)
         except Exception:  # a view's error: reported as a queued signal's would be, and the next messages come
             sys.excepthook(*sys.exc_info())
+
+    def _drain(self, wanted) -> None:
+        """Read what the pipe holds already, while ``wanted()``: what came while this thread was busy counts."""
+        while wanted() and not self.finished and self.process.poll(0):
+            self._read_one()
+
+    # -- is it alive? ------------------------------------------------------------------------
+    def _due(self) -> float:
+        """When :meth:`_judge` has something to do: a question's deadline, or the time to ask one (never, while
+        the process has not said a word: only a Stop ends such a run)."""
+        if not self.process.ready:
+            return math.inf
+        if self._asked is not None:
+            return self._asked + self.LOST_AFTER_S
+        return self._heard + self.LOST_AFTER_S / 4
+
+    def _judge(self) -> None:
+        """After a Stop: end a run the process cannot serve yet; give up a process that left a question
+        unanswered for ``LOST_AFTER_S``; ask one that has been quiet whether it is alive."""
+        if not self.process.ready:
+            self._drain(lambda: not self.process.ready)  # its first word may wait unread
+            if self._stopping and not self.process.ready and not self.finished:
+                self._stopped_before_ready()
+            return
+        if time.monotonic() >= self._due():
+            if self._asked is not None:
+                self._drain(lambda: self._asked is not None)
+                if self._asked is not None and not self.finished:
+                    self._lost(what=f"did not answer for {self.LOST_AFTER_S:g} s (stopped, hung or swapped out), "
+                               "so it was ended")
+            else:
+                self._send_bytes(dumps(("ping",)))
+
+    def _watch(self) -> None:
+        """The watchdog, while the window shows "stopping": judge, then come back when there is more to judge."""
+        if not self.finished:
+            self._judge()
+        if not self.finished:
+            due = min(self._due() - time.monotonic(), self.LOST_AFTER_S)
+            self.watchdog.start(max(0, math.ceil(due * 1000)))
+
+    # -- the end of a run that no Finished ends --------------------------------------------------
+    def _end(self) -> None:
+        """Stop reading, and kill and reap the process; the next run starts a new one."""
+        self.finished = True
+        self.watchdog.stop()
+        self.notifier.setEnabled(False)
+        self.writable.setEnabled(False)
+        self.process.kill()
+
+    def _stopped_before_ready(self) -> None:
+        """Stopped before the process said a word (it still imports torch, or it is stuck there): nothing
+        trained, so the run stops with the weights it started from. The process is ended, so that no job
+        of this run trains later."""
+        self._end()
+        epoch = self.job.first_epoch - 1
+        self._deliver(Finished("stopped", f"Stopped after epoch {epoch}, before the training process was ready "
+                               "(it was ended; the next Run starts a new one).", epoch))
+
+    def _stopped_while_busy(self) -> None:
+        """Still inside its mini-batch after :meth:`wait` waited ``WAIT_LIMIT_S``, though it may answer: it is
+        ended, and the run stops at the newest snapshot that came (the session's history goes back to it)."""
+        epoch, flat = self._kept
+        self._end()
+        if flat is not None:
+            load_flat(self.job.model, flat)
+        self._deliver(Finished("stopped", f"Stopped after epoch {epoch}: the training process had not ended its "
+                               f"mini-batch after {self.WAIT_LIMIT_S:g} s of waiting, so it was ended.", epoch))
 
     def _lost(self, details: str = "", what: str = "") -> None:
         """The process ended mid-run (killed, out of memory), did not answer (``what`` says so), or sent what
@@ -229,35 +326,29 @@ class ProcessRun:
         before it was ever ready)."""
         if self.finished:
             return
-        self.finished = True
-        self.watchdog.stop()
-        self.notifier.setEnabled(False)
-        self.writable.setEnabled(False)
-        self.process.kill()
+        self._end()
         text = (f"The training process {what or 'ended unexpectedly'}. The network keeps its weights after epoch "
-                f"{self._kept}, the last the timeline holds.")
+                f"{self._kept[0]}, the last the timeline holds.")
         if not self.process.ready and not what:  # it never worked here: the next runs train in a thread instead
             training_process.unusable = True
             text += " The training process could not start: from now on the runs train in a thread of the window."
-        self._deliver(Finished("failed", text + "\n" + details, self._kept))
+        self._deliver(Finished("failed", text + "\n" + details, self._kept[0]))
 
     def wait(self, milliseconds: int | None = None) -> bool:
         """Read and deliver the run's messages until its Finished; True once it came. At most ``milliseconds``;
-        with no limit, until the Stop's deadline (``LOST_AFTER_S`` after it was sent, or from now if none
-        was), past which the process is lost and the run fails."""
-        now = time.monotonic()
-        if milliseconds is not None:
-            deadline = now + milliseconds / 1000
-        else:
-            deadline = self._stop_deadline if self._stop_deadline is not None else now + self.LOST_AFTER_S
+        with no limit, at most ``WAIT_LIMIT_S``, then the process is ended and the run stopped. After a Stop,
+        sooner if the process cannot serve the run or stops answering (see the class)."""
+        limit = time.monotonic() + (self.WAIT_LIMIT_S if milliseconds is None else milliseconds / 1000)
         while not self.finished:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            self._judge()
+            if self.finished:
+                break
+            now = time.monotonic()
+            if now >= limit:
                 if milliseconds is not None:
                     return False
-                self._lost(what=f"did not answer within {self.LOST_AFTER_S:g} s (stopped, hung, or still "
-                           "starting on a busy machine), so it was ended")
-            elif self.process.poll(left):
+                self._stopped_while_busy()
+            elif self.process.poll(min(limit, self._due()) - now):
                 self._read_one()
         return True
 
@@ -268,10 +359,11 @@ class ProcessRun:
         for notifier, slot in ((self.notifier, self._readable), (self.writable, self._flush)):
             notifier.setEnabled(False)
             notifier.activated.disconnect(slot)
-        self.watchdog.timeout.disconnect(self.wait)
+        self.watchdog.timeout.disconnect(self._watch)
         self.job.control.forward = None
         if self.job.live is not None:
             self.job.live.forward = None
+        self._kept = (self._kept[0], None)
         self.process.busy = False
 
 

@@ -1,8 +1,10 @@
 """The training process's side of :mod:`gui.training.process`: its loop, and a run rebuilt from its spec.
 
 The process runs :func:`main`. A reader thread takes the GUI's commands from one pipe (a job goes to
-the main thread, a command to its run); the main thread rebuilds each job and trains it with the
-unchanged :class:`gui.training.trainer.Trainer`, whose messages go back through the other pipe.
+the main thread, a command to its run) and answers each at once (:data:`~gui.training.process.ALIVE`);
+the main thread rebuilds each job and trains it with the unchanged :class:`gui.training.trainer.Trainer`, whose
+messages go back through the other pipe. The answers come even while a mini-batch takes seconds (torch
+computes outside the interpreter's lock), so the GUI tells a busy process from a stopped or hung one.
 """
 
 from __future__ import annotations
@@ -22,14 +24,26 @@ from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import model_from
 from gui.training import trainer as trainer_module
 from gui.training.messages import Finished
-from gui.training.process import CONTROLS, READY, Handback, envelope, loads
+from gui.training.process import ALIVE, CONTROLS, READY, Handback, envelope, loads
 from gui.training.trainer import GuiLoad, Job, Trainer
+
+
+class Out:
+    """The message pipe's writing end, shared by the main thread (the trainer's messages) and the reader thread
+    (its answers): one lock, so that the bytes of two messages never interleave."""
+
+    def __init__(self, connection: Connection | None):
+        self.connection, self.lock = connection, threading.Lock()
+
+    def send_bytes(self, data: bytes) -> None:
+        with self.lock:
+            self.connection.send_bytes(data)
 
 
 class Remote:
     """One run in the training process: the job rebuilt from its spec, and the commands applied to it."""
 
-    def __init__(self, spec: dict, out: Connection):
+    def __init__(self, spec: dict, out: Out):
         self.run, self.out, self.acked = spec["run"], out, 0
         for name, value in spec["tunables"].items():
             setattr(trainer_module, name, value)
@@ -112,7 +126,7 @@ class Child:
     """The training process's loop: a reader thread takes the GUI's commands; the main thread trains."""
 
     def __init__(self, commands: Connection, out: Connection):
-        self.commands, self.out = commands, out
+        self.commands, self.out = commands, Out(out)
         self.jobs: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.current: Remote | None = None
@@ -122,18 +136,22 @@ class Child:
         while True:
             try:
                 command = loads(self.commands.recv_bytes())
-            except (EOFError, OSError):
+                self.take(command)
+                self.out.send_bytes(envelope(0, ALIVE))  # at once, whatever the main thread is doing
+            except (EOFError, OSError):  # the GUI closed its ends
                 break
-            self.take(command)
         with self.lock:  # the GUI is gone: end the run in progress, then the process
             if self.current is not None:
                 self.current.control.stop()
         self.jobs.put(None)
 
     def take(self, command: tuple) -> None:
-        """A job goes to the main thread; a command to its run, or waits for it while it is being built."""
+        """A job goes to the main thread; a command to its run, or waits for it while it is being built; a
+        ping asks only for the answer (:meth:`read` answers every command)."""
         if command[0] == "job":
             self.jobs.put(command[1])
+            return
+        if command[0] == "ping":
             return
         _, run, seq, name, args = command
         with self.lock:

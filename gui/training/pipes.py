@@ -68,11 +68,12 @@ class Outbox:
 
 
 class Inbox:
-    """The message pipe's reading end: :meth:`take` returns a whole message once all of it came."""
+    """The message pipe's reading end: :meth:`take` returns a whole message once all of it came;
+    ``received`` counts the bytes read (a part of a message too: the writer is alive)."""
 
     def __init__(self, fd: int):
         os.set_blocking(fd, False)
-        self.fd, self.closed = fd, False
+        self.fd, self.closed, self.received = fd, False, 0
         self._header, self._size, self._body = b"", None, bytearray()
 
     def fileno(self) -> int:
@@ -112,6 +113,7 @@ class Inbox:
             return None
         if not chunk:
             raise EOFError
+        self.received += len(chunk)
         return chunk
 
     def close(self) -> None:

@@ -14,7 +14,10 @@ What crosses, both ways through two pipes (:func:`dumps` pickles tensors as nump
 - the process (:mod:`gui.training.child`) runs the unchanged :class:`gui.training.trainer.Trainer` and sends
   its messages back in an envelope ``(run, commands applied, paused, etas applied, message)``; just before
   :class:`~gui.training.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
-  state, which the GUI's copies take, so after a run the session's model is the trained one.
+  state, which the GUI's copies take, so after a run the session's model is the trained one;
+- the process answers each command (a ``("ping",)`` too) at once with :data:`ALIVE`, from the thread
+  that reads them, however long its mini-batch: the GUI judges it alive by its answers, not by its
+  progress (:class:`gui.qt.runner.ProcessRun`).
 
 One process serves the GUI's runs one after the other (:func:`shared`); it is started ahead of
 time (spawning it and importing torch takes over a second) and ends when its command pipe closes.
@@ -59,6 +62,8 @@ PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
 # What the process sends, as its message of run 0, once it can train.
 READY = "ready"
+# What the process sends, as a message of run 0, for each command it reads: it is alive and listening.
+ALIVE = "alive"
 # The commands that switch the run (LinkedControl's); messages say how many of them were applied.
 CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
 # The process's command line. Not ``-m gui.training.child``: its classes would then be __main__'s,
@@ -231,7 +236,7 @@ class TrainingProcess:
         self.commands, self.messages = Outbox(command_write), Inbox(message_read)  # neither waits for the process
         self.busy = False
         self.runs = 0
-        self.ready = False  # it said so (READY), once torch was imported and warm
+        self.ready = False  # it answered (READY or ALIVE): torch is imported and it reads its commands
 
     @property
     def alive(self) -> bool:

@@ -144,22 +144,34 @@ class Loop:
         self.child = Child(Connection(command_read, writable=False), Connection(message_write, readable=False))
         self.thread = threading.Thread(target=self.child.main, daemon=True)
         self.thread.start()
+        self.answers = 0  # its answers (ALIVE) read so far: one for each command
 
     def send(self, command) -> None:
         self.commands.send_bytes(dumps(command))
+
+    def receive(self):
+        """The next envelope; the loop's own messages (run 0) are READY, once, and its answers."""
+        assert self.messages.poll(WAIT_MS / 1000), "no message from the loop"
+        envelope = loads(self.messages.recv_bytes())
+        if envelope[0] == 0:
+            assert envelope[-1] in (training_process.READY, training_process.ALIVE)
+            self.answers += envelope[-1] == training_process.ALIVE
+        return envelope
 
     def receive_run(self, run: int) -> list:
         """The run's messages up to its Finished."""
         out = []
         while not (out and isinstance(out[-1], Finished)):
-            assert self.messages.poll(WAIT_MS / 1000), f"no message from run {run}"
-            envelope = loads(self.messages.recv_bytes())
-            if envelope[0] == 0:
-                assert envelope[-1] == training_process.READY  # once, as the loop starts
-                continue
-            assert envelope[0] == run
-            out.append(envelope[-1])
+            envelope = self.receive()
+            if envelope[0] != 0:
+                assert envelope[0] == run
+                out.append(envelope[-1])
         return out
+
+    def receive_answers(self, answers: int) -> None:
+        """Read until the loop has answered ``answers`` commands in all; its runs say nothing meanwhile."""
+        while self.answers < answers:
+            assert self.receive()[0] == 0
 
     def close(self) -> None:
         self.commands.close()  # the loop ends at the end of its command pipe
@@ -200,6 +212,38 @@ def test_the_process_reports_an_error_in_training_and_serves_the_next_run(monkey
         assert messages[-1].reason == "completed"
         assert sum(len(m.train_losses) for m in messages if isinstance(m, Progress)) == 5
     finally:
+        loop.close()
+
+
+RELEASE = threading.Event()
+
+
+class Held:
+    """A schedule whose factor waits for ``RELEASE``: the loop's main thread is busy, as in a long mini-batch."""
+
+    def factor(self, epoch: int) -> float:
+        RELEASE.wait(WAIT_MS / 1000)
+        return 1.0
+
+
+def test_the_loop_answers_each_command_at_once_even_inside_a_long_mini_batch():
+    """From its reader thread: the GUI tells a busy process from a stopped one by these answers."""
+    loop = Loop()
+    RELEASE.clear()
+    try:
+        spec = spec_of(1)
+        spec["schedule"] = Held()
+        loop.send(("job", spec))
+        loop.receive_answers(1)
+        loop.send(("ping",))
+        loop.receive_answers(2)  # while the run waits in its first epoch
+        loop.send(("cmd", 1, 1, "stop", ()))
+        loop.receive_answers(3)
+        assert not RELEASE.is_set()
+        RELEASE.set()  # the mini-batch ends: the Stop is seen
+        assert loop.receive_run(1)[-1].reason == "stopped"
+    finally:
+        RELEASE.set()
         loop.close()
 
 

@@ -23,17 +23,20 @@ from session_helpers import InlineRun
 
 import minidl
 from gui.files import experiment_file, runs_file
+from gui.model import runs as runs_module
 from gui.model import timeline as timeline_module
 from gui.model.experiment import Experiment, linear
 from gui.model.history import History
-from gui.model.runs import Run, settings_of
+from gui.model.runs import RUN_SNAPSHOTS, Run, pick_snapshots, settings_of
 from gui.model.session import Session
 from gui.model.snapshot_budget import run_note
 from gui.model.timeline import Timeline
+from minidl import architecture
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 2 << 20  # about 7 snapshots of the 2-256-256-2 network
 WIDE = [linear(256), {"type": "ReLU"}, linear(256), {"type": "ReLU"}, linear(2)]
+WIDE_SIZE = architecture.check(WIDE, 2)  # 67,074 parameters
 
 
 def wide_session(**changes) -> Session:
@@ -211,3 +214,191 @@ def test_a_file_whose_tensors_overlap_is_refused_before_its_tensors_are_read(tmp
     path.write_bytes(struct.pack("<Q", len(text)) + text + bytes(24))
     with pytest.raises(ValueError, match="overlap.safetensors is not a minidl model file: its tensors overlap"):
         minidl.load(path)
+
+
+# -- a file's timeline: rows picked with tensor operations, never one Python object per row ---------
+TINY = [linear(2)]  # 6 parameters: a million snapshots in 24 MB
+
+
+def pinned_rows(rows: int, size: int) -> dict[str, torch.Tensor]:
+    """A file's timeline of ``rows`` snapshots, every one pinned (as if paused at every epoch)."""
+    return {"timeline.epochs": torch.arange(rows, dtype=torch.float64),
+            "timeline.pinned": torch.ones(rows, dtype=torch.float64),
+            "timeline.params": torch.arange(rows * size, dtype=torch.float32).reshape(rows, size) / rows}
+
+
+def test_a_file_timeline_of_a_million_pinned_snapshots_keeps_a_bounded_number(monkeypatch):
+    rows, shapes = 1_000_000, [(2, 2), (2,)]
+    tensors = pinned_rows(rows, 6)
+    kept = []
+    put = Timeline._put
+    monkeypatch.setattr(Timeline, "_put", lambda self, *args: (kept.append(args[0]), put(self, *args))[1])
+    t = Timeline.from_tensors(shapes, tensors, rows - 1)
+    # a bounded number of snapshots, and of Python-level steps to pick them: not one per row
+    assert len(t) <= 2 * timeline_module.MAX_SNAPSHOTS and len(kept) <= 2 * timeline_module.MAX_SNAPSHOTS
+    assert t.nbytes == 24 * len(t) <= t.limit
+    assert t.epochs()[-1] == rows - 1 and min(t.pinned()) > rows - 2 * timeline_module.MAX_SNAPSHOTS  # oldest went
+    for epoch in (t.epochs()[0], t.epochs()[-1]):  # the file's rows, each copied into memory of its own
+        assert torch.equal(t.flat(epoch), tensors["timeline.params"][epoch])
+        assert t.flat(epoch).untyped_storage().nbytes() == 24
+
+
+def make_pinned_file(path: Path, rows: int) -> None:
+    """An experiment file of a 6-parameter network whose timeline pins each of ``rows`` epochs."""
+    e = Experiment(blocks=TINY)
+    history = History(np.linspace(1.0, 0.1, rows, dtype=np.float32), np.zeros(0, dtype=np.int64),
+                      np.zeros(0, dtype=np.float32))
+    run = Run("A", settings_of(e), history, state="completed", schedule=[(1, {"eta": e.eta, "batch_size": 100})])
+    metadata, tensors = runs_file.to_file([run], run, run.schedule)
+    timeline = {k: v[1:] for k, v in pinned_rows(rows + 1, 6).items()}  # epochs 1 to rows
+    experiment_file.save(path, e, e.build_model(), history, extra_metadata=metadata,
+                         extra_tensors={**tensors, **timeline})
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="reads the peak resident memory from /proc")
+def test_opening_a_file_that_pins_a_million_epochs_peaks_below_twice_its_size(tmp_path):
+    big, small = tmp_path / "pinned.mdl", tmp_path / "few.mdl"
+    make_pinned_file(big, 1_000_000)
+    make_pinned_file(small, 1000)
+    size = big.stat().st_size  # 44 MB
+    done = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(big), str(small)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    peak, epochs, run_epochs = (int(x) for x in done.stdout.split())
+    assert epochs == run_epochs == 1_000_000
+    assert peak < 2 * size, (peak / 1e6, size / 1e6)
+
+
+def test_a_timeline_full_of_regular_snapshots_keeps_room_for_pins():
+    """A network whose snapshots fill the limit before MAX_SNAPSHOTS: each run's end pins its last
+    epoch, and the pins of the earlier runs (epoch 0 among them) stay."""
+    t = Timeline([(100,)], limit=100 * 4 * 50)  # 50 snapshots
+    t.add(0, torch.zeros(100), pinned=True)
+    for end in (1000, 2000, 3000, 4000):
+        t.thin(t.stride_for(end))
+        for epoch in range(end - 999, end + 1):
+            if t.wanted(epoch) or epoch == end:
+                t.add(epoch, torch.full((100,), float(epoch)), pinned=epoch == end)
+    assert t.nbytes <= t.limit
+    assert t.pinned() == [0, 1000, 2000, 3000, 4000]
+
+
+def fake_run(name: str, snapshots: dict) -> Run:
+    return Run(name, {}, History(), state="completed", snapshots=dict(snapshots))
+
+
+def test_the_budget_frees_a_snapshot_with_every_holder_and_never_strips_a_run_for_nothing(monkeypatch):
+    """Run A's last snapshot is the tensor the Reset's timeline holds last: giving it up from A alone
+    frees nothing, so both let go of it together, and run B keeps its own."""
+    from gui.model.snapshot_budget import fit, held_bytes
+
+    monkeypatch.setattr(timeline_module, "SNAPSHOT_BUDGET", 10_000)  # beside a 4,000-byte live timeline: 6,000
+    live, undo = Timeline([(1000,)], limit=4000), Timeline([(1000,)])
+    u0, u1, b = torch.zeros(1000), torch.ones(1000), torch.full((1000,), 2.0)  # 4,000 bytes each
+    undo.add(0, u0, pinned=True)
+    undo.add(1, u1, pinned=True)
+    a, b_run = fake_run("A", {1: u1}), fake_run("B", {1: b})
+    fit(live, undo, [a, b_run], [])
+    assert b_run.snapshots == {1: b} and not b_run.trimmed
+    assert a.snapshots == {} and a.trimmed and undo.epochs() == []
+    assert held_bytes([*b_run.snapshots.values()]) == 4000
+
+
+def test_a_reset_after_open_gives_up_the_weights_its_network_keeps_before_a_runs_last(tmp_path, monkeypatch):
+    """The Reset's newest snapshot is the network Undo brings back, which keeps those weights itself:
+    it goes before a kept run's last snapshot (here a copy read from the file)."""
+    s = wide_session()
+    s.run()
+    path = tmp_path / "wide.mdl"
+    metadata, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline, extra_metadata=metadata,
+                         extra_tensors=tensors)
+    snapshot = 4 * s.timeline.size
+    monkeypatch.setattr(timeline_module, "SNAPSHOT_BUDGET", 3 * snapshot)  # the kept runs' share: 1.5 of them
+    loaded = experiment_file.load(path)
+    opened = Session(runner=InlineRun)
+    opened.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline)
+    opened.adopt_runs(*runs_file.from_file(loaded.metadata, loaded.tensors))
+    trained = [p.clone() for p in opened.model.parameters()]
+    assert list(opened.runs[0].snapshots) == [1]
+    opened.reset()
+    assert list(opened.runs[0].snapshots) == [1] and held(opened) <= 3 * snapshot
+    assert opened.undo_reset()
+    assert all(torch.equal(x, y) for x, y in zip(trained, opened.model.parameters(), strict=True))
+
+
+def wide_run_file(count: int) -> tuple[dict, dict]:
+    """A runs section whose run A keeps ``count`` snapshots of the 2-256-256-2 network."""
+    s = wide_session(epochs=count)
+    s.run()
+    run = s.runs[0]
+    run.snapshots = {e: s.timeline.flat(e) for e in range(1, count + 1)}
+    return runs_file.to_file([run], run, s.schedule)
+
+
+def test_a_file_run_with_more_snapshots_than_a_run_keeps_is_refused_with_a_sentence():
+    metadata, tensors = wide_run_file(RUN_SNAPSHOTS + 1)
+    with pytest.raises(ValueError, match=f"run A keeps {RUN_SNAPSHOTS + 1} weight snapshots; a run keeps at most "
+                                         f"{RUN_SNAPSHOTS}"):
+        runs_file.from_file(metadata, tensors)
+
+
+def test_a_file_runs_snapshots_are_copied_only_as_many_as_a_run_and_the_budget_keep(monkeypatch):
+    metadata, tensors = wide_run_file(10)
+    monkeypatch.setattr(runs_module, "RUN_BYTES", 3 * 4 * WIDE_SIZE)  # a run of this network keeps three
+    runs, schedule, current = runs_file.from_file(metadata, tensors)
+    run, read = runs[0], tensors["run.0.params"].untyped_storage().data_ptr()
+    assert sorted(run.snapshots) == pick_snapshots(list(range(1, 11)), WIDE_SIZE) == [1, 5, 10] and run.trimmed
+    assert all(flat.untyped_storage().data_ptr() == read for flat in run.snapshots.values())  # none copied yet
+    monkeypatch.setattr(timeline_module, "SNAPSHOT_BUDGET", 3 * 4 * WIDE_SIZE)  # the runs' share: 1.5 snapshots
+    s = wide_session()
+    s.adopt_runs(runs, schedule, current)
+    assert list(run.snapshots) == [10] and torch.equal(run.snapshots[10], tensors["run.0.params"][9])
+    assert run.snapshots[10].untyped_storage().nbytes() == 4 * WIDE_SIZE  # a copy of the one kept only
+    assert held(s) <= 3 * 4 * WIDE_SIZE
+
+
+def test_a_runs_trimmed_note_survives_save_and_open():
+    metadata, tensors = wide_run_file(2)
+    runs, _, _ = runs_file.from_file(metadata, tensors)
+    assert runs[0].trimmed is False and runs[0].state == "completed"
+    runs[0].trimmed = True
+    runs, _, _ = runs_file.from_file(*runs_file.to_file(runs, runs[0], None))
+    assert runs[0].trimmed is True and runs[0].state == "completed"
+    assert run_note(runs[0]) == "2 snapshots kept"
+    raw = json.loads(metadata["runs"])
+    del raw["runs"][0]["trimmed"]  # a file written before runs said so opens, not trimmed
+    assert runs_file.from_file({"runs": json.dumps(raw)}, wide_run_file(2)[1])[0][0].trimmed is False
+    raw["runs"][0]["trimmed"] = "yes"
+    with pytest.raises(ValueError, match="run A's note that it kept fewer snapshots must be true or false"):
+        runs_file.from_file({"runs": json.dumps(raw)}, wide_run_file(2)[1])
+
+
+def greedy_fit(epochs: list[int], pinned: set[int], keep: int) -> list[int]:
+    """The rule :meth:`Timeline._fit` follows, one snapshot at a time: the oldest pin, else the snapshot
+    whose neighbours lie closest together (the earlier on a tie), never the newest."""
+    epochs = list(epochs)
+    while len(epochs) > max(1, keep):
+        pins = [e for e in epochs[:-1] if e in pinned]
+        if pins:
+            epochs.remove(pins[0])
+            continue
+        gaps = [(epochs[i + 1] - (epochs[i - 1] if i else -float("inf")), e) for i, e in enumerate(epochs[:-1])]
+        epochs.remove(min(gaps)[1])
+    return epochs
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_timeline_gives_up_what_the_one_at_a_time_rule_gives_up(seed):
+    """The snapshots a timeline over its limit gives up are chosen in one pass, as the rule would one by one."""
+    rng = np.random.default_rng(seed)
+    epochs = sorted(set(rng.integers(0, 400, int(rng.integers(2, 120))).tolist()))
+    pinned = {e for e in epochs if rng.random() < 0.1}
+    t = Timeline([(3,)], limit=10**6)
+    for e in epochs:
+        t.add(e, torch.full((3,), float(e)), pinned=e in pinned)
+    keep = int(rng.integers(0, len(epochs) + 2))
+    t.limit = 12 * keep  # then one more snapshot: the timeline fits itself to the new limit
+    t.add(400, torch.full((3,), 400.0))
+    assert t.epochs() == greedy_fit([*epochs, 400], pinned, keep)
+    assert t.nbytes == 12 * len(t) and set(t.pinned()) <= pinned

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from pathlib import Path
 
 import pytest
@@ -311,3 +312,117 @@ def test_the_window_opens_a_lesson_with_a_byte_order_mark(window, tmp_path):
     path = tmp_path / "notepad.json"
     path.write_bytes(b"\xef\xbb\xbf" + (LESSONS / "capacity.json").read_bytes())
     assert window.files.open_lesson(path) is True
+
+
+# -- tensor shapes, lesson expectations, schedules and test epochs ------------------------------------------------
+def with_empty_tensor(source: Path, target: Path, shape: list) -> Path:
+    """``source`` copied to ``target`` with one more header entry: an empty float32 tensor of ``shape``."""
+    data = source.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    header["extra"] = {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}
+    text = json.dumps(header).encode()
+    target.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length:])
+    return target
+
+
+@pytest.mark.parametrize("shape", [[0, 10**30], [0, 2**63]], ids=short)
+def test_an_empty_tensor_of_absurd_shape_is_a_sentence(saved, tmp_path, shape):
+    path = with_empty_tensor(saved, tmp_path / "shape.minidl", shape)
+    with pytest.raises(ValueError) as caught:
+        experiment_file.load(path)
+    said(caught, "shape.minidl is not a minidl model file: tensor 'extra' has shape")
+
+
+def test_the_window_refuses_an_empty_tensor_of_absurd_shape(window, saved, tmp_path):
+    path = with_empty_tensor(saved, tmp_path / "shape.minidl", [0, 10**30])
+    refused(window, path, "tensor 'extra' has shape", "at most")
+
+
+def scene_expecting(**expect) -> dict:
+    return {"title": "L", "scenes": [{"title": "S", "experiment": {"epochs": 2}, "expect": expect}]}
+
+
+@pytest.mark.parametrize("value", [HUGE, -HUGE, math.nan, math.inf, "0.3"], ids=short)
+def test_a_lesson_expectation_out_of_any_float_is_a_sentence(value):
+    with pytest.raises(ValueError) as caught:
+        lesson.parse(json.dumps(scene_expecting(expect="loss_below", value=value)))
+    said(caught, "scene 1 ('S'): its expect 'loss_below' needs a number \"value\"")
+
+
+@pytest.mark.parametrize("epoch", [HUGE, exp.EPOCHS_MAX + 1, 0, 2.0, True], ids=short)
+def test_a_lesson_expectation_epoch_beyond_the_epoch_limit_is_a_sentence(epoch):
+    with pytest.raises(ValueError) as caught:
+        lesson.parse(json.dumps(scene_expecting(expect="loss_below", value=0.3, epoch=epoch)))
+    said(caught, f"the \"epoch\" of its expect 'loss_below' must be a whole number from 1 to {exp.EPOCHS_MAX:,}")
+
+
+def test_a_lesson_expectation_at_the_epoch_limit_is_read():
+    scene = lesson.parse(json.dumps(scene_expecting(expect="loss_below", value=10**20, epoch=exp.EPOCHS_MAX))).scene
+    assert scene.expect == {"expect": "loss_below", "value": 10**20, "epoch": exp.EPOCHS_MAX}
+
+
+def test_the_window_refuses_a_lesson_expecting_a_number_beyond_any_float(window, tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(scene_expecting(expect="test_error_below", value=HUGE)))
+    window.files.last_error = None
+    assert window.files.open_lesson(path) is False
+    title, text = window.files.last_error
+    assert title == "Cannot open lesson" and "needs a number \"value\"" in text, text
+    window.files.dialog.close()
+
+
+def set_schedule_epochs(*epochs, run: int | None = None):
+    """The schedule of the current weights (or of run ``run``) with these first epochs, each entry a copy of the
+    first one."""
+    def change(raw):
+        owner = raw if run is None else raw["runs"][run]
+        entry = owner["schedule"][0][1]
+        owner["schedule"] = [[e, dict(entry)] for e in epochs]
+    return change
+
+
+@pytest.mark.parametrize("epochs", [(1, 5, 3), (1, 1), (2,), (1, 4, 4), (3, 1)])
+def test_schedule_epochs_that_do_not_increase_from_1_are_a_sentence(saved, tmp_path, epochs):
+    path = rewritten(saved, tmp_path / "order.minidl", runs=set_schedule_epochs(*epochs))
+    assert "the schedule of the current weights is damaged: its first epochs must start at 1 and increase" \
+        in runs_error(path)
+    path = rewritten(saved, tmp_path / "order_b.minidl", runs=set_schedule_epochs(*epochs, run=1))
+    assert "the schedule of run B is damaged: its first epochs must start at 1 and increase" in runs_error(path)
+
+
+def test_schedule_epochs_that_increase_from_1_are_read(saved, tmp_path):
+    path = rewritten(saved, tmp_path / "order.minidl", runs=set_schedule_epochs(1, 3, 5))
+    loaded = experiment_file.load(path)
+    _, schedule, _ = from_file(loaded.metadata, loaded.tensors)
+    assert [first for first, _ in schedule] == [1, 3, 5]
+
+
+@pytest.mark.parametrize("epoch", [1.5, 2.25, 0.5])
+def test_a_run_test_loss_at_a_fractional_epoch_is_a_sentence(saved, tmp_path, epoch):
+    path = rewritten(saved, tmp_path / "fraction.minidl", tensors=set_vector("run.0.test_epochs", 0, epoch))
+    assert "run A's test losses must be recorded at whole epochs from 1 to 3" in runs_error(path)
+
+
+@pytest.mark.parametrize("epoch", [1.5, 0.0, 7.0])
+def test_the_file_test_loss_at_a_fractional_or_outside_epoch_is_a_sentence(saved, tmp_path, epoch):
+    path = rewritten(saved, tmp_path / "fraction.minidl", tensors=set_vector("history.test_epochs", 0, epoch))
+    with pytest.raises(ValueError) as caught:
+        experiment_file.load(path)
+    said(caught, "fraction.minidl is damaged: its test losses must be recorded at whole epochs from 1 to 6")
+
+
+def set_vector(name: str, index: int, value: float):
+    def change(stored):
+        stored[name] = stored[name].double()
+        stored[name][index] = value
+    return change
+
+
+@pytest.mark.parametrize("value", [HUGE, -HUGE], ids=short)
+def test_a_point_in_the_settings_beyond_any_float_is_a_sentence(value):
+    text = json.dumps({**json.loads(exp.Experiment().to_json()), "dataset": "Custom",
+                       "points": [[value, 0.5, 0, 0]] + drawn(20)})
+    with pytest.raises(ValueError) as caught:
+        exp.Experiment.from_json(text)
+    said(caught, "point 1 of the experiment must be")

@@ -240,8 +240,9 @@ class MainWindow(QMainWindow):
 
     def _finished(self, reason: str, text: str) -> None:
         if reason == "failed":
-            self.files.show_error("Training failed", "Training stopped because of an internal error. The weights "
-                                  "trained so far are kept; the details below help to report it.", text)
+            self.files.show_error("Training failed", "Training stopped because of an error. The network went back "
+                                  f"to its weights after epoch {self.session.history.epochs}, the last epoch its "
+                                  "history records; the details below say what happened.", text)
         self._update_controls()
         self.trainingFinished.emit(reason)
 
