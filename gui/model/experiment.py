@@ -28,7 +28,7 @@ POINTS_RANGE = (10, 100_000)
 NOISE_MAX = 0.5
 SEED_MAX = 2**31 - 1
 WIDTH_MAX = architecture.MAX_WIDTH  # one limit for the widgets, the files and minidl
-# Issue 15: losses, optimizers, schedules and your own points. Files written before lack these
+# Losses, optimizers, schedules and your own points. Older files lack these
 # fields and load with the defaults, which are the settings every run had then.
 CUSTOM = "Custom"  # the dataset of drawn or imported points (experiment.points)
 DATASET_NAMES = (*DATASETS, CUSTOM)
@@ -180,7 +180,7 @@ class Experiment:
         for f in fields(cls):
             if f.name not in raw:
                 if f.name not in ORIGINAL_FIELDS:
-                    continue  # a file from before issue 15: the default, which every run had then
+                    continue  # an older file: the default, which every run had then
                 raise ValueError(f"the experiment settings lack {f.name!r}")
             values[f.name] = checked_field(f.name, raw[f.name])
         experiment = cls(**values)

@@ -1,5 +1,5 @@
 """The classroom features of the window, in one place: lessons, the speed, the banner over the plots,
-the colour-blind-safe palette and presenter mode (issue 14).
+the colour-blind-safe palette and presenter mode.
 
 :class:`Classroom` is built by the window once its views and menus exist; it adds its widgets
 to the window's right column, its actions to the View menu, and answers the window's automation

@@ -72,7 +72,7 @@ class LayerPanel(QWidget):
         self.down = button("moveLayerDownButton", "Down", "Move the selected block down (Alt+Down in the block "
                            "list).", lambda: self.move(1))
         # The keys act only while the block list has the focus: the same keys edit a number or pick
-        # a dataset elsewhere, and a window-wide shortcut there removed or moved a block (issue 9).
+        # a dataset elsewhere, and a window-wide shortcut there removed or moved a block.
         self.shortcuts = {}
         for keys, slot in (("Delete", self.remove_block), ("Alt+Up", lambda: self.move(-1)),
                            ("Alt+Down", lambda: self.move(1))):

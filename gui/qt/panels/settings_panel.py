@@ -131,7 +131,7 @@ class SettingsPanel:
             widget.setEnabled(name == "eta" or not self.session.running)
         self._enable_breadth()
 
-    # -- issue 15: loss, optimizer, schedule, classes, custom points ------------------------------
+    # -- loss, optimizer, schedule, classes, custom points ------------------------------
     def _build_breadth(self) -> None:
         def combo(name, items, field):
             widget = QComboBox(objectName=name, toolTip=CHOICE_TIPS[field])

@@ -70,7 +70,7 @@ class SteadyViewBox(pg.ViewBox):
 
 class Envelope:
     """A growing series drawn in at most about ``4 * capacity`` points, at the same cost per update
-    whatever its length (issue 16: a 10-million-epoch history stalled every message for 0.5 s).
+    whatever its length (a 10-million-epoch history would otherwise stall every message).
 
     Up to ``capacity`` samples it hands back the samples themselves. Beyond, it keeps the minimum
     and maximum of consecutive blocks of samples, drawn as a vertical stroke from one to the other

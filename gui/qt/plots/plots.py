@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 from gui.qt.plots import palette as palettes
 
 CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
-# Classes 2..9 (issue 15), each with its own marker shape too. Green, purple and teal first: the
+# Classes 2..9, each with its own marker shape too. Green, purple and teal first: the
 # built-in datasets draw at most five classes, and these clash with neither palette's second colour
 # (red, or the colour-blind-safe orange); orange comes only with a sixth class of your own data.
 MORE_COLOURS = ("#2f9e44", "#7048e8", "#0c8599", "#e8890c", "#8d5524", "#d6336c", "#868e96", "#a9a200")

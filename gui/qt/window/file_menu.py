@@ -32,7 +32,7 @@ def preset_path(name: str) -> Path:
     A wheel installs ``resources/`` as ``gui/resources``; an editable install and a plain checkout on
     ``PYTHONPATH`` import ``gui`` from the checkout, whose ``resources/`` sits next to it. The lookup
     follows this module's own file rather than an import of ``gui.resources``: setuptools' editable
-    finder cannot import a folder without ``__init__.py`` (issue 9), and a second copy of the project
+    finder cannot import a folder without ``__init__.py``, and a second copy of the project
     installed elsewhere must not lend this one its presets.
     """
     here = Path(__file__).resolve().parents[2]  # the gui package (this file is gui/qt/window/file_menu.py)
@@ -288,7 +288,7 @@ class FileActions:
     def export_loss_png(self, path) -> bool:
         return self._export(path, self._png(self.window.loss_plot))
 
-    # -- your own data (issue 15) -------------------------------------------------------------
+    # -- your own data -------------------------------------------------------------------------
     def import_data_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Import data", self._folder(),
                                               "CSV files (*.csv *.txt);;All files (*)")
@@ -322,7 +322,7 @@ class FileActions:
     def export_loss_csv(self, path) -> bool:
         return self._export(path, lambda p: write_bytes_atomically(p, self.window.session.history.to_csv().encode()))
 
-    # -- the exports of issue 13 (gui/qt/window/exports_menu.py) ---------------------------------------
+    # -- the exports of gui/qt/window/exports_menu.py --------------------------------------------------
     def export_animation(self, path, frames: int = 60) -> bool:
         """The boundary over the run's timeline as an animated GIF (a cancellable progress dialog)."""
         return self.exports.export_animation(path, frames)

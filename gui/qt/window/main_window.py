@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         events.connect("started", self.trainingStarted.emit)
         events.connect("finished", self._finished)
         events.connect("runs", lambda: self.undo_action.setEnabled(self.session.can_undo))
-        self.classroom = Classroom(self)  # lessons, speed, banner, palette, presenter mode (issue 14)
+        self.classroom = Classroom(self)  # lessons, speed, banner, palette, presenter mode
         self.restoreGeometry(self.settings.value("geometry", b""))
         self._experiment_changed()
         self.update_tab_order()
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
         self.resize(1400, 800)
-        # The runs kept for comparison (issue 13): a dock under the plots, hidden from View.
+        # The runs kept for comparison: a dock under the plots, hidden from View.
         self.run_overlays = RunOverlays(session, self.loss_plot)
         self.runs_panel = RunsPanel(session, palette_of=lambda: self.boundary_plot.palette)
         self.runs_dock = QDockWidget("Runs", self, objectName="runsDock")
@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.runs_dock.toggleViewAction())
         self.view_menu = view
 
-    # -- classroom (issue 14): the automation interface, see gui/qt/classroom/classroom.py ---------------
+    # -- classroom: the automation interface, see gui/qt/classroom/classroom.py ---------------
     @property
     def presenter_mode(self) -> bool:
         return self.classroom.presenter.on

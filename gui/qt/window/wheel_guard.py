@@ -2,7 +2,7 @@
 
 Qt lets a wheel turn over any spin box or combo box change its value, focused or not. In the
 side panel, itself a scroll area, that turned "scroll down the panel" into "change the dataset
-and throw away 1,000 trained epochs" (issue 9, item 5). Guarded widgets pass an unfocused
+and throw away 1,000 trained epochs". Guarded widgets pass an unfocused
 wheel on to their parents, so the panel scrolls; click or tab into one to wheel its value.
 """
 
