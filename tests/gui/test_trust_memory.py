@@ -189,16 +189,23 @@ PEAK_PROBE = textwrap.dedent("""
 
 
 
+def peak_of_opening(big: Path, small: Path, timeout: int) -> tuple[int, int, int]:
+    """PEAK_PROBE in a fresh process: the peak bytes of opening ``big`` (after ``small`` warmed it up), its
+    history's epochs and its first run's."""
+    done = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(big), str(small)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    peak, epochs, run_epochs = (int(x) for x in done.stdout.split())
+    return peak, epochs, run_epochs
+
+
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="reads the peak resident memory from /proc")
 def test_opening_a_long_history_peaks_below_twice_the_file_size(tmp_path):
     big, small = tmp_path / "long.mdl", tmp_path / "short.mdl"
     make_long_file(big, 5_000_000)
     make_long_file(small, 1000)
     size = big.stat().st_size  # 41 MB
-    done = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(big), str(small)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    peak, epochs, run_epochs = (int(x) for x in done.stdout.split())
+    peak, epochs, run_epochs = peak_of_opening(big, small, timeout=120)
     assert epochs == run_epochs == 5_000_000
     assert peak < 2 * size, (peak / 1e6, size / 1e6)
 
@@ -261,10 +268,7 @@ def test_opening_a_file_that_pins_a_million_epochs_peaks_below_twice_its_size(tm
     make_pinned_file(big, 1_000_000)
     make_pinned_file(small, 1000)
     size = big.stat().st_size  # 44 MB
-    done = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(big), str(small)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    peak, epochs, run_epochs = (int(x) for x in done.stdout.split())
+    peak, epochs, run_epochs = peak_of_opening(big, small, timeout=300)
     assert epochs == run_epochs == 1_000_000
     assert peak < 2 * size, (peak / 1e6, size / 1e6)
 
