@@ -5,8 +5,8 @@
 1. a paced run (20 epochs/s, 6 epochs): its wall time against the five waits planned (0.25 s);
 2. a Stop during a slow pace (0.2 epochs/s): how long the run takes to end after it, against the
    pace's slice (``gui.model.pace.SLICE``, 20 ms) and a batch's wait (1.25 s);
-3. progress messages a second with the GUI thread idle and fully busy (``GuiLoad.share`` 0 and 1),
-   ``PROGRESS_HZ`` 400: the ratio against ``MAX_STRETCH``;
+3. progress messages a second with the GUI thread idle and fully busy (the ``load`` command 0 and 1),
+   ``progress_hz`` 400: the ratio against ``max_stretch``;
 4. the report's job (130 kB) sent to a training process still importing torch: how long the GUI's
    send takes, and whether the pipe took all of it at once.
 """
@@ -27,15 +27,18 @@ from gui.model import pace  # noqa: E402
 from gui.model.experiment import Experiment  # noqa: E402
 from gui.model.session import Session  # noqa: E402
 from gui.training import process as training_process  # noqa: E402
-from gui.training import trainer  # noqa: E402
+from gui.training.control import RunControl  # noqa: E402
+from gui.training.job import Job, TrainerConfig  # noqa: E402
 from gui.training.messages import Progress  # noqa: E402
-from gui.training.trainer import GuiLoad, Job, Trainer  # noqa: E402
+from gui.training.trainer import Trainer  # noqa: E402
 
 
-def job(epochs: int, speed: float | None = None, n_train: int = 100, batch_size: int = 25, load=None) -> Job:
+def job(epochs: int, speed: float | None = None, n_train: int = 100, batch_size: int = 25, load: float = 0.0,
+        config: TrainerConfig | None = None) -> Job:
     s = Session(Experiment(n_train=n_train, n_test=50, batch_size=batch_size, epochs=epochs))
-    return Job(s._model, s.data, minidl.SGD(1e-3), epochs, batch_size, 1, s.grid, minidl.TrainingControl(),
-               pace=None if speed is None else pace.Pace(speed), gui_load=load)
+    optimizer = minidl.SGD(1e-3)
+    control = RunControl(optimizer, 1, pace.Pace(speed), load=load)
+    return Job(s.model, s.data, optimizer, epochs, batch_size, 1, s.grid, control, config=config or TrainerConfig())
 
 
 def paced_run() -> None:
@@ -59,24 +62,22 @@ def stop_during_a_slow_pace() -> None:
 
 
 def messages_a_second() -> None:
-    trainer.PROGRESS_HZ = 400
+    config = TrainerConfig(progress_hz=400)
     rates = {}
     for share in (0.0, 1.0):
-        load = GuiLoad()
-        load.share = share
-        j, messages = job(400, n_train=200, batch_size=10, load=load), []
+        j, messages = job(400, n_train=200, batch_size=10, load=share, config=config), []
         start = time.perf_counter()
         Trainer(j, messages.append).run()
         rates[share] = sum(isinstance(m, Progress) for m in messages) / (time.perf_counter() - start)
     print(f"3. progress messages a second: {rates[0.0]:.0f} idle, {rates[1.0]:.0f} busy, ratio "
-          f"{rates[0.0] / rates[1.0]:.2f} (MAX_STRETCH {trainer.MAX_STRETCH:g})")
+          f"{rates[0.0] / rates[1.0]:.2f} (max_stretch {config.max_stretch:g})")
 
 
 def job_to_a_starting_process() -> None:
     s = Session(Experiment())
-    j = Job(s._model, s.data, s.experiment.build_optimizer(), 5, 100, 1, s.grid, training_process.LinkedControl(),
-            snapshot_wanted=s.timeline.rule(1))
-    spec = training_process.dumps(("job", training_process.job_spec(j, 1, 0.0)))
+    optimizer = s.experiment.build_optimizer()
+    j = Job(s.model, s.data, optimizer, 5, 100, 1, s.grid, RunControl(optimizer, 1), snapshot_wanted=s.timeline.rule(1))
+    spec = training_process.dumps(("job", training_process.job_spec(j, 1)))
     process = training_process.TrainingProcess()
     try:
         start = time.perf_counter()

@@ -12,7 +12,7 @@ from gui.model import inside
 
 
 class BatchSteps:
-    """Mixed into :class:`gui.model.session.Session` (which owns ``_control``, ``_job``, ``state``, ``events``)."""
+    """Mixed into :class:`gui.model.session.Session` (which owns ``_command``, ``state``, ``events``)."""
 
     def step_batch(self) -> None:
         """Train exactly one mini-batch (the next one in the usual order), then pause; starts a run if
@@ -24,27 +24,26 @@ class BatchSteps:
             if not self.run(first_step_only=True):
                 self._batch_first = False
             return
-        self._arm_batch_step(self._job)
+        self._arm_batch_step()
         self.state = "running"
         self.events.emit("state", self.state)
 
-    def _arm_batch_step(self, job) -> None:
+    def _arm_batch_step(self) -> None:
         self._batch_pending = True
-        self._control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
-        self._control.step_batches(1)
+        self._command("trace")
+        self._command("step_batches", 1)
 
     def last_batch_step(self) -> inside.BatchStep | None:
         """The last mini-batch trained by :meth:`step_batch` (None before the first): ``epoch``,
         ``batch_index``, ``X``, ``y``, ``loss_before``, ``loss_after`` and per Linear ``layers``."""
         return self._last_batch
 
-    def _batch_stepped(self, record) -> None:
+    def _batch_stepped(self, message) -> None:
         """The trainer's :class:`gui.training.messages.BatchStepped` arrived (on the GUI thread)."""
         self._batch_pending = False
-        # The step size the batch was trained with: the optimizer's (a schedule changes it each epoch).
-        eta = self._optimizer.eta if self._optimizer is not None else self.experiment.eta
-        step = self._last_batch = inside.batch_step(record, self.experiment.blocks, eta, self.experiment.loss)
-        if self.state == "running" and self._control is not None and self._control.paused:
+        step = self._last_batch = inside.batch_step(message.record, self.experiment.blocks, message.eta,
+                                                    self.experiment.loss)
+        if self.state == "running" and self._follows(message) and message.paused:
             self.state = "paused"
             self.events.emit("state", self.state)
         self.events.emit("batch", step)

@@ -8,8 +8,8 @@ its wall time, and its *schedule*: which settings trained which epochs.
 
 The schedule is how "export as Python" replays a run exactly: ``[(first_epoch, {"eta": ...,
 "batch_size": ...}), ...]``, each entry in force from its epoch on. A Run starts an entry; an
-eta changed during a live run is taken by the worker at the start of its next epoch
-(:class:`LiveEta`), which records that epoch. Training goes through the batches in order, so
+eta changed during a live run is taken by the run at the start of its next epoch
+(:class:`gui.training.control.RunControl`), which reports that epoch. Training goes through the batches in order, so
 the same seed, network and schedule give the same numbers, bit for bit.
 
 Memory: a run holds its history (4 bytes an epoch, shared with the session's arrays) and at
@@ -25,7 +25,6 @@ import difflib
 import hashlib
 import itertools
 import math
-import threading
 import time
 from dataclasses import dataclass, field, fields
 
@@ -371,59 +370,3 @@ def final_numbers(history: History, metrics) -> dict:
     elif len(history.test_epochs) and history.test_epochs[-1] == history.epochs:
         final["test_loss"] = float(history.test[-1])
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in final.items()}
-
-
-class LiveEta:
-    """An eta edited during a live run, taken by the training thread at the start of its next epoch.
-
-    Installed on a :class:`minidl.TrainingControl`: ``fit`` calls ``control.proceed()`` before the
-    first batch of every epoch (and after a pause), and ``control.epoch_finished()`` after its last,
-    so the change lands on an epoch boundary, also when it is made during a pause there. ``applied``
-    lists ``(epoch, eta)`` as they took effect (read it from any thread under :meth:`take_applied`).
-    """
-
-    def __init__(self, control, optimizer, first_epoch: int):
-        self._lock = threading.Lock()
-        self._pending: float | None = None
-        self._applied: list[tuple[int, float]] = []
-        self._epoch, self._at_start, self._optimizer = first_epoch, True, optimizer
-        self.forward = None
-        inner_proceed, inner_finished = control.proceed, control.epoch_finished
-
-        def proceed() -> bool:
-            go = inner_proceed()  # may block on a pause: a change made meanwhile is taken below
-            if self._at_start:
-                self._at_start = False
-                self._apply()
-            return go
-
-        def epoch_finished() -> None:
-            inner_finished()
-            self._epoch += 1
-            self._at_start = True
-
-        control.proceed, control.epoch_finished = proceed, epoch_finished
-
-    def request(self, eta: float) -> None:
-        with self._lock:
-            self._pending = eta
-        if self.forward is not None:  # the run trains in another process (gui.training.process)
-            self.forward("eta", eta)
-
-    def add_applied(self, applied: list[tuple[int, float]]) -> None:
-        """Changes taken elsewhere (by a run in the training process), for :meth:`take_applied`."""
-        with self._lock:
-            self._applied.extend(applied)
-
-    def _apply(self) -> None:
-        with self._lock:
-            if self._pending is not None:
-                if self._pending != self._optimizer.eta:
-                    self._optimizer.eta = self._pending
-                    self._applied.append((self._epoch, self._pending))
-                self._pending = None
-
-    def take_applied(self) -> list[tuple[int, float]]:
-        with self._lock:
-            applied, self._applied = self._applied, []
-            return applied

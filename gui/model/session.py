@@ -30,8 +30,9 @@ tensors; the session (GUI thread) gets copies in messages, and :attr:`Session.mo
 out a copy built from the latest snapshot. ``runner(job, deliver)`` starts a run: the Qt
 window passes :func:`gui.qt.runner.start` (the training process of :mod:`gui.training.process`,
 which gives the weights and the optimizer's state back at the end; or a QThread); tests may
-pass a synchronous one. The run control is a :class:`~gui.training.process.LinkedControl`, so
-that a run in the process gets every switch.
+pass a synchronous one. The session reaches a live run only through the runner's commands
+(:mod:`gui.training.control`: pause, resume, step, eta, pace, units, load, ...) and learns what the
+run did only from its messages, so a run in a thread and one in the training process behave alike.
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ from gui.model.data import Data
 from gui.model.experiment import Experiment
 from gui.model.history import History
 from gui.model.pace import Pace
-from gui.model.runs import LiveEta, Run, RunBook, stamp
+from gui.model.runs import Run, RunBook, stamp
 from gui.model.session_runs import KeptRuns
 from gui.model.timeline import Timeline, flatten
 from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import ViewRequest, fresh_network, load_flat, model_from
+from gui.training.control import SWITCHES, GuiLoad, RunControl
+from gui.training.job import Job, TrainerConfig
 from gui.training.messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
-from gui.training.process import LinkedControl
-from gui.training.trainer import GuiLoad, Job
 from minidl import architecture
 
 IDLE, RUNNING, PAUSED, STOPPING, FINISHED = "idle", "running", "paused", "stopping", "finished"
@@ -139,24 +140,26 @@ class Session(KeptRuns, BatchSteps):
         self.modified = False
         self.path = None  # the file the experiment was opened from or saved to
         self._model: minidl.Sequential | None = None
-        self._run = self._control = self._optimizer = None
+        self._run = self._optimizer = None
+        self._sent = 0  # the switches (gui.training.control.SWITCHES) sent to the live run
         # The optimizer whose state (momentum, Adam's moments) carries over from run to run; None: make
         # a fresh one at the next Run. Only the training thread steps it while a run is live.
         self.optimizer = None
         self._undo: _Undo | None = None
         self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
         self._last_batch = None
-        self._job = None  # the live run's Job (its trainer's batch_sink takes a traced batch)
-        self.pace = Pace()  # how fast a run goes (gui.model.pace): the speed slider sets it, the worker reads it
-        self.units_wanted = UnitsWanted()  # the network view turns it off while closed (gui.model.units_wanted)
-        # the GUI thread's share of the time: the Qt runner measures it (gui.training.trainer)
-        self.gui_load = GuiLoad()
+        self._job = None  # the live run's Job
+        # Read them here; change them with set_speed, set_batch_losses and want_units (each goes to a live run).
+        self.pace = Pace()  # how fast a run goes (gui.model.pace)
+        self.units_wanted = UnitsWanted()  # whether frames carry unit images (gui.model.units_wanted)
+        self.gui_load = GuiLoad()  # the GUI thread's share of the time, measured at each progress message
+        self._load_sent = 0.0
+        self.trainer_config = TrainerConfig()  # how often the trainer reports (gui.training.job)
         # The runs kept for comparison (gui/model/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
         self.schedule: list | None = []
         self.current_run: Run | None = None
-        self._live: LiveEta | None = None
         self._fork_at: int | None = None
         self._new_data()
         self._new_model()
@@ -222,8 +225,8 @@ class Session(KeptRuns, BatchSteps):
         for key, value in changes.items():
             setattr(self.experiment, key, value)
         self._set_modified(True)
-        if "eta" in changes and self._live is not None and self.experiment.eta > 0:
-            self._live.request(self.experiment.eta)  # the worker takes it at its next epoch (gui/model/runs.py)
+        if "eta" in changes and self.running and self.experiment.eta > 0:
+            self._command("eta", self.experiment.eta)  # the run takes it at its next epoch
         if set(changes) & set(DATA_FIELDS):
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
@@ -278,7 +281,7 @@ class Session(KeptRuns, BatchSteps):
     def run(self, first_step_only: bool = False) -> bool:
         """Start (or resume) a run; False, with a status sentence, when it cannot start."""
         if self.running:
-            if self._control.paused and self.state != STOPPING:
+            if self.state == PAUSED:
                 self.resume()
             return False
         problems = self.validate()
@@ -307,25 +310,26 @@ class Session(KeptRuns, BatchSteps):
 
     def _start(self, done: int, target: int, first_step_only: bool, schedule) -> None:
         e = self.experiment
-        self._control = LinkedControl()
-        if first_step_only:
-            self._control.step(1)
         if self.optimizer is None:
             self.optimizer = e.build_optimizer()
         self._optimizer = self.optimizer
         self._optimizer.eta = e.eta
-        self._live = LiveEta(self._control, self._optimizer, done + 1)
         self._begin_run(done)
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
-        job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size, done + 1,
-                  self.grid, self._control, snapshot_wanted=self.timeline.rule(stride),
-                  schedule=schedule, pace=self.pace, units_wanted=self.units_wanted, gui_load=self.gui_load,
-                  live=self._live)
+        self.gui_load.start()
+        self._load_sent = self.gui_load.share
+        control = RunControl(self._optimizer, done + 1, dataclasses.replace(self.pace),
+                             dataclasses.replace(self.units_wanted), self._load_sent)
+        self._job = job = Job(self._model, self.data, self._optimizer, target - done, e.effective_batch_size,
+                              done + 1, self.grid, control, snapshot_wanted=self.timeline.rule(stride),
+                              schedule=schedule, config=self.trainer_config)
+        self._sent = 0
+        if first_step_only:
+            self._command("step", 1)
         if self._batch_first:
             self._batch_first = False
-            self._arm_batch_step(job)
-        self._job = job
+            self._arm_batch_step()
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -338,17 +342,17 @@ class Session(KeptRuns, BatchSteps):
         """Pause a running run, or resume a paused one."""
         if not self.running or self.state == STOPPING:
             return
-        if self._control.paused:
+        if self.state == PAUSED:
             self.resume()
             return
-        self._control.pause()
+        self._command("pause")
         self.state = PAUSED
         self.events.emit("state", self.state)
         self.events.emit("status", "Paused: Resume (F6) goes on, Step (F7) trains one epoch.")
 
     def resume(self) -> None:
-        if self.running and self._control.paused:
-            self._control.resume()
+        if self.state == PAUSED:
+            self._command("resume")
             self.state = RUNNING
             self.events.emit("state", self.state)
             self.events.emit("status", f"Resumed: training epochs {self.history.epochs + 1} to {self.target_epoch}…")
@@ -360,7 +364,7 @@ class Session(KeptRuns, BatchSteps):
             return
         if self.state == STOPPING:
             return
-        self._control.step(1)
+        self._command("step", 1)
         self.state = RUNNING
         self.events.emit("state", self.state)
         self.events.emit("status", f"Training one epoch ({self.history.epochs + 1})…")
@@ -369,7 +373,7 @@ class Session(KeptRuns, BatchSteps):
         """End the run and wait for its thread; the weights and the history stay."""
         if not self.running:
             return
-        self._control.stop()
+        self._command("stop")
         self._run.wait()  # delivers the run's last messages, its Finished among them
         if self.running:  # no Finished came (it cannot, but the window must never hang on it)
             self._finish(Finished("stopped", f"Stopped after epoch {self.history.epochs}.", self.history.epochs))
@@ -379,7 +383,7 @@ class Session(KeptRuns, BatchSteps):
         training thread; if it is inside a long mini-batch, the state is ``stopping`` until it ends."""
         if not self.running or self.state == STOPPING:
             return
-        self._control.stop()
+        self._command("stop")
         if self._run.wait(STOP_WAIT_MS) or not self.running:
             if self.running:
                 self.stop()
@@ -426,6 +430,52 @@ class Session(KeptRuns, BatchSteps):
         self.events.emit("status", f"Reset undone: back at epoch {self.history.epochs}.")
         return True
 
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        """A class's speed (:class:`~gui.model.pace.Pace`), ``None``: as fast as it can. A live run takes it at once."""
+        self.pace.set(epochs_per_second)
+        self._command("pace", self.pace.epochs_per_second, self.pace.batch_losses)
+
+    def set_batch_losses(self, on: bool) -> None:
+        """Whether runs report every mini-batch's loss (event ``batches``)."""
+        self.pace.batch_losses = bool(on)
+        self._command("pace", self.pace.epochs_per_second, self.pace.batch_losses)
+
+    def want_units(self, on: bool, full: bool) -> None:
+        """Whether frames carry unit images (:class:`~gui.model.units_wanted.UnitsWanted`): the network view
+        asks for them while it is seen, ``full`` while a unit is in the big plot."""
+        if (on, full) != (self.units_wanted.on, self.units_wanted.full):
+            self.units_wanted.on, self.units_wanted.full = on, full
+            self._command("units", on, full)
+
+    def record_metrics(self, metrics: Metrics | None) -> None:
+        """The numbers of the current weights, measured by a view off the training thread (the window's
+        preview of an idle network): the metrics line and the runs table read them as :attr:`metrics`."""
+        self.metrics = metrics
+
+    def _command(self, name: str, *args) -> None:
+        """Send a command to the live run (:data:`gui.training.control.COMMANDS`): the only way the session
+        reaches it. Before its runner exists (a first Step), or for a runner that trains in this call (a
+        test's), the job's control takes it directly."""
+        if self._job is None:
+            return  # no live run: the next one starts with the session's settings
+        if name in SWITCHES:
+            self._sent += 1
+        if self._run is not None:
+            self._run.command(name, *args)
+        else:
+            self._job.control.apply(name, *args)
+
+    def _follows(self, message) -> bool:
+        """Whether ``message``'s ``paused`` is the run's now: it came after every switch the session sent."""
+        return self.state in (RUNNING, PAUSED) and message.acked == self._sent
+
+    def _measure_load(self) -> None:
+        """The GUI thread's share of the time, at each progress message; sent to the run when it moved."""
+        self.gui_load.measure()
+        if abs(self.gui_load.share - self._load_sent) >= 0.005:
+            self._load_sent = self.gui_load.share
+            self._command("load", self._load_sent)
+
     # -- the timeline ------------------------------------------------------------------------
     def seek(self, epoch: int | None) -> None:
         """Show the past: the views draw the snapshot nearest ``epoch`` (None or the last epoch:
@@ -470,16 +520,17 @@ class Session(KeptRuns, BatchSteps):
         if isinstance(message, Progress):
             if len(message.train_losses) and message.first_epoch != self.history.epochs + 1:
                 return  # from a run already discarded (a late message); never happens in order
+            self._measure_load()
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
-            self._take_live_changes()
+            self._take_live_changes(message.etas)
             for epoch, flat, pinned in message.snapshots:
                 # No finiteness test here (it was 1.5 % of the GUI thread's time): the worker sends
                 # weights only after an epoch that minidl.fit found finite, parameters included.
                 self.timeline.add(epoch, flat, pinned, check=False)
             if message.metrics is not None:
                 self.metrics = message.metrics
-            if self.state in (RUNNING, PAUSED) and self._control.paused != (self.state == PAUSED):
-                self.state = PAUSED if self._control.paused else RUNNING
+            if self._follows(message) and message.paused != (self.state == PAUSED):
+                self.state = PAUSED if message.paused else RUNNING
                 self.events.emit("state", self.state)
                 if self.state == PAUSED:
                     self.events.emit("status", f"Paused after epoch {self.history.epochs}: Resume (F6) goes on, "
@@ -488,7 +539,7 @@ class Session(KeptRuns, BatchSteps):
         elif isinstance(message, Frame):
             self.events.emit("frame", message)
         elif isinstance(message, BatchStepped):
-            self._batch_stepped(message.record)
+            self._batch_stepped(message)
         elif isinstance(message, Finished):
             self._finish(message)
         elif isinstance(message, BatchLosses):
@@ -499,7 +550,7 @@ class Session(KeptRuns, BatchSteps):
         run, self._run = self._run, None
         if run is not None:
             run.close()
-        self._control = self._optimizer = None
+        self._optimizer = None
         if (finished.reason == "failed" or finished.epoch < self.history.epochs) and self.timeline is not None:
             # A failed run (an error in the trainer, a lost training process) may leave weights of an epoch
             # the history has not recorded: the weights, the history and the timeline go back to the last

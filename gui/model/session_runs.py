@@ -132,8 +132,8 @@ class KeptRuns:
                                                self.schedule or [])
         self.events.emit("runs")
 
-    def _take_live_changes(self) -> None:
-        applied = self._live.take_applied() if self._live is not None else []
+    def _take_live_changes(self, applied: list[tuple[int, float]]) -> None:
+        """Record the etas a live run took, ``(epoch, eta)``, in the schedule and the run book."""
         for epoch, eta in applied:
             if self.schedule is not None:
                 last = self.schedule[-1][1] if self.schedule else self._training_settings()
@@ -147,8 +147,7 @@ class KeptRuns:
             RunBook.update(self.current_run, self.history, self.schedule or [], settings)
 
     def _end_run(self, reason: str) -> None:
-        self._take_live_changes()
-        self._live = None
+        self._take_live_changes([])
         self._drop_partial_epoch_state()
         run = self.current_run
         if run is None or run.state != "running":

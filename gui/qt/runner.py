@@ -20,20 +20,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, Q
 
 from gui.model.weights import load_flat
 from gui.training import process as training_process
+from gui.training.job import Job
 from gui.training.messages import Finished, Progress
-from gui.training.process import (
-    ALIVE,
-    CONTROLS,
-    READY,
-    Handback,
-    TrainingProcess,
-    dumps,
-    job_spec,
-    loads,
-    pace_state,
-    units_state,
-)
-from gui.training.trainer import GuiLoad, Job, Trainer
+from gui.training.process import ALIVE, READY, Handback, TrainingProcess, dumps, job_spec, loads
+from gui.training.trainer import Trainer
 
 # A network this wide trains in a thread here. Its time is in large products, which run outside the
 # interpreter's lock, so the GUI thread costs it little; and each of its snapshots (67 MB for
@@ -64,33 +54,34 @@ class TrainingWorker(QObject):
 
 
 class Receiver(QObject):
-    """Lives in the GUI thread: the worker's queued messages are delivered to ``deliver`` here, and
-    ``load`` (if any) measures the GUI thread's share of the time at each progress message."""
+    """Lives in the GUI thread: the worker's queued messages are delivered to ``deliver`` here."""
 
-    def __init__(self, deliver, load: GuiLoad | None):
+    def __init__(self, deliver):
         super().__init__()
-        self._deliver, self._load = deliver, load
+        self._deliver = deliver
 
     @Slot(object)
     def receive(self, message) -> None:
-        if self._load is not None and isinstance(message, Progress):
-            self._load.measure()
         self._deliver(message)
 
 
 class QtRun:
-    """A started run: ``wait()`` blocks until its thread has ended and delivers its last messages."""
+    """A run in a thread of this process. The runner protocol (:mod:`gui.training.control`):
+    :meth:`command` applies a command to the run's control at once; :meth:`wait` blocks until the
+    thread has ended and delivers its last messages; :meth:`close` forgets it."""
 
     def __init__(self, job: Job, deliver):
-        if job.gui_load is not None:
-            job.gui_load.start()
-        self.receiver = Receiver(deliver, job.gui_load)
+        self.control = job.control
+        self.receiver = Receiver(deliver)
         self.thread = QThread()
         self.worker = TrainingWorker(job)
         self.worker.moveToThread(self.thread)
         self.worker.message.connect(self.receiver.receive)
         self.thread.started.connect(self.worker.run)
         self.thread.start()
+
+    def command(self, name: str, *args) -> None:
+        self.control.apply(name, *args)
 
     def wait(self, milliseconds: int | None = None) -> bool:
         """Wait for the thread (at most ``milliseconds``); True, with its last messages delivered,
@@ -122,7 +113,6 @@ class ProcessRun:
     :meth:`wait` (New, Open, Reset, Close) at most ``WAIT_LIMIT_S``. One that has not answered at all yet
     (it still imports torch) is ended at the Stop, and the run stops with the weights it started from."""
 
-    SYNC_MS = 100  # how often the pace, the units wanted and the GUI's load are compared and sent
     # A healthy process answers each command within milliseconds, inside a mini-batch of seconds too (its
     # reader thread runs while torch computes): one that leaves a question unanswered this long is
     # stopped (SIGSTOP), hung or dead. It is asked again after a quarter of this without a word from it.
@@ -136,18 +126,12 @@ class ProcessRun:
         """``spec``: the job as :func:`start` pickled it, as run number ``run`` of ``process``."""
         self.job, self._deliver, self.process = job, deliver, process
         process.busy, process.runs = True, run
-        self.run, self._seq, self.finished = run, 0, False
+        self.run, self.finished = run, False
         self.answers = 0  # the process's answers (ALIVE) read during this run
         self._kept = (job.first_epoch - 1, None)  # the newest snapshot delivered (epoch, weights), for an end
         self._stopping = False
         self._asked: float | None = None  # when the oldest question that no message has followed yet was sent
         self._heard = time.monotonic()  # when the process last sent something
-        if job.gui_load is not None:
-            job.gui_load.start()
-        self._synced = self._wanted()
-        job.control.forward = self._command
-        if job.live is not None:
-            job.live.forward = self._command
         self.notifier = QSocketNotifier(process.messages.fileno(), QSocketNotifier.Type.Read)
         self.notifier.activated.connect(self._readable)
         self.writable = QSocketNotifier(process.commands.fileno(), QSocketNotifier.Type.Write)
@@ -155,18 +139,13 @@ class ProcessRun:
         # Precise: a coarse timer may fire 5 % early, and then wait again in select for the rest.
         self.watchdog = QTimer(singleShot=True, timerType=Qt.TimerType.PreciseTimer)
         self.watchdog.timeout.connect(self._watch)
-        self.timer = QTimer()
-        self.timer.timeout.connect(self.sync)
-        self.timer.start(self.SYNC_MS)
         if not self._send_bytes(spec):
             QTimer.singleShot(0, self._lost)
 
     # -- to the process ------------------------------------------------------------------------
-    def _command(self, name: str, *args) -> None:
-        if name in CONTROLS:  # only these change the process's pause: its messages count them
-            self.sync()  # a speed set just before a Step or a Resume applies to it
-            self._seq += 1
-        self._send_bytes(dumps(("cmd", self.run, self._seq, name, args)))
+    def command(self, name: str, *args) -> None:
+        """Send a command of :data:`gui.training.control.COMMANDS` to the run over there."""
+        self._send_bytes(dumps(("cmd", self.run, name, args)))
         if name == "stop" and not self._stopping:
             self._stopping = True
             self.watchdog.start(0)  # judged from the event loop as well, while the window shows "stopping"
@@ -185,18 +164,6 @@ class ProcessRun:
             self.process.commands.flush()
             self.writable.setEnabled(self.process.commands.pending)
 
-    def _wanted(self) -> tuple:
-        load = self.job.gui_load
-        return pace_state(self.job.pace), units_state(self.job.units_wanted), 0.0 if load is None else load.share
-
-    def sync(self) -> None:
-        """Send what changed of the pace (the speed slider), the units wanted (the network view) and the load."""
-        wanted = self._wanted()
-        for name, old, new in zip(("pace", "units", "load"), self._synced, wanted, strict=True):
-            if new != old and new is not None:
-                self._command(name, *(new if isinstance(new, tuple) else (new,)))
-        self._synced = wanted
-
     # -- from the process ----------------------------------------------------------------------
     def _readable(self) -> None:
         # One message a call (the notifier fires again while the pipe has more): other events, such
@@ -210,7 +177,7 @@ class ProcessRun:
         try:
             data = inbox.take()
             if data is not None:
-                run, acked, paused, applied, message = loads(data)
+                run, message = loads(data)
         except (EOFError, OSError):
             self._lost()
             return
@@ -227,11 +194,6 @@ class ProcessRun:
             self.process.ready |= message in (READY, ALIVE)
             return  # or a message of an earlier run (none come after its Finished)
         job = self.job
-        if applied and job.live is not None:  # before the Progress: the session records them with it
-            job.live.add_applied(applied)
-            job.optimizer.eta = applied[-1][1]
-        if acked == self._seq:  # no command on its way: the process's pause is the run's
-            job.control.mirror(paused)
         if isinstance(message, Handback):
             try:
                 message.apply(job.model, job.optimizer)
@@ -241,11 +203,8 @@ class ProcessRun:
         if isinstance(message, Finished):
             self.finished = True
             self.watchdog.stop()
-        elif isinstance(message, Progress):
-            if message.snapshots:
-                self._kept = message.snapshots[-1][:2]
-            if job.gui_load is not None:
-                job.gui_load.measure()
+        elif isinstance(message, Progress) and message.snapshots:
+            self._kept = message.snapshots[-1][:2]
         try:
             self._deliver(message)
         except Exception:  # a view's error: reported as a queued signal's would be, and the next messages come
@@ -354,15 +313,11 @@ class ProcessRun:
 
     def close(self) -> None:
         """Forget the run once it has finished (the session calls this after Finished)."""
-        self.timer.stop()
         self.watchdog.stop()
         for notifier, slot in ((self.notifier, self._readable), (self.writable, self._flush)):
             notifier.setEnabled(False)
             notifier.activated.disconnect(slot)
         self.watchdog.timeout.disconnect(self._watch)
-        self.job.control.forward = None
-        if self.job.live is not None:
-            self.job.live.forward = None
         self._kept = (self._kept[0], None)
         self.process.busy = False
 
@@ -377,7 +332,7 @@ def start(job: Job, deliver):
         return QtRun(job, deliver)
     run = process.runs + 1
     try:
-        spec = dumps(("job", job_spec(job, run, 0.0 if job.gui_load is None else job.gui_load.share)))
+        spec = dumps(("job", job_spec(job, run)))
     except Exception:  # a network the process cannot rebuild (a module of the user's own): train here
         return QtRun(job, deliver)
     return ProcessRun(job, deliver, process, spec, run)

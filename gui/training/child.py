@@ -18,14 +18,12 @@ from multiprocessing.connection import Connection
 import torch
 
 import minidl
-from gui.model.pace import Pace
-from gui.model.runs import LiveEta
-from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import model_from
-from gui.training import trainer as trainer_module
+from gui.training.control import RunControl
+from gui.training.job import Job
 from gui.training.messages import Finished
-from gui.training.process import ALIVE, CONTROLS, READY, Handback, envelope, loads
-from gui.training.trainer import GuiLoad, Job, Trainer
+from gui.training.process import ALIVE, READY, Handback, envelope, loads
+from gui.training.trainer import Trainer
 
 
 class Out:
@@ -44,52 +42,20 @@ class Remote:
     """One run in the training process: the job rebuilt from its spec, and the commands applied to it."""
 
     def __init__(self, spec: dict, out: Out):
-        self.run, self.out, self.acked = spec["run"], out, 0
-        for name, value in spec["tunables"].items():
-            setattr(trainer_module, name, value)
-        self.control = control = minidl.TrainingControl()
-        state = spec["control"]
-        if state["epochs"]:
-            control.step(state["epochs"])
-        elif state["batches"]:
-            control.step_batches(state["batches"])
-        elif state["paused"]:
-            control.pause()
-        pace = None if spec["pace"] is None else Pace(*spec["pace"])
-        units = None if spec["units"] is None else UnitsWanted(*spec["units"])
-        self.load = GuiLoad()
-        self.load.share = spec["share"]
+        self.run, self.out = spec["run"], out
         optimizer = spec["optimizer"]
         model = model_from(spec["blocks"], spec["flat"], spec["loss"])
-        self.live = LiveEta(control, optimizer, spec["first_epoch"])
+        self.control = RunControl.from_state(spec["control"], optimizer, spec["first_epoch"])
         self.job = Job(model, spec["data"], optimizer, spec["epochs"], spec["batch_size"], spec["first_epoch"],
-                       spec["grid"], control, snapshot_wanted=spec["snapshot_wanted"], schedule=spec["schedule"],
-                       pace=pace, units_wanted=units, gui_load=self.load)
-        if state["trace"]:
-            self._trace()
+                       spec["grid"], self.control, snapshot_wanted=spec["snapshot_wanted"], schedule=spec["schedule"],
+                       config=spec["config"])
 
-    def _trace(self) -> None:
-        job = self.job
-        self.control.observe(lambda record: job.batch_sink and job.batch_sink(record), trace=True)
-
-    def apply(self, seq: int, name: str, args: tuple) -> None:
-        """A command from the GUI (in the reader thread: each of these is safe from any thread)."""
-        if name == "observe":
-            if args[0]:
-                self._trace()
-            else:  # not sent today (only a batch step observes from the GUI), but meant as it says
-                self.control.observe(None)
-        elif name == "eta":
-            self.live.request(*args)
-        elif name == "pace" and self.job.pace is not None:
-            self.job.pace.epochs_per_second, self.job.pace.batch_losses = args
-        elif name == "units" and self.job.units_wanted is not None:
-            self.job.units_wanted.on, self.job.units_wanted.full = args
-        elif name == "load":
-            self.load.share = args[0]
-        elif name in CONTROLS:
-            getattr(self.control, name)(*args)
-        self.acked = seq  # the GUI counts the CONTROLS it sent: the others leave seq as it was
+    def apply(self, name: str, args: tuple) -> None:
+        """A command from the GUI (in the reader thread: the control takes each from any thread)."""
+        try:
+            self.control.apply(name, *args)
+        except (TypeError, ValueError):  # a command this process cannot take: ignored, the run goes on
+            pass
 
     def send(self, message) -> None:
         """The trainer's ``send``: the message in its envelope (the handback goes just before Finished)."""
@@ -98,8 +64,7 @@ class Remote:
         self._post(message)
 
     def _post(self, message) -> None:
-        acked = self.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
-        self.out.send_bytes(envelope(self.run, message, acked, self.control.paused, self.live.take_applied()))
+        self.out.send_bytes(envelope(self.run, message))
 
     def train(self) -> None:
         Trainer(self.job, self.send).run()
@@ -153,10 +118,10 @@ class Child:
             return
         if command[0] == "ping":
             return
-        _, run, seq, name, args = command
+        _, run, name, args = command
         with self.lock:
             if self.current is not None and self.current.run == run:
-                self.current.apply(seq, name, args)
+                self.current.apply(name, args)
             elif self.current is None or run > self.current.run:
                 self.early.append(command)
 
@@ -165,8 +130,8 @@ class Child:
         with self.lock:
             self.current = remote
             early, self.early = [c for c in self.early if c[1] == remote.run], []
-            for _, _, seq, name, args in early:
-                remote.apply(seq, name, args)
+            for _, _, name, args in early:
+                remote.apply(name, args)
 
     def main(self) -> None:
         threading.Thread(target=self.read, daemon=True).start()

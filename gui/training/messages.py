@@ -24,7 +24,10 @@ class Progress:
 
     ``train_losses[i]`` is the loss of epoch ``first_epoch + i``; ``test_epochs``/``test_losses``
     the test loss sampled at some of them; ``snapshots`` ``(epoch, flat parameters, pinned)``
-    copies for the timeline; ``metrics`` of the last epoch when the worker measured them.
+    copies for the timeline; ``metrics`` of the last epoch when the worker measured them; ``etas`` the
+    step sizes taken since the last message, ``(epoch, eta)``. ``paused`` is the run's pause after
+    ``acked`` switches (:data:`gui.training.control.SWITCHES`): it tells the session the run's state
+    once the session has sent no switch since.
     """
 
     first_epoch: int
@@ -34,6 +37,8 @@ class Progress:
     snapshots: list[tuple[int, torch.Tensor, bool]] = field(default_factory=list)
     metrics: Metrics | None = None
     paused: bool = False
+    acked: int = 0
+    etas: list[tuple[int, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,13 @@ class Frame:
 
 @dataclass(frozen=True)
 class BatchStepped:
-    """One mini-batch trained by a batch step (:meth:`gui.model.session.Session.step_batch`), traced."""
+    """One mini-batch trained by a batch step (:meth:`gui.model.session.Session.step_batch`), traced,
+    with the step size it was trained with; ``paused`` and ``acked`` as in :class:`Progress`."""
 
     record: object  # minidl.BatchRecord
+    eta: float
+    acked: int = 0
+    paused: bool = False
 
 
 @dataclass(frozen=True)

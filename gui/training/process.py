@@ -8,11 +8,11 @@ its own the training shares only the machine's cores with the GUI.
 What crosses, both ways through two pipes (:func:`dumps` pickles tensors as numpy arrays):
 
 - the GUI sends a run as ``("job", spec)``: the network as blocks and flat weights, the data, the
-  optimizer with its state, the trainer's settings; then commands as they happen: the run
-  controls, an eta edit, the pace, the units wanted, the GUI's load (:class:`LinkedControl`,
-  :class:`gui.model.runs.LiveEta` and :meth:`gui.qt.runner.ProcessRun.sync` forward them);
-- the process (:mod:`gui.training.child`) runs the unchanged :class:`gui.training.trainer.Trainer` and sends
-  its messages back in an envelope ``(run, commands applied, paused, etas applied, message)``; just before
+  optimizer with its state, the run control's state and the trainer's config; then the run's commands
+  as they happen (:mod:`gui.training.control`), as ``("cmd", run, name, args)``;
+- the process (:mod:`gui.training.child`) applies them to its run's
+  :class:`~gui.training.control.RunControl`, runs the unchanged :class:`gui.training.trainer.Trainer` and
+  sends its messages back in an envelope ``(run, message)``; just before
   :class:`~gui.training.messages.Finished`, a :class:`Handback` carries the weights and the optimizer's
   state, which the GUI's copies take, so after a run the session's model is the trained one;
 - the process answers each command (a ``("ping",)`` too) at once with :data:`ALIVE`, from the thread
@@ -42,20 +42,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import minidl
 from gui.model.experiment import LOSSES
-from gui.model.pace import Pace
 from gui.model.timeline import flatten
-from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import load_flat
-from gui.training import trainer as trainer_module
+from gui.training.job import Job
 from gui.training.pipes import Inbox, Outbox
-from gui.training.trainer import Job
 from minidl import architecture
 
-# The trainer's settings travel with each run (a test may change them in the GUI's process).
-TUNABLES = ("PROGRESS_HZ", "IMAGE_HZ", "IMAGE_SHARE", "TEST_HZ", "TEST_SHARE", "TEST_GROWTH", "METRICS_HZ",
-            "METRICS_SHARE", "GUI_SHARE", "MAX_STRETCH", "HEAVY", "CHUNK")
 # A pipe holds 64 kB: a frame with its unit images is more, and the training would wait for the GUI
 # to read it. Linux lets a pipe grow to 1 MB without privileges.
 PIPE_BYTES = 1 << 20
@@ -64,8 +57,6 @@ F_SETPIPE_SZ = 1031
 READY = "ready"
 # What the process sends, as a message of run 0, for each command it reads: it is alive and listening.
 ALIVE = "alive"
-# The commands that switch the run (LinkedControl's); messages say how many of them were applied.
-CONTROLS = ("pause", "resume", "step", "step_batches", "stop", "observe")
 # The process's command line. Not ``-m gui.training.child``: its classes would then be __main__'s,
 # and the pickles of its messages would not name this module.
 CHILD = "import sys; from gui.training.child import main; sys.exit(main(sys.argv[1:]))"
@@ -100,10 +91,10 @@ def dumps(obj) -> bytes:
 loads = pickle.loads
 
 
-def envelope(run: int, message, acked: int = 0, paused: bool = False, applied: list | None = None) -> bytes:
-    """A message of the training process, as the GUI reads it (:meth:`gui.qt.runner.ProcessRun._read_one`):
-    its run (0: the process itself), the control commands applied, the run's pause, the etas applied."""
-    return dumps((run, acked, paused, applied or [], message))
+def envelope(run: int, message) -> bytes:
+    """A message of the training process, as the GUI reads it (:meth:`gui.qt.runner.ProcessRun._read_one`),
+    with its run (0: the process itself)."""
+    return dumps((run, message))
 
 
 @dataclass
@@ -135,55 +126,7 @@ class Handback:
 
 
 # -- the GUI's side ----------------------------------------------------------------------------
-class LinkedControl(minidl.TrainingControl):
-    """The session's run control. Unlinked it is a :class:`minidl.TrainingControl`; linked to a run
-    in the training process (``forward``), each switch is also sent there, and :meth:`mirror` takes
-    the process's ``paused`` back (a Step ends paused over there)."""
-
-    def __init__(self, paused: bool = False):
-        super().__init__(paused)
-        self.forward = None
-
-    def _send(self, *command) -> None:
-        if self.forward is not None:
-            self.forward(*command)
-
-    def pause(self) -> None:
-        super().pause()
-        self._send("pause")
-
-    def resume(self) -> None:
-        super().resume()
-        self._send("resume")
-
-    def step(self, epochs: int = 1) -> None:
-        super().step(epochs)
-        self._send("step", epochs)
-
-    def step_batches(self, batches: int = 1) -> None:
-        super().step_batches(batches)
-        self._send("step_batches", batches)
-
-    def stop(self) -> None:
-        super().stop()
-        self._send("stop")
-
-    def observe(self, on_batch, trace: bool = False) -> None:
-        """Only the session's batch step observes from the GUI: over there it becomes the trainer's
-        traced observer (:meth:`Remote.apply`)."""
-        super().observe(on_batch, trace)
-        self._send("observe", trace)
-
-    def state(self) -> dict:
-        return {"paused": self._paused, "epochs": self._epochs_to_step, "batches": self._batches_to_step,
-                "trace": self.trace}
-
-    def mirror(self, paused: bool) -> None:
-        if paused != self._paused:
-            self._set(paused=paused)
-
-
-def job_spec(job: Job, run: int, share: float) -> dict:
+def job_spec(job: Job, run: int) -> dict:
     """What the training process needs of ``job`` (the model as blocks and weights: it is rebuilt there)."""
     loss = next(name for name, kind in LOSSES.items() if type(job.model.loss) is kind)
     return {
@@ -191,18 +134,8 @@ def job_spec(job: Job, run: int, share: float) -> dict:
         "flat": flatten(job.model.parameters()), "data": job.data,
         "optimizer": job.optimizer, "epochs": job.epochs, "batch_size": job.batch_size,
         "first_epoch": job.first_epoch, "grid": job.grid, "snapshot_wanted": job.snapshot_wanted,
-        "schedule": job.schedule, "control": job.control.state(), "pace": pace_state(job.pace),
-        "units": units_state(job.units_wanted), "share": share,
-        "tunables": {name: getattr(trainer_module, name) for name in TUNABLES},
+        "schedule": job.schedule, "control": job.control.state(), "config": job.config,
     }
-
-
-def pace_state(pace: Pace | None) -> tuple | None:
-    return None if pace is None else (pace.epochs_per_second, pace.batch_losses)
-
-
-def units_state(units: UnitsWanted | None) -> tuple | None:
-    return None if units is None else (units.on, units.full)
 
 
 class TrainingProcess:

@@ -2,10 +2,9 @@
 
 The :class:`Trainer` owns the model while it trains and hands out copies only, as the typed
 messages of :mod:`gui.training.messages`, through a ``send`` callable (the Qt worker emits a signal;
-a test collects them in a list). It throttles itself by time, not by epoch: at most
-``PROGRESS_HZ`` progress messages and ``IMAGE_HZ`` boundary images a second, images within
-``IMAGE_SHARE`` of its time, so fast training cannot flood the GUI's event queue and slow
-training still shows every epoch.
+a test collects them in a list). It throttles itself by time, not by epoch, as the job's
+:class:`~gui.training.job.TrainerConfig` says, and reads its commands (pause, eta, pace, units, the
+GUI's load) from the job's :class:`~gui.training.control.RunControl`.
 """
 
 from __future__ import annotations
@@ -14,121 +13,28 @@ import math
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 import minidl
 from gui.model import boundary, inside
-from gui.model.pace import Pace, wait_until
+from gui.model.pace import wait_until
 from gui.model.timeline import flatten, parameter_order
-from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import load_flat
+from gui.training.job import Job
 from gui.training.messages import BatchLosses, BatchStepped, Finished, Frame, Metrics, Progress
 from minidl import architecture
 from minidl.plan import intra_op_threads, threads_for
-
-# Every message costs the GUI thread time holding the GIL, and so the training thread: on the
-# report's network (the worst case: its training is Python-bound) a run went at 0.72 of its
-# headless speed with 20 messages and 10 images a second, and at 0.85-0.89 with these rates
-# and the cheaper frames of plots.py (benchmarks/bench_gui.py).
-PROGRESS_HZ = 10
-IMAGE_HZ = 5
-IMAGE_SHARE = 0.1
-# The test loss is sampled more often than the GUI is told (the samples travel with the next
-# message), so the test curve keeps its shape; it costs no GUI time, and at most 2 % of the
-# worker's (5 % cost the playground about 0.04 of its speed ratio, benchmarks/bench_gui.py).
-# Samples come TEST_HZ times a second, and also at the run's epochs 1, 2, 3, 5, 8, 12, ... (each
-# TEST_GROWTH times the last): the curve falls fastest in the first epochs, which a fast run
-# passes in milliseconds. At 60 a second and no such epochs, a 300-epoch run's test curve was a
-# straight line from epoch 20 to 95; now it has about 18 points, 12 of them before epoch 100, and
-# a 1,000-epoch run takes 30-40 samples, about as many as at 60 a second.
-TEST_HZ = 30
-TEST_SHARE = 0.02
-TEST_GROWTH = 1.5
-# The numbers under the plots (test loss, errors: a pass over both sets) are read by a person:
-# four times a second is enough, and at the message rate they were 2-3 % of a run.
-METRICS_HZ = 4
-METRICS_SHARE = 0.1
-# The GUI thread's work on the messages (drawing the plots) holds the GIL the training needs, so
-# every millisecond of it costs the training about one. The Qt runner measures the GUI thread's
-# share of the time (GuiLoad); above GUI_SHARE the worker sends its messages and images less often,
-# in proportion, down to MAX_STRETCH times fewer: on this project's 2-core test machine the plots
-# then move at 6-7 frames a second instead of 10, and training keeps more of its speed
-# (benchmarks/README.md).
-GUI_SHARE = 0.04
-MAX_STRETCH = 4.0
-# A wide network's image or metrics take seconds (10,000 grid points through 2-4096-4096-2 is
-# 3e11 multiply-adds), and Stop waits for this thread: above HEAVY multiply-adds a pass over the
-# grid runs in chunks of about CHUNK, and a stop is noticed between them.
-HEAVY = 2e8
-CHUNK = 5e7
-
-
-class GuiLoad:
-    """How busy the GUI thread is while runs train: ``share``, its CPU time over the wall time between
-    progress messages (smoothed, and kept from run to run: a session's runs cost its GUI alike). The
-    Qt runner calls :meth:`start` as a run starts and :meth:`measure` as each progress message
-    arrives, in the GUI thread; the training thread reads ``share`` (one float: no lock needed)."""
-
-    # Each interval weighs by its length (an exponential average over about TAU seconds): the short
-    # one before a run's last message, or between a pause's messages, says little about the frames.
-    TAU = 0.5
-
-    def __init__(self):
-        self.share = 0.0
-        self._since: tuple[float, float] | None = None
-
-    def start(self) -> None:
-        """A run starts: intervals are measured from its first progress message on. Neither the idle
-        time before the run nor the GUI's work to start it (controls, the runs table, the plots
-        cleared: once a run, not once a frame) is the load of its frames."""
-        self._since = None
-
-    def measure(self) -> None:
-        """In the GUI thread: the interval since the last call."""
-        now = (time.perf_counter(), time.thread_time())
-        if self._since is not None and now[0] > self._since[0]:
-            wall = now[0] - self._since[0]
-            self.share += (1 - math.exp(-wall / self.TAU)) * ((now[1] - self._since[1]) / wall - self.share)
-        self._since = now
-
-    @property
-    def stretch(self) -> float:
-        """How many times longer than planned the worker waits between messages (1 when the GUI is idle enough)."""
-        return min(MAX_STRETCH, max(1.0, self.share / GUI_SHARE))
-
-
-@dataclass
-class Job:
-    """What one run needs. ``snapshot_wanted(epoch)`` says which epochs the timeline keeps."""
-
-    model: minidl.Sequential
-    data: object  # gui.model.data.Data
-    optimizer: minidl.SGD
-    epochs: int
-    batch_size: int
-    first_epoch: int
-    grid: torch.Tensor
-    control: minidl.TrainingControl
-    snapshot_wanted: Callable[[int], bool] = lambda epoch: True
-    schedule: object = None  # a minidl.schedules object; None: the step size as set
-    pace: Pace | None = None  # a class's speed (gui.model.pace); None or its default: as fast as it can
-    units_wanted: UnitsWanted | None = None  # off: frames carry no unit images (gui.model.units_wanted); None: on
-    # Set by the Trainer: where a traced mini-batch goes (the session's step_batch observes with it).
-    batch_sink: Callable[[minidl.BatchRecord], None] | None = None
-    gui_load: GuiLoad | None = None  # the GUI thread's share of the time, measured by the Qt runner
-    live: object = None  # the session's gui.model.runs.LiveEta: eta edits during the run
 
 
 class Trainer:
     """Runs ``job`` and reports through ``send``; :meth:`run` always ends with a :class:`Finished`."""
 
     def __init__(self, job: Job, send: Callable[[object], None]):
-        self.job, self.send = job, send
+        self.job, self.send, self.config = job, send, job.config
         self.imager = boundary.Imager(job.model, job.grid)
-        # The test loss (up to TEST_HZ a second) and the metrics through kept buffers too: fresh ones
+        # The test loss (up to ``test_hz`` a second) and the metrics through kept buffers too: fresh ones
         # made every sample slowed the training itself by 2 % (their pages, then the cache it lost).
         self._passes: dict[str, boundary.KeptPass] = {}  # made at their first use, by _outputs
         self._first_pending = job.first_epoch
@@ -141,9 +47,10 @@ class Trainer:
         self._order = (None, None)  # (packed parameters, the index that reads them in parameter order)
         self._next_progress = self._next_image = self._next_test = self._next_metrics = 0.0  # set at the start
         self._first_test = True
-        self._next_test_epoch = job.first_epoch  # the next of the run's epochs 1, 2, 3, 5, 8, ... (TEST_GROWTH)
+        self._next_test_epoch = job.first_epoch  # the next of the run's epochs 1, 2, 3, 5, 8, ... (test_growth)
         size = sum(p.numel() for p in job.model.parameters())
-        self._chunk = job.grid.shape[0] if job.grid.shape[0] * size <= HEAVY else max(16, int(CHUNK // size))
+        heavy = job.grid.shape[0] * size > self.config.heavy
+        self._chunk = max(16, int(self.config.chunk // size)) if heavy else job.grid.shape[0]
         # The views' passes get the thread count the training's batches get: one for a small
         # network, which leaves the other core to the GUI thread (a second intra-op thread's
         # OpenMP workers spin after each product and took 5 % of the run from both threads).
@@ -159,14 +66,14 @@ class Trainer:
     def run(self) -> None:
         # The first message after one interval, not after the first epoch: a fast run's first
         # frame then already shows a tenth of it, and the plots' ranges settle at once.
-        self._next_progress = self._next_image = time.perf_counter() + 1 / PROGRESS_HZ
+        self._next_progress = self._next_image = time.perf_counter() + 1 / self.config.progress_hz
         try:
             finished = self._train()
         except Exception:  # shown to the user in a dialog, never left to kill the thread
             finished = Finished("failed", traceback.format_exc(), self._last_epoch)
         self.job.control.on_wait = None
         self._send_batch_step(image=False)
-        self.job.batch_sink = None  # the job outlives the run in the session: it must not keep the worker
+        self.job.control.batch_sink = None  # the job outlives the run in the session: it must not keep the worker
         self._send_batches()
         self.send(finished)
 
@@ -194,7 +101,7 @@ class Trainer:
             if record.epoch == last or job.snapshot_wanted(record.epoch):
                 self._snapshots.append((record.epoch, self._last_flat, record.epoch == last))
             now = time.perf_counter()
-            paced = job.pace is not None and job.pace.paced  # a class's speed: every epoch is drawn
+            paced = job.control.pace.paced  # a class's speed: every epoch is drawn
             due = now >= self._next_progress or record.epoch == last or job.control.paused or paced
             if (now >= self._next_test or record.epoch >= self._next_test_epoch) and not due:
                 # a flush takes its own sample, in its metrics
@@ -202,8 +109,7 @@ class Trainer:
             if due:
                 self._flush(image=record.epoch == last or job.control.paused or paced or None,
                             pin=record.epoch == last or job.control.paused)
-            if job.pace is not None:
-                self._keep_pace()
+            self._keep_pace()
         if job.control.stopped:
             # A stop lands between mini-batches: the model goes back to the end of its last whole
             # epoch, so the weights kept always match the history. No image or metrics here: for a
@@ -216,7 +122,7 @@ class Trainer:
     # -- a class's speed (gui.model.pace) -----------------------------------------------------------
     def _observe(self) -> None:
         """Observe the mini-batches only while the pace asks for them: the plain loop stays fast."""
-        wanted = self.job.pace is not None and self.job.pace.observing
+        wanted = self.job.control.pace.observing
         if self.job.control.trace:
             return  # a batch step is armed (Session.step_batch): its observer goes first, then ours is back
         if wanted != self._observing:
@@ -233,14 +139,14 @@ class Trainer:
         self._mark = None if self._interrupted() else time.perf_counter()
 
     def _keep_pace(self) -> None:
-        pace = self.job.pace
+        pace = self.job.control.pace
         self._observe()
         if pace.paced and not pace.per_batch:  # per batch, the batches wait (_on_batch)
             self._wait(1 / pace.epochs_per_second)
 
     def _on_batch(self, record: minidl.BatchRecord) -> None:
         """After each mini-batch, in the training thread: keep its loss; per batch, show its update."""
-        pace, size, n = self.job.pace, self.job.batch_size, self.job.data.X_train.shape[0]
+        pace, size, n = self.job.control.pace, self.job.batch_size, self.job.data.X_train.shape[0]
         self._batches = self._batches or -(-n // size)
         points = min(size, n - record.index * size)
         if pace.batch_losses:
@@ -273,7 +179,7 @@ class Trainer:
         self._units: np.ndarray | None = None
         self._units_step = 1
         self._columns = inside.columns(architecture.describe(self.job.model))
-        self.job.batch_sink = self._batch_stepped
+        self.job.control.batch_sink = self._batch_stepped
 
     def _batch_stepped(self, record: minidl.BatchRecord) -> None:
         """Called by fit after a traced batch: keep it for the pause that follows, and observe as
@@ -291,7 +197,9 @@ class Trainer:
         picture = self._image() if image else None
         if picture is not None and np.isfinite(picture).all():
             self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
-        self.send(BatchStepped(record))
+        control = self.job.control
+        acked = control.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
+        self.send(BatchStepped(record, self.job.optimizer.eta, acked, control.paused))
 
     def _remember_epoch(self) -> None:
         """Keep the weights at the end of this epoch as a flat copy in parameter order (what the
@@ -318,7 +226,7 @@ class Trainer:
         if image or (image is None and now >= self._next_image):
             picture = self._image()
             spent = time.perf_counter() - now
-            self._next_image = now + max(self._stretch() / IMAGE_HZ, spent / IMAGE_SHARE)
+            self._next_image = now + max(self._stretch() / self.config.image_hz, spent / self.config.image_share)
         if pin:
             self._pinned = self._last_epoch
             if self._snapshots and self._snapshots[-1][0] == self._last_epoch:
@@ -331,24 +239,27 @@ class Trainer:
             due = metrics and self._pending and (forced or started >= self._next_metrics)
             values = self._metrics() if due else None
             if values is not None:
-                self._next_metrics = started + max(1 / METRICS_HZ, (time.perf_counter() - started) / METRICS_SHARE)
+                spent = time.perf_counter() - started
+                self._next_metrics = started + max(1 / self.config.metrics_hz, spent / self.config.metrics_share)
                 measured = Metrics(self._last_epoch, **values)
                 if values["test_loss"] is not None and self._test_epochs[-1:] != [self._last_epoch]:
                     self._test_epochs.append(self._last_epoch)
                     self._test_losses.append(values["test_loss"])
+            control = self.job.control
+            acked = control.acked  # first: a command applied after it shows in ``paused`` only, and is ignored
             self.send(Progress(self._first_pending, np.asarray(self._pending, np.float32),
                                np.asarray(self._test_epochs, np.int64), np.asarray(self._test_losses, np.float32),
-                               self._snapshots, measured, paused=self.job.control.paused))
+                               self._snapshots, measured, paused=control.paused, acked=acked,
+                               etas=control.take_applied()))
             self._first_pending = self._last_epoch + 1
             self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
-            self._next_progress = now + self._stretch() / PROGRESS_HZ
+            self._next_progress = now + self._stretch() / self.config.progress_hz
         if picture is not None and np.isfinite(picture).all():
             self.send(Frame(self._last_epoch, picture, self._units, self._units_step))
         self._send_batches()
 
     def _stretch(self) -> float:
-        load = self.job.gui_load
-        return 1.0 if load is None else load.stretch
+        return self.config.stretch(self.job.control.load)
 
     def _outputs(self, X: torch.Tensor, kept: str | None = None) -> torch.Tensor | None:
         """The model's outputs for ``X``, in chunks for a wide network; None if a stop came meanwhile.
@@ -371,9 +282,9 @@ class Trainer:
         if self._chunk >= self.job.grid.shape[0]:
             with intra_op_threads(self._threads):
                 picture = self.imager()  # buffers kept from frame to frame: cheaper for small networks
-                wanted = self.job.units_wanted
-                if wanted is None or wanted.on:  # none while the view is closed; coarse for its thumbnails
-                    self._units_step = 1 if wanted is None else wanted.step
+                wanted = self.job.control.units
+                if wanted.on:  # none while the view is closed; coarse for its thumbnails
+                    self._units_step = wanted.step
                     self._units = self._unit_images(self._units_step)
                 return picture
         out = self._outputs(self.job.grid)
@@ -400,9 +311,9 @@ class Trainer:
             self._test_epochs.append(self._last_epoch)
             self._test_losses.append(loss)
         done = self._last_epoch - self.job.first_epoch + 1
-        self._next_test_epoch = self.job.first_epoch - 1 + max(done + 1, math.ceil(done * TEST_GROWTH))
+        self._next_test_epoch = self.job.first_epoch - 1 + max(done + 1, math.ceil(done * self.config.test_growth))
         # The first pass of a run makes its tensors (1 ms against 0.2 ms later on the report's network):
         # its cost would keep the next sample 50 ms away, just where the test loss falls fastest.
         spent = 0.0 if self._first_test else time.perf_counter() - now
         self._first_test = False
-        self._next_test = now + max(1 / TEST_HZ, spent / TEST_SHARE)
+        self._next_test = now + max(1 / self.config.test_hz, spent / self.config.test_share)

@@ -3,6 +3,7 @@ plain-torch reference forward, and running an exported script."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -24,6 +25,9 @@ class InlineRun:
     def __init__(self, job, deliver):
         self.job = job
         Trainer(job, deliver).run()
+
+    def command(self, name: str, *args) -> None:
+        self.job.control.apply(name, *args)
 
     def wait(self, *_) -> bool:
         return True
@@ -63,10 +67,8 @@ def run_script(text: str, tmp_path) -> dict[str, str]:
 def edit_once_during_run(s: Session, monkeypatch, before: int, **changes) -> list[int]:
     """Make ``s.edit(**changes)`` once, from the first progress message before epoch ``before``, as a
     person does during a run; returns the list that gets the epoch it was made at. A message comes
-    every epoch (``PROGRESS_HZ`` patched): at the real rate a fast machine sends none before the end."""
-    from gui.training import trainer
-
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)
+    every epoch (``progress_hz`` raised): at the real rate a fast machine sends none before the end."""
+    s.trainer_config = dataclasses.replace(s.trainer_config, progress_hz=1e6)
     edits: list[int] = []
 
     def edit_once(_message):

@@ -57,21 +57,24 @@ def test_a_stopped_run_shows_the_weights_it_kept(qtbot, window):
 
 
 def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
-    """GuiLoad measures CPU time over wall time between two calls, smoothed; its stretch starts above GUI_SHARE."""
-    from gui.training import trainer
+    """GuiLoad measures CPU time over wall time between two calls, smoothed; the trainer's stretch starts
+    above the config's gui_share."""
+    from gui.training import control
+    from gui.training.job import TrainerConfig
 
+    config = TrainerConfig()
     clock = {"wall": 0.0, "cpu": 0.0}
-    monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock["wall"])
-    monkeypatch.setattr(trainer.time, "thread_time", lambda: clock["cpu"])
-    load = trainer.GuiLoad()
+    monkeypatch.setattr(control.time, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(control.time, "thread_time", lambda: clock["cpu"])
+    load = control.GuiLoad()
     load.measure()
-    assert load.share == 0 and load.stretch == 1
+    assert load.share == 0 and config.stretch(load.share) == 1
     for _ in range(30):  # the GUI thread busy 20 % of each 100 ms
         clock["wall"] += 0.1
         clock["cpu"] += 0.02
         load.measure()
     assert abs(load.share - 0.2) < 1e-3
-    assert load.stretch == min(trainer.MAX_STRETCH, 0.2 / trainer.GUI_SHARE)
+    assert config.stretch(load.share) == min(config.max_stretch, load.share / config.gui_share) > 1
     clock["wall"] += 0.01  # a short interval (a run's last message) weighs little, however busy
     clock["cpu"] += 0.01
     load.measure()
@@ -79,7 +82,7 @@ def test_the_gui_load_is_the_gui_thread_s_share_of_the_time(monkeypatch):
     for _ in range(30):  # idle again
         clock["wall"] += 0.1
         load.measure()
-    assert load.share < trainer.GUI_SHARE and load.stretch == 1
+    assert load.share < config.gui_share and config.stretch(load.share) == 1
     share = load.share
     load.start()  # a run starts: the GUI's work to start it and the idle minute before do not count
     clock["wall"] += 60
@@ -99,32 +102,31 @@ def test_a_busy_gui_thread_gets_fewer_messages(monkeypatch):
     from gui.model.experiment import Experiment
     from gui.model.session import Session
     from gui.training import trainer
+    from gui.training.control import RunControl
+    from gui.training.job import Job, TrainerConfig
     from gui.training.messages import Progress
 
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 400)
+    config = TrainerConfig(progress_hz=400)
     s = Session(Experiment(n_train=200, n_test=50, batch_size=10, epochs=200))
     counts, rates = {}, {}
     for share in (0.0, 1.0):
         clock = FakeClock(tick=1e-3).install(monkeypatch)
-        load = trainer.GuiLoad()
-        load.share = share
-        job = trainer.Job(s._model, s.data, minidl.SGD(1e-3), 200, 10, 1, s.grid, minidl.TrainingControl(),
-                          gui_load=load)
+        optimizer = minidl.SGD(1e-3)
+        job = Job(s.model, s.data, optimizer, 200, 10, 1, s.grid, RunControl(optimizer, 1, load=share), config=config)
         messages = []
         trainer.Trainer(job, messages.append).run()
         counts[share] = sum(isinstance(m, Progress) for m in messages)
         rates[share] = counts[share] / clock.now  # messages a second of the clock
     assert counts[1.0] < counts[0.0] / 2
-    assert rates[1.0] <= 400 / trainer.MAX_STRETCH * 1.2
+    assert rates[1.0] <= 400 / config.max_stretch * 1.2
 
 
 def test_the_window_s_runs_measure_the_gui_thread(qtbot, window):
-    """The session's GuiLoad goes with each run, and the Qt runner measures it at each progress message."""
+    """The session measures the GUI thread's share at each progress message of a run (and sends it to the run)."""
     small_data(window)
     s = window.session
     assert s.gui_load.share == 0
     start_long_run(qtbot, window)
-    assert s._job.gui_load is s.gui_load
     qtbot.waitUntil(lambda: s.gui_load.share > 0, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
         s.request_stop()

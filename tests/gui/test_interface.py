@@ -24,6 +24,8 @@ from gui.model.experiment import Experiment
 from gui.model.session import Session
 from gui.qt.window.main_window import MainWindow
 from gui.training import trainer
+from gui.training.control import RunControl
+from gui.training.job import Job, TrainerConfig
 from gui.training.messages import Progress
 
 NAMES = {
@@ -191,13 +193,13 @@ def test_test_loss_is_sampled_more_often_than_the_plots_are_told(window, qtbot):
 
 
 def test_a_fast_run_samples_the_test_loss_at_its_first_epochs_too(monkeypatch):
-    # Time alone (TEST_HZ) let a fast run pass its first 100 epochs, where the loss falls fastest,
-    # with two samples: the run's epochs 1, 2, 3, 5, 8, ... (each TEST_GROWTH times the last) get one.
-    monkeypatch.setattr(trainer, "TEST_HZ", 1e-6)  # no samples by time, no messages before the end
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e-6)
+    # Time alone (test_hz) would let a fast run pass its first 100 epochs, where the loss falls fastest,
+    # with two samples: the run's epochs 1, 2, 3, 5, 8, ... (each test_growth times the last) get one.
+    config = TrainerConfig(test_hz=1e-6, progress_hz=1e-6)  # no samples by time, no messages before the end
     s = Session(Experiment(n_train=100, n_test=50, batch_size=25, epochs=150))
     for first in (1, 151):  # a fresh run, then a Continue: counted from the run's own start
-        job = trainer.Job(s._model, s.data, minidl.SGD(1e-3), 150, 25, first, s.grid, minidl.TrainingControl())
+        optimizer = minidl.SGD(1e-3)
+        job = Job(s.model, s.data, optimizer, 150, 25, first, s.grid, RunControl(optimizer, first), config=config)
         messages = []
         trainer.Trainer(job, messages.append).run()
         sampled = np.concatenate([m.test_epochs for m in messages if isinstance(m, Progress)])
@@ -209,8 +211,7 @@ def test_a_fast_run_samples_the_test_loss_at_its_first_epochs_too(monkeypatch):
 def test_the_metrics_line_keeps_its_numbers_between_two_measures(window, qtbot, monkeypatch):
     """Progress comes more often than the test loss and errors are measured: the line keeps the last
     ones, marked with their epoch, instead of dropping them until the next measure (it blinked)."""
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 50)
-    monkeypatch.setattr(trainer, "METRICS_HZ", 2)
+    window.session.trainer_config = TrainerConfig(progress_hz=50, metrics_hz=2)
     small_data(window)
     texts = []
     window.session.events.connect("progress", lambda message: texts.append(find(window, QLabel, "metricsLabel").text()))

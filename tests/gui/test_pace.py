@@ -13,15 +13,19 @@ from gui.model import pace as pace_module
 from gui.model.experiment import Experiment
 from gui.model.pace import SPEEDS, Pace, nearest_stop
 from gui.model.session import Session
+from gui.training.control import RunControl
+from gui.training.job import Job
 from gui.training.messages import BatchLosses, Finished, Frame, Progress
-from gui.training.trainer import Job, Trainer
+from gui.training.trainer import Trainer
 
 
-def job(pace: Pace | None, epochs=6, n_train=100, batch_size=25, control=None) -> Job:
+def job(pace: Pace, epochs=6, n_train=100, batch_size=25, control=None) -> Job:
     e = Experiment(n_train=n_train, n_test=50, batch_size=batch_size, epochs=epochs)
     s = Session(e)  # builds data, grid and the model; never runs
-    return Job(s._model, s.data, minidl.SGD(1e-3), epochs, batch_size, 1, s.grid,
-               control or minidl.TrainingControl(), pace=pace)
+    optimizer = minidl.SGD(1e-3)
+    control = control or RunControl(optimizer, 1)
+    control.pace = pace
+    return Job(s.model, s.data, optimizer, epochs, batch_size, 1, s.grid, control)
 
 
 def run(j: Job) -> list:
@@ -44,7 +48,7 @@ def test_a_paced_run_takes_its_time_and_draws_every_epoch(monkeypatch):
 def test_max_speed_does_not_wait_and_does_not_observe_batches(monkeypatch):
     clock = FakeClock().install(monkeypatch)
     seen = []
-    control = minidl.TrainingControl()
+    control = RunControl(minidl.SGD(1e-3), 1)
     original = control.observe
     control.observe = lambda *a, **k: (seen.append(a), original(*a, **k))
     messages = run(job(Pace(None), epochs=6, control=control))

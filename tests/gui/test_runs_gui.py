@@ -194,10 +194,10 @@ def test_comparing_costs_a_run_nothing_per_epoch(two_runs, qtbot, monkeypatch):
 
     from gui.qt.plots import overlays
     from gui.qt.runs import runs_view
-    from gui.training import trainer
+    from gui.training.job import TrainerConfig
 
     window, s = two_runs, two_runs.session
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 100)  # messages during a short run, on a fast machine too
+    s.trainer_config = TrainerConfig(progress_hz=100)  # messages during a short run, on a fast machine too
     s.compare(["A", "B"])
     images, drawn = [], []
     real = runs_view.model_from

@@ -199,19 +199,17 @@ def test_messages_are_copies_not_the_live_tensors():
 
 def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch(monkeypatch):
     """Past epoch 200 the worker keeps the last epoch's weights as one copy of the packed parameters."""
-    import gui.model.session as session_module
 
-    class StopMidEpoch(session_module.LinkedControl):
-        def __init__(self):
-            super().__init__()
-            self.observe(self.count)
+    class StopMidEpoch(InlineRun):
+        """An inline run whose control stops it before the 5th batch of epoch 251."""
 
-        def count(self, record):
-            if (record.epoch, record.index) == (251, 3):  # the 5th batch of epoch 251 never runs
-                self.stop()
+        def __init__(self, job, deliver):
+            control = job.control
+            control.observe(lambda record: (record.epoch, record.index) == (251, 3) and control.stop())
+            super().__init__(job, deliver)
 
-    monkeypatch.setattr(session_module, "LinkedControl", StopMidEpoch)
     s = small(epochs=5000)
+    s.runner = StopMidEpoch
     s.run()
     assert s.finish_reason == "stopped" and s.history.epochs == 250
     assert 250 % s.timeline.stride != 0  # not a regular snapshot: pinned by the stop

@@ -26,19 +26,21 @@ from gui.model.session import Session
 from gui.model.timeline import flatten
 from gui.qt import runner as worker
 from gui.training import process as training_process
-from gui.training import trainer
 from gui.training.child import Child, Remote
+from gui.training.control import RunControl
+from gui.training.job import Job, TrainerConfig
 from gui.training.messages import Finished, Progress
-from gui.training.process import Handback, LinkedControl, dumps, job_spec, loads
+from gui.training.process import Handback, dumps, job_spec, loads
 
 
-def trained(runner, edit_eta: bool = False) -> Session:
+def trained(runner, edit_eta: bool = False, config: TrainerConfig | None = None) -> Session:
     """A session with momentum (its state must come back too), trained 40 epochs with ``runner`` (and an
     eta edit while it trains); waits in the event loop."""
     from PySide6.QtWidgets import QApplication
 
     s = Session(Experiment(n_train=100, n_test=100, batch_size=10, epochs=40, optimizer="SGD + momentum",
                            momentum=0.9), runner=runner)
+    s.trainer_config = config or s.trainer_config
     ended = []
     s.events.connect("finished", lambda reason, _text: ended.append(reason))
     if edit_eta:
@@ -67,8 +69,7 @@ def test_a_run_in_the_process_equals_one_in_a_thread_bit_for_bit(qtbot):
 
 
 def test_an_eta_edit_reaches_the_process_and_its_epoch_comes_back(qtbot, monkeypatch):
-    monkeypatch.setattr(trainer, "PROGRESS_HZ", 1e6)  # a message each epoch: the edit comes early in the run
-    s = trained(worker.start, edit_eta=True)
+    s = trained(worker.start, edit_eta=True, config=TrainerConfig(progress_hz=1e6))  # a message each epoch
     changes = [(first, v["eta"]) for first, v in s.schedule]
     assert changes[0] == (1, 1e-3) and changes[-1][1] == 2e-3 and 11 < changes[-1][0] <= 40
     assert s.optimizer.eta == 2e-3  # the optimizer came back with it
@@ -181,11 +182,10 @@ class Loop:
 
 def spec_of(run: int, **settings) -> dict:
     s = Session(Experiment(n_train=100, n_test=100, batch_size=10, epochs=5, **settings))
-    from gui.training.trainer import Job
-
-    job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 10, 1, s.grid, LinkedControl(),
+    optimizer = s.experiment.build_optimizer()
+    job = Job(s.model, s.data, optimizer, 5, 10, 1, s.grid, RunControl(optimizer, 1),
               snapshot_wanted=s.timeline.rule(1))
-    return job_spec(job, run, 0.0)
+    return job_spec(job, run)
 
 
 def test_the_process_reports_an_error_in_training_and_serves_the_next_run(monkeypatch):
@@ -237,7 +237,7 @@ def test_the_loop_answers_each_command_at_once_even_inside_a_long_mini_batch():
         loop.receive_answers(1)
         loop.send(("ping",))
         loop.receive_answers(2)  # while the run waits in its first epoch
-        loop.send(("cmd", 1, 1, "stop", ()))
+        loop.send(("cmd", 1, "stop", ()))
         loop.receive_answers(3)
         assert not RELEASE.is_set()
         RELEASE.set()  # the mini-batch ends: the Stop is seen
@@ -250,14 +250,17 @@ def test_the_loop_answers_each_command_at_once_even_inside_a_long_mini_batch():
 def test_commands_for_a_run_that_is_still_being_built_are_kept_for_it():
     """A Stop sent right after the job reaches the run even if the process has not built it yet."""
     child = Child(None, None)
-    child.take(("cmd", 2, 1, "step", (3,)))
-    child.take(("cmd", 2, 2, "stop", ()))
-    child.take(("cmd", 1, 5, "pause", ()))  # an older run's: dropped
+    child.take(("cmd", 2, "step", (3,)))
+    child.take(("cmd", 2, "eta", (0.5,)))
+    child.take(("cmd", 2, "stop", ()))
+    child.take(("cmd", 1, "pause", ()))  # an older run's: dropped
     remote = Remote(spec_of(2), None)
     child.begin(remote)
-    assert remote.control.stopped and not remote.control.paused and remote.acked == 2
-    child.take(("cmd", 2, 3, "pause", ()))
-    assert remote.control.paused and remote.acked == 3 and child.early == []
+    assert remote.control.stopped and not remote.control.paused and remote.control.acked == 2
+    child.take(("cmd", 2, "pause", ()))
+    assert remote.control.paused and remote.control.acked == 3 and child.early == []
+    child.take(("cmd", 2, "no such command", ()))  # ignored: the run goes on
+    assert remote.control.acked == 3
 
 
 @pytest.mark.parametrize("tensor", [torch.arange(6.0).reshape(2, 3).t(), torch.ones(3, dtype=torch.float64),
@@ -267,18 +270,28 @@ def test_tensors_cross_the_pipe_with_their_values_shape_and_dtype(tensor):
     assert back.dtype == tensor.dtype and back.shape == tensor.shape and torch.equal(back, tensor)
 
 
-def test_the_control_forwards_its_switches_and_mirrors_the_process():
-    control, sent = LinkedControl(), []
-    control.forward = lambda *command: sent.append(command)
-    control.pause()
-    control.step(2)
-    control.step_batches(1)
-    control.observe(print, trace=True)
-    control.resume()
-    control.stop()
-    assert sent == [("pause",), ("step", 2), ("step_batches", 1), ("observe", True), ("resume",), ("stop",)]
-    control.mirror(True)
-    assert control.paused and control.halted and len(sent) == 6
+def test_the_run_control_takes_every_command_and_counts_the_switches():
+    optimizer = minidl.SGD(1e-3)
+    control = RunControl(optimizer, 1)
+    control.apply("pause")
+    control.apply("step", 2)
+    control.apply("step_batches", 1)
+    control.apply("trace")
+    assert control.trace and control.acked == 4
+    control.apply("eta", 0.5)
+    control.apply("pace", 5.0, True)
+    control.apply("units", False, False)
+    control.apply("load", 0.25)
+    assert control.acked == 4  # only the switches count
+    assert (control.pace.epochs_per_second, control.pace.batch_losses) == (5.0, True)
+    assert not control.units.on and control.load == 0.25
+    assert control.proceed() and optimizer.eta == 0.5 and control.take_applied() == [(1, 0.5)]
+    control.apply("stop")
+    assert control.stopped and control.acked == 5
+    with pytest.raises(ValueError, match="unknown run command"):
+        control.apply("mirror", True)
+    copy = RunControl.from_state(control.state(), optimizer, 1)
+    assert copy.acked == 5 and copy.pace == control.pace and copy.units == control.units
 
 
 def test_a_wide_network_trains_in_a_thread(qtbot, monkeypatch):
@@ -348,11 +361,10 @@ def test_a_job_reaches_a_process_still_starting_without_waiting_for_it():
     """The command pipe holds the report's job (130 kB) while the process imports torch: it goes at once,
     nothing waits in the GUI's queue."""
     s = Session(Experiment())
-    from gui.training.trainer import Job
-
-    job = Job(s.model, s.data, s.experiment.build_optimizer(), 5, 100, 1, s.grid, LinkedControl(),
+    optimizer = s.experiment.build_optimizer()
+    job = Job(s.model, s.data, optimizer, 5, 100, 1, s.grid, RunControl(optimizer, 1),
               snapshot_wanted=s.timeline.rule(1))
-    spec = dumps(("job", job_spec(job, 1, 0.0)))
+    spec = dumps(("job", job_spec(job, 1)))
     process = training_process.TrainingProcess()
     try:
         assert process.send_bytes(spec)

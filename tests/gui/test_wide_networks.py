@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 import minidl
 from gui.model.experiment import linear
-from gui.training.trainer import Job, Trainer
+from gui.training.control import RunControl
+from gui.training.job import Job
+from gui.training.trainer import Trainer
 
 WIDE = [linear(4096), {"type": "ReLU"}, linear(4096), {"type": "ReLU"}, linear(2), {"type": "Tanh"}]
 
@@ -64,9 +66,10 @@ def test_a_stop_interrupts_a_wide_network_s_picture_between_chunks():
     model = minidl.architecture.build(WIDE, 2)
     model.setLoss(minidl.MSE())
     data = type("D", (), {})()
-    control = minidl.TrainingControl()
+    optimizer = minidl.SGD(1e-3)
+    control = RunControl(optimizer, 1)
     grid = torch.rand(10_000, 2)
-    trainer = Trainer(Job(model, data, minidl.SGD(1e-3), 1, 10, 1, grid, control), lambda message: None)
+    trainer = Trainer(Job(model, data, optimizer, 1, 10, 1, grid, control), lambda message: None)
     assert trainer._chunk < grid.shape[0]  # chunked: 10,000 points x 16.8 M parameters
     control.stop()
     assert trainer._outputs(grid) is None and trainer._image() is None

@@ -182,8 +182,7 @@ class NetworkView(QWidget):
     def _want_units(self) -> None:
         """The worker makes unit images only while they are seen: the view open, or a unit in the big
         plot; and at every grid point only for that plot (the thumbnails show every 4th a side)."""
-        wanted = self.session.units_wanted
-        wanted.on, wanted.full = self.isVisible() or self.selected is not None, self.selected is not None
+        self.session.want_units(self.isVisible() or self.selected is not None, self.selected is not None)
 
     def refresh(self, live_too: bool = False) -> None:
         """Draw the shown epoch (the timeline's, or the head's when no run is followed live; with

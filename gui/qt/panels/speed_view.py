@@ -1,6 +1,6 @@
 """The speed a class can follow: ``speedSlider`` (1 to 50 epochs a second, or max), and the optional
-per-batch loss curve on the loss plot (``batchLossCheck``). The worker reads the session's
-:class:`~gui.model.pace.Pace`; this view only sets it and draws what the worker sends."""
+per-batch loss curve on the loss plot (``batchLossCheck``). This view sets the speed through the session
+(:meth:`~gui.model.session.Session.set_speed`, which sends it to a live run) and draws what the run sends."""
 
 from __future__ import annotations
 
@@ -54,14 +54,14 @@ class SpeedControl(QWidget):
 
     def set_speed(self, epochs_per_second: float | None) -> None:
         """``None``: max. Any positive speed is kept exactly; the slider shows the nearest stop."""
-        self.session.pace.set(epochs_per_second)
+        self.session.set_speed(epochs_per_second)
         self.slider.blockSignals(True)
         self.slider.setValue(nearest_stop(epochs_per_second))
         self.slider.blockSignals(False)
         self.value_label.setText(speed_text(self.session.pace.epochs_per_second))
 
     def _batch_losses(self, on: bool) -> None:
-        self.session.pace.batch_losses = on
+        self.session.set_batch_losses(on)
         self.curve.set_visible(on)
 
 

@@ -128,7 +128,7 @@ class Display(QObject):
         if image is not None:
             self.boundary_plot.show_image(image, s.extent)
         if wanted is None:
-            s.metrics = metrics
+            s.record_metrics(metrics)
         self._show_metrics(metrics)
 
     # -- drawing ----------------------------------------------------------------------------
