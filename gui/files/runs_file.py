@@ -139,7 +139,7 @@ def _run(i: int, item, tensors: dict) -> Run:
 def _snapshots(who: str, epochs, params: torch.Tensor | None, size: int, last: int) -> tuple[dict, bool]:
     """``(epoch -> flat weights, whether some were left out)``: at most :data:`~gui.model.runs.RUN_SNAPSHOTS` of
     them, and of those only the ones a run of this network keeps (:func:`gui.model.runs.pick_snapshots`). They are
-    views of the file's tensor: :meth:`gui.model.session_runs.KeptRuns.adopt_runs` copies the ones the memory
+    views of the file's tensor: :meth:`gui.model.session.Session.adopt_runs` copies the ones the memory
     budget keeps, so no snapshot is copied only to be given up."""
     if not epochs:
         return {}, False

@@ -38,7 +38,6 @@ run did only from its messages, so a run in a thread and one in the training pro
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,13 +45,13 @@ import torch
 
 import minidl
 from gui.model import boundary
-from gui.model.batch_steps import BatchSteps
+from gui.model.batch_steps import BatchStepper
 from gui.model.data import Data
 from gui.model.experiment import Experiment
 from gui.model.history import History
 from gui.model.pace import Pace
 from gui.model.runs import Run, RunBook, stamp
-from gui.model.session_runs import KeptRuns
+from gui.model.session_runs import RunRecorder
 from gui.model.timeline import Timeline, flatten
 from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import ViewRequest, fresh_network, load_flat, model_from
@@ -74,24 +73,40 @@ DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "poin
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
 
 
-class Events:
-    """A small observer: ``connect(name, callback)``, ``emit(name, *args)``.
+# Every event a session emits, and what it passes: declared here, so that a misspelt name fails at once.
+EVENTS = {
+    "experiment": "(): the settings changed or were replaced",
+    "model": "(): new weights or history: redraw everything",
+    "progress": "(Progress): epochs trained, with their losses, snapshots and metrics",
+    "frame": "(Frame): a boundary image (and the units' images) of a live run",
+    "batches": "(BatchLosses): mini-batch losses, for the per-batch curve",
+    "batch": "(BatchStep): the numbers of a batch step",
+    "state": "(str): idle, running, paused, stopping or finished",
+    "started": "(): a run started",
+    "finished": "(reason, text): a run ended",
+    "status": "(text): a sentence for the status bar",
+    "seek": "(epoch or None): the timeline shows another epoch (None: the head)",
+    "modified": "(bool): the experiment has unsaved changes, or not",
+    "runs": "(): a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed",
+}
 
-    Names: ``experiment`` (settings changed or replaced), ``model`` (new weights or history: redraw
-    everything), ``progress(Progress)``, ``frame(Frame)``, ``state(str)``, ``finished(reason, text)``,
-    ``status(text)``, ``seek(epoch or None)``, ``modified(bool)``, ``started``, ``batches(BatchLosses)``,
-    ``runs`` (a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed),
-    ``batch(BatchStep)`` (a batch step's numbers).
-    """
+
+class Events:
+    """A small observer: ``connect(name, callback)``, ``emit(name, *args)``, for the names of :data:`EVENTS`."""
 
     def __init__(self):
-        self._callbacks: dict[str, list[Callable]] = defaultdict(list)
+        self._callbacks: dict[str, list[Callable]] = {name: [] for name in EVENTS}
+
+    def _listeners(self, name: str) -> list[Callable]:
+        if name not in self._callbacks:
+            raise ValueError(f"a session has no event {name!r}; its events are {', '.join(EVENTS)}")
+        return self._callbacks[name]
 
     def connect(self, name: str, callback: Callable) -> None:
-        self._callbacks[name].append(callback)
+        self._listeners(name).append(callback)
 
     def emit(self, name: str, *args) -> None:
-        for callback in list(self._callbacks[name]):
+        for callback in list(self._listeners(name)):
             callback(*args)
 
 
@@ -110,13 +125,13 @@ class _Undo:
     stamp: int = 0
 
 
-class Session(KeptRuns, BatchSteps):
+class Session:
     """One experiment and its run. See the module docstring for the rules.
 
     Public, for views and automation: :attr:`experiment`, :attr:`data`, :attr:`history`,
     :attr:`state`, :attr:`model`, :attr:`metrics`, :meth:`snapshot_epochs`, :meth:`seek`,
     :meth:`resume_from`, :meth:`parameters_at`, the run controls, and :meth:`step_batch` /
-    :meth:`last_batch_step` (:class:`~gui.model.batch_steps.BatchSteps`).
+    :meth:`last_batch_step` (its :class:`~gui.model.batch_steps.BatchStepper`).
     """
 
     def __init__(self, experiment: Experiment | None = None, runner=None, builder=None):
@@ -146,8 +161,7 @@ class Session(KeptRuns, BatchSteps):
         # a fresh one at the next Run. Only the training thread steps it while a run is live.
         self.optimizer = None
         self._undo: _Undo | None = None
-        self._batch_first = self._batch_pending = False  # a batch step: to arm at the next start / in flight
-        self._last_batch = None
+        self.batch_stepper = BatchStepper(self)
         self._job = None  # the live run's Job
         # Read them here; change them with set_speed, set_batch_losses and want_units (each goes to a live run).
         self.pace = Pace()  # how fast a run goes (gui.model.pace)
@@ -158,6 +172,7 @@ class Session(KeptRuns, BatchSteps):
         # The runs kept for comparison (gui/model/runs.py), and how the current weights were trained:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
+        self.recorder = RunRecorder(self)
         self.schedule: list | None = []
         self.current_run: Run | None = None
         self._fork_at: int | None = None
@@ -262,7 +277,7 @@ class Session(KeptRuns, BatchSteps):
         else:
             self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
             self._model, self.history = model, history or History()
-            self.schedule = [(1, self._training_settings())] if not self.history.epochs else None
+            self.schedule = [(1, self.recorder.training_settings())] if not self.history.epochs else None
             self.current_run = None
             self.timeline = timeline if timeline is not None else Timeline([tuple(p.shape) for p in model.parameters()])
             if self.history.epochs not in self.timeline.epochs():
@@ -314,7 +329,8 @@ class Session(KeptRuns, BatchSteps):
             self.optimizer = e.build_optimizer()
         self._optimizer = self.optimizer
         self._optimizer.eta = e.eta
-        self._begin_run(done)
+        self.recorder.begin(done, forked=self._fork_at is not None)
+        self.events.emit("runs")
         stride = self.timeline.stride_for(target)
         self.timeline.thin(stride)
         self.gui_load.start()
@@ -327,9 +343,7 @@ class Session(KeptRuns, BatchSteps):
         self._sent = 0
         if first_step_only:
             self._command("step", 1)
-        if self._batch_first:
-            self._batch_first = False
-            self._arm_batch_step()
+        self.batch_stepper.armed()
         self.state, self.finish_reason, self._undo = RUNNING, None, None
         self._set_modified(True)
         self.events.emit("state", self.state)
@@ -401,7 +415,7 @@ class Session(KeptRuns, BatchSteps):
         self.target_epoch, self.state, self.finish_reason = 0, IDLE, None
         self._new_model()
         self._undo = undo if undo.history.epochs else None
-        self._fit_snapshot_budget()  # the timeline Undo can bring back counts too
+        self.recorder.fit_snapshot_budget()  # the timeline Undo can bring back counts too
         self.events.emit("model")
         self.events.emit("state", self.state)
         self.events.emit("status", f"Weights drawn again from seed {self.experiment.seed}"
@@ -451,6 +465,88 @@ class Session(KeptRuns, BatchSteps):
         """The numbers of the current weights, measured by a view off the training thread (the window's
         preview of an idle network): the metrics line and the runs table read them as :attr:`metrics`."""
         self.metrics = metrics
+
+    # -- the runs kept for comparison (gui/model/runs.py; recorded by gui/model/session_runs.py) ----
+    @property
+    def runs(self) -> list[Run]:
+        """Every run kept, oldest first: a fresh start, a Continue or a fork each add one."""
+        return self.run_book.runs
+
+    def compare(self, names) -> list[str]:
+        """Tick the runs ``names`` for comparison (the loss plot overlays them); returns the ticked names."""
+        ticked = self.run_book.compare(names)
+        self.events.emit("runs")
+        return ticked
+
+    def delete_run(self, name: str) -> None:
+        """Forget run ``name`` (not the session's weights); :meth:`undo_delete_run` brings it back."""
+        self.run_book.delete(name)
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {name} deleted (Ctrl+Z brings it back).")
+
+    def undo_delete_run(self) -> bool:
+        run = self.run_book.undo_delete()
+        if run is None:
+            return False
+        self.events.emit("runs")
+        self.events.emit("status", f"Run {run.name} is back.")
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether Edit › Undo (Ctrl+Z) has something to bring back: a Reset or a deleted run."""
+        return self.can_undo_reset or bool(self.run_book.undo_stamp)
+
+    def undo(self) -> bool:
+        """Undo the newer of the last Reset and the last run deletion."""
+        reset = self._undo.stamp if self.can_undo_reset else -1
+        if self.run_book.undo_stamp > reset:
+            return self.undo_delete_run()
+        return self.undo_reset()
+
+    def fork(self) -> bool:
+        """A new run from the weights at the timeline's epoch (the head when not seeking), with the
+        current settings; the run that trained past it stays in the runs for comparison."""
+        return self.resume_from(self.history.epochs if self.seek_epoch is None else self.seek_epoch)
+
+    def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None) -> None:
+        """The runs (and the schedule of the current weights) read from a file."""
+        self.recorder.adopt(runs, schedule, current)
+        self.events.emit("runs")
+
+    def run_weights(self, name: str, epoch: int) -> tuple[int, torch.Tensor] | None:
+        """``(snapshot epoch, flat weights)`` of run ``name`` nearest ``epoch`` (None without weights)."""
+        return self.recorder.run_weights(name, epoch)
+
+    def run_settings(self) -> dict:
+        """The settings of the current weights' run, as the runs table and a script show them."""
+        return self.recorder.run_settings()
+
+    def snapshot_bytes(self) -> int:
+        """Bytes of every weight snapshot the session holds, each tensor once (timeline, runs, Undo). At most
+        :data:`gui.model.timeline.SNAPSHOT_BUDGET` (or one snapshot where a single one is larger)."""
+        return self.recorder.snapshot_bytes()
+
+    @property
+    def undo_timeline(self) -> Timeline | None:
+        """The timeline a Reset discarded, which Undo can bring back (its snapshots count in the budget)."""
+        return self._undo.timeline if self._undo is not None else None
+
+    # -- the batch step ------------------------------------------------------------------------
+    def step_batch(self) -> None:
+        """Train exactly one mini-batch (the next one in the usual order), then pause; starts a run if
+        none is live. Its numbers come back as :meth:`last_batch_step` (event ``batch``)."""
+        self.batch_stepper.step()
+
+    def last_batch_step(self):
+        """The last mini-batch trained by :meth:`step_batch` (None before the first): a
+        :class:`gui.model.inside.BatchStep` with ``epoch``, ``batch_index``, ``X``, ``y``, ``loss_before``,
+        ``loss_after`` and per Linear ``layers``."""
+        return self.batch_stepper.last
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.events.emit("state", state)
 
     def _command(self, name: str, *args) -> None:
         """Send a command to the live run (:data:`gui.training.control.COMMANDS`): the only way the session
@@ -522,9 +618,9 @@ class Session(KeptRuns, BatchSteps):
                 return  # from a run already discarded (a late message); never happens in order
             self._measure_load()
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
-            self._take_live_changes(message.etas)
+            self.recorder.take_etas(message.etas)
             for epoch, flat, pinned in message.snapshots:
-                # No finiteness test here (it was 1.5 % of the GUI thread's time): the worker sends
+                # No finiteness test here (it would cost 1.5 % of the GUI thread's time): the worker sends
                 # weights only after an epoch that minidl.fit found finite, parameters included.
                 self.timeline.add(epoch, flat, pinned, check=False)
             if message.metrics is not None:
@@ -539,14 +635,14 @@ class Session(KeptRuns, BatchSteps):
         elif isinstance(message, Frame):
             self.events.emit("frame", message)
         elif isinstance(message, BatchStepped):
-            self._batch_stepped(message)
+            self.batch_stepper.stepped(message)
         elif isinstance(message, Finished):
             self._finish(message)
         elif isinstance(message, BatchLosses):
             self.events.emit("batches", message)
 
     def _finish(self, finished: Finished) -> None:
-        self._batch_pending, self._job = False, None
+        self.batch_stepper.pending, self._job = False, None
         run, self._run = self._run, None
         if run is not None:
             run.close()
@@ -561,9 +657,10 @@ class Session(KeptRuns, BatchSteps):
                 self.timeline.truncate(epoch)
                 load_flat(self._model, self.timeline.flat(epoch))
                 self.events.emit("model")
-        self._end_run(finished.reason)
+        if self.recorder.end(finished.reason):
+            self.events.emit("runs")
         self.state, self.finish_reason = FINISHED, finished.reason
-        text = finished.text + self.restart_note  # a stop inside an epoch: the optimizer's state restarts
+        text = finished.text + self.recorder.restart_note  # a stop inside an epoch: the optimizer's state restarts
         if finished.reason == "diverged":
             self.fresh_weights_needed = True
         elif finished.reason == "failed":
@@ -581,7 +678,7 @@ class Session(KeptRuns, BatchSteps):
     def _new_model(self) -> None:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
         self.history, self.metrics, self.seek_epoch = History(), None, None
-        self._last_batch = None
+        self.batch_stepper.forget()
         self.fresh_weights_needed = False
         self.schedule, self.current_run = [], None
         self.optimizer = None
@@ -608,7 +705,7 @@ class Session(KeptRuns, BatchSteps):
         self._model, flat = network
         self.timeline = Timeline([tuple(p.shape) for p in self._model.parameters()])
         self.timeline.add(0, flat, pinned=True, check=False)
-        self._fit_snapshot_budget()
+        self.recorder.fit_snapshot_budget()
         if was_building:
             self.events.emit("model")
             self.events.emit("state", self.state)

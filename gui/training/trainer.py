@@ -53,7 +53,7 @@ class Trainer:
         self._chunk = max(16, int(self.config.chunk // size)) if heavy else job.grid.shape[0]
         # The views' passes get the thread count the training's batches get: one for a small
         # network, which leaves the other core to the GUI thread (a second intra-op thread's
-        # OpenMP workers spin after each product and took 5 % of the run from both threads).
+        # OpenMP workers spin after each product and cost both threads 5 % of the run).
         self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
         self._batches = 0  # mini-batches an epoch, counted when batches are first observed
@@ -204,8 +204,8 @@ class Trainer:
     def _remember_epoch(self) -> None:
         """Keep the weights at the end of this epoch as a flat copy in parameter order (what the
         timeline stores): one gather from the model's packed parameters through a kept index, about
-        3 us on the report's network, where copying parameter by parameter took 36 us an epoch,
-        4 % of the run."""
+        3 us on the report's network (copying parameter by parameter costs 36 us an epoch, 4 % of
+        the run)."""
         packed = getattr(self.job.model, "flat", None)
         if packed is None:  # a module that is not written for the plan: nothing packed
             self._last_flat = flatten(self.job.model.parameters())

@@ -81,11 +81,11 @@ def test_progress_does_not_remake_the_run_settings(monkeypatch):
     s = small(dataset="Custom", points=drawn(100_000), epochs=1, batch_size=5000)
     s.run()
     run, settings = s.runs[0], s.runs[0].settings
-    run.state = "running"  # as during the run: each Progress message comes to _take_live_changes
-    made = []  # settings made again: each took a copy of the 100,000 points (3.6 ms a message)
+    run.state = "running"  # as during the run: each Progress message's etas go to the recorder
+    made = []  # settings made again: each would copy the 100,000 points (3.6 ms a message)
     monkeypatch.setattr(session_runs, "settings_of", lambda e: made.append(e) or runs.settings_of(e))
     monkeypatch.setattr(runs, "kept_settings", lambda v: made.append(v) or kept_settings(v))
     for _ in range(100):
-        s._take_live_changes()
+        s.recorder.take_etas([])
     assert made == []
     assert run.settings is settings

@@ -34,7 +34,7 @@ HEADER, FOOTER, GAP = 34, 40, 3
 MIN_THUMB = 4
 LEVELS = 6  # strengths of links drawn (each sign)
 # Links are drawn into a picture of their own, again at most once a second while a run is followed
-# live (stroking 400 lines took 7-24 ms, and the GUI thread holds the GIL the training thread needs).
+# live (stroking 400 lines costs 7-24 ms, and the GUI thread holds the GIL the training thread needs).
 LINKS_INTERVAL = 1.0
 # Live thumbnails at most every LIVE_INTERVAL seconds (the boundary plot keeps the image rate): each
 # redraw holds the GIL for the thumbnails' colour mapping, and at every frame the playground with this
@@ -68,9 +68,9 @@ def thumbnails(images: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 def over_white(colour: QColor, alpha: float) -> QColor:
     """``colour`` at ``alpha`` over the view's white, as an opaque colour. Qt's raster engine blends a
-    translucent line pixel by pixel: a paint of 400 links took 3.6 ms on the GUI thread (which holds the
+    translucent line pixel by pixel: a paint of 400 links costs 3.6 ms on the GUI thread (which holds the
     GIL the training needs), against 0.65 ms opaque. Where links cross, the stronger one (drawn last)
-    now covers the weaker instead of mixing with it."""
+    covers the weaker instead of mixing with it."""
     return QColor(*(round(255 + (c - 255) * alpha) for c in colour.getRgb()[:3]))
 
 
@@ -465,7 +465,7 @@ class NetworkView(QWidget):
         # Links in LEVELS strengths a sign, each drawn with one pen in one call (a pen per link made
         # a frame's paint ten times slower), the weak ones first.
         # Each link from the right edge of its unit's thumbnail to the left edge of the next column's,
-        # at their centres: the ends of all of them at once, in numpy (a Qt call a link took 4 ms a paint).
+        # at their centres: the ends of all of them at once, in numpy (a Qt call a link costs 4 ms a paint).
         rows_most = max(self.shown(k) for k in range(len(self._cols)))
         tops = np.array([HEADER + (rows_most - self.shown(k)) * (size + GAP) // 2 for k in range(len(self._cols))])
         lefts = np.asarray(xs, np.float64)

@@ -99,7 +99,7 @@ class Display(QObject):
 
     def _finished(self, _reason, _text) -> None:
         # A run that completes sends its last epoch's picture and metrics itself; computing them
-        # again here took the GUI thread (and the GIL) 3-130 ms at the end of every run. A stop,
+        # again here would hold the GUI thread (and the GIL) 3-130 ms at the end of every run. A stop,
         # a divergence or a failure ends without them: those are drawn from the weights kept.
         s, epoch = self.session, self.session.history.epochs
         if self._frame_epoch == epoch and s.metrics is not None and s.metrics.epoch == epoch:
@@ -169,7 +169,7 @@ class Display(QObject):
             metrics = metrics or s.metrics
             shown, prefix = epoch, f"Epoch {epoch} of {total}"
         # A live run measures its test loss and errors 4 times a second and sends progress 10 times: between
-        # two measures the line keeps the last ones, with their epoch (it used to drop them, and blink).
+        # two measures the line keeps the last ones, with their epoch, so that it does not blink.
         earlier = metrics is not None and s.seek_epoch is None and s.running and 0 < metrics.epoch < shown
         if metrics is None or metrics.test_loss is None or shown == 0 or (metrics.epoch != shown and not earlier):
             hint = ""
