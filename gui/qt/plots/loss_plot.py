@@ -256,7 +256,7 @@ class LossPlot(pg.PlotWidget):
     def _live_curve(self, name: str, colour: str) -> LiveCurve:
         """A :class:`LiveCurve`, a bare PlotCurveItem underneath: the :class:`Envelope` already bounds
         its points, and a PlotDataItem's own downsampling, clipping and log layer costs 0.3 ms of a 1 ms
-        frame, on the GUI thread that holds the GIL the training needs (benchmarks/README.md).
+        frame, on the GUI thread that holds the GIL the training needs (benchmarks/bench_gui.py).
         Log mode is :meth:`_drawn`'s."""
         curve = LiveCurve(self.view, pg.mkPen(colour, width=1), name)
         self.getPlotItem().addItem(curve)
