@@ -164,7 +164,7 @@ def _whole(value) -> bool:
 
 
 def _run_points(who: str, named, at, tensors: dict) -> list:
-    """A run's own points: a list in its JSON (a file written before they moved out), else the tensor
+    """A run's own points: a list in its JSON (the older format, still read), else the tensor
     ``at`` names, whose count its summary ``named`` states; checked like the experiment's."""
     if isinstance(named, list):
         try:

@@ -29,9 +29,9 @@ class KeptPass:
     """The output of one network for one set of points (a grid, a test set), again and again (the
     training worker's frames and samples): the activations go into buffers kept from the previous
     call, because fresh tensors of thousands of rows cost more in page faults than their arithmetic
-    (2.7 ms against 0.9 ms a frame on the report's network). The network's layers must not change
-    meanwhile, and the first call must not be made in inference mode (its buffers could not be
-    written outside it)."""
+    (about 2.7 ms a frame fresh against under 1 ms kept, on the report's network; see
+    benchmarks/README.md). The network's layers must not change meanwhile, and the first call must
+    not be made in inference mode (its buffers could not be written outside it)."""
 
     def __init__(self, model, points: torch.Tensor, what: str = "the points"):
         model.check_input(points, what)

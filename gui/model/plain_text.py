@@ -18,8 +18,8 @@ def as_html(text: str) -> str:
 
 def tooltip(text: str) -> str:
     """A tooltip that shows ``text`` verbatim. Text without ``<`` or ``&`` is plain to Qt already and is
-    left as it is; other text is escaped, and marked as HTML (escaped text that Qt took for plain text
-    would show ``&amp;``), its line breaks kept."""
+    left as it is; other text is escaped, and marked as HTML (escaped text that Qt takes for plain text
+    shows ``&amp;``), its line breaks kept."""
     if "<" not in text and "&" not in text:
         return text
     return f'<p style="white-space:pre-wrap">{as_html(text)}</p>'

@@ -39,7 +39,7 @@ CONTROLS = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QAbst
 
 
 def top_room(plot_item, points: float) -> None:
-    """Room above a plot's top tick label (half of it stood above the plot and was cut off)."""
+    """Room above a plot's top tick label (without it, half of the label stands above the plot and is cut off)."""
     pixels = points * QApplication.primaryScreen().logicalDotsPerInch() / 72
     plot_item.layout.setContentsMargins(0, pixels * 0.6, 4, 0)
 

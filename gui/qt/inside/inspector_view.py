@@ -109,7 +109,7 @@ class Inspector(QWidget):
                               "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
                               "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
         # No word-wrapped labels here: every relayout of the window (the metrics line changes ten times
-        # a second) asks such a label to lay its text out again, and that cost the run 5 % of its
+        # a second) asks such a label to lay its text out again, which costs the run about 5 % of its
         # speed (benchmarks/bench_gui.py). The flags sit in a box of fixed height that scrolls.
         self.flags_label = QPlainTextEdit(objectName="inspectorFlags", readOnly=True)
         self.flags_label.setFixedHeight(2 * self.flags_label.fontMetrics().lineSpacing() + 10)
@@ -191,7 +191,7 @@ class Inspector(QWidget):
                 self._cache[snapshot], self._histograms[snapshot] = result
                 then()
 
-        def compute():  # the histograms too: 40-200 ms of a 4096 x 4096 layer on the GUI thread held Stop
+        def compute():  # the histograms too: 40-200 ms for a 4096 x 4096 layer, too long for the GUI thread
             return (inside.layer_stats(blocks, params, data.X_train, data.y_train, eta, loss),
                     [inside.histogram(w) for w in params[::2]])
         self.background.submit(compute, done)
@@ -343,8 +343,8 @@ class Inspector(QWidget):
         self._fit_axes()
 
     def _fit_axes(self) -> None:
-        """In a short dock (the default window's is about 190 pixels) the axis titles took the plots'
-        height: the data got 20 pixels, and the left titles were cut ("dient norm"). Below
+        """In a short dock (the default window's is about 190 pixels) the axis titles would take the plots'
+        height: the data would get 20 pixels, and the left titles would be cut ("dient norm"). Below
         ``COMPACT_HEIGHT`` the titles go (the combo names the left plot's series; the plots' tooltips
         name every axis) and the value axes keep fewer ticks, so that their labels overlap less."""
         compact = self.plot.height() < COMPACT_HEIGHT

@@ -29,7 +29,7 @@ class RunPanel(QWidget):
         self.reset_button = QPushButton("Reset", objectName="resetButton")
         self.progress = QProgressBar(objectName="progressBar", toolTip="Epochs trained of this run's target.")
         self.progress.setFormat("epoch %v of %m")
-        # Flat: the Fusion style's gradients and two-tone text took 0.4 ms a repaint (ten a second during a
+        # Flat: the Fusion style's gradients and two-tone text cost 0.4 ms a repaint (ten a second during a
         # run, on the GUI thread that holds the GIL the training needs); drawn from this sheet, 0.07 ms.
         self.progress.setStyleSheet(PROGRESS_STYLE)
         self.metrics = QLabel(objectName="metricsLabel", wordWrap=True)

@@ -22,8 +22,8 @@ class SteadyViewBox(pg.ViewBox):
     run (``planned``), y from 0 to a nice ceiling of the loss (whole decades in log mode).
 
     A range that changes every frame makes pyqtgraph lay out and redraw its axes every frame:
-    that was 40 % of the GUI thread's time during a run, and the GUI thread holds the GIL the
-    training thread needs (benchmarks/bench_gui.py). Zooming, panning and the "A" button
+    about 40 % of the GUI thread's time during a run, and the GUI thread holds the GIL the
+    training thread needs (benchmarks/README.md). Zooming, panning and the "A" button
     work as in any pyqtgraph plot.
     """
 
@@ -147,8 +147,8 @@ class LiveCurve(pg.PlotCurveItem):
     """A growing curve (the live train or test loss) that holds the whole series (``getData``, its
     legend entry, its pen, the range) and draws through two parts: ``settled``, the points up to a
     split, kept as a pixmap, and ``tail``, the points since. A frame then repaints the strip of its
-    new points instead of the whole plot (the curve's bounds): a frame, data and paint, took 0.89 ms
-    of the GUI thread against 1.21 with three runs compared, and that thread holds the GIL the
+    new points instead of the whole plot (the curve's bounds): a frame, data and paint, costs the GUI
+    thread about 0.9 ms against 1.2 for the whole plot with three runs compared, and that thread holds the GIL the
     training needs (benchmarks/README.md). The split moves to the end when the tail passes ``TAIL``
     points or an eighth of the plot's width, and whenever the settled points change (a new history,
     log mode, an envelope that merged its blocks)."""
@@ -200,7 +200,7 @@ class LiveCurve(pg.PlotCurveItem):
 
 class CachedLegend(pg.LegendItem):
     """A legend whose labels are kept as pixmaps: it lies over the live curves, and laying out and
-    drawing its text at every frame cost the GUI thread 0.1 ms with five entries (runs compared).
+    drawing its text at every frame costs the GUI thread 0.1 ms with five entries (runs compared).
     A label's pixmap is made again when its text changes. The line samples stay live: they
     follow their curve's pen, which presenter mode and the compared runs change."""
 
@@ -255,7 +255,7 @@ class LossPlot(pg.PlotWidget):
 
     def _live_curve(self, name: str, colour: str) -> LiveCurve:
         """A :class:`LiveCurve`, a bare PlotCurveItem underneath: the :class:`Envelope` already bounds
-        its points, and a PlotDataItem's own downsampling, clipping and log layer took 0.3 ms of a 1 ms
+        its points, and a PlotDataItem's own downsampling, clipping and log layer costs 0.3 ms of a 1 ms
         frame, on the GUI thread that holds the GIL the training needs (benchmarks/bench_gui.py).
         Log mode is :meth:`_drawn`'s."""
         curve = LiveCurve(self.view, pg.mkPen(colour, width=1), name)

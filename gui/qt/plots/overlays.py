@@ -57,7 +57,7 @@ class RunOverlays:
                 item.setClipToView(True)
                 # Painted once into a pixmap and reused while the live curves under it change: a
                 # dashed antialiased line costs Qt many times a solid one, on the GUI thread that
-                # holds the GIL the training needs (0.35 of headless speed before, three runs ticked).
+                # holds the GIL the training needs (`benchmarks/bench_gui.py --compare` measures it).
                 item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.items[run.name] = item
             else:

@@ -62,9 +62,9 @@ def nice_ceiling(value: float, steps: tuple[float, ...] = FINE_STEPS) -> float:
 
 def quiet_axes(plot_item) -> None:
     """Axes that cost nothing while the data changes: ticks outside the view (pyqtgraph's inward
-    ticks overlap the data, so every frame repainted the axes), and each axis kept as a pixmap.
+    ticks overlap the data, so every frame would repaint the axes), and each axis kept as a pixmap.
     A changing curve's dirty area still reaches a pixel into them, and replaying an axis's tick
-    labels cost 0.15 ms a frame on the GUI thread, which holds the GIL the training needs; the
+    labels costs 0.15 ms a frame on the GUI thread, which holds the GIL the training needs; the
     pixmap is painted again only when the axis itself changes (range, font, size)."""
     for name in ("left", "bottom"):
         axis = plot_item.getAxis(name)

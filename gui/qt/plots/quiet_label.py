@@ -2,7 +2,7 @@
 
 Qt answers ``QLabel.setText`` on a label in a layout by laying out the window again: the label's
 layout is invalidated, and its size hint travels up through every layout to the main window. Ten
-times a second that cost the GUI thread 3 ms a run of 1,000 epochs, while it holds the GIL the
+times a second that costs the GUI thread 3 ms a run of 1,000 epochs, while it holds the GIL the
 training thread needs (benchmarks/bench_gui.py). In a :class:`QuietLabel` the label's parent has no
 layout, so a new text only asks the holder, which grows (and lays out the window once) when the text
 needs more room than it has, and otherwise keeps its size.

@@ -1,7 +1,7 @@
 """Spin boxes and combo boxes take the mouse wheel only when they have the keyboard focus.
 
 Qt lets a wheel turn over any spin box or combo box change its value, focused or not. In the
-side panel, itself a scroll area, that turned "scroll down the panel" into "change the dataset
+side panel, itself a scroll area, that would turn "scroll down the panel" into "change the dataset
 and throw away 1,000 trained epochs". Guarded widgets pass an unfocused
 wheel on to their parents, so the panel scrolls; click or tab into one to wheel its value.
 """
@@ -27,7 +27,7 @@ class WheelGuard(QObject):
 
 
 def ignore_wheel_unless_focused(*widgets: QWidget) -> None:
-    """Guard ``widgets``: they take the wheel only with the focus, and the wheel no longer gives it.
+    """Guard ``widgets``: they take the wheel only with the focus, and the wheel does not give it.
 
     Idempotent: a widget guarded twice has one guard.
     """
