@@ -100,6 +100,21 @@ def module_outputs(model: minidl.Sequential, X: torch.Tensor) -> list[torch.Tens
     return outputs
 
 
+def unit_view(request) -> tuple[int, np.ndarray]:
+    """``(epoch, unit images)`` of a snapshot (a :class:`gui.model.weights.ViewRequest`): one forward pass
+    of a private network over the grid, with the thread count the training's batches get."""
+    model = model_from(request.blocks, request.flat)
+    with intra_op_threads(threads_for(model, request.grid.shape[0])):
+        outputs = module_outputs(model, request.grid)
+    side = int(round(request.grid.shape[0] ** 0.5))
+    return request.epoch, unit_images(outputs, columns(request.blocks), side)
+
+
+def outputs_of(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
+    """Every module's output for ``X``, from a private network with ``parameters``."""
+    return module_outputs(model_from(blocks, flatten(parameters)), X)
+
+
 def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int, step: int = 1) -> np.ndarray:
     """The sent units' outputs over a ``resolution``-square grid (:func:`gui.model.boundary.grid`, row-major
     in x), stacked column after column (input excluded), at every ``step``-th grid point a side: shape

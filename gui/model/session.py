@@ -194,6 +194,12 @@ class Session:
                           self.experiment.loss)
 
     @property
+    def live_run(self):
+        """The runner's object of the live run (None while idle): a :class:`gui.qt.runner.ProcessRun` in the
+        training process, a :class:`gui.qt.runner.QtRun` in a thread, or a test's runner."""
+        return self._run
+
+    @property
     def has_model(self) -> bool:
         """Whether there are weights (the stack is valid), without copying them during a run."""
         return self._model is not None
@@ -350,7 +356,8 @@ class Session:
         self.events.emit("started")
         self.events.emit("status", f"Training one epoch ({done + 1})…" if first_step_only
                          else f"Training epochs {done + 1} to {target}…")
-        self._run = self.runner(job, self.receive)
+        run = self.runner(job, self.receive)
+        self._run = run if self._job is job else None  # a runner that trained within this call has finished
 
     def pause(self) -> None:
         """Pause a running run, or resume a paused one."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import session_helpers
 import torch
-from session_helpers import edit_once_during_run, run_script
+from session_helpers import InlineRun, edit_once_during_run, run_script
 
 import minidl
 from gui.files.script import script, segments
@@ -113,11 +113,12 @@ def test_a_fork_with_momentum_starts_its_state_afresh_in_both(tmp_path):
 def test_a_continue_after_a_stop_inside_an_epoch_starts_adam_afresh(tmp_path):
     s = small(optimizer="Adam", eta=0.01)
 
-    def stop_inside_epoch_5(record):
-        if record.epoch == 5 and record.index == 3:
-            s._control.stop()
+    def runner(job, deliver):
+        if s.runs[-1].kind == "fresh":  # the first Run stops inside epoch 5
+            job.control.observe(lambda record: (record.epoch, record.index) == (5, 3) and job.control.stop())
+        return InlineRun(job, deliver)
 
-    s.events.connect("started", lambda: s.runs[-1].kind == "fresh" and s._control.observe(stop_inside_epoch_5))
+    s.runner = runner
     said = []
     s.events.connect("status", said.append)
     s.run()

@@ -126,7 +126,7 @@ def test_the_model_during_a_run_is_a_copy_of_the_latest_snapshot():
 
     s.runner = runner
     s.run()
-    assert seen[0] is not None and seen[0] is not s._model
+    assert seen[0] is not None and seen[0] is not s.model  # idle again: s.model is the network itself
     assert all(torch.equal(a, b) for a, b in zip(seen[0].parameters(), s.parameters_at(0), strict=True))
 
 
@@ -190,11 +190,11 @@ def test_messages_are_copies_not_the_live_tensors():
     s.events.connect("progress", messages.append)
     s.run()
     assert messages and all(isinstance(m, Progress) for m in messages)
-    live = {p.untyped_storage().data_ptr() for p in s._model.parameters()}
+    live = {p.untyped_storage().data_ptr() for p in s.model.parameters()}  # idle: the network itself
     for message in messages:
         for _epoch, flat, _pinned in message.snapshots:
             assert flat.untyped_storage().data_ptr() not in live
-    assert torch.equal(flatten(s._model.parameters()), s.timeline.flat(6))
+    assert torch.equal(flatten(s.model.parameters()), s.timeline.flat(6))
 
 
 def test_a_stop_mid_epoch_after_the_dense_part_goes_back_to_the_last_whole_epoch(monkeypatch):

@@ -81,7 +81,7 @@ def test_the_window_trains_in_the_process_with_every_control(window, qtbot):
     small_data(window)
     observe_pauses(window)
     start_long_run(qtbot, window)
-    assert isinstance(s._run, worker.ProcessRun)
+    assert isinstance(s.live_run, worker.ProcessRun)
     s.pause()
     wait_until_blocked(qtbot, window)
     paused_at = s.history.epochs
@@ -103,7 +103,7 @@ def test_a_killed_process_fails_the_run_and_the_next_run_starts_another(window, 
     s = window.session
     small_data(window)
     start_long_run(qtbot, window)
-    process = s._run.process
+    process = s.live_run.process
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS) as finished:
         process.popen.kill()
     assert finished.args == ["failed"] and not s.running
@@ -125,7 +125,7 @@ def test_a_second_run_while_the_process_is_busy_trains_in_a_thread(qtbot):
     first.run()
     second.run()
     try:
-        assert isinstance(first._run, worker.ProcessRun) and isinstance(second._run, worker.QtRun)
+        assert isinstance(first.live_run, worker.ProcessRun) and isinstance(second.live_run, worker.QtRun)
         qtbot.waitUntil(lambda: not second.running, timeout=WAIT_MS)
         assert second.finish_reason == "completed" and second.history.epochs == 3
     finally:
@@ -299,7 +299,7 @@ def test_a_wide_network_trains_in_a_thread(qtbot, monkeypatch):
     s = Session(Experiment(epochs=2, n_train=100, n_test=100, batch_size=10), runner=worker.start)
     monkeypatch.setattr(worker, "PROCESS_MAX_PARAMETERS", sum(p.numel() for p in s.model.parameters()) - 1)
     s.run()
-    assert isinstance(s._run, worker.QtRun)
+    assert isinstance(s.live_run, worker.QtRun)
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     assert s.finish_reason == "completed" and s.history.epochs == 2
 
@@ -351,7 +351,7 @@ def test_a_diverged_run_with_momentum_comes_back_without_its_non_finite_state(qt
     s = Session(Experiment(blocks=blocks, n_train=100, n_test=100, batch_size=10, epochs=200, eta=1.0,
                            optimizer="SGD + momentum", momentum=0.9), runner=worker.start)
     s.run()
-    assert isinstance(s._run, worker.ProcessRun)
+    assert isinstance(s.live_run, worker.ProcessRun)
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     assert s.finish_reason == "diverged" and s.fresh_weights_needed
     assert all(bool(torch.isfinite(p).all()) for p in s.model.parameters())

@@ -48,8 +48,8 @@ def held(s: Session) -> int:
     """Bytes of every weight snapshot ``s`` holds, each storage once: its timeline, the timeline a Reset
     can bring back, every kept run's and every deleted run's that Undo can bring back."""
     tensors = [s.timeline.flat(e) for e in s.snapshot_epochs()]
-    if s._undo is not None and s._undo.timeline is not None:
-        tensors += [s._undo.timeline.flat(e) for e in s._undo.timeline.epochs()]
+    if s.undo_timeline is not None:
+        tensors += [s.undo_timeline.flat(e) for e in s.undo_timeline.epochs()]
     for run in s.runs + [deleted[2] for deleted in s.run_book._deleted]:
         tensors += list(run.snapshots.values())
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())

@@ -55,7 +55,7 @@ def stop_process(process: training_process.TrainingProcess) -> threading.Timer:
 def record_finished(s: Session) -> list:
     finished = []
     s.events.connect("finished", lambda reason, text: finished.append(
-        (reason, text, torch.equal(flatten(s._model.parameters()), s.timeline.flat(s.history.epochs)))))
+        (reason, text, torch.equal(flatten(s.model.parameters()), s.timeline.flat(s.history.epochs)))))
     return finished
 
 
@@ -69,8 +69,8 @@ def hung(window, qtbot, monkeypatch, tmp_path):
     assert window.files.save_to(saved)
     s.edit(seed=s.experiment.seed + 1)  # a change, so that Open replaces something
     start_long_run(qtbot, window)
-    assert isinstance(s._run, worker.ProcessRun)
-    process = s._run.process
+    assert isinstance(s.live_run, worker.ProcessRun)
+    process = s.live_run.process
     finished = record_finished(s)
     watchdog = stop_process(process)
     yield Hung(process, finished, saved)
@@ -127,8 +127,8 @@ def test_a_scene_change_returns_while_the_process_does_not_answer(window, qtbot,
     assert window.files.open_lesson(preset_path("lessons/step_size.json"))
     s = window.session
     start_long_run(qtbot, window)
-    assert isinstance(s._run, worker.ProcessRun)
-    hung = Hung(s._run.process, record_finished(s), Path())
+    assert isinstance(s.live_run, worker.ProcessRun)
+    hung = Hung(s.live_run.process, record_finished(s), Path())
     watchdog = stop_process(hung.process)
     try:
         assert window.classroom.next()  # returns: the wait on the process has a deadline
@@ -146,8 +146,8 @@ def own_process(monkeypatch):
     monkeypatch.setattr(training_process, "_shared", None)
     monkeypatch.setattr(training_process, "unusable", False)
     yield
-    if training_process._shared is not None:
-        training_process._shared.kill()
+    if training_process.shared(start=False) is not None:
+        training_process.shared(start=False).kill()
 
 
 def test_a_stop_while_the_process_starts_ends_the_run_stopped_and_the_next_run_trains(window, qtbot, monkeypatch,
@@ -164,7 +164,7 @@ def test_a_stop_while_the_process_starts_ends_the_run_stopped_and_the_next_run_t
     watchdog = stop_process(process)
     try:
         button(window, "runButton").click()
-        assert isinstance(s._run, worker.ProcessRun) and s._run.process is process and not process.ready
+        assert isinstance(s.live_run, worker.ProcessRun) and s.live_run.process is process and not process.ready
         button(window, "stopButton").click()
         qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     finally:
@@ -230,7 +230,7 @@ def test_a_process_busy_in_a_long_mini_batch_answers_so_a_stop_waits_for_it(qtbo
     before = flatten(s.model.parameters())
     held.path.touch()
     s.run()
-    run = s._run
+    run = s.live_run
     assert isinstance(run, worker.ProcessRun)
     qtbot.waitUntil(lambda: held.holding, timeout=WAIT_MS)  # before its first mini-batch
     s.request_stop()  # the Stop button
@@ -253,7 +253,7 @@ def test_new_open_and_close_end_a_process_still_busy_at_the_wait_limit(qtbot, mo
     s = held.session
     finished = record_finished(s)
     s.run()
-    run = s._run
+    run = s.live_run
     assert isinstance(run, worker.ProcessRun)
     qtbot.waitUntil(lambda: s.history.epochs >= 2, timeout=WAIT_MS)
     held.path.touch()
@@ -332,7 +332,7 @@ def test_a_job_larger_than_the_pipe_goes_as_the_process_reads_it(qtbot, own_proc
     os.kill(process.popen.pid, signal.SIGSTOP)
     try:
         s.run()
-        assert isinstance(s._run, worker.ProcessRun) and s._run.process is process
+        assert isinstance(s.live_run, worker.ProcessRun) and s.live_run.process is process
         assert process.commands.pending
     finally:
         os.kill(process.popen.pid, signal.SIGCONT)
@@ -406,7 +406,7 @@ def test_an_error_in_the_trainer_leaves_the_weights_of_the_last_recorded_epoch(q
     s.grid = grid[:16]
     s.run()
     if runner is worker.start:
-        assert isinstance(s._run, worker.ProcessRun)
+        assert isinstance(s.live_run, worker.ProcessRun)
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     assert s.finish_reason == "failed"
     assert s.history.epochs == 5 and s.snapshot_epochs()[-1] == 5

@@ -3,7 +3,7 @@
 Each thumbnail is one unit's output over the input plane (the boundary plot's plane and colour
 map, each scaled to its own largest |value|). The unit outputs come from the worker's frames (one
 pass over the grid for the boundary and every unit) while a run is followed live, and from the
-timeline's snapshot otherwise (:func:`unit_view`). All thumbnails are one composited image, drawn
+timeline's snapshot otherwise (:func:`gui.model.inside.unit_view`). All thumbnails are one composited image, drawn
 with one QPainter pass, with at most ``inside.MAX_LINKS`` links: no graphics item per unit.
 Clicking a thumbnail shows that unit in the boundary plot; the output column or Esc goes back.
 """
@@ -20,12 +20,9 @@ from PySide6.QtWidgets import QToolTip, QWidget
 
 from gui.model import inside
 from gui.model.session import RUNNING, Session
-from gui.model.timeline import flatten
-from gui.model.weights import ViewRequest, model_from
 from gui.qt.plots import palette as palettes
 from gui.qt.plots.plots import lookup_table_of
 from gui.qt.window.background import Background
-from minidl.plan import intra_op_threads, threads_for
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
 HEADER, FOOTER, GAP = 34, 40, 3
@@ -42,15 +39,6 @@ LINKS_INTERVAL = 1.0
 # drawn at the next one, or when the run pauses or ends.
 LIVE_INTERVAL = 0.4
 SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a thread of its own
-
-
-def unit_view(request: ViewRequest) -> tuple[int, np.ndarray]:
-    """``(epoch, unit images)`` of a snapshot: one forward pass of a private network over the grid."""
-    model = model_from(request.blocks, request.flat)
-    with intra_op_threads(threads_for(model, request.grid.shape[0])):
-        outputs = inside.module_outputs(model, request.grid)
-    side = int(round(request.grid.shape[0] ** 0.5))
-    return request.epoch, inside.unit_images(outputs, inside.columns(request.blocks), side)
 
 
 def thumbnails(images: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -203,14 +191,14 @@ class NetworkView(QWidget):
         cost = float(request.grid.shape[0]) * request.flat.numel()
         self._generation += 1
         if cost <= SYNC_COST and not self.background.busy:
-            self._show(*unit_view(request), request.grid)
+            self._show(*inside.unit_view(request), request.grid)
             return
         generation = self._generation
 
         def done(result):
             if generation == self._generation:  # not overtaken by a newer request or a live frame
                 self._show(*result, request.grid)
-        self.background.submit(lambda: unit_view(request), done)
+        self.background.submit(lambda: inside.unit_view(request), done)
 
     def _finished(self) -> None:
         # A completed run's last frame brought its last epoch: nothing to compute again (the GUI
@@ -289,8 +277,7 @@ class NetworkView(QWidget):
         if getattr(self, "_share_cache", None) is None:
             if sum(w.numel() for w in self._weights) * s.data.X_train.shape[0] > 5e8:
                 return None  # a wide network: too slow to compute on hover
-            model = model_from(s.experiment.blocks, flatten(self._weights))
-            self._share_cache = inside.module_outputs(model, s.data.X_train)
+            self._share_cache = inside.outputs_of(s.experiment.blocks, self._weights, s.data.X_train)
         return inside.unit_shares(self._share_cache[column.module], column.activation)
 
     def _unit_image(self, column: int, unit: int) -> np.ndarray:
