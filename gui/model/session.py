@@ -38,7 +38,6 @@ run did only from its messages, so a run in a thread and one in the training pro
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -47,6 +46,7 @@ import minidl
 from gui.model import boundary
 from gui.model.batch_steps import BatchStepper
 from gui.model.data import Data
+from gui.model.events import Events
 from gui.model.experiment import Experiment
 from gui.model.history import History
 from gui.model.pace import Pace
@@ -71,43 +71,6 @@ SYNC_BUILD = 1_000_000
 DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "points", "test_ratio")
 # A change of these keeps the weights but starts the optimizer's state (momentum, Adam's moments) afresh.
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
-
-
-# Every event a session emits, and what it passes: declared here, so that a misspelt name fails at once.
-EVENTS = {
-    "experiment": "(): the settings changed or were replaced",
-    "model": "(): new weights or history: redraw everything",
-    "progress": "(Progress): epochs trained, with their losses, snapshots and metrics",
-    "frame": "(Frame): a boundary image (and the units' images) of a live run",
-    "batches": "(BatchLosses): mini-batch losses, for the per-batch curve",
-    "batch": "(BatchStep): the numbers of a batch step",
-    "state": "(str): idle, running, paused, stopping or finished",
-    "started": "(): a run started",
-    "finished": "(reason, text): a run ended",
-    "status": "(text): a sentence for the status bar",
-    "seek": "(epoch or None): the timeline shows another epoch (None: the head)",
-    "modified": "(bool): the experiment has unsaved changes, or not",
-    "runs": "(): a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed",
-}
-
-
-class Events:
-    """A small observer: ``connect(name, callback)``, ``emit(name, *args)``, for the names of :data:`EVENTS`."""
-
-    def __init__(self):
-        self._callbacks: dict[str, list[Callable]] = {name: [] for name in EVENTS}
-
-    def _listeners(self, name: str) -> list[Callable]:
-        if name not in self._callbacks:
-            raise ValueError(f"a session has no event {name!r}; its events are {', '.join(EVENTS)}")
-        return self._callbacks[name]
-
-    def connect(self, name: str, callback: Callable) -> None:
-        self._listeners(name).append(callback)
-
-    def emit(self, name: str, *args) -> None:
-        for callback in list(self._listeners(name)):
-            callback(*args)
 
 
 @dataclass
