@@ -30,7 +30,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   (:func:`nonfinite_parameters`). minidl's stateful optimizers (momentum, Adam) and weight decay
   get the same treatment: their state moves into flat tensors laid out like the parameters
   (:func:`pack_like`), their checks run once per epoch, and each step runs their math once on
-  the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's network).
+  the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's network), all through
+  the optimizer's public hooks (``check_step``, ``states``, ``update``, ``flat_state``).
 - **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
   product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`Kept`,
   which gives the same view while the same tensor comes back at the same address (the plan's
