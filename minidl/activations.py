@@ -1,4 +1,10 @@
-"""Element-wise activations. Shape: input ``(N, *)`` -> output of the same shape."""
+r"""Element-wise activations, each with its backward :math:`dL/dx = g \odot f'(x)` written in the
+output :math:`y = f(x)`.
+
+Shape (every activation):
+    - forward: input ``(N, *)`` -> output of the same shape
+    - backward: ``g = dL/dy`` of the output's shape -> dL/dx of the same shape
+"""
 
 from __future__ import annotations
 
@@ -39,7 +45,13 @@ class Activation(Module):
 
 
 class ReLU(Activation):
-    r""":math:`\mathrm{ReLU}(x) = \max(0, x)`, with :math:`\mathrm{ReLU}'(x) = [x > 0]`."""
+    r""":math:`y = \mathrm{ReLU}(x) = \max(0, x)`. Backward, from :math:`g = dL/dy`:
+
+    .. math::
+        \frac{dL}{dx} = g \odot [x > 0]
+
+    (0 at :math:`x = 0`, as torch has it). Shape: input ``(N, *)`` -> output of the same shape.
+    """
 
     @checked(Activation._check_forward)
     def forward(self, x, out=None):
@@ -57,7 +69,13 @@ class ReLU(Activation):
 
 
 class Tanh(Activation):
-    r""":math:`\tanh(x)`, with :math:`\tanh'(x) = 1 - \tanh^2(x)`."""
+    r""":math:`y = \tanh(x)`. Backward, from :math:`g = dL/dy`:
+
+    .. math::
+        \frac{dL}{dx} = g \odot (1 - y^2)
+
+    Shape: input ``(N, *)`` -> output of the same shape.
+    """
 
     @checked(Activation._check_forward)
     def forward(self, x, out=None):
@@ -75,7 +93,13 @@ class Tanh(Activation):
 
 
 class Sigmoid(Activation):
-    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`, with :math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`."""
+    r""":math:`y = \sigma(x) = 1 / (1 + e^{-x})`. Backward, from :math:`g = dL/dy`:
+
+    .. math::
+        \frac{dL}{dx} = g \odot y \odot (1 - y)
+
+    Shape: input ``(N, *)`` -> output of the same shape.
+    """
 
     @checked(Activation._check_forward)
     def forward(self, x, out=None):

@@ -28,7 +28,14 @@ def _transposed_and_ones(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Linear(Module):
-    r"""Fully connected layer: :math:`y = x W^T + b`.
+    r"""Fully connected layer: :math:`y = x W^T + b`. Backward, from :math:`g = dL/dy`:
+
+    .. math::
+        \frac{dL}{dx} = g W, \quad \frac{dL}{dW} = g^T x, \quad \frac{dL}{db} = \sum_n g_n
+
+    (dL/db: the sum of :math:`g` over the batch). ``backward(g)`` returns dL/dx (``None`` when
+    ``input_grad`` is False, see ``Module``) and writes dL/dW and dL/db over ``weight_grad`` and
+    ``bias_grad`` (set, not accumulated).
 
     Weights and bias start Xavier (Glorot) uniform, :math:`U(-a, a)` with
     :math:`a = \sqrt{6 / (\text{in} + \text{out})}`, as in the report. ``weight`` and
@@ -43,7 +50,9 @@ class Linear(Module):
         dtype, device: where the parameters live (default float32 on the CPU).
 
     Shape:
-        input ``(N, in_features)`` -> output ``(N, out_features)``
+        - forward: input ``(N, in_features)`` -> output ``(N, out_features)``
+        - backward: ``g`` ``(N, out_features)`` -> dL/dx ``(N, in_features)``; ``weight_grad``
+          ``(out_features, in_features)``, ``bias_grad`` ``(out_features,)``
 
     Examples::
 

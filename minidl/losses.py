@@ -11,14 +11,18 @@ from .plan import Kept, flattened
 
 
 class MSE(Loss):
-    r"""Summed squared error: :math:`L(y, t) = \sum_{n,k} (y_{nk} - t_{nk})^2`.
+    r"""Summed squared error: :math:`L(y, t) = \sum_{n,k} (y_{nk} - t_{nk})^2`. Backward:
 
-    The course's convention: the *sum* over the batch, not the mean, so the gradient
-    :math:`dL/dy = 2 (y - t)` grows with the batch size and the report's ``eta = 1e-3``
-    works as printed.
+    .. math::
+        \frac{dL}{dy} = 2 (y - t)
+
+    The course's convention: the *sum* over the batch, not the mean (no :math:`1/N`), so the
+    gradient grows with the batch size and the report's ``eta = 1e-3`` works as printed.
+    ``torch.nn.MSELoss(reduction="sum")``.
 
     Shape:
-        output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
+        - forward: output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
+        - backward: -> dL/dy ``(N, K)``
     """
 
     in_place = True  # forward(out=b) keeps the difference in b, and backward(out=b) writes over it
@@ -50,14 +54,21 @@ class CrossEntropy(Loss):
     :math:`\mathrm{softmax}(z_n)_k = e^{z_{nk}} / \sum_j e^{z_{nj}}`.
 
     Each target row holds class probabilities that sum to 1 (one-hot: :func:`minidl.data.one_hot`),
-    so the fused gradient is :math:`dL/dz = \mathrm{softmax}(z) - t`. The softmax subtracts each
+    so the fused backward is
+
+    .. math::
+        \frac{dL}{dz} = \mathrm{softmax}(z) - t
+
+    (the textbook chain, :math:`dL/dp = -t / p` through the softmax's Jacobian, folded into one
+    difference). The softmax subtracts each
     row's maximum first (:math:`m_n`), so large scores never overflow:
     :math:`L = \sum_n (m_n + \log \sum_k e^{z_{nk} - m_n}) - \sum_{n,k} t_{nk} z_{nk}`.
     The model's output stays the raw scores: ``predict`` and :func:`minidl.metrics.error_rate`
     (the argmax) need no softmax. ``torch.nn.CrossEntropyLoss(reduction="sum")`` on class indices.
 
     Shape:
-        output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
+        - forward: output ``(N, K)``, target ``(N, K)`` -> loss: a 0-d tensor
+        - backward: -> dL/dz ``(N, K)``
     """
 
     in_place = True  # forward(out=b) keeps the softmax in b, and backward(out=b) writes the gradient over it

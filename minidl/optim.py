@@ -7,6 +7,12 @@ parameter in ``model.parameters()`` order, made at the first step; :meth:`state_
 :meth:`load_state_tensors` save and restore it. ``eta`` may change between steps (the
 playground does so during a run); ``eta_scale`` is the factor a learning-rate schedule sets
 (:mod:`minidl.schedules`): each step uses ``eta * eta_scale``.
+
+The training plan (:mod:`minidl.plan`) steps an optimizer through its public hooks:
+:meth:`Optimizer.check_step` once per epoch, :meth:`Optimizer.states`, :meth:`Optimizer.update`
+on flat tensors, and :attr:`Optimizer.flat_state`, where it keeps the state packed flat.
+The math is written with public in-place tensor operations, one call per tensor: on the
+plan's flat tensors that is one kernel per operation.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ class Optimizer:
     """What every optimizer shares: the step size, the schedule's factor, the checks and the state."""
 
     state_names: tuple[str, ...] = ()  # the per-parameter state tensors, by name
+    #: The training plan's flat copy of the state, ``(packed, [one flat tensor per state name])``
+    #: with ``packed`` the :class:`minidl.plan.Packed` parameters it is laid out like, or ``None``.
+    #: The tensors of :attr:`state` are views into it while it is kept (see :func:`minidl.plan.pack_like`).
+    #: It belongs to one model's parameters, so it stays out of pickles and :meth:`state_tensors`.
+    flat_state: tuple | None = None
 
     def __init__(self, eta: float, weight_decay: float = 0.0):
         self.eta = eta
@@ -42,27 +53,34 @@ class Optimizer:
         """True when a step depends on the gradients alone (plain SGD): no state to keep."""
         return not self.state_names
 
-    def _check_step(self, model, gradients):
+    def check_step(self, model, gradients) -> None:
+        """Raise ``ValueError`` unless :meth:`step` can apply ``gradients`` to ``model``: one finite-sized
+        gradient per parameter, shaped and typed like it, a step size its dtype holds, and state
+        (if any) made for these parameters. :meth:`step` calls it; the training plan calls it
+        once per epoch and then steps through :meth:`update`."""
         params = model.parameters()
         checks.gradients(params, gradients, type(self).__name__)
         checks.eta_fits(self._eta * self.eta_scale, params[0].dtype, type(self).__name__)
         checks.optimizer_state(self, params)
 
-    def _states(self, params: list[torch.Tensor]) -> list[list[torch.Tensor]]:
-        """The state lists, made (zeros shaped and laid out like each parameter) at the first step."""
+    def states(self, params: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """The state lists, one per name in ``state_names``, each aligned with ``params``: made (zeros
+        shaped and laid out like each parameter) at the first step, the optimizer's own afterwards."""
         if not self.state:
             self.state = {name: [torch.zeros_like(p) for p in params] for name in self.state_names}
         return [self.state[name] for name in self.state_names]
 
     def _decayed(self, params, gradients):
         """L2 weight decay as torch.optim has it: g + lambda theta (new tensors; the model's stay)."""
-        return torch._foreach_add(gradients, params, alpha=self.weight_decay) if self.weight_decay else gradients
+        if not self.weight_decay:
+            return gradients
+        return [g.add(p, alpha=self.weight_decay) for g, p in zip(gradients, params, strict=True)]
 
     def __getstate__(self) -> dict:
-        """A pickled optimizer carries its step size and state, not the training plan's packed copy of
-        them (``_flat_state``, tied to one model's parameters: the plan packs the state again)."""
+        """A pickled optimizer carries its step size and state, not :attr:`flat_state` (tied to one
+        model's parameters: the plan packs the state again)."""
         state = dict(self.__dict__)
-        state.pop("_flat_state", None)
+        state.pop("flat_state", None)
         return state
 
     def reset(self) -> None:
@@ -93,16 +111,17 @@ class Optimizer:
             raise ValueError(f"the saved {type(self).__name__} state has no valid step count")
         self.state, self.step_count = state, int(steps)
 
-    @checked(_check_step)
+    @checked(check_step)
     def step(self, model, gradients: list[torch.Tensor]) -> None:
         """Apply ``gradients`` (as returned by ``model.backward``) to ``model.parameters()``."""
         self.step_count += 1
         params = model.parameters()
-        self.update(params, gradients, self._states(params), self._eta * self.eta_scale)
+        self.update(params, gradients, self.states(params), self._eta * self.eta_scale)
 
     def update(self, params, gradients, states, eta: float) -> None:
-        """One step of the math on lists of tensors: ``states`` holds a list per name in ``state_names``,
-        aligned with ``params`` (the training plan passes one flat tensor each, see minidl/plan.py)."""
+        """One step of the math on lists of tensors, unchecked, ``step_count`` already counting it:
+        ``states`` holds a list per name in ``state_names`` (:meth:`states`), aligned with ``params``
+        (the training plan passes one flat tensor each, see minidl/plan.py)."""
         raise NotImplementedError
 
 
@@ -127,13 +146,14 @@ class SGD(Optimizer):
         g = self._decayed(params, gradients)
         if self.momentum:
             (buffers,) = states
-            if self.step_count == 1:  # b = g
-                torch._foreach_copy_(buffers, g)
-            else:  # b = mu b + g
-                torch._foreach_mul_(buffers, self.momentum)
-                torch._foreach_add_(buffers, g)
+            for b, g_ in zip(buffers, g, strict=True):
+                if self.step_count == 1:  # b = g
+                    b.copy_(g_)
+                else:  # b = mu b + g
+                    b.mul_(self.momentum).add_(g_)
             g = buffers
-        torch._foreach_add_(params, g, alpha=-eta)  # theta <- theta - eta g, one fused call for all parameters
+        for p, g_ in zip(params, g, strict=True):
+            p.add_(g_, alpha=-eta)  # theta <- theta - eta g
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v:g}" for k, v in (("momentum", self.momentum), ("weight_decay", self.weight_decay))
@@ -167,15 +187,12 @@ class Adam(Optimizer):
     def update(self, params, gradients, states, eta):
         (beta1, beta2), t = self.betas, self.step_count
         g = self._decayed(params, gradients)
-        m, v = states
-        torch._foreach_lerp_(m, g, 1 - beta1)  # m <- m + (1 - beta1)(g - m)
-        torch._foreach_mul_(v, beta2)  # v <- beta2 v + (1 - beta2) g^2
-        torch._foreach_addcmul_(v, g, g, value=1 - beta2)
-        step_size = eta / (1 - beta1 ** t)
-        denominator = torch._foreach_sqrt(v)  # sqrt(v) / sqrt(1 - beta2^t) + eps
-        torch._foreach_div_(denominator, (1 - beta2 ** t) ** 0.5)
-        torch._foreach_add_(denominator, self.eps)
-        torch._foreach_addcdiv_(params, m, denominator, value=-step_size)
+        step_size, correction2 = eta / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
+        for p, g_, m, v in zip(params, g, *states, strict=True):
+            m.lerp_(g_, 1 - beta1)  # m <- m + (1 - beta1)(g - m)
+            v.mul_(beta2).addcmul_(g_, g_, value=1 - beta2)  # v <- beta2 v + (1 - beta2) g^2
+            denominator = v.sqrt().div_(correction2).add_(self.eps)  # sqrt(v) / sqrt(1 - beta2^t) + eps
+            p.addcdiv_(m, denominator, value=-step_size)
 
     def __repr__(self) -> str:
         wd = f", weight_decay={self.weight_decay:g}" if self.weight_decay else ""

@@ -30,7 +30,8 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   (:func:`nonfinite_parameters`). minidl's stateful optimizers (momentum, Adam) and weight decay
   get the same treatment: their state moves into flat tensors laid out like the parameters
   (:func:`pack_like`), their checks run once per epoch, and each step runs their math once on
-  the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's network).
+  the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's network), all through
+  the optimizer's public hooks (``check_step``, ``states``, ``update``, ``flat_state``).
 - **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
   product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`Kept`,
   which gives the same view while the same tensor comes back at the same address (the plan's
@@ -251,7 +252,8 @@ def sgd_step(model, optimizer):
         if eta > largest:
             checks.eta_fits(eta, dtype)
         if packed is None:
-            torch._foreach_add_(params, grads, alpha=-eta)
+            for p, g in zip(params, grads, strict=True):
+                p.add_(g, alpha=-eta)
         else:
             packed.flat_params.add_(packed.flat_grads, alpha=-eta)
 
@@ -264,9 +266,9 @@ def _flat_step(model, optimizer: Optimizer):
     gradients and state (:func:`pack_like`), a few kernels a step instead of a few per tensor. The
     same element-wise operations on the same numbers: the results are bit for bit those of ``step``."""
     params, grads = model.parameters(), model.grads()
-    optimizer._check_step(model, grads)
+    optimizer.check_step(model, grads)
     packed = model.flat = pack(params, grads, model.flat)
-    states = optimizer._states(params)
+    states = optimizer.states(params)
     if packed is not None:
         flat = _flat_states(optimizer, packed, states)
         if flat is not None:
@@ -284,9 +286,10 @@ def _flat_step(model, optimizer: Optimizer):
 
 
 def _flat_states(optimizer, packed: Packed, states: list[list[torch.Tensor]]) -> list[list[torch.Tensor]] | None:
-    """One flat tensor per state list, laid out like ``packed.flat_params``; kept on the optimizer while
-    its tensors still live there (a reset or a loaded state makes new ones, which are packed again)."""
-    kept = getattr(optimizer, "_flat_state", None)
+    """One flat tensor per state list, laid out like ``packed.flat_params``; kept in the optimizer's
+    ``flat_state`` while its tensors still live there (a reset or a loaded state makes new ones, which
+    are packed again)."""
+    kept = optimizer.flat_state
     if kept is not None and kept[0] is packed and len(kept[1]) == len(states) and all(
             all(t.untyped_storage().data_ptr() == f.untyped_storage().data_ptr() for t in ts)
             for ts, f in zip(states, kept[1], strict=True)):
@@ -294,7 +297,7 @@ def _flat_states(optimizer, packed: Packed, states: list[list[torch.Tensor]]) ->
     flats = [pack_like(packed, ts) for ts in states]
     if any(f is None for f in flats):
         return None
-    optimizer._flat_state = (packed, flats)
+    optimizer.flat_state = (packed, flats)
     return [[f] for f in flats]
 
 

@@ -61,7 +61,7 @@ def fresh_model():
 
 
 class PlainSGD(SGD):
-    """SGD whose step fit must call as written: no flat parameters, the ``_foreach_add_`` path."""
+    """SGD whose step fit must call as written: no flat parameters, one ``add_`` per parameter tensor."""
 
     def step(self, model, gradients):
         super().step(model, gradients)

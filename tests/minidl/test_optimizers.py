@@ -125,7 +125,7 @@ def test_fit_with_momentum_and_adam_equals_the_hand_written_loop():
         fitted.setLoss(MSE()), by_hand.setLoss(MSE())
         fitting = make()
         list(fit(fitted, X, y, 3, 50, fitting))
-        assert fitting._flat_state[1][0].numel() == 42  # fit stepped the flat state (minidl/plan.py)
+        assert fitting.flat_state[1][0].numel() == 42  # fit stepped the flat state (minidl/plan.py)
         optimizer = make()
         for _ in range(3):
             for s in range(0, 200, 50):
@@ -190,9 +190,9 @@ def test_a_pickled_optimizer_carries_its_state_and_not_the_plans_packed_copy():
     model.setLoss(MSE())
     optimizer = Adam(1e-2)
     list(fit(model, X, one_hot(labels), 2, 16, optimizer))
-    assert hasattr(optimizer, "_flat_state")  # fit's plan packed it
+    assert optimizer.flat_state is not None  # fit's plan packed it
     copy = pickle.loads(pickle.dumps(optimizer))
-    assert not hasattr(copy, "_flat_state") and copy.step_count == optimizer.step_count == 8
+    assert copy.flat_state is None and copy.step_count == optimizer.step_count == 8
     for key, value in optimizer.state_tensors().items():
         assert torch.equal(copy.state_tensors()[key], value)
-    assert "_flat_state" not in optimizer.__getstate__() and hasattr(optimizer, "_flat_state")  # the original keeps it
+    assert "flat_state" not in optimizer.__getstate__() and optimizer.flat_state is not None  # the original keeps it
