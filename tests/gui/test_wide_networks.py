@@ -78,6 +78,7 @@ def test_a_stop_interrupts_a_wide_network_s_picture_between_chunks():
     control = minidl.TrainingControl()
     grid = torch.rand(10_000, 2)
     trainer = Trainer(Job(model, data, minidl.SGD(1e-3), 1, 10, 1, grid, control), lambda message: None)
+    # The trainer's chunked passes themselves, this test's unit: no public path reaches them between chunks.
     assert trainer._chunk < grid.shape[0]  # chunked: 10,000 points x a million parameters
     control.stop()
     assert trainer._outputs(grid) is None and trainer._image() is None

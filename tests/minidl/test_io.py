@@ -350,6 +350,8 @@ def test_devices_and_huge_files_are_refused_before_their_body_is_read(child_load
 def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "model.safetensors"
     minidl.save(small_model(), path)
+    # The private header check is the one seam between reading the header and the body: no public path
+    # can grow the file at that moment.
     check = minidl.io._check_header
 
     def grow_after_the_header_is_checked(*args):
