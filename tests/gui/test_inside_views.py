@@ -284,10 +284,11 @@ def test_a_wide_networks_histograms_are_computed_off_the_gui_thread(qtbot, windo
     small_data(window)
     assert run_to_end(qtbot, window, 5) == "completed"
     inspector = window.inspector
-    qtbot.waitUntil(lambda: inspector.shown_epoch == 5 and 5 in inspector._histograms, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: inspector.shown_epoch == 5 and inspector.background_histograms(5) is not None,
+                    timeout=WAIT_MS)
     assert threads and all(t is not threading.main_thread() for t in threads)
     W = window.session.parameters_at(5)[0]
-    edges, counts = inspector._histograms[5][0]
+    edges, counts = inspector.background_histograms(5)[0]
     np.testing.assert_array_equal(counts, original(W)[1])
     assert counts.sum() == W.numel()
 

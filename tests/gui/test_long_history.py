@@ -70,8 +70,8 @@ def test_messages_after_a_long_history_keep_the_points_bounded_and_exact(plot):
         xs, ys = handed_to(plot.train_curve)
         assert len(ys) <= MAX_POINTS
         assert ys.min() == history.train.min() and ys.max() == history.train.max()
-        assert xs[-1] <= history.epochs and xs[-1] > history.epochs - plot._train_envelope.block
-    blocks_hold_the_truth(plot._train_envelope, history.train)
+        assert xs[-1] <= history.epochs and xs[-1] > history.epochs - plot.train_envelope.block
+    blocks_hold_the_truth(plot.train_envelope, history.train)
 
 
 def test_a_short_history_is_drawn_epoch_by_epoch(plot):
@@ -100,13 +100,16 @@ def test_the_same_history_cut_short_and_grown_again_is_drawn_afresh(plot, keep):
     plot.show_history(history, planned=1_000_000)
     xs, ys = handed_to(plot.train_curve)
     assert ys.max() == 3.0 and ys.min() == history.train.min() and xs[-1] <= history.epochs
-    blocks_hold_the_truth(plot._train_envelope, history.train)
+    blocks_hold_the_truth(plot.train_envelope, history.train)
 
 
 def test_the_hover_still_reads_the_exact_epoch(plot, qtbot):
     history = History(losses(100_000))
     plot.show_history(history, planned=100_000)
-    assert plot._train is history.train  # the cursor label reads the full history, not the envelope
+    # the cursor label reads the full history, not the envelope: any single epoch, exactly
+    for epoch in (1, 31_416, 99_999, 100_000):
+        assert plot.hover_text(epoch) == f"epoch {epoch}: train loss {history.train[epoch - 1]:.4g}"
+    assert plot.hover_text(10**9) == plot.hover_text(100_000)  # past the end: the last epoch
 
 
 @pytest.mark.parametrize("seed", range(8))

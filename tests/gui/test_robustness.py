@@ -13,7 +13,7 @@ from gui_helpers import WAIT_MS, find, heatmap, run_to_end, small_data, started_
 from PySide6.QtCore import QThread, QtMsgType
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox
 
-from gui.qt.runner import TrainingWorker
+from gui.qt.runner import ProcessRun, TrainingWorker
 from gui.training import process as training_process
 
 
@@ -106,10 +106,22 @@ def _alive(thread) -> bool:
         return False
 
 
-def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
+def _recording(init, workers: weakref.WeakSet, made: list):
+    def recorded(run, *args, **kwargs):
+        init(run, *args, **kwargs)
+        workers.add(run)
+        made.append(type(run).__name__)
+
+    return recorded
+
+
+def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog, monkeypatch):
     """Run/Pause/Step/Stop/Reset and eta changes in random order with short random waits."""
     rng = random.Random(int(os.environ.get("GUI_STRESS_SEED", "20240601")))
-    workers = weakref.WeakSet()
+    # Every run made (a thread's worker or the process's run, with its job and model), as it is made.
+    workers, made = weakref.WeakSet(), []
+    for kind in (TrainingWorker, ProcessRun):
+        monkeypatch.setattr(kind, "__init__", _recording(kind.__init__, workers, made))
     small_data(window, n_train=100, n_test=100, batch=10)
     find(window, QSpinBox, "epochsSpin").setValue(15)
     eta = find(window, QDoubleSpinBox, "etaSpin")
@@ -135,7 +147,6 @@ def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
             assert len(alive) <= 1
         else:
             assert alive == [], f"{len(alive)} training thread(s) alive while the session is {window.session.state}"
-        workers.update(o for o in gc.get_objects() if type(o) is TrainingWorker)
     memory.append(rss_mb())
     window.close()
     assert not window.session.running
@@ -144,7 +155,8 @@ def test_random_run_controls_never_crash_hang_or_leak(window, qtbot, qtlog):
     assert np.isfinite(window.session.history.train).all()
     qtbot.waitUntil(lambda: len(window.findChildren(QThread)) == 0, timeout=WAIT_MS)  # deleteLater ran
     gc.collect()
-    assert len(workers) == 0, f"{len(workers)} finished workers (and their models) are still alive"
+    assert len(made) >= finished.count("completed")  # the runs went through the recorded workers
+    assert len(workers) == 0, f"{len(workers)} finished runs (and their models) are still alive"
     warnings = [r.message for r in qtlog.records if r.type != QtMsgType.QtDebugMsg
                 and "propagateSizeHints" not in r.message]
     assert warnings == []

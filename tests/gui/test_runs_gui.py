@@ -287,11 +287,11 @@ def test_the_compare_view_and_the_animation_follow_the_colour_blind_palette(two_
     from gui.qt.plots import palette
 
     window = two_runs
-    window.classroom._use_palette(True)
+    window.classroom.colour_blind_action.trigger()  # the "Colour-blind-safe palette" menu item
     assert window.boundary_plot.palette is palette.COLOUR_BLIND
     window.session.compare(["A"])
     view = window.runs_panel.compare_view
-    assert view._shown[0] == palette.COLOUR_BLIND.name
+    assert view.drawn_palette == palette.COLOUR_BLIND.name
     path = tmp_path / "blind.gif"
     assert window.files.export_animation(path, frames=2)
     with Image.open(path) as gif:

@@ -50,7 +50,7 @@ def held(s: Session) -> int:
     tensors = [s.timeline.flat(e) for e in s.snapshot_epochs()]
     if s.undo_timeline is not None:
         tensors += [s.undo_timeline.flat(e) for e in s.undo_timeline.epochs()]
-    for run in s.runs + [deleted[2] for deleted in s.run_book._deleted]:
+    for run in s.runs + s.run_book.deleted:
         tensors += list(run.snapshots.values())
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
 

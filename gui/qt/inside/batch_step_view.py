@@ -57,6 +57,11 @@ class MatrixView(QWidget):
         self.values = m[:MAX_CELLS, :MAX_CELLS].copy()
         self._colour()
 
+    @property
+    def lut(self) -> np.ndarray:
+        """The colour map the cells are drawn with: 256 RGB rows, low (negative) to high (positive)."""
+        return self._lut
+
     def set_lut(self, lut: np.ndarray) -> None:
         """Colour the same numbers with another map (a palette change)."""
         self._lut = lut

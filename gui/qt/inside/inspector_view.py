@@ -151,6 +151,12 @@ class Inspector(QWidget):
             self._cache[snapshot] = self._compute(snapshot)
         return [dict(d) for d in self._cache[snapshot]]
 
+    def background_histograms(self, snapshot: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """The weight histograms (``(edges, counts)`` per Linear layer) of ``snapshot`` that the background
+        thread computed for a wide network; None where none came from there (a small network's are
+        computed as they are drawn). For automation: tells where a histogram was made."""
+        return self._histograms.get(snapshot)
+
     def flags_at(self, epoch: int) -> list[str]:
         """The trouble at ``epoch``'s snapshot, in words (empty when all looks healthy)."""
         return inside.flags(self.stats_at(epoch), inside.columns(self.session.experiment.blocks),

@@ -286,13 +286,25 @@ class LossPlot(pg.PlotWidget):
         overlays = getattr(self, "run_overlays", None)
         return overlays.curves() if overlays is not None else []
 
-    def _mouse_moved(self, position: QPointF) -> None:
-        if not len(self._train) or not self.getPlotItem().sceneBoundingRect().contains(position):
-            return
-        epoch = int(round(self.getPlotItem().vb.mapSceneToView(position).x()))
+    @property
+    def train_envelope(self) -> Envelope:
+        """The min/max envelope the train curve is drawn from (for automation: its blocks can be
+        checked against the history)."""
+        return self._train_envelope
+
+    def hover_text(self, epoch: int) -> str:
+        """What the cursor label says at ``epoch`` (clamped to the history): read from the full
+        history, never from the drawn envelope; "" before any epoch."""
+        if not len(self._train):
+            return ""
         epoch = min(max(epoch, 1), len(self._train))
         text = f"epoch {epoch}: train loss {self._train[epoch - 1]:.4g}"
         if len(self._test_epochs):
             nearest = int(np.abs(self._test_epochs - epoch).argmin())
             text += f", test loss {self._test[nearest]:.4g} (epoch {int(self._test_epochs[nearest])})"
-        self.hovered.emit(text)
+        return text
+
+    def _mouse_moved(self, position: QPointF) -> None:
+        if not len(self._train) or not self.getPlotItem().sceneBoundingRect().contains(position):
+            return
+        self.hovered.emit(self.hover_text(int(round(self.getPlotItem().vb.mapSceneToView(position).x()))))

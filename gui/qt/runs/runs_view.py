@@ -241,10 +241,16 @@ class CompareView(pg.GraphicsLayoutWidget):
         self.session = session
         self.panels: list[tuple[str, int]] = []  # (run name, epoch drawn)
         self._data_cache: dict[str, tuple] = {}
-        self._shown: list | None = None  # what is drawn: [(run name, (epoch, id of its weights))]
+        self._shown: list | None = None  # what is drawn: [palette name, (run name, (epoch, id of its weights)), ...]
         self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
         for name in ("runs", "seek"):
             session.events.connect(name, lambda *_: self.refresh())
+
+    @property
+    def drawn_palette(self) -> str | None:
+        """The name of the palette the shown panels were drawn in; None before the first drawing
+        (for automation: a palette change redraws them)."""
+        return None if self._shown is None else self._shown[0]
 
     def epoch(self) -> int:
         s = self.session
