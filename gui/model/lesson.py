@@ -6,13 +6,15 @@ A lesson file is JSON::
      "scenes": [{"title": "Too small",
                  "note": "The loss **creeps** down.\\n- watch the boundary",
                  "experiment": {"eta": 1e-5, "epochs": 300},
-                 "expect": {"expect": "loss_above", "value": 0.3, "epoch": 300}}]}
+                 "expect": [{"expect": "loss_above", "value": 0.3},
+                            {"expect": "test_error_above", "value": 20, "epoch": 300}]}]}
 
 A scene's ``experiment`` holds the fields of an experiment file's settings (blocks, dataset,
 noise, n_train, n_test, eta, batch_size, epochs, seed); those it leaves out take the report's
-values. ``expect`` (optional) says what the class should see; :func:`check` trains the scene
-headless through :func:`minidl.fit` and says whether it holds. Every problem of a file is a
-``ValueError`` whose sentence names the scene and the problem.
+values. ``expect`` (optional) says what the class should see: one expectation or a list of them,
+one for each sentence of the note that can be checked (the kinds: :mod:`gui.model.expectations`).
+:func:`check` trains the scene headless through :func:`minidl.fit` and says which hold. Every
+problem of a file is a ``ValueError`` whose sentence names the scene and the problem.
 """
 
 from __future__ import annotations
@@ -27,15 +29,13 @@ from pathlib import Path
 import torch
 
 import minidl
-from gui.model.experiment import EPOCHS_MAX, Experiment, checked_field, finite_number
+from gui.model import expectations, inside
+from gui.model.expectations import Outcome, Run, Snapshot
+from gui.model.experiment import Experiment, checked_field
 
 MAX_SCENES = 100
 MAX_BYTES = 1_000_000
 SCENE_KEYS = {"title", "note", "experiment", "expect"}
-# What a scene may promise. ``value`` is a loss per point or an error %; ``epoch`` (optional,
-# default the scene's epochs) is when it is read.
-EXPECTATIONS = {"diverges": (), "saturates": (), "loss_below": ("value",), "loss_above": ("value",),
-                "test_error_below": ("value",), "test_error_above": ("value",)}
 # Saturated: at least this share of a Tanh output's values within SATURATED_AT of ±1, and the
 # loss of the last STUCK_SHARE of the epochs within STUCK_CHANGE (relative) of each other.
 SATURATED_SHARE, SATURATED_AT = 0.9, 0.01
@@ -44,12 +44,18 @@ STUCK_SHARE, STUCK_CHANGE = 0.2, 0.01
 
 @dataclass
 class Scene:
-    """One step of a lesson: an experiment to load, a title, a note and what the class should see."""
+    """One step of a lesson: an experiment to load, a title, a note and what the class should see
+    (``expects``: its expectations as read, each a dict ``{"expect": KIND, ...}``)."""
 
     title: str
     note: str
     experiment: Experiment
-    expect: dict | None = None
+    expects: list[dict] = field(default_factory=list)
+
+    @property
+    def expect(self) -> dict | None:
+        """The first expectation (None when there is none): all a one-claim scene promises."""
+        return self.expects[0] if self.expects else None
 
 
 @dataclass
@@ -164,30 +170,11 @@ def _scene(number: int, raw) -> Scene:
     problems = experiment.validate()
     if problems:
         raise problem(problems[0])
-    return Scene(title.strip(), note, experiment, _expectation(raw.get("expect"), problem))
-
-
-def _expectation(raw, problem) -> dict | None:
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        raw = {"expect": raw}
-    if not isinstance(raw, dict) or raw.get("expect") not in EXPECTATIONS:
-        raise problem(f'"expect" must be one of {", ".join(EXPECTATIONS)} (e.g. {{"expect": "diverges"}} or '
-                      '{"expect": "loss_below", "value": 0.05, "epoch": 500})')
-    kind = raw["expect"]
-    allowed = {"expect", "epoch", *EXPECTATIONS[kind]}
-    if set(raw) - allowed:
-        raise problem(f"unknown field {sorted(set(raw) - allowed)[0]!r} in its expect {kind!r}")
-    for key in EXPECTATIONS[kind]:
-        value = raw.get(key)
-        if not finite_number(value):
-            raise problem(f'its expect {kind!r} needs a number "{key}"')
-    epoch = raw.get("epoch")
-    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= EPOCHS_MAX):
-        raise problem(f'the "epoch" of its expect {kind!r} must be a whole number from 1 to {EPOCHS_MAX:,} '
-                      "(the epochs a run may have)")
-    return dict(raw)
+    try:
+        expects = expectations.read(raw.get("expect"), experiment.blocks, experiment.epochs)
+    except ValueError as error:
+        raise problem(str(error)) from None
+    return Scene(title.strip(), note, experiment, expects)
 
 
 # -- what a class sees ----------------------------------------------------------------------
@@ -213,45 +200,39 @@ SATURATION_SENTENCE = ("The outputs are saturated: the network stopped learning 
                        "and the loss no longer moves). Try a smaller step size, then Reset and Run.")
 
 
-@dataclass
-class Outcome:
-    """What :func:`check` saw: whether the scene's expect holds, and a sentence saying why."""
-
-    holds: bool
-    sentence: str
-
-
 def check(scene: Scene) -> Outcome:
-    """Train ``scene`` headless through :func:`minidl.fit`, as the playground would, and test its expect."""
-    expect, e = scene.expect or {}, scene.experiment
-    kind = expect.get("expect")
-    epochs = expect.get("epoch", e.epochs)
+    """Train ``scene`` headless through :func:`minidl.fit`, as the playground would (its optimizer and
+    schedule), and judge each of its expectations; ``holds`` when all hold, ``parts`` one
+    :class:`~gui.model.expectations.Outcome` per expectation, ``sentence`` the failing ones (all of
+    them when none fails)."""
+    e = scene.experiment
+    read_at = expectations.epochs_read(scene.expects, e.epochs)
     data, model = e.make_data(), e.build_model()
-    losses, diverged_at = [], None
-    records = minidl.fit(model, data.X_train, data.y_train, epochs, e.effective_batch_size, e.build_optimizer(),
-                         schedule=e.build_schedule())  # the playground's own optimizer and schedule
+    run = Run(start=[p.clone() for p in model.parameters()[::2]], columns=inside.columns(e.blocks)[1:])
+    records = minidl.fit(model, data.X_train, data.y_train, max(read_at, default=e.epochs),
+                         e.effective_batch_size, e.build_optimizer(), schedule=e.build_schedule())
     for record in records:
         if record.diverged:
-            diverged_at = record.epoch
+            run.diverged_at = record.epoch
             break
-        losses.append(record.loss)
-    if kind == "diverges":
-        return Outcome(diverged_at is not None, f"diverged at epoch {diverged_at}" if diverged_at
-                       else f"did not diverge in {epochs} epochs (last loss {losses[-1]:.4g})")
-    if diverged_at is not None:
-        return Outcome(False, f"diverged at epoch {diverged_at}")
-    if kind == "saturates":
-        holds = saturated(e.blocks, model.predict(data.X_train), losses)
-        return Outcome(holds, f"{'saturated' if holds else 'not saturated'}; loss {losses[-1]:.4g} at epoch {epochs}")
-    if kind in ("loss_below", "loss_above"):
-        loss, value = losses[-1], expect["value"]
-        holds = loss < value if kind == "loss_below" else loss > value
-        return Outcome(holds, f"loss per point {loss:.4g} at epoch {epochs} ({kind.replace('_', ' ')} {value:g})")
-    if kind in ("test_error_below", "test_error_above"):
-        error, value = data.evaluate(model)["test_error"], expect["value"]
-        holds = error < value if kind == "test_error_below" else error > value
-        return Outcome(holds, f"test error {error:.1f} % at epoch {epochs} ({kind.replace('_', ' ')} {value:g} %)")
-    return Outcome(True, "no expectation")
+        run.losses.append(record.loss)
+        if record.epoch in read_at:
+            run.snapshots[record.epoch] = _snapshot(e, data, model, run.losses)
+    parts = [expectations.judge(x, run, e.epochs) for x in scene.expects]
+    failing = [p.sentence for p in parts if not p.holds]
+    if failing:
+        return Outcome(False, "; ".join(failing), parts)
+    return Outcome(True, "; ".join(p.sentence for p in parts) or "no expectation", parts)
+
+
+def _snapshot(e: Experiment, data, model, losses: list[float]) -> Snapshot:
+    """The run after one epoch, as the metrics line and the inspector show it."""
+    parameters = [p.clone() for p in model.parameters()]
+    errors = data.evaluate(model)
+    stats = inside.layer_stats(e.blocks, parameters, data.X_train, data.y_train, e.eta, e.loss)
+    return Snapshot(errors["train_error"], errors["test_error"], stats,
+                    inside.flags(stats, inside.columns(e.blocks), e.eta), parameters[::2],
+                    saturated(e.blocks, model.predict(data.X_train), losses))
 
 
 def note_html(note: str) -> str:
@@ -275,17 +256,8 @@ def note_html(note: str) -> str:
     return "".join(out)
 
 
-def expect_sentence(expect: dict | None) -> str:
-    """What a scene's ``expect`` promises, in words for the class (empty when it has none)."""
-    if not expect:
+def expect_sentence(expects: list[dict] | dict | None, epochs: int | None = None) -> str:
+    """What a scene's expectations promise, in one sentence for the class (empty when there are none)."""
+    if not expects:
         return ""
-    kind = expect["expect"]
-    if kind == "diverges":
-        return "training diverges: the loss becomes infinite and a banner says so."
-    if kind == "saturates":
-        return "the outputs saturate and the loss sticks: the network stops learning."
-    when = f" by epoch {expect['epoch']}" if "epoch" in expect else " by the end of the run"
-    what = "training loss" if kind.startswith("loss") else "test error"
-    how = "falls below" if kind.endswith("below") else "stays above"
-    unit = " %" if kind.startswith("test_error") else ""
-    return f"the {what} {how} {expect['value']:g}{unit}{when}."
+    return expectations.sentences(expects if isinstance(expects, list) else [expects], epochs)

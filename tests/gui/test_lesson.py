@@ -1,4 +1,5 @@
-"""Lessons (Qt-free): every shipped scene's claim holds when trained headless, and bad files are sentences."""
+"""Lessons (Qt-free): every expectation of every shipped scene holds when trained headless, a false one
+fails with a sentence, and bad files are sentences."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gui.model import lesson
+from gui.model import expectations, inside, lesson
 
 LESSONS = sorted((Path(__file__).resolve().parents[2] / "resources" / "lessons").glob("*.json"))
-SCENES = [(path, i) for path in LESSONS for i in range(len(lesson.load(path).scenes))]
+# A scene of 600 epochs takes a few seconds: marked slow (still part of the suite).
+SCENES = [pytest.param(path, i, id=f"{path.stem}-{i + 1}",
+                       marks=[pytest.mark.slow] if scene.experiment.epochs >= 600 else [])
+          for path in LESSONS for i, scene in enumerate(lesson.load(path).scenes)]
 
 
 def test_three_lessons_ship():
@@ -19,12 +23,27 @@ def test_three_lessons_ship():
     assert {"Step size", "Capacity on the spiral", "Depth and activations"} <= titles
 
 
-@pytest.mark.parametrize(("path", "index"), SCENES, ids=[f"{p.stem}-{i + 1}" for p, i in SCENES])
-def test_every_shipped_scene_shows_what_it_claims(path, index):
+@pytest.mark.parametrize(("path", "index"), SCENES)
+def test_every_expectation_of_every_shipped_scene_holds(path, index):
     scene = lesson.load(path).scenes[index]
-    assert scene.expect is not None, f"{path.name} scene {index + 1} claims nothing: give it an expect"
+    assert scene.expects, f"{path.name} scene {index + 1} claims nothing: give it an expect"
     outcome = lesson.check(scene)
+    assert len(outcome.parts) == len(scene.expects)  # each one judged, none skipped
     assert outcome.holds, f"{path.name} scene {index + 1} ({scene.title}): {outcome.sentence}"
+
+
+def test_the_depth_lesson_checks_the_gradient_the_weights_dead_units_and_flags():
+    """The notes speak of gradients through the layers, weights that do not move, dead units and a
+    quiet inspector: each of these is an expectation, not only words."""
+    scenes = lesson.load(next(p for p in LESSONS if p.stem == "depth_and_activations")).scenes
+    kinds = [{x["expect"] for x in s.expects} for s in scenes]
+    assert all(len(s.expects) >= 5 for s in scenes)
+    activations = [s.experiment.blocks[1]["type"] for s in scenes]
+    assert activations[:3] == ["Sigmoid", "Tanh", "ReLU"]
+    assert {"gradient_ratio_below", "weight_change_below", "weight_change_above"} <= kinds[0]  # vanishes
+    assert all("gradient_ratio_above" in k for k in kinds[1:])  # gets through
+    assert {"dead_units_above", "dead_units_below", "no_flags"} <= kinds[2]
+    assert all(k & {"test_error_above", "test_error_below"} for k in kinds)
 
 
 def test_the_step_size_lesson_really_diverges_and_really_saturates():
@@ -33,17 +52,70 @@ def test_the_step_size_lesson_really_diverges_and_really_saturates():
     assert "diverges" in kinds and "saturates" in kinds
     diverging = scenes[kinds.index("diverges")]
     assert diverging.experiment.blocks[-1]["type"] != "Tanh"  # a Tanh output saturates instead
-    assert lesson.check(diverging).sentence.startswith("diverged at epoch")
+    assert "diverged at epoch" in lesson.check(diverging).parts[0].sentence
+
+
+def small_scene(expect, **settings) -> lesson.Scene:
+    """The report's network on 200 points for 20 epochs, with ``expect``."""
+    experiment = {"n_train": 200, "n_test": 200, "epochs": 20, **settings}
+    return lesson.parse(json.dumps({"title": "L", "scenes": [
+        {"title": "S", "experiment": experiment, "expect": expect}]})).scene
+
+
+def test_a_note_that_claims_the_loss_falls_while_the_step_is_tiny_fails():
+    scene = small_scene({"expect": "loss_ratio_below", "value": 0.5, "from": 1}, eta=1e-6)  # the smallest step
+    outcome = lesson.check(scene)
+    assert not outcome.holds
+    assert outcome.sentence.startswith("fails: the training loss at epoch 20 is less than 0.5 times its value at "
+                                       "epoch 1: loss"), outcome.sentence
 
 
 def test_a_check_fails_when_the_claim_is_false():
-    scene = lesson.load(LESSONS[0]).scenes[0]
-    scene.expect = {"expect": "diverges"}
-    scene.experiment.epochs = 20
-    assert not lesson.check(scene).holds
-    scene.expect = {"expect": "loss_below", "value": 1e-9}
-    outcome = lesson.check(scene)
-    assert not outcome.holds and "loss per point" in outcome.sentence
+    outcome = lesson.check(small_scene(["diverges", {"expect": "loss_below", "value": 1e-9},
+                                        {"expect": "loss_below", "value": 10}]))
+    assert not outcome.holds and [p.holds for p in outcome.parts] == [False, False, True]
+    assert "did not diverge in 20 epochs" in outcome.sentence and "loss per point" in outcome.sentence
+    assert "below 10" not in outcome.sentence  # only the failing ones are named
+    assert "below 10" in outcome.parts[2].sentence
+
+
+# Each kind, once true and once false, on the report's network after 20 epochs (1 unit of 25 dead or so,
+# gradients within a factor 10, weights moved by a few %, errors between 0 and 100).
+@pytest.mark.parametrize(("true", "false"), [
+    ({"expect": "train_error_below", "value": 100}, {"expect": "train_error_below", "value": 0}),
+    ({"expect": "test_error_above", "value": 0}, {"expect": "test_error_above", "value": 100}),
+    ({"expect": "loss_ratio_below", "value": 1, "from": 1}, {"expect": "loss_ratio_above", "value": 1, "from": 1}),
+    ({"expect": "dead_units_below", "value": 100}, {"expect": "dead_units_above", "value": 100}),
+    ({"expect": "dead_units_below", "value": 100, "layer": 2}, {"expect": "dead_units_above", "value": 99, "layer": 2}),
+    ({"expect": "gradient_ratio_above", "value": 1e-6}, {"expect": "gradient_ratio_below", "value": 1e-6}),
+    ({"expect": "weight_change_above", "value": 1e-6, "layer": 1},
+     {"expect": "weight_change_below", "value": 1e-6, "layer": 1}),
+    ({"expect": "weight_change_below", "value": 10, "layer": 4},
+     {"expect": "weight_change_above", "value": 10, "layer": 4, "epoch": 5}),
+], ids=lambda x: x["expect"])
+def test_each_kind_holds_when_true_and_fails_when_false(true, false):
+    outcome = lesson.check(small_scene([true, false]))
+    assert [p.holds for p in outcome.parts] == [True, False], outcome.parts
+    assert outcome.parts[1].sentence.startswith("fails: ")
+
+
+def test_no_flags_reads_the_inspectors_flags(monkeypatch):
+    """Through the inspector's own function (whatever its rules): nothing flagged holds, a flag fails."""
+    seen = []
+    monkeypatch.setattr(inside, "flags", lambda stats, cols, eta: seen.append((len(stats), len(cols), eta)) or [])
+    assert lesson.check(small_scene(["no_flags"], eta=1e-3)).holds
+    assert seen == [(4, 5, 1e-3)]  # the 4 Linear layers' statistics at epoch 20, with the scene's eta
+    monkeypatch.setattr(inside, "flags", lambda *args: ["Hidden 2: something is wrong."])
+    outcome = lesson.check(small_scene(["no_flags"]))
+    assert not outcome.holds and "Hidden 2: something is wrong." in outcome.sentence
+
+
+def test_an_expectation_after_a_divergence_fails_saying_so():
+    blocks = [{"type": "Linear", "width": 25}, {"type": "ReLU"}, {"type": "Linear", "width": 2}]
+    outcome = lesson.check(small_scene(["diverges", {"expect": "test_error_below", "value": 50}], blocks=blocks,
+                                       eta=0.05, batch_size=200))
+    assert [p.holds for p in outcome.parts] == [True, False]
+    assert "the run diverged at epoch" in outcome.parts[1].sentence
 
 
 def test_navigation_and_caption():
@@ -76,12 +148,81 @@ def _scene(**fields):
     (_scene(expect={"expect": "loss_below"}), ["scene 2", 'needs a number "value"']),
     (_scene(expect={"expect": "loss_below", "value": 1, "when": 3}), ["scene 2", "unknown field 'when'"]),
     (json.dumps({"title": "L", "scenes": [{"note": "no title"}]}), ["scene 1", "title"]),
+    # the list form: each entry named by its number
+    (_scene(expect=["diverges", {"expect": "loss_below", "value": 1, "colour": 3}]),
+     ["scene 2 ('Broken')", "unknown field 'colour' in its expect number 2 ('loss_below')"]),
+    (_scene(expect=[{"expect": "loss_below", "value": float("nan")}]),
+     ["scene 2", "its expect number 1 ('loss_below') needs a number \"value\", got nan"]),
+    (_scene(expect=[{"expect": "test_error_below", "value": float("inf")}]), ["needs a number \"value\""]),
+    (_scene(expect=[{"expect": "test_error_below", "value": "5"}]), ["needs a number \"value\", got '5'"]),
+    (_scene(expect=[{"expect": "test_error_below", "value": 150}]), ["from 0 to 100 (a percentage)"]),
+    (_scene(expect=[{"expect": "gradient_ratio_below", "value": 0}]), ["above 0 (a ratio)"]),
+    (_scene(expect=[{"expect": "loss_ratio_below", "value": 0.5}]), ['needs a whole number "from"']),
+    (_scene(expect=[{"expect": "loss_ratio_below", "value": 0.5, "from": 2.0}]), ['the "from" of its expect']),
+    (_scene(expect=[{"expect": "loss_ratio_below", "value": 0.5, "from": 300, "epoch": 300}]),
+     ["from 1 to 299", "before epoch 300"]),
+    (_scene(expect=[{"expect": "loss_ratio_below", "value": 0.5, "from": 1, "epoch": 1}]), ["read at epoch 1"]),
+    (_scene(expect=[{"expect": "weight_change_below", "value": 0.1}]), ['needs a whole number "layer"']),
+    (_scene(expect=[{"expect": "weight_change_below", "value": 0.1, "layer": 5}]), ["from 1 to 4", "got 5"]),
+    (_scene(expect=[{"expect": "weight_change_below", "value": 0.1, "layer": True}]), ['"layer"', "got True"]),
+    (_scene(expect=[{"expect": "dead_units_above", "value": 10, "layer": 4}]),
+     ["layer 4, which has no ReLU after it", "the layers with one are 1, 2, 3"]),
+    (_scene(experiment={"blocks": [{"type": "Linear", "width": 2}, {"type": "Tanh"}]},
+            expect=[{"expect": "dead_units_above", "value": 10}]), ["no Linear layer has a ReLU after it"]),
+    (_scene(experiment={"blocks": [{"type": "Linear", "width": 2}]}, expect=["gradient_ratio_below"]),
+     ['needs a number "value"']),
+    (_scene(experiment={"blocks": [{"type": "Linear", "width": 2}]},
+            expect=[{"expect": "gradient_ratio_below", "value": 1}]), ["compares the first and the last"]),
+    (_scene(expect=[{"expect": "no_flags", "value": 1}]), ["unknown field 'value'"]),
+    (_scene(expect=[["diverges"]]), ["its expect number 1", '"expect" must be one of']),
+    (_scene(expect=[{"expect": 3}]), ['"expect" must be one of']),
+    (_scene(expect=3), ['"expect" must be one of']),
+    (_scene(expect=["diverges"] * 21), ["21 expectations", "at most 20"]),
 ])
 def test_bad_lessons_are_sentences_naming_the_scene(text, words):
     with pytest.raises(ValueError) as caught:
         lesson.parse(text)
     for word in words:
         assert word in str(caught.value)
+
+
+JUNK = [None, True, "1", [], {}, -1, 0, 0.5, 1.5, 10**400, float("nan"), float("inf"), 2**63, "diverges"]
+
+
+@pytest.mark.parametrize("kind", list(expectations.KINDS))
+def test_any_value_in_any_field_of_any_kind_is_read_or_a_sentence(kind):
+    """No value of any field makes reading fail other than with a ValueError: never a traceback."""
+    value_kind, needed = expectations.KINDS[kind]
+    valid = {"expect": kind, **({"value": 1} if value_kind else {}), **dict.fromkeys(needed, 1)}
+    assert lesson.parse(_scene(expect=[valid])).scenes[1].expects == [valid]
+    for key in ("value", "epoch", "from", "layer", "expect"):
+        for junk in JUNK:
+            raw = {**valid, key: junk}
+            try:
+                scene = lesson.parse(_scene(expect=[raw]))
+            except ValueError as error:
+                assert str(error).startswith("scene 2 ('Broken'): "), error
+            else:
+                assert scene.scenes[1].expects == [raw]
+
+
+def test_the_single_form_and_the_list_form_read_alike():
+    single = lesson.parse(_scene(expect={"expect": "loss_below", "value": 0.3})).scenes[1]
+    listed = lesson.parse(_scene(expect=[{"expect": "loss_below", "value": 0.3}])).scenes[1]
+    short = lesson.parse(_scene(expect="diverges")).scenes[1]
+    assert single.expects == listed.expects == [{"expect": "loss_below", "value": 0.3}]
+    assert single.expect == {"expect": "loss_below", "value": 0.3} and short.expects == [{"expect": "diverges"}]
+    assert lesson.parse(_scene()).scenes[1].expects == [] and lesson.parse(_scene()).scenes[1].expect is None
+
+
+def test_what_to_see_says_every_expectation():
+    scene = lesson.parse(_scene(experiment={"epochs": 300}, expect=[
+        {"expect": "loss_above", "value": 0.3}, {"expect": "test_error_below", "value": 5, "epoch": 200},
+        {"expect": "dead_units_above", "value": 30, "layer": 1}, "no_flags"])).scenes[1]
+    assert lesson.expect_sentence(scene.expects, 300) == (
+        "the training loss stays above 0.3 at epoch 300; the test error falls below 5 % by epoch 200; "
+        "more than 30 % of layer 1's ReLU units are dead at epoch 300; the inspector flags nothing at epoch 300.")
+    assert lesson.expect_sentence([]) == ""
 
 
 def test_load_refuses_folders_and_huge_files(tmp_path):

@@ -5,11 +5,15 @@ it and asks for another (``sceneRequested(index)``)."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from gui.model.lesson import Lesson, expect_sentence, note_html
+
+NOTES_TIP = "The teacher's note for this scene."
 
 
 class NotesBrowser(QTextBrowser):
@@ -42,7 +46,7 @@ class LessonView(QWidget):
         font.setBold(True)
         self.caption.setFont(font)
         self.notes = NotesBrowser(objectName="sceneNotes")
-        self.notes.setToolTip("The teacher's note for this scene.")
+        self.notes.setToolTip(NOTES_TIP)
         self.notes.setAccessibleName("Scene notes")
         self.previous_button = QPushButton("◀ Previous scene", objectName="previousSceneButton")
         self.previous_button.setToolTip("Load the previous scene's experiment (PageUp in presenter mode).")
@@ -88,8 +92,12 @@ class LessonView(QWidget):
             return
         scene = lesson.scene
         self.caption.setText(f"{lesson.title} · {lesson.caption()}")
-        what = expect_sentence(scene.expect)
+        # The first expectation is the scene's headline; the note says the others in its own words,
+        # and the tooltip lists every one that the tests check.
+        what = expect_sentence(scene.expect, scene.experiment.epochs)
         self.notes.setHtml(note_html(scene.note) + (f"<p><i>What to see: {what}</i></p>" if what else ""))
+        checked = html.escape(expect_sentence(scene.expects, scene.experiment.epochs), quote=False)
+        self.notes.setToolTip(NOTES_TIP + (f" What the tests check: {checked}" if checked else ""))
         self.previous_button.setEnabled(lesson.index > 0)
         self.next_button.setEnabled(lesson.index < len(lesson.scenes) - 1)
 
