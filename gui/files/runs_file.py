@@ -1,6 +1,7 @@
 """The runs in an experiment file (Qt-free): JSON metadata for their words, tensors for their numbers.
 
-Metadata ``runs`` is a JSON object ``{"runs": [...], "current": name, "schedule": [...]}``;
+Metadata ``runs`` is a JSON object ``{"runs": [...], "current": name, "schedule": [...], "ticked": [names]}``
+(``ticked``: the runs ticked for comparison, in the table's order; a file without it ticks none);
 run ``i`` keeps its history in ``run.i.train``, ``run.i.test_epochs``, ``run.i.test`` and its
 snapshots in ``run.i.params`` ``(k, size)`` at the epochs its JSON lists (at most
 :data:`gui.model.runs.RUN_SNAPSHOTS`; ``"trimmed": true`` where it kept fewer for memory). Its own points (its JSON
@@ -32,8 +33,9 @@ EPOCH_MAX = 2**63 - 1  # the largest epoch number the history's int64 tensors ho
 EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # of a schedule entry
 
 
-def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tuple[dict, dict]:
-    """``(metadata, tensors)`` for :func:`gui.files.experiment_file.save`."""
+def to_file(runs: list[Run], current: Run | None, schedule: list | None, ticked=()) -> tuple[dict, dict]:
+    """``(metadata, tensors)`` for :func:`gui.files.experiment_file.save`; ``ticked``: the names of the runs
+    ticked for comparison."""
     described, tensors, points_at = [], {}, {}
     for i, run in enumerate(runs):
         epochs = sorted(run.snapshots)
@@ -56,8 +58,23 @@ def to_file(runs: list[Run], current: Run | None, schedule: list | None) -> tupl
         if epochs:
             tensors[f"run.{i}.params"] = torch.stack([run.snapshots[e].to(torch.float32) for e in epochs])
     text = json.dumps({"runs": described, "current": current.name if current is not None else None,
-                       "schedule": schedule})
+                       "schedule": schedule, "ticked": [name for name in ticked if name in {r.name for r in runs}]})
     return {KEY: text}, tensors
+
+
+def ticked_in(metadata: dict, names: list[str]) -> list[str]:
+    """The runs a file ticked for comparison, of ``names`` (the runs :func:`from_file` read); [] for a file
+    written before it kept them. ``ValueError`` with a sentence when the list is damaged."""
+    try:
+        raw = json.loads(metadata[KEY]) if KEY in metadata else {}
+    except (ValueError, TypeError, RecursionError):
+        raise ValueError("its runs are not valid JSON") from None
+    ticked = raw.get("ticked", []) if isinstance(raw, dict) else []
+    if not (isinstance(ticked, list) and all(isinstance(n, str) and n in names for n in ticked)
+            and len(set(ticked)) == len(ticked)):
+        raise ValueError(f"its ticked runs must be a list of the names of its runs ({', '.join(names) or 'none'}), "
+                         f"each once, got {ticked!r:.40}")
+    return [n for n in names if n in ticked]
 
 
 def from_file(metadata: dict, tensors: dict) -> tuple[list[Run], list | None, str | None] | None:
@@ -131,7 +148,8 @@ def _run(i: int, item, tensors: dict) -> Run:
         raise ValueError(f"{who}'s parent must be the name of a run or null, got {parent!r:.20}")
     if not isinstance(diff, str):
         raise ValueError(f"{who}'s description of what changed must be a text, got {diff!r:.20}")
-    return Run(name, {**asdict(checked), "points": points_summary(points)}, history, kind, parent, start,
+    summary = points_summary(points, checked.test_ratio, checked.seed)
+    return Run(name, {**asdict(checked), "points": summary}, history, kind, parent, start,
                _schedule(who, item.get("schedule", [])), diff[:500], float(wall), numbers, snapshots,
                trimmed=trimmed or fewer, state=state, points=points)
 

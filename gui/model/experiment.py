@@ -115,16 +115,25 @@ class Experiment:
 
     def notes(self) -> list[str]:
         """Sentences about settings that are used differently from how they read (not problems)."""
-        if self.batch_size > self.n_train:
-            return [f"The batch size {self.batch_size} is larger than the {self.n_train} training points: "
-                    f"each step uses all {self.n_train} (your setting is kept for when there are more)."]
+        n = self.train_points
+        if n and self.batch_size > n:
+            return [f"The batch size {self.batch_size} is larger than the {n} training points: "
+                    f"each step uses all {n} (your setting is kept for when there are more)."]
         return []
 
     # -- what a run needs ----------------------------------------------------------
     @property
+    def train_points(self) -> int:
+        """How many points a run trains on: the Training points setting, or for your own points (Custom)
+        the training share of them (:func:`gui.model.points.split_sizes`)."""
+        if self.dataset == CUSTOM:
+            return custom.split_sizes(self.points, self.test_ratio)[0]
+        return self.n_train
+
+    @property
     def effective_batch_size(self) -> int:
-        """The batch size a run uses: the setting, at most the number of training points."""
-        return min(self.batch_size, self.n_train)
+        """The batch size a run uses: the setting, at most the number of training points (at least 1)."""
+        return max(1, min(self.batch_size, self.train_points))
 
     def build_model(self) -> minidl.Sequential:
         """A fresh network: the same seed always draws the same initial weights."""

@@ -9,6 +9,7 @@ Points may lie outside the unit square.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 BY_RATIO, TRAIN, TEST = 0, 1, 2
@@ -49,9 +50,8 @@ def split(points: list[list], test_ratio: float, seed: int):
     if not points:
         empty = torch.empty(0, 2)
         return empty, torch.empty(0, dtype=torch.long), empty.clone(), torch.empty(0, dtype=torch.long)
-    table = torch.tensor([p[:2] for p in points], dtype=torch.float64).float()
-    labels = torch.tensor([p[2] for p in points], dtype=torch.long)
-    codes = torch.tensor([p[3] for p in points], dtype=torch.long)
+    rows = torch.from_numpy(np.asarray(points, dtype=np.float64).reshape(-1, 4))  # one pass over the list
+    table, labels, codes = rows[:, :2].float(), rows[:, 2].long(), rows[:, 3].long()
     free = torch.nonzero(codes == BY_RATIO).flatten()
     is_test = codes == TEST
     if len(free):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from gui.model import points as custom
 from gui.model.experiment import Experiment
 from gui.model.history import History
 
@@ -58,19 +59,45 @@ def _plain(value):
     return value
 
 
-_summaries: list = [None, None]  # (the last list summarised, its summary): a run's settings name them often
+_summaries: list = [None, None, None]  # (the last list summarised, its split, its summary): named often
 
 
-def points_summary(points) -> dict:
-    """``{"count": 40, "hash": "9f3a0c1e"}``: own points as a run's settings name them (a summary
-    passes through). The hash tells apart as many points elsewhere; computed once per list."""
+def points_summary(points, test_ratio: float | None = None, seed: int | None = None) -> dict:
+    """``{"count": 58, "hash": "9f3a0c1e", "content": ..., "data": ...}``: own points as a run's settings
+    name them (a summary passes through). ``hash`` is of the list as written (the file keeps one copy of
+    each); ``content`` of the points whatever their order or split; with the run's ``test_ratio`` and
+    ``seed``, ``data`` is of the train and test sets they give (:func:`gui.model.points.split`), in
+    training order: the same ``data`` trains bit for bit the same, however the points were made (drawn,
+    or exported and imported again). Computed once per list."""
     if isinstance(points, dict):
         return points
-    if _summaries[0] is not points:
-        table = np.asarray(points, dtype=np.float64).reshape(-1, 4) if points else np.zeros((0, 4))
-        digest = hashlib.blake2b(table.tobytes(), digest_size=4).hexdigest() if points else ""
-        _summaries[:] = [points, {"count": len(points), "hash": digest}]
-    return dict(_summaries[1])
+    split_by = None if test_ratio is None or seed is None else (float(test_ratio), int(seed))
+    if _summaries[0] is not points or _summaries[1] != split_by:
+        _summaries[:] = [points, split_by, _summary(points, split_by)]
+    return dict(_summaries[2])
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.blake2b(digest_size=4)
+    for array in arrays:
+        h.update(np.ascontiguousarray(array).tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def _summary(points, split_by) -> dict:
+    if not points:
+        return {"count": 0, "hash": ""}
+    table = np.asarray(points, dtype=np.float64).reshape(-1, 4)
+    summary = {"count": len(points), "hash": _digest(table)}
+    # As a run sees them: float32 coordinates (gui.model.points.split) and whole labels
+    x1, x2, labels = table[:, 0].astype(np.float32), table[:, 1].astype(np.float32), table[:, 2].astype(np.int64)
+    order = np.lexsort((labels, x2, x1))
+    summary["content"] = _digest(x1[order], x2[order], labels[order])
+    if split_by is not None:
+        X_train, labels_train, X_test, labels_test = custom.split(points, *split_by)
+        summary["data"] = _digest(X_train.numpy(), labels_train.numpy(), X_test.numpy(), labels_test.numpy())
+    return summary
 
 
 def kept_settings(settings: dict) -> tuple[dict, list]:
@@ -78,7 +105,7 @@ def kept_settings(settings: dict) -> tuple[dict, list]:
     points = settings.get("points", [])
     if isinstance(points, dict):
         return settings, None
-    return {**settings, "points": points_summary(points)}, points
+    return {**settings, "points": points_summary(points, settings.get("test_ratio"), settings.get("seed"))}, points
 
 
 # -- what differs, in words ----------------------------------------------------------------
@@ -108,11 +135,18 @@ def _fmt(value) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def points_change(old, new) -> str:
-    """``"41 points (was 40)"``, ``"40 points (others)"``: own points (lists or summaries) in words."""
+def points_change(old, new) -> str | None:
+    """``"41 points (was 40)"``, ``"40 points (others)"``, ``"40 points (split differs)"``: own points (lists or
+    summaries) in words; None when they are the same data (:func:`points_summary`'s ``data``), or the same
+    list (a new seed or test share splits it anew, and says so in its own words)."""
     old, new = points_summary(old), points_summary(new)
-    was = "others" if old["count"] == new["count"] else f"was {old['count']}"
-    return f"{new['count']} points ({was})"
+    if old["count"] != new["count"]:
+        return f"{new['count']} points (was {old['count']})"
+    same = [key for key in ("hash", "data") if key in old and key in new and old[key] == new[key]]
+    if same:
+        return None
+    content = "content" in old and old.get("content") == new.get("content")
+    return f"{new['count']} points ({'split differs' if content else 'others'})"
 
 
 def setting_changes(old: dict, new: dict) -> list[str]:
@@ -122,8 +156,9 @@ def setting_changes(old: dict, new: dict) -> list[str]:
         if key not in old or old[key] == value:
             continue
         if key == "points":
-            if points_summary(old[key]) != points_summary(value):
-                words.append(points_change(old[key], value))
+            change = points_change(old[key], value)
+            if change is not None:
+                words.append(change)
         elif key == "blocks":
             words += block_changes(old[key], value)
         else:

@@ -245,6 +245,7 @@ class Session:
             self._new_model()
         else:
             self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
+            self.batch_stepper.forget()  # a step of the previous network's weights
             self._model, self.history = model, history or History()
             self.schedule = [(1, self.recorder.training_settings())] if not self.history.epochs else None
             self.current_run = None
@@ -479,9 +480,11 @@ class Session:
         current settings; the run that trained past it stays in the runs for comparison."""
         return self.resume_from(self.history.epochs if self.seek_epoch is None else self.seek_epoch)
 
-    def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None) -> None:
-        """The runs (and the schedule of the current weights) read from a file."""
+    def adopt_runs(self, runs: list[Run], schedule: list | None, current: str | None, ticked=()) -> None:
+        """The runs (and the schedule of the current weights, and the names of the runs ticked for
+        comparison) read from a file."""
         self.recorder.adopt(runs, schedule, current)
+        self.run_book.compare([name for name in ticked if name in self.run_book.names()])
         self.events.emit("runs")
 
     def run_weights(self, name: str, epoch: int) -> tuple[int, torch.Tensor] | None:

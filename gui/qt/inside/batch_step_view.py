@@ -161,11 +161,13 @@ class BatchStepView(QWidget):
     def show_step(self, step: BatchStep | None) -> None:
         self.step = step
         self.boundary_toggle.setEnabled(step is not None)
-        if step is None:
+        if step is None:  # a new network (New, a scene, a file, an edit): nothing of the old one stays
             self.loss_label.setText("Press F8 (Step one batch) to train one\nmini-batch and see every number of its\n"
                                     "step here.")
+            self._build(0)
             self._images.clear()
             self.heatmap.clear()
+            self.boundary_toggle.setChecked(False)
             return
         n = step.X.shape[0]
         self.loss_label.setText(
@@ -188,6 +190,7 @@ class BatchStepView(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # at once: the deletion waits for the event loop
                 item.widget().deleteLater()
         self.matrices.clear()
         for k in range(layers):

@@ -292,7 +292,7 @@ class NetworkView(QWidget):
         c = self._cols[column]
         name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}"
         self.boundary_plot.show_unit(self._unit_image(column, unit), self.session.extent,
-                                     f"{name} · epoch {self._epoch}", c.formula())
+                                     f"{name} · epoch {self._epoch}", c.formula(), c.activation)
 
     # -- drawing ------------------------------------------------------------------------
     def shown(self, column: int) -> int:

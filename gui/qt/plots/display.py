@@ -180,6 +180,9 @@ class Display(QObject):
         train = s.history.train[shown - 1]
         paused = " · paused" if s.state == PAUSED and s.seek_epoch is None else ""
         at = f" (test and errors at epoch {metrics.epoch})" if metrics.epoch != shown else ""
+        # The train loss is the mean over the epoch's batches, each measured before its step; the test loss
+        # and both errors are measured with the weights at the epoch's end. The words say which is which.
         self.metrics_label.setText(
-            f"{prefix} · loss train {train:.4f}, test {metrics.test_loss:.4f}"
-            f" · error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %{paused}{at}")
+            f"{prefix} · train loss {train:.4f} (mean over the epoch) · at the epoch's end: test loss "
+            f"{metrics.test_loss:.4f}, error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %"
+            f"{paused}{at}")

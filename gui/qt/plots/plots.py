@@ -91,6 +91,17 @@ class Heatmap(pg.ImageItem):
             self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
 
 
+# A unit in the big plot: its outputs' reach, and the points that mark the classes on it.
+ONE_SIDED = {"ReLU": None, "Sigmoid": 1.0}  # never negative: a 0..top scale (None: the largest output)
+UNIT_MARKERS = 300  # training points drawn over a unit, evenly chosen: enough to place the classes
+
+
+def upper_half(palette: palettes.Palette) -> pg.ColorMap:
+    """The palette's colour map from its middle (white, 0) to its high end: a scale for values never negative."""
+    lut = lookup_table_of(palette)[128:]
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(lut)), lut)
+
+
 def output_bound(blocks: list[dict]) -> float | None:
     """How far class 1 − class 0 (or the winner's margin) can reach for a stack of blocks: 2 after a
     Tanh (each output lies in [−1, 1]), 1 after a Sigmoid, None (unbounded) after a Linear or a ReLU."""
@@ -186,6 +197,8 @@ class BoundaryPlot(pg.PlotWidget):
         self._rect = QRectF()
         item.vb.sigResized.connect(lambda _vb: self._reframe())
         self._unit: tuple[np.ndarray, str] | None = None  # a unit shown instead of the output (network view)
+        self._unit_args: tuple = ()  # show_unit's arguments, to draw it again with another palette
+        self._data, self._show_test = None, True  # show_points's, to mark the points again after a unit
         self.auto_range_check = QCheckBox("Auto colour range", objectName="autoRangeCheck", checked=False)
         self.auto_range_check.setToolTip(
             "Off: the colours keep one scale for the whole run (±2 after a Tanh, otherwise the largest "
@@ -221,7 +234,7 @@ class BoundaryPlot(pg.PlotWidget):
 
     def _relevel(self) -> None:
         if self._unit is not None:
-            pass  # a unit is shown: it keeps its own colour scale
+            self.show_unit(*self._unit_args)  # its own colour scale, in the palette's colours
         elif self._image is not None and self._image.ndim == 3:
             self._show_classes(self._image, self._extent)
         elif self._image is not None:
@@ -251,10 +264,11 @@ class BoundaryPlot(pg.PlotWidget):
             return
         self._draw(image, extent, self._limit(_peak(image)))
 
-    def _draw(self, image: np.ndarray, extent, limit: float) -> None:
-        self.heatmap.setImage(image, autoLevels=False, levels=(-limit, limit))
-        if self.colour_bar.levels() != (-limit, limit):
-            self.colour_bar.setLevels((-limit, limit))
+    def _draw(self, image: np.ndarray, extent, limit: float, low: float | None = None) -> None:
+        levels = (-limit if low is None else low, limit)
+        self.heatmap.setImage(image, autoLevels=False, levels=levels)
+        if self.colour_bar.levels() != levels:
+            self.colour_bar.setLevels(levels)
         x0, x1, y0, y1 = pixel_edges(extent, image.shape)
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
         if rect != self._rect or not self._framed:  # (the item's boundingRect is in pixels: not comparable)
@@ -269,25 +283,44 @@ class BoundaryPlot(pg.PlotWidget):
             self.getPlotItem().vb.setRange(self._rect, padding=0.02)
 
     # -- one unit instead of the output (the network view) ---------------------------------
-    def show_unit(self, image: np.ndarray, extent, title: str, bar_label: str = "unit output") -> None:
+    def show_unit(self, image: np.ndarray, extent, title: str, bar_label: str = "unit output",
+                  activation: str | None = None) -> None:
         """Show a unit's output ``image`` (indexed ``[x, y]``) with its own colour scale, ``title`` (keep
-        it short: a title wider than the plot widens the whole plot) and ``bar_label`` on the colour bar."""
-        self._unit = (image, title)
+        it short: a title wider than the plot widens the whole plot) and ``bar_label`` on the colour bar.
+
+        The scale follows the unit's last ``activation``: 0 to the largest output after a ReLU, 0 to 1
+        after a Sigmoid (white at 0, in the upper half of the palette's map), ± the largest |output|
+        otherwise. The classes are marked by at most :data:`UNIT_MARKERS` training points as hollow
+        shapes in a dark outline, a colour the map does not have, so the unit's picture shows
+        between them."""
+        self._unit, self._unit_args = (image, title), (image, extent, title, bar_label, activation)
         self.class_map.setVisible(False)  # a unit's values, on the two-class heatmap and its colour bar
         self.heatmap.setVisible(True)
         self.colour_bar.setVisible(True)
-        self._draw(image, extent, nice_ceiling(_peak(image)))
+        if activation in ONE_SIDED:
+            top = ONE_SIDED[activation] or nice_ceiling(_peak(image))
+            colour_map, low = upper_half(self.palette), 0.0
+        else:
+            top = nice_ceiling(_peak(image))
+            colour_map, low = colour_map_of(self.palette), -top
+        self.heatmap.setColorMap(colour_map)
+        self.colour_bar.setColorMap(colour_map)
+        self._draw(image, extent, top, low)
         self.colour_bar.getAxis("left").setLabel(bar_label)
         self.setTitle(title)
+        self._mark_points()
 
     def show_output(self) -> None:
         """Back to the network's output (class 1 − class 0)."""
         if self._unit is None:
             return
-        self._unit = None
+        self._unit, self._unit_args = None, ()
         self.colour_bar.getAxis("left").setLabel("class 1 − class 0")
         self.getPlotItem().titleLabel.setText("")  # a hidden title keeps its text's width otherwise
         self.setTitle(None)
+        self.heatmap.setColorMap(colour_map_of(self.palette))
+        self.colour_bar.setColorMap(colour_map_of(self.palette))
+        self._mark_points()
         if self._image is not None:
             self.show_image(self._image, self._extent)
 
@@ -337,6 +370,21 @@ class BoundaryPlot(pg.PlotWidget):
             self._rect, self._framed = rect, True
 
     def show_points(self, data, show_test: bool) -> None:
+        self._data, self._show_test = data, show_test
+        self._mark_points()
+
+    def _mark_points(self) -> None:
+        data, show_test = self._data, self._show_test
+        if data is None:
+            return
+        if self._unit is not None:  # a unit's picture: few small hollow shapes, no colour of the map
+            step = -(-data.X_train.shape[0] // UNIT_MARKERS)
+            points, classes = data.X_train[::step].numpy(), data.labels_train[::step].tolist()
+            symbols = class_symbols(self.palette.symbols)
+            self.train_points.setData(points[:, 0], points[:, 1], symbol=[symbols[c] for c in classes],
+                                      brush=None, pen=pg.mkPen(self.palette.outline, width=1.2))
+            self.test_points.setVisible(False)
+            return
         self._classes = data.y_train.shape[1]
         # The colour bar reads "class 1 − class 0": it belongs to two classes only.
         self.colour_bar.setVisible(self._classes == 2 and (self._image is None or self._image.ndim == 2))
@@ -345,7 +393,7 @@ class BoundaryPlot(pg.PlotWidget):
             points, classes = X.numpy(), labels.tolist()
             # Shapes per class, so the classes never differ by colour alone; test points hollow.
             if scatter is self.train_points:
-                style = {"brush": [self._brushes[c] for c in classes]}
+                style = {"brush": [self._brushes[c] for c in classes], "pen": pg.mkPen(self.palette.outline, width=0.8)}
             else:
                 style = {"brush": None, "pen": [self._test_pens[c] for c in classes]}
             symbols = class_symbols(self.palette.symbols)

@@ -194,6 +194,7 @@ class FileActions:
         self._remember(path)
         try:
             runs = runs_file.from_file(loaded.metadata, loaded.tensors)
+            ticked = runs_file.ticked_in(loaded.metadata, [r.name for r in runs[0]]) if runs is not None else []
             damaged = None
         except ValueError as error:
             runs, damaged = None, str(error)
@@ -202,7 +203,7 @@ class FileActions:
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path),
                                     optimizer_state=loaded.optimizer_state)
         if runs is not None:
-            self.window.session.adopt_runs(*runs)
+            self.window.session.adopt_runs(*runs, ticked=ticked)
         if damaged:
             self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
                             "were left out; the experiment, its weights and its history opened. The file itself is "
@@ -246,7 +247,7 @@ class FileActions:
                             + " ".join(s.validate()))
             return False
         try:
-            meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule)
+            meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule, s.run_book.ticked)
             experiment_file.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
                                  optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:
