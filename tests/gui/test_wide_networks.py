@@ -1,4 +1,4 @@
-"""Issue 9 item 8: a wide network never makes the GUI thread wait (its weights and pictures are made elsewhere)."""
+"""A wide network never makes the GUI thread wait (its weights and pictures are made elsewhere)."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_typing_a_width_rebuilds_the_network_once_when_the_edit_is_done(window, 
 
 
 def test_a_file_s_width_shows_as_it_is_up_to_minidl_s_own_limit(window, tmp_path):
-    """Issue 16 item 9: one limit (16,384) for the widgets, the files and minidl."""
+    """One limit (16,384) for the widgets, the files and minidl."""
     from gui_helpers import layer_list
     from PySide6.QtWidgets import QSpinBox
 
