@@ -1,10 +1,15 @@
-"""What File › Export writes besides PNG and CSV: the run as an animated GIF, the plots as SVG,
-the network as a minidl model file or a torch state dict, and the run as a Python script.
+"""What File › Export writes besides CSV: the plots as PNG pictures sized for a slide, the run as an
+animated GIF, the plots as SVG, the network as a minidl model file or a torch state dict, and the run
+as a Python script.
 
 Each function writes one file atomically (a failed export leaves any earlier file intact) and
 raises ``OSError`` or ``ValueError`` with a sentence; :class:`gui.qt.window.file_menu.FileActions` turns those
 into messages. The GIF is drawn by a boundary plot of its own, off screen, one frame per
 snapshot of the run's timeline, with the epoch in the title.
+
+Pictures are drawn by :func:`plot_image`: the plot as laid out on screen, drawn at a larger scale
+(fonts, markers and lines grow with it, each drawn at the picture's own resolution, not enlarged
+from the screen's pixels).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtGui import QImage
+from pyqtgraph.exporters import SVGExporter
+from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPicture
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsView
 
 import minidl
 from gui.files.script import script
@@ -28,8 +35,121 @@ from gui.model.weights import model_from
 from gui.qt.plots.plots import BoundaryPlot, output_bound
 from minidl.io import write_bytes_atomically
 
+PNG_WIDTH = 1600  # pixels: a full-width picture on a 1920-pixel slide, sharp on a projector
 GIF_WIDTH = 640  # pixels; a projector's slide wants at least 480
+GIF_LAYOUT = (480, 384)  # the GIF's plot is laid out at this size, then drawn GIF_WIDTH wide (larger text)
 FRAME_MS = 100
+
+
+class _ScaledPens(QPainter):
+    """A painter whose cosmetic pens (pyqtgraph's default: a width in screen pixels, whatever the
+    scale) are ``scale`` times wider, so lines keep their weight in a picture drawn larger than the
+    screen. Other pens already scale with the painter's transform."""
+
+    def __init__(self, device, scale: float):
+        super().__init__(device)
+        self._scale = scale
+
+    def setPen(self, pen):  # noqa: N802 - Qt's name
+        pen = QPen(pen) if isinstance(pen, (QPen, QColor, Qt.PenStyle)) else QPen(QColor(pen))
+        if pen.isCosmetic() and pen.style() != Qt.PenStyle.NoPen:
+            pen.setWidthF(max(pen.widthF(), 1.0) * self._scale)
+        super().setPen(pen)
+
+
+def _painting_directly(axis: pg.AxisItem):
+    """A ``paint`` for ``axis`` that draws on the painter it is given: pyqtgraph's own records the axis
+    into a QPicture first, whose replay sets the pens behind :class:`_ScaledPens`'s back."""
+    def paint(painter, *_):
+        painter.save()
+        try:
+            if axis.style["tickFont"]:
+                painter.setFont(axis.style["tickFont"])
+            specs = axis.generateDrawSpecs(painter)
+            if specs is not None:
+                axis.drawPicture(painter, *specs)
+        finally:
+            painter.restore()
+    return paint
+
+
+def lay_out(view: QGraphicsView) -> None:
+    """Apply the layout changes ``view``'s scene has pending (a new title, a colour bar added), and
+    give each axis the width its tick labels need.
+
+    Qt lays out a graphics scene later, in the event loop; a picture drawn before that shows the
+    items where they were, or at (0, 0) with no size for items never laid out. A pyqtgraph axis
+    measures its tick labels only while it draws them, and then asks for a new width: it measures
+    here, on a scratch painter, and the layout follows (again until no axis asks)."""
+    view.ensurePolished()
+    axes = [i for i in view.scene().items() if isinstance(i, pg.AxisItem) and i.isVisible()]
+    for _ in range(4):  # a new width can move the ticks, and their labels; it settles at once in practice
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        sizes = [(a.width(), a.height()) for a in axes]
+        scratch = QPicture()  # what pyqtgraph's AxisItem.paint measures on
+        painter = QPainter(scratch)
+        try:
+            for axis in axes:  # the font as pyqtgraph's AxisItem.paint sets it
+                painter.save()
+                if axis.style["tickFont"]:
+                    painter.setFont(axis.style["tickFont"])
+                axis.generateDrawSpecs(painter)
+                painter.restore()
+        finally:
+            painter.end()
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if sizes == [(a.width(), a.height()) for a in axes]:
+            return
+
+
+def plot_image(view: QGraphicsView, width: int = PNG_WIDTH) -> QImage:
+    """``view`` (a pyqtgraph plot widget) as an RGB picture ``width`` pixels wide, of the view's
+    aspect ratio: the view as laid out on screen, ``width / view.viewport().width()`` times its size,
+    text, markers and lines included, each drawn sharp at that resolution."""
+    if width < 1:
+        raise ValueError(f"a picture must be at least 1 pixel wide, got {width}")
+    lay_out(view)
+    w, h = max(view.viewport().width(), 1), max(view.viewport().height(), 1)
+    scale = width / w
+    image = QImage(width, max(1, round(h * scale)), QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(scale)  # text and pixmaps (the scatter's markers) drawn at this resolution
+    image.fill(view.backgroundBrush().color() if view.backgroundBrush().style() != Qt.BrushStyle.NoBrush
+               else QColor("white"))
+    # Items the plots cache as pixmaps (axes, markers, curves: gui/qt/plots/plots.py quiet_axes) would be
+    # enlarged from the screen's pixels, blurred: each draws itself at the picture's resolution instead.
+    items = [i for i in view.scene().items() if i.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    modes = [i.cacheMode() for i in items]
+    axes = [i for i in view.scene().items() if isinstance(i, pg.AxisItem)]
+    painter = _ScaledPens(image, scale)
+    try:
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                               | QPainter.RenderHint.SmoothPixmapTransform)
+        for item in items:
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        for axis in axes:
+            axis.paint = _painting_directly(axis)
+        view.render(painter, QRectF(0, 0, w, h), view.viewport().rect())
+    finally:
+        painter.end()
+        for item, mode in zip(items, modes, strict=True):
+            item.setCacheMode(mode)
+        for axis in axes:
+            del axis.paint
+    image.setDevicePixelRatio(1.0)
+    return image
+
+
+def write_png(path, view: QGraphicsView, width: int = PNG_WIDTH) -> None:
+    """``view`` as a PNG ``width`` pixels wide (:func:`plot_image`), written atomically."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    raw = QByteArray()
+    buffer = QBuffer(raw)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not plot_image(view, width).save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode a PNG for {path}")
+    buffer.close()
+    write_bytes_atomically(Path(path), bytes(raw.data()))
 
 
 def animation_epochs(snapshot_epochs: list[int], last_epoch: int, frames: int) -> list[int]:
@@ -62,7 +182,10 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
     epochs = animation_epochs(session.snapshot_epochs(), session.history.epochs, frames)
     blocks = [dict(b) for b in session.experiment.blocks]
     plot = BoundaryPlot()
-    plot.resize(GIF_WIDTH, int(GIF_WIDTH * 0.8))
+    # Shown off screen: a widget never shown keeps a resize pending, and its scene the default size.
+    plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    plot.resize(*GIF_LAYOUT)
+    plot.show()
     plot.set_output_bound(output_bound(blocks))
     if palette is not None:  # the window's (gui/qt/plots/palette.py): the slides look like the screen
         plot.set_palette(palette)
@@ -74,12 +197,13 @@ def write_gif(path, session, frames: int, tick: Callable[[int, int], bool] = lam
                 image = boundary.image(model_from(blocks, session.timeline.flat(epoch)), session.grid)
             plot.show_image(np.nan_to_num(image), session.extent)
             plot.getPlotItem().setTitle(as_html(f"{title}epoch {epoch}"), size="14pt")
-            exporter = ImageExporter(plot.getPlotItem())
-            exporter.parameters()["width"] = GIF_WIDTH
-            pictures.append(Image.fromarray(qimage_to_rgb(exporter.export(toBytes=True))))
+            # plot_image lays the scene out first: the colour bar and the title get their places in
+            # every frame, the first included (no event loop has run since they were added).
+            pictures.append(Image.fromarray(qimage_to_rgb(plot_image(plot, GIF_WIDTH))))
             if not tick(i + 1, len(epochs)):
                 return 0
     finally:
+        plot.hide()
         plot.deleteLater()
     buffer = io.BytesIO()
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=FRAME_MS,

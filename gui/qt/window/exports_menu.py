@@ -16,6 +16,11 @@ from gui.qt.window import exports
 ANIMATION_FRAMES = 60
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 frame", "12 frames"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 class ExportActions:
     """The export items of ``files`` (a :class:`gui.qt.window.file_menu.FileActions`) and their work."""
 
@@ -80,7 +85,7 @@ class ExportActions:
             self.window.set_status("Animation export cancelled: nothing was written.")
             return False
         if ok:
-            self.window.set_status(f"Exported an animation of {written[0]} frames to {Path(path).name}.")
+            self.window.set_status(f"Exported an animation of {counted(written[0], 'frame')} to {Path(path).name}.")
         return ok
 
     def export_boundary_svg(self, path) -> bool:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 import minidl
 from gui.files import experiment_file, points_csv, runs_file
 from gui.model import experiment as exp
+from gui.qt.window import exports
 from gui.qt.window.exports_menu import ExportActions
 from minidl.io import write_bytes_atomically
 
@@ -277,17 +278,13 @@ class FileActions:
         self.window.set_status(f"Exported {Path(path).name}.")
         return True
 
-    def _png(self, widget):
-        def write(path: Path) -> None:
-            if not widget.grab().save(str(path), "PNG"):
-                raise OSError(f"Qt could not write a PNG to {path}")
-        return write
+    def export_boundary_png(self, path, width: int = exports.PNG_WIDTH) -> bool:
+        """The boundary plot as a PNG ``width`` pixels wide, text and lines scaled with it (for slides)."""
+        return self._export(path, lambda p: exports.write_png(p, self.window.boundary_plot, width))
 
-    def export_boundary_png(self, path) -> bool:
-        return self._export(path, self._png(self.window.boundary_plot))
-
-    def export_loss_png(self, path) -> bool:
-        return self._export(path, self._png(self.window.loss_plot))
+    def export_loss_png(self, path, width: int = exports.PNG_WIDTH) -> bool:
+        """The loss plot as a PNG ``width`` pixels wide, text and lines scaled with it (for slides)."""
+        return self._export(path, lambda p: exports.write_png(p, self.window.loss_plot, width))
 
     # -- your own data -------------------------------------------------------------------------
     def import_data_dialog(self) -> None:
