@@ -16,7 +16,7 @@ import minidl
 from gui.files import experiment_file, points_csv, runs_file
 from gui.model import experiment as exp
 from gui.qt.window import exports
-from gui.qt.window.exports_menu import ExportActions
+from gui.qt.window.exports_menu import ExportActions, counted
 from minidl.io import write_bytes_atomically
 
 FILE_FILTER = "minidl experiments (*.minidl *.safetensors);;All files (*)"
@@ -211,7 +211,7 @@ class FileActions:
                             "unchanged: use Save As to keep it while you go on.")
             return True
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
-        self.window.set_status(f"Opened {Path(path).name}: {loaded.history.epochs} epochs trained.{note}")
+        self.window.set_status(f"Opened {Path(path).name}: {counted(loaded.history.epochs, 'epoch')} trained.{note}")
         return True
 
     def open_lesson_dialog(self) -> None:
@@ -308,7 +308,7 @@ class FileActions:
         self._remember(path)
         s.edit(dataset=exp.CUSTOM, points=rows)
         k = s.experiment.num_classes
-        self.window.set_status(f"Imported {len(rows):,} points in {k} classes from {name}."
+        self.window.set_status(f"Imported {counted(len(rows), 'point')} in {k} classes from {name}."
                                + (" " + s.validate()[0] if s.validate() else ""))
         return True
 

@@ -45,6 +45,7 @@ from gui.qt.runs.runs_view import RunsPanel
 from gui.qt.window import accessibility, wheel_guard
 from gui.qt.window import file_menu as files
 from gui.qt.window.background import Background
+from gui.qt.window.exports_menu import counted
 
 TITLE = "minidl playground"
 PREWARM_MS = 500  # after start-up: the training process (gui.training.process) starts meanwhile
@@ -270,8 +271,8 @@ class MainWindow(QMainWindow):
     # -- unsaved work ----------------------------------------------------------------
     def _ask_to_save(self) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, "Save changes?",
-                          f"The {self.session.history.epochs} epochs trained in this experiment are not saved. "
-                          "Save them before they are discarded?", parent=self)
+                          f"This experiment's training ({counted(self.session.history.epochs, 'epoch')}) is not saved. "
+                          "Save it before it is discarded?", parent=self)
         box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                                | QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Save)
