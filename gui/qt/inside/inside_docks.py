@@ -12,7 +12,7 @@ leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the lo
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QDockWidget, QTabBar, QTabWidget, QWidget
 
 from gui.model.session import PAUSED, RUNNING
@@ -24,13 +24,15 @@ from gui.qt.panels.run_panel import CompactButton
 AREA = Qt.DockWidgetArea.RightDockWidgetArea
 PANEL_SHARE = 0.34  # of the window's width, in normal mode
 PANEL_MAX = 520
+PANEL_FLOOR = 240  # the panel's least width, below which a view may cut its words (a window under 1,024 px)
 PANEL_MIN = 300  # the network's columns, the inspector's table and the runs' four main columns fit
 PRESENTER_SHARE = 0.3  # presenter mode: a view raised there leaves the rest to the plots
 STAGE_MIN = 440  # the plots keep at least this much (the boundary plot's 420 and a margin)
 STAGE_MIN_NARROW = 360  # up to WIDE_SCREEN pixels across (the boundary plot's 340 and a margin)
 WIDE_SCREEN = 1200
 SEPARATOR = 8  # the dock area's separator and margins
-TAB_STYLE = "QTabBar::tab { padding: 3px 6px; }"
+TAB_PADDING = 6
+TAB_STYLE = f"QTabBar::tab {{ padding: 3px {TAB_PADDING}px; }}"
 VIEWS = (("Network", "network_dock", "showNetworkAction", "Ctrl+1"),
          ("Inspector", "inspector_dock", "showInspectorAction", "Ctrl+2"),
          ("Batch step", "batch_step_dock", "showBatchStepAction", "Ctrl+3"),
@@ -68,25 +70,41 @@ def shown_view(window) -> QDockWidget | None:
 def panel_width(window, presenter: bool | None = None) -> int:
     """The side panel's width for the window's width (see the module docstring); 0 where the plots
     would keep less than their minimum beside the narrowest view."""
-    presenter = window.presenter_mode if presenter is None else presenter
+    presenter = _presenting(window) if presenter is None else presenter
     share = PRESENTER_SHARE if presenter else PANEL_SHARE
     main = window.centralWidget()
     left = sum(size + main.handleWidth() for i, size in enumerate(main.sizes()[:-1]) if main.widget(i).isVisible())
     stage = max(STAGE_MIN if window.width() > WIDE_SCREEN else STAGE_MIN_NARROW,
                 main.widget(main.count() - 1).minimumSizeHint().width())
     room = window.width() - left - stage - SEPARATOR
-    narrowest = max(dock.minimumSizeHint().width() for dock in docks(window))  # the tabs' group needs the widest
+    narrowest = max([dock.minimumSizeHint().width() for dock in docks(window)]  # the tabs' group: the widest
+                    + [_tabs_width(window)])
     wanted = max(narrowest, min(PANEL_MAX, max(PANEL_MIN, int(window.width() * share))))
     return min(wanted, room) if room >= narrowest else 0
+
+
+def _presenting(window) -> bool:
+    return getattr(window, "classroom", None) is not None and window.presenter_mode
+
+
+def _tabs_width(window) -> int:
+    """The width the panel's four tabs need, whole, in the window's font (larger in presenter mode)."""
+    font = QFont(window.font())
+    if _presenting(window):
+        from gui.qt.classroom.presenter import FONT_PT  # presenter mode's text size (that module imports this one)
+        font.setPointSizeF(FONT_PT)
+    metrics = QFontMetrics(font)
+    return sum(metrics.horizontalAdvance(title) + 2 * TAB_PADDING + 4 for title, *_ in VIEWS)
 
 
 def fit_panel(window) -> None:
     """The side panel's width for the window's new width (on a resize)."""
     shown = shown_view(window)
     if shown is not None and not shown.isFloating():
-        width = panel_width(window)
-        if width:
-            window.resizeDocks([shown], [width], Qt.Orientation.Horizontal)
+        # Where the window is too small for the panel's width, what the plots' minimum leaves it.
+        least = window.width() - window.centralWidget().minimumSizeHint().width() - SEPARATOR
+        width = panel_width(window) or max(PANEL_FLOOR, least)
+        window.resizeDocks([shown], [width], Qt.Orientation.Horizontal)
 
 
 def raise_view(window, dock: QDockWidget, width: int | None = None) -> bool:
@@ -100,8 +118,8 @@ def raise_view(window, dock: QDockWidget, width: int | None = None) -> bool:
         dock.show()
         dock.raise_()
         # A dock's fonts follow presenter mode's style sheet once it is shown: it may then need more room.
-        need = window.centralWidget().minimumSizeHint().width() + max(d.minimumSizeHint().width()
-                                                                      for d in docks(window))
+        need = window.centralWidget().minimumSizeHint().width() + max([d.minimumSizeHint().width()
+                                                                       for d in docks(window)] + [_tabs_width(window)])
         width = width if need + SEPARATOR <= size.width() else 0
         window.resizeDocks([dock], [width or 1], Qt.Orientation.Horizontal)
     if not width:
@@ -174,6 +192,11 @@ def _install_panel(window) -> None:
         # The tabs name the views: a title bar above them would repeat the name and take a line.
         dock.setTitleBarWidget(QWidget(dock))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        # The window's own minimum fits a 1000-pixel screen; the panel's width (panel_width) gives each view
+        # the room it asks for wherever the screen has it.
+        dock.widget().setMinimumWidth(PANEL_FLOOR)
+        what = dock.windowTitle().lower()
+        name_title_buttons(dock, what, f"the {what} view", "its tab, or the View menu, shows it")
     window.last_view = first
     first.raise_()
     style_tabs(window)

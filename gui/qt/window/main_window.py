@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import weakref
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -67,6 +67,12 @@ class Stage(QSplitter):
         sizes = self.sizes()
         if sum(sizes) > 0:
             self.shares[self.orientation()] = tuple(size / sum(sizes) for size in sizes)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The larger plot's minimum either way: the arrangement follows the room (a side-by-side minimum
+        made the window refuse a 1024-pixel width with the side panel open)."""
+        hints = [self.widget(i).minimumSizeHint() for i in range(self.count())]
+        return QSize(max((h.width() for h in hints), default=0), max((h.height() for h in hints), default=0))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         size = event.size()
@@ -310,8 +316,10 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if event.oldSize().width() != event.size().width():
-            inside_docks.fit_panel(self)
+        if 0 <= event.oldSize().width() != event.size().width():
+            # After this resize is laid out: a dock's width set by resizeDocks is its minimum until then,
+            # and a resize that follows at once (a script's, a test's) would be refused.
+            QTimer.singleShot(0, self, lambda: inside_docks.fit_panel(self))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if not self.may_discard():
