@@ -223,3 +223,37 @@ def test_the_network_views_words_are_short_where_its_columns_stand_close(window,
         assert 0 <= rect.left() and rect.right() <= view.width(), text
         assert not any(rect.intersects(other) for _, other in texts[k + 1:]), text
     assert view.thumbnail_size >= 16
+
+
+def test_the_epoch_ticks_leave_room_for_their_labels_at_presenter_size(window):
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from gui.qt.classroom.presenter import FONT_PT
+
+    axis = window.loss_plot.getPlotItem().getAxis("bottom")
+    window.set_presenter_mode(True, full_screen=False)
+    font = QFont(QApplication.font())
+    font.setPointSizeF(FONT_PT)
+    assert axis.style["tickFont"].pointSizeF() == FONT_PT
+    for end, pixels in ((300, 160), (300, 240), (1000, 200), (10, 150)):
+        major = axis.tickSpacing(0, end, pixels)[0][0]
+        label = QFontMetrics(font).horizontalAdvance(f"{end:,}")
+        assert major * pixels / end >= label, (end, pixels, major)  # "100" never runs into "200"
+    window.set_presenter_mode(False)
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_the_progress_text_is_whole_at_any_width(window, qtbot, presenter):
+    bar = window.run_panel.progress
+    window.set_presenter_mode(presenter, full_screen=False)
+    window.resize(1024, 768)
+    settle(qtbot)
+    bar.setRange(0, 300)
+    bar.setValue(56)
+    texts = set()
+    for width in (bar.minimumSizeHint().width(), 90, 140, 400):
+        bar.setFixedWidth(max(width, bar.minimumSizeHint().width()))
+        texts.add(bar.text())
+        assert bar.fontMetrics().horizontalAdvance(bar.text()) <= bar.width() - 8, (bar.text(), bar.width())
+    assert "epoch 56 of 300" in texts and "56" in texts  # the longest where it fits, the number always
+    window.set_presenter_mode(False)
