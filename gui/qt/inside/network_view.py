@@ -402,11 +402,14 @@ class NetworkView(QWidget):
         pixmap = QPixmap(self.size())
         pixmap.fill(QColor("white"))
         painter = QPainter(pixmap)
+        painter.setFont(self.font())  # the view's (presenter mode's is larger), not the application's
         spacing = (xs[1] - xs[0]) if len(xs) > 1 else 80
-        wide = min(80.0, spacing)
+        wide = min(80.0 * self._line() / 16, spacing)
+        widest = max((self.fontMetrics().horizontalAdvance(f"{c.label} {c.units} {c.activation or 'lin'}")
+                      for c in self._cols), default=0)
+        narrow = widest / 2 > wide - 4  # short labels, so neighbours never overlap: "h2", "25"
         for k, c in enumerate(self._cols):
             left = min(max(0.0, xs[k] + size / 2 - wide / 2), self.width() - wide)
-            narrow = spacing < 70  # short labels, so neighbours never overlap: "h2", "25 ReLU"
             label = c.label if not narrow else {"input": "in", "output": "out"}.get(c.label, "h" + c.label[7:])
             painter.setPen(QColor("#222"))
             painter.drawText(QRectF(left, 2, wide, self._line()), Qt.AlignmentFlag.AlignHCenter, label)

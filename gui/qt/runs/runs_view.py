@@ -89,8 +89,9 @@ class RunsTable(QTableWidget):
         room = self.viewport().width()
         wanted = {j: max(self.sizeHintForColumn(j), header.sectionSizeHint(j)) for j in range(self.columnCount())}
         shown = [j for j in range(self.columnCount()) if j != 1]
+        differs = max(DIFFERS_MIN, header.sectionSizeHint(1))  # its title whole, its text elided
         for j in OPTIONAL:
-            if sum(wanted[k] for k in shown) + DIFFERS_MIN <= room:
+            if sum(wanted[k] for k in shown) + differs <= room:
                 break
             shown.remove(j)
         for j in range(self.columnCount()):
