@@ -316,11 +316,11 @@ def test_presenter_mode_gives_the_docks_room_to_the_plots_and_brings_them_back(w
     QApplication.processEvents()
     open_before = {d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()}
     assert {"runsDock", "networkDock", "inspectorDock"} <= open_before
-    plot_height = window.boundary_plot.height()
+    plot_area = window.boundary_plot.width() * window.boundary_plot.height()
     window.set_presenter_mode(True)
     QApplication.processEvents()
     assert not [d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()]
-    assert window.boundary_plot.height() > plot_height
+    assert window.boundary_plot.width() * window.boundary_plot.height() > plot_area
     window.set_presenter_mode(False)
     QApplication.processEvents()
     assert {d.objectName() for d in window.findChildren(QDockWidget) if d.isVisible()} == open_before

@@ -17,8 +17,11 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDockWidget,
     QLabel,
+    QMainWindow,
     QProgressBar,
+    QTabBar,
     QWidget,
 )
 
@@ -40,11 +43,23 @@ def scrolled(widget: QWidget) -> bool:
     return False
 
 
+def behind_a_tab(widget: QWidget) -> bool:
+    """In a dock of the side panel whose tab is not the one in front, or the tabs of a hidden panel: Qt keeps
+    them visible, off screen."""
+    if isinstance(widget, QTabBar) and isinstance(widget.parentWidget(), QMainWindow):
+        return widget.visibleRegion().isEmpty()
+    while widget is not None:
+        if isinstance(widget, QDockWidget):
+            return widget.visibleRegion().isEmpty()
+        widget = widget.parentWidget()
+    return False
+
+
 def fit_problems(window) -> list[str]:
     problems = []
     inside = window.rect().adjusted(-1, -1, 1, 1)
     for w in window.findChildren(QWidget):
-        if w.isWindow() or not w.isVisible() or scrolled(w):
+        if w.isWindow() or not w.isVisible() or scrolled(w) or behind_a_tab(w):
             continue
         name = f"{type(w).__name__} {w.objectName()!r} {getattr(w, 'text', lambda: '')()!r:.40}"
         rect = QRect(w.mapTo(window, QPoint(0, 0)), w.size())

@@ -18,6 +18,7 @@ from gui.model.experiment import Experiment
 from gui.qt.classroom.banner import PlotBanner
 from gui.qt.classroom.lesson_view import LessonView
 from gui.qt.classroom.presenter import LockBar, Presenter
+from gui.qt.inside import inside_docks
 from gui.qt.panels.speed_view import SpeedControl
 from gui.qt.plots import palette as palettes
 
@@ -183,6 +184,8 @@ class Classroom(QObject):
     def _show_scene(self) -> None:
         w, scene = self.window, self.lesson.scene
         w.session.replace(Experiment.from_json(scene.experiment.to_json()))  # the scene stays as written
+        if self.presenter.on:  # a view raised for the scene before gives the next one the whole stage
+            inside_docks.set_panel_shown(w, False)
         self.lesson_view.show_lesson(self.lesson)
         w.refresh_title()
         w.set_status(f"{self.lesson.caption()}: press Run (F5, or Space in presenter mode) to train it.")

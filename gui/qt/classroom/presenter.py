@@ -4,7 +4,9 @@ On: full screen, every text at least ``FONT_PT`` points (widgets by a style shee
 axes, ticks and legends by pyqtgraph's own calls), loss pens ``PEN_PX`` wide, data points
 ``POINT_PX`` across, a smoothly scaled heatmap, the colour-blind-safe palette (the presenter's
 own palette setting), and the controls locked: only Run/Pause, Step, batch step, the timeline,
-the scene buttons and Exit respond, under a visible lock indicator. Ctrl+Shift+L unlocks.
+the scene buttons, the side panel's views (Ctrl+1 to Ctrl+4) and Exit respond, under a visible lock
+indicator. Ctrl+Shift+L unlocks. The side panel is hidden until a view is raised, and never takes
+the plots' minimum (gui/qt/inside/inside_docks.py); leaving the mode gives back the panel as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,10 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.qt.inside import inside_docks
+
 FONT_PT = 18
 PEN_PX = 3
 POINT_PX = 10
-STYLE = (f"* {{ font-size: {FONT_PT}pt; }} QCheckBox::indicator {{ width: {FONT_PT}pt; height: {FONT_PT}pt; }}")
+# The inspector's table holds a row a Linear layer at any text size (its own height is for the default size).
+STYLE = (f"* {{ font-size: {FONT_PT}pt; }} QCheckBox::indicator {{ width: {FONT_PT}pt; height: {FONT_PT}pt; }}"
+         f" QTableWidget#inspectorTable {{ max-height: {7 * FONT_PT * 2}px; }}")
 # The controls that stay active while locked (objectNames), and the actions (window attributes).
 UNLOCKED = {"runButton", "pauseButton", "stepButton", "stepBatchButton", "timelineSlider", "nextSceneButton",
             "previousSceneButton", "exitPresenterButton", "sceneNotes", "unlockButton"}
@@ -78,7 +83,8 @@ class Presenter(QObject):
         self.window, self.bar = window, lock_bar
         self.on = self.locked = False
         self._was_maximized = False
-        self._docks_shown: list[QDockWidget] = []
+        self._dock_state = None
+        self._stage_shares = {}
         self._locked_widgets: list[QWidget] = []
         self._locked_actions: list[QAction] = []
         self.keys = []
@@ -103,12 +109,12 @@ class Presenter(QObject):
         w = self.window
         if on:
             self._was_maximized = w.isMaximized()
-            # The docks (runs, network, inspector) leave their room to the plots: at 18 pt on a
-            # 1024 x 768 projector they squeezed the boundary plot to a quarter of the screen.
-            # The View menu still shows any of them; leaving the mode brings back those that were open.
-            self._docks_shown = [d for d in w.findChildren(QDockWidget) if d.isVisible()]
-            for dock in self._docks_shown:
-                dock.hide()
+            # The side panel leaves its room to the plots; Ctrl+1 to Ctrl+4 raise a view in it, as wide
+            # as the plots' minimum allows. Leaving the mode gives back the panel as it was: its view,
+            # its width, and so the plots' sizes.
+            self._dock_state = w.saveState()
+            self._stage_shares = dict(w.plots_splitter.shares)
+            inside_docks.set_panel_shown(w, False)
             w.setStyleSheet(STYLE)
             if full_screen:
                 w.showFullScreen()
@@ -116,14 +122,18 @@ class Presenter(QObject):
             w.setStyleSheet("")
             if w.isFullScreen():
                 w.showMaximized() if self._was_maximized else w.showNormal()
-            for dock in self._docks_shown:
-                dock.show()
-            self._docks_shown = []
         self._style_plots(on)
         for view in w.findChildren(QWidget):  # other views restyle themselves (e.g. thicker network links)
             if callable(getattr(view, "set_presenter_style", None)):
                 view.set_presenter_style(on)
         w.classroom.place_lesson(column=on)
+        if not on:
+            size = w.size()
+            w.plots_splitter.shares = self._stage_shares
+            w.restoreState(self._dock_state)
+            w.layout().activate()
+            w.resize(size)  # the docks shown again may still have presenter mode's minimum for a moment
+            inside_docks.panel_restored(w)
         for act in self.keys:
             act.setEnabled(on)
         self.bar.setVisible(on)
@@ -187,6 +197,7 @@ class Presenter(QObject):
                 self._locked_widgets.append(widget)
         allowed = {getattr(w, name, None) for name in UNLOCKED_ACTIONS} | {w.classroom.presenter_action,
                                                                           w.classroom.lock_action}
+        allowed |= {w.side_panel_action, *w.view_actions.values()}  # the side panel's views are shown, not changed
         for menu_action in w.menuBar().actions():
             menu = menu_action.menu()
             for act in (menu.actions() if menu is not None else []):

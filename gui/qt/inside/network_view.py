@@ -25,7 +25,7 @@ from gui.qt.plots.plots import lookup_table_of
 from gui.qt.window.background import Background
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
-HEADER, FOOTER, GAP = 34, 40, 3
+HEADER, FOOTER, GAP = 34, 40, 3  # at the default font; a larger one (presenter mode) scales them
 # The smallest thumbnail: the network dock of the default 1400 x 800 window is 186 pixels high, and
 # at 6 pixels 16 units ran past the "+k more" line and the note under them (both drawn over each other).
 MIN_THUMB = 4
@@ -323,17 +323,34 @@ class NetworkView(QWidget):
         total = self._links[4] if self._links is not None else 0
         self.note = (f"showing the {inside.MAX_LINKS} strongest of {total} links" if total > inside.MAX_LINKS else "")
 
+    def _line(self) -> int:
+        """A line of the view's words: 16 pixels at the default font, more in presenter mode."""
+        return max(16, self.fontMetrics().height())
+
+    def _header(self) -> int:
+        return HEADER + 2 * (self._line() - 16)
+
+    def _footer(self) -> int:
+        return FOOTER + 2 * (self._line() - 16)
+
+    @property
+    def thumbnail_size(self) -> int:
+        """The thumbnails' side in pixels at the view's size (read-only)."""
+        return self._geometry()[0]
+
     def _geometry(self):
-        """Thumbnail size (whole pixels) and each column's x, fitted to the widget."""
+        """Thumbnail size (whole pixels) and each column's x, fitted to the widget: as high as the rows
+        allow, and at most half a column's share of the width, so that the links between them show."""
         rows = max((self.shown(k) for k in range(len(self._cols))), default=1)
-        size = int(max(MIN_THUMB, min(40.0, (self.height() - HEADER - FOOTER) / rows - GAP)))
+        across = (self.width() - 40) / max(2 * len(self._cols) - 1, 1)
+        size = int(max(MIN_THUMB, min(40.0, (self.height() - self._header() - self._footer()) / rows - GAP, across)))
         spacing = (self.width() - 40 - size) / max(len(self._cols) - 1, 1)
         return size, [int(20 + k * spacing) for k in range(len(self._cols))]
 
     def _unit_rect(self, size, xs, column, unit) -> QRectF:
         n = self.shown(column)
         rows = max(self.shown(k) for k in range(len(self._cols)))
-        top = HEADER + (rows - n) * (size + GAP) // 2  # columns centred vertically
+        top = self._header() + (rows - n) * (size + GAP) // 2  # columns centred vertically
         return QRectF(xs[column], top + unit * (size + GAP), size, size)
 
     def _layout(self) -> None:
@@ -348,7 +365,7 @@ class NetworkView(QWidget):
                 below = self._unit_rect(size, xs, k, self.shown(k) - 1).bottom() + 2
                 wide = min(100.0, (xs[1] - xs[0] - 4) if len(xs) > 1 else 100.0)  # never over a neighbour's
                 left = min(max(0.0, xs[k] + size / 2 - wide / 2), self.width() - wide)
-                self._more.append((QRectF(left, below, wide, 16), k))
+                self._more.append((QRectF(left, below, wide, self._line()), k))
 
     def _thumbnails_picture(self) -> QImage:
         """Every thumbnail with its frame in one transparent picture of the widget's size: painted
@@ -385,33 +402,72 @@ class NetworkView(QWidget):
         pixmap = QPixmap(self.size())
         pixmap.fill(QColor("white"))
         painter = QPainter(pixmap)
+        painter.setFont(self.font())  # the view's (presenter mode's is larger), not the application's
         spacing = (xs[1] - xs[0]) if len(xs) > 1 else 80
-        wide = min(80.0, spacing)
+        wide = min(80.0 * self._line() / 16, spacing)
+        widest = max((self.fontMetrics().horizontalAdvance(f"{c.label} {c.units} {c.activation or 'lin'}")
+                      for c in self._cols), default=0)
+        narrow = widest / 2 > wide - 4  # short labels, so neighbours never overlap: "h2", "25"
         for k, c in enumerate(self._cols):
             left = min(max(0.0, xs[k] + size / 2 - wide / 2), self.width() - wide)
-            narrow = spacing < 70  # short labels, so neighbours never overlap: "h2", "25 ReLU"
             label = c.label if not narrow else {"input": "in", "output": "out"}.get(c.label, "h" + c.label[7:])
             painter.setPen(QColor("#222"))
-            painter.drawText(QRectF(left, 2, wide, 16), Qt.AlignmentFlag.AlignHCenter, label)
+            painter.drawText(QRectF(left, 2, wide, self._line()), Qt.AlignmentFlag.AlignHCenter, label)
             painter.setPen(QColor("#666"))
             what = c.activation or ("in" if c.module is None else "lin")
-            painter.drawText(QRectF(left, 16, wide, 16), Qt.AlignmentFlag.AlignHCenter,
+            painter.drawText(QRectF(left, 2 + self._line(), wide, self._line()), Qt.AlignmentFlag.AlignHCenter,
                              f"{c.units}" if narrow else f"{c.units} {what}")
         if self._links is not None:
             self._paint_links(painter, size, xs)  # without antialiasing: 3 times faster
         painter.setPen(QColor("#1f5fa8"))
-        for rect, k in self._more:
-            hidden = self._cols[k].units - self.shown(k)
-            text = f"+{hidden} more" if k not in self._expanded else "fewer"
-            if k in self._expanded and hidden > 0:
-                text = f"fewer (+{hidden} not shown)"
+        for rect, text in self._more_texts():
             painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
         if self.note:
             painter.setPen(QColor("#666"))
-            painter.drawText(QRectF(4, self.height() - 18, self.width() - 8, 16), Qt.AlignmentFlag.AlignRight,
-                             self.note)
+            painter.drawText(QRectF(4, self.height() - 2 - self._line(), self.width() - 8, self._line()),
+                             Qt.AlignmentFlag.AlignRight,
+                             self._fitted(self._note_texts(), self.width() - 8))
         painter.end()
         return pixmap
+
+    def _fitted(self, texts: list[str], width: float) -> str:
+        """The first of ``texts`` (longest first) that fits ``width`` pixels in the view's font."""
+        metrics = self.fontMetrics()
+        return next((text for text in texts if metrics.horizontalAdvance(text) <= width), texts[-1])
+
+    def _note_texts(self) -> list[str]:
+        total = self._links[4] if self._links is not None else 0
+        return [self.note, f"{inside.MAX_LINKS} strongest of {total} links", f"{inside.MAX_LINKS} of {total} links"]
+
+    def _more_texts(self) -> list[tuple[QRectF, str]]:
+        """Each "+k more" (or "fewer") and its place, worded short where the columns stand close."""
+        placed = []
+        for rect, k in self._more:
+            hidden = self._cols[k].units - self.shown(k)
+            if k not in self._expanded:
+                texts = [f"+{hidden} more", f"+{hidden}"]
+            else:
+                texts = [f"fewer (+{hidden} not shown)", "fewer"] if hidden > 0 else ["fewer"]
+            placed.append((rect, self._fitted(texts, rect.width())))
+        return placed
+
+    def drawn_texts(self) -> list[tuple[str, QRectF]]:
+        """The words the view draws under its thumbnails ("+k more", the links note) and the room each
+        needs, laid out at the view's size: for tests that nothing is cut or drawn over another."""
+        if self._layout_size != self.size():
+            self._layout()
+            self._layout_size, self._links_pixmap, self._picture = self.size(), None, None
+        metrics = self.fontMetrics()
+        texts = []
+        for rect, text in self._more_texts():
+            wide = metrics.horizontalAdvance(text)
+            texts.append((text, QRectF(rect.center().x() - wide / 2, rect.top(), wide, metrics.height())))
+        if self.note:
+            text = self._fitted(self._note_texts(), self.width() - 8)
+            wide = metrics.horizontalAdvance(text)
+            texts.append((text, QRectF(self.width() - 4 - wide, self.height() - 2 - self._line(), wide,
+                                       metrics.height())))
+        return texts
 
     def set_palette(self, palette) -> None:
         """The boundary plot's palette (:mod:`gui.qt.plots.palette`): thumbnails on its colour map, links in its two
@@ -454,7 +510,8 @@ class NetworkView(QWidget):
         # Each link from the right edge of its unit's thumbnail to the left edge of the next column's,
         # at their centres: the ends of all of them at once, in numpy (a Qt call a link costs 4 ms a paint).
         rows_most = max(self.shown(k) for k in range(len(self._cols)))
-        tops = np.array([HEADER + (rows_most - self.shown(k)) * (size + GAP) // 2 for k in range(len(self._cols))])
+        header = self._header()
+        tops = np.array([header + (rows_most - self.shown(k)) * (size + GAP) // 2 for k in range(len(self._cols))])
         lefts = np.asarray(xs, np.float64)
         x1, x2 = lefts[layer] + size, lefts[layer + 1]
         y1 = tops[layer] + cols * (size + GAP) + size / 2
@@ -505,5 +562,5 @@ class NetworkView(QWidget):
         if self._images is not None:
             self._compose()
         rows = max(self.shown(k) for k in range(len(self._cols)))
-        self.setMinimumHeight(min(HEADER + FOOTER + rows * (MIN_THUMB + GAP), 2000))
+        self.setMinimumHeight(min(self._header() + self._footer() + rows * (MIN_THUMB + GAP), 2000))
         self.update()

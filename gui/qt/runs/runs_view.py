@@ -46,8 +46,14 @@ from gui.qt.plots.plots import (
 )
 
 COLUMNS = ("Run", "What differs", "Epochs", "Train loss", "Test loss", "Train error", "Test error", "Wall time")
+HEADERS = ("Run", "What differs", "Epochs", "Train\nloss", "Test\nloss", "Train\nerror", "Test\nerror", "Wall\ntime")
+# A narrow table drops these columns first (their numbers stay in the row's tooltip); the run, what
+# differs, the train loss and the test error always show.
+OPTIONAL = (7, 4, 2, 5)
+DIFFERS_MIN = 90  # "What differs" keeps at least this width (its text is elided, the tooltip has it whole)
 LIVE_HZ = 2  # the training run's row is refreshed at most this often
 MAX_COMPARED_PARAMETERS = 1_000_000  # wider networks are not drawn on the GUI thread here
+HINT = "Tick runs in the table<br>to compare their boundaries here."  # two lines: it fits a narrow panel
 TRAINING_ONLY = ("blocks", "eta", "batch_size", "epochs")  # settings that leave the data as it is
 
 
@@ -71,9 +77,31 @@ def _why(run) -> str:
 
 class RunsTable(QTableWidget):
     """The table; Delete deletes the selected run. A key handler, not a QShortcut: a second
-    Delete shortcut in the window made the block list's own Delete shortcut ambiguous."""
+    Delete shortcut in the window made the block list's own Delete shortcut ambiguous.
+
+    The columns fit the table's width, never a horizontal scroll bar: "What differs" takes what the
+    others leave (its text elided), and a narrow table drops the columns of ``OPTIONAL`` in turn."""
 
     delete_pressed = None
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        room = self.viewport().width()
+        wanted = {j: max(self.sizeHintForColumn(j), header.sectionSizeHint(j)) for j in range(self.columnCount())}
+        shown = [j for j in range(self.columnCount()) if j != 1]
+        differs = max(DIFFERS_MIN, header.sectionSizeHint(1))  # its title whole, its text elided
+        for j in OPTIONAL:
+            if sum(wanted[k] for k in shown) + differs <= room:
+                break
+            shown.remove(j)
+        for j in range(self.columnCount()):
+            self.setColumnHidden(j, j != 1 and j not in shown)
+            if j in shown:
+                self.setColumnWidth(j, wanted[j])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Delete and self.delete_pressed is not None:
@@ -94,7 +122,9 @@ class RunsPanel(QWidget):
         self.table.setAccessibleName("Runs")
         self.table.setToolTip("Every run is kept: tick runs to overlay their loss curves and compare their "
                               "boundaries.\nDelete removes the selected run (Ctrl+Z brings it back).")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -132,10 +162,11 @@ class RunsPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.table, 1)
         column.addLayout(buttons)
-        split = QSplitter()
+        # The table over the compare view: the side panel that holds them is taller than wide.
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(left)
         split.addWidget(self.compare_view)
-        split.setSizes([700, 500])
+        split.setSizes([400, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -156,7 +187,8 @@ class RunsPanel(QWidget):
         # Only what changed is set: every set repaints its cell, and a run's start and end come here
         # with a table of dozens of runs (on the GUI thread, which holds the GIL the training needs).
         for row, run in enumerate(runs):
-            for column, text in enumerate(row_texts(run)):
+            texts = row_texts(run)
+            for column, text in enumerate(texts):
                 item = self.table.item(row, column)
                 if item is None:
                     item = QTableWidgetItem()
@@ -168,6 +200,8 @@ class RunsPanel(QWidget):
                 if item.text() != text:
                     item.setText(text)
                 tip = f"Tick to compare run {run.name}" if column == 0 else tooltip(_why(run)) if column == 1 else None
+                if column == 0:  # the numbers of the columns a narrow table drops
+                    tip += "\n" + " · ".join(f"{COLUMNS[j].lower()} {texts[j]}" for j in (2, 3, 4, 5, 6, 7))
                 if tip is not None and item.toolTip() != tip:
                     item.setToolTip(tip)
                 if column == 0:
@@ -175,7 +209,7 @@ class RunsPanel(QWidget):
                     if item.checkState() != state:
                         item.setCheckState(state)
         self._filling = False
-        self.table.resizeColumnsToContents()  # once for the whole table (the stretched column stays)
+        self.table.fit_columns()  # once for the whole table (the stretched column stays)
         self._update_buttons()
 
     def _progress(self, _message) -> None:
@@ -189,7 +223,7 @@ class RunsPanel(QWidget):
             text, before = f"{run.epochs:,}", item.text()
             item.setText(text)
             if len(text) > len(before):  # 1,000 -> 10,000: the column grows with it
-                self.table.resizeColumnToContents(2)
+                self.table.fit_columns()
 
     def _ticked(self, item: QTableWidgetItem) -> None:
         if self._filling or item.column() != 0:
@@ -242,7 +276,7 @@ class CompareView(pg.GraphicsLayoutWidget):
         self.panels: list[tuple[str, int]] = []  # (run name, epoch drawn)
         self._data_cache: dict[str, tuple] = {}
         self._shown: list | None = None  # what is drawn: [palette name, (run name, (epoch, id of its weights)), ...]
-        self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
+        self.hint = self.addLabel(HINT)
         for name in ("runs", "seek"):
             session.events.connect(name, lambda *_: self.refresh())
 
@@ -294,7 +328,7 @@ class CompareView(pg.GraphicsLayoutWidget):
         self.clear()
         self.panels = []
         if not names:
-            self.hint = self.addLabel("Tick runs in the table to compare their boundaries here.")
+            self.hint = self.addLabel(HINT)
             return
         for column, name in enumerate(names):
             run = s.run_book[name]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import atexit
 import weakref
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
-    QDockWidget,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -49,6 +48,42 @@ from gui.qt.window.exports_menu import counted
 
 TITLE = "minidl playground"
 PREWARM_MS = 500  # after start-up: the training process (gui.training.process) starts meanwhile
+
+
+class Stage(QSplitter):
+    """The plots, the window's stage: side by side where their room is wide, the boundary over the loss
+    where it is narrow (the side panel open on a laptop's screen). Each arrangement keeps its own shares
+    (a drag on the handle changes them), so the plots come back to their sizes when the room does."""
+
+    WIDE = 1.5  # width over height from which the plots stand side by side
+    SHARES = {Qt.Orientation.Horizontal: (0.6, 0.4), Qt.Orientation.Vertical: (0.66, 0.34)}  # boundary, loss
+
+    def __init__(self):
+        super().__init__(objectName="plotsSplitter")
+        self.setChildrenCollapsible(False)
+        self.shares = dict(self.SHARES)
+        self.splitterMoved.connect(lambda *_: self._remember())
+
+    def _remember(self) -> None:
+        sizes = self.sizes()
+        if sum(sizes) > 0:
+            self.shares[self.orientation()] = tuple(size / sum(sizes) for size in sizes)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The larger plot's minimum either way: the arrangement follows the room (a side-by-side minimum
+        made the window refuse a 1024-pixel width with the side panel open)."""
+        hints = [self.widget(i).minimumSizeHint() for i in range(self.count())]
+        return QSize(max((h.width() for h in hints), default=0), max((h.height() for h in hints), default=0))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        size = event.size()
+        wanted = Qt.Orientation.Horizontal if size.width() >= self.WIDE * size.height() else Qt.Orientation.Vertical
+        if wanted != self.orientation() or not getattr(self, "_placed", False):
+            self._placed = True
+            self.setOrientation(wanted)
+            total = size.width() if wanted == Qt.Orientation.Horizontal else size.height()
+            self.setSizes([round(total * share) for share in self.shares[wanted]])
+        super().resizeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -141,15 +176,18 @@ class MainWindow(QMainWindow):
         boundary_layout = QVBoxLayout(boundary_box)
         boundary_layout.setContentsMargins(0, 0, 0, 0)
         boundary_layout.addWidget(self.boundary_plot, 1)
-        boundary_layout.addWidget(self.boundary_plot.auto_range_check)
         self.draw = DrawTool(session, self.boundary_plot)
-        boundary_layout.addWidget(self.draw)
-        plots = QSplitter()
+        tools = QHBoxLayout()  # one row under the plot: its height goes to the plots
+        tools.setSpacing(0)
+        tools.addWidget(self.boundary_plot.auto_range_check)
+        tools.addWidget(self.draw, 1)
+        boundary_layout.addLayout(tools)
+        plots = Stage()
         plots.addWidget(boundary_box)
         plots.addWidget(loss_box)
-        plots.setSizes([620, 400])
         right = QWidget()
         right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.run_panel)
         right_layout.addWidget(plots, 1)
         right_layout.addWidget(self.timeline)
@@ -161,14 +199,9 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
         self.resize(1400, 800)
-        # The runs kept for comparison: a dock under the plots, hidden from View.
+        # The runs kept for comparison: a view of the side panel (gui/qt/inside/inside_docks.py).
         self.run_overlays = RunOverlays(session, self.loss_plot)
         self.runs_panel = RunsPanel(session, palette_of=lambda: self.boundary_plot.palette)
-        self.runs_dock = QDockWidget("Runs", self, objectName="runsDock")
-        self.runs_dock.setWidget(self.runs_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
-        self.resizeDocks([self.runs_dock], [200], Qt.Orientation.Vertical)
-        inside_docks.name_title_buttons(self.runs_dock, "runs", "the runs table", "View › Runs, Ctrl+R, shows it")
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
         act = QAction(text, self, statusTip=tip, toolTip=tip)
@@ -196,9 +229,6 @@ class MainWindow(QMainWindow):
         self.log_action = a(view, "&Log-scale loss", self.log_check.toggle, "Ctrl+L", "Logarithmic loss axis")
         a(view, "Show &test points", self.settings_panel.show_test_check.toggle, "Ctrl+T",
           "Show or hide the test points")
-        self.runs_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+R"))
-        self.runs_dock.toggleViewAction().setToolTip("Show or hide the runs table and the compare view (Ctrl+R)")
-        view.addAction(self.runs_dock.toggleViewAction())
         self.view_menu = view
 
     # -- classroom: the automation interface, see gui/qt/classroom/classroom.py ---------------
@@ -284,6 +314,13 @@ class MainWindow(QMainWindow):
     def may_discard(self) -> bool:
         """True when nothing unsaved would be lost, or ``confirm_discard`` agrees to lose it."""
         return not self.session.unsaved_training or bool(self.confirm_discard())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if 0 <= event.oldSize().width() != event.size().width():
+            # After this resize is laid out: a dock's width set by resizeDocks is its minimum until then,
+            # and a resize that follows at once (a script's, a test's) would be refused.
+            QTimer.singleShot(0, self, lambda: inside_docks.fit_panel(self))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if not self.may_discard():
