@@ -267,13 +267,13 @@ def test_the_network_view_and_the_batch_step_follow_the_palette(window, qtbot):
     window.classroom.colour_blind_action.trigger()
     blind = lookup_table_of(palette.COLOUR_BLIND)
     assert network.palette is palette.COLOUR_BLIND and batch.palette is palette.COLOUR_BLIND
-    np.testing.assert_array_equal(network._lut, blind)
+    np.testing.assert_array_equal(network.lut, blind)
     np.testing.assert_array_equal(matrix.lut, blind)  # recoloured: the same numbers, another map
     orange = np.array([0xE6, 0x61, 0x01])
     assert np.abs(blind[-1].astype(int) - orange).sum() < 10  # its high end
     assert np.abs(batch.heatmap.lut[-1][:3].astype(int) - orange).sum() < 10  # the small boundary's map
     window.classroom.colour_blind_action.trigger()
-    np.testing.assert_array_equal(network._lut, lookup_table_of(palette.STANDARD))
+    np.testing.assert_array_equal(network.lut, lookup_table_of(palette.STANDARD))
 
 
 def test_the_heatmap_is_smooth_on_a_projector(window):

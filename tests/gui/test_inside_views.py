@@ -68,7 +68,7 @@ def test_unit_images_follow_the_timeline_and_live_frames(qtbot, window):
     image, points = centres(window)
     expected = forward_all(s.experiment.blocks, s.parameters_at(epoch), points)[1][:, 0].numpy()
     np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
-    assert view._epoch == epoch
+    assert view.shown_epoch == epoch
     # The thumbnails' source: every sent unit from one pass (the worker's frame at the end of a run)
     s.seek(None)
     frames = []
@@ -92,7 +92,7 @@ def test_tooltip_and_links(qtbot, window):
     assert f"dead (output 0) at {100 * dead:.0f} %" in text
     assert "Tanh(w·h + b)" in view.tooltip_at(4, 1)
     assert view.note == "showing the 400 strongest of 576 links"  # 2*16 + 16*16*2 + 16*2
-    layer, rows, cols, values, _ = view._links  # the run's last weights, the strongest of the shown units
+    layer, rows, cols, values, _ = view.links  # the run's last weights, the strongest of the shown units
     assert len(values) == 400
     for i in range(0, 400, 7):
         assert values[i] == pytest.approx(float(params[2 * layer[i]][rows[i], cols[i]]))
@@ -192,14 +192,14 @@ def test_mouse_click_selects_and_more_expands(qtbot, window):
     s = trained(qtbot, window, 2)
     view = window.network_view
     view.repaint()
-    rect = next(r for r, k, u in view._hits if (k, u) == (3, 5))
+    rect = next(r for r, k, u in view.unit_rects if (k, u) == (3, 5))
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
     assert view.selected == (3, 5)
     assert window.boundary_plot.showing_unit.startswith("hidden 3, unit 6")
-    output = next(r for r, k, u in view._hits if k == 4)
+    output = next(r for r, k, u in view.unit_rects if k == 4)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=output.center().toPoint())
     assert view.selected is None and window.boundary_plot.showing_unit is None
-    more = next(r for r, k in view._more if k == 2)
+    more = next(r for r, k in view.more_rects if k == 2)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(int(more.center().x()), int(more.center().y())))
     assert view.shown(2) == 25 and view.shown(1) == 16
     # the input column shows the coordinates themselves
@@ -222,7 +222,7 @@ def test_wide_layers_and_a_changed_stack(qtbot, window):
     view.toggle_expanded(1)
     assert view.shown(1) == 64 and "of 1440 links" in view.note  # 2*64 + 64*16 + 16*16 + 16*2
     view.select(1, 63)  # the last frame's units are coarse: the big plot waits for a pass over every grid point
-    qtbot.waitUntil(lambda: view._step == 1 and window.boundary_plot.showing_unit is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: view.units_step == 1 and window.boundary_plot.showing_unit is not None, timeout=WAIT_MS)
     image, points = centres(window)
     expected = forward_all(wide, s.parameters_at(2), points)[1][:, 63].numpy()
     np.testing.assert_allclose(image.ravel(), expected, rtol=1e-4, atol=1e-5)
@@ -248,7 +248,7 @@ def test_live_thumbnails_skip_frames_yet_a_pause_and_the_end_show_the_newest(qtb
     monkeypatch.setattr(network_view, "LIVE_INTERVAL", 1e6)  # only a run's first live frame is drawn at once
     view = window.network_view
     shown, frames = [], []
-    original = view._show
+    original = view._show  # counts the draws themselves, this test's unit: no public path tells each one
     monkeypatch.setattr(view, "_show", lambda epoch, *rest: (shown.append(epoch), original(epoch, *rest)))
     window.session.events.connect("frame", lambda frame: frames.append(frame.epoch))
     small_data(window)
@@ -259,14 +259,14 @@ def test_live_thumbnails_skip_frames_yet_a_pause_and_the_end_show_the_newest(qtb
     assert len(shown) <= 1  # live frames were kept, not drawn (the first at most)
     window.session.pause()
     wait_until_blocked(qtbot, window)
-    qtbot.waitUntil(lambda: view._epoch == window.session.history.epochs, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: view.shown_epoch == window.session.history.epochs, timeout=WAIT_MS)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):
         window.session.request_stop()
-    assert view._epoch == window.session.history.epochs
+    assert view.shown_epoch == window.session.history.epochs
     shown.clear()
     window.settings_panel.epochs_spin.setValue(window.session.history.epochs + 60)
     assert run_to_end(qtbot, window) == "completed"
-    assert view._epoch == window.session.history.epochs and shown[-1] == view._epoch
+    assert view.shown_epoch == window.session.history.epochs and shown[-1] == view.shown_epoch
 
 
 def test_a_wide_networks_histograms_are_computed_off_the_gui_thread(qtbot, window, monkeypatch):
@@ -306,7 +306,7 @@ def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_he
     assert run_to_end(qtbot, window, 6) == "completed"
     assert frames and all(f.units is None for f in frames)  # the boundary still came, the units did not
     window.network_dock.show()
-    assert s.units_wanted.on and view._epoch == s.history.epochs == 6  # drawn from the timeline when opened
+    assert s.units_wanted.on and view.shown_epoch == s.history.epochs == 6  # drawn from the timeline when opened
     # Closed during a run, opened while it is paused: no frame comes, the view draws the newest snapshot.
     window.network_dock.close()
     frames.clear()
@@ -317,7 +317,7 @@ def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_he
     wait_until_blocked(qtbot, window)
     assert all(f.units is None for f in frames)
     window.network_dock.show()
-    qtbot.waitUntil(lambda: view._epoch == s.timeline.nearest(s.history.epochs), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: view.shown_epoch == s.timeline.nearest(s.history.epochs), timeout=WAIT_MS)
     frames.clear()
     s.resume()
     qtbot.waitUntil(lambda: len(frames) >= 2, timeout=WAIT_MS)
@@ -327,7 +327,7 @@ def test_a_closed_network_view_gets_frames_without_units_and_opened_shows_the_he
     view.select(1, 0)
     window.network_dock.close()
     assert s.units_wanted.on and s.units_wanted.full
-    assert view._step == 1 and window.boundary_plot.current_image().shape == (100, 100)  # not the coarse frame
+    assert view.units_step == 1 and window.boundary_plot.current_image().shape == (100, 100)  # not the coarse frame
     frames.clear()
     qtbot.waitUntil(lambda: len(frames) >= 3, timeout=WAIT_MS)
     assert frames[-1].units is not None and frames[-1].units.shape == (77, 100, 100)
@@ -352,8 +352,8 @@ def test_in_the_default_window_the_more_labels_and_the_note_fit_under_the_thumbn
     qtbot.wait(10)
     view.grab()  # lays it out at this size
     assert view.note  # "showing the 400 strongest of 576 links", drawn at the bottom
-    lowest_thumbnail = max(rect.bottom() for rect, _, _ in view._hits)
-    more = [rect for rect, _ in view._more]
+    lowest_thumbnail = max(rect.bottom() for rect, _, _ in view.unit_rects)
+    more = [rect for rect, _ in view.more_rects]
     assert more and all(lowest_thumbnail < rect.top() and rect.bottom() <= view.height() - 18 for rect in more)
 
 

@@ -333,6 +333,37 @@ class NetworkView(QWidget):
     def _footer(self) -> int:
         return FOOTER + 2 * (self._line() - 16)
 
+    # -- read-only, for automation and tests ------------------------------------------------
+    @property
+    def shown_epoch(self) -> int | None:
+        """The epoch whose unit images the thumbnails show (None before the first)."""
+        return self._epoch
+
+    @property
+    def units_step(self) -> int:
+        """The grid step a side of the unit images shown: 1, or 4 for the coarse frames of the thumbnails."""
+        return self._step
+
+    @property
+    def links(self):
+        """The links drawn: ``(layer, rows, columns, values, total)`` of the strongest, or None."""
+        return self._links
+
+    @property
+    def unit_rects(self) -> list[tuple[QRectF, int, int]]:
+        """Where each drawn unit is: ``(rectangle, column, unit)``."""
+        return list(self._hits)
+
+    @property
+    def more_rects(self) -> list[tuple[QRectF, int]]:
+        """Where each column's "+N more" label is: ``(rectangle, column)``; a click there expands it."""
+        return list(self._more)
+
+    @property
+    def lut(self):
+        """The colour lookup table the thumbnails are drawn with (it follows the palette)."""
+        return self._lut
+
     @property
     def thumbnail_size(self) -> int:
         """The thumbnails' side in pixels at the view's size (read-only)."""
