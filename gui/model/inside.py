@@ -9,6 +9,7 @@ hand-written backward of the summed MSE loss over the whole training set.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ MAX_SENT = 64  # units per column whose outputs the worker sends (an expanded co
 SHOWN = 16  # units per column shown before "+k more"
 DEAD_SHARE = 0.5  # a flag in words when at least this share of a layer's units is dead (or saturated)
 SATURATED_LEVEL, SATURATED_SHARE = 0.97, 0.95
+SATURATING = ("Tanh", "Sigmoid")  # the activations whose units saturate (at -1/1 and 0/1)
+PERSIST_EPOCHS = 20  # a dead, saturated or vanishing layer is flagged once it has stayed so this long
+VANISHING = 1e-3  # first layer's gradient norm over the last layer's, below which the gradient vanishes
 STAT_KEYS = ("grad_norm", "weight_norm", "update_ratio", "dead_units", "saturated_units")
 
 
@@ -153,8 +157,9 @@ def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Ten
     ``grad_norm`` :math:`\|dL/dW\|_F` of the summed loss :math:`L = \sum_n \|f(x_n) - y_n\|^2` (minidl's
     own backward), ``weight_norm`` :math:`\|W\|_F`, ``update_ratio`` :math:`\eta\|dL/dW\|/\|W\|`,
     ``dead_units`` (ReLU after the layer: units that are 0 at every training point) and
-    ``saturated_units`` (Tanh: units with :math:`|y| > 0.97` at 95 % of the points or more), None
-    where the activation is neither. Non-finite numbers come out as NaN.
+    ``saturated_units`` (Tanh: units with :math:`|y| > 0.97` at 95 % of the points or more; Sigmoid:
+    :math:`|2y - 1| > 0.97`, the same level, as :math:`\sigma(x) = (1 + \tanh(x/2))/2`), None where the
+    activation is none of these. Non-finite numbers come out as NaN.
 
     Shape:
         X ``(N, 2)``, y ``(N, outputs)``
@@ -170,41 +175,115 @@ def layer_stats(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Ten
     for column in columns(blocks)[1:]:
         W, dW = parameters[2 * column.linear], gradients[2 * column.linear]
         grad_norm, weight_norm = float(torch.linalg.vector_norm(dW)), float(torch.linalg.vector_norm(W))
-        out = modules[column.module].output if column.activation in ("ReLU", "Tanh") else None
+        out = modules[column.module].output if column.activation in ("ReLU", *SATURATING) else None
         stats.append({
             "grad_norm": grad_norm,
             "weight_norm": weight_norm,
             "update_ratio": eta * grad_norm / weight_norm if weight_norm > 0 else math.nan,
             "dead_units": int((out == 0).all(0).sum()) if column.activation == "ReLU" else None,
-            "saturated_units": (int(((out.abs() > SATURATED_LEVEL).float().mean(0) >= SATURATED_SHARE).sum())
-                                if column.activation == "Tanh" else None),
+            "saturated_units": (int((_saturated(out, column.activation).float().mean(0) >= SATURATED_SHARE).sum())
+                                if column.activation in SATURATING else None),
         })
     return stats
 
 
-def flags(stats: list[dict], cols: list[Column], eta: float) -> list[str]:
-    """Sentences about trouble in ``stats`` (of :func:`layer_stats`), each with what to try."""
+def _saturated(output: torch.Tensor, activation: str) -> torch.Tensor:
+    """Where a Tanh's ``output`` is beyond ±0.97, or a Sigmoid's within 0.015 of 0 or 1 (the same level)."""
+    return (output.abs() if activation == "Tanh" else (2 * output - 1).abs()) > SATURATED_LEVEL
+
+
+def persist_window(epochs: list[int], epoch: int, span: int = PERSIST_EPOCHS) -> list[int]:
+    """The snapshots :func:`flags` reads besides ``epoch`` (one of the sorted held ``epochs``): the
+    nearest one at or before ``epoch - span`` and every one after it, before ``epoch``. Empty when
+    none is that old: the run is too short to tell what persists."""
+    start = bisect.bisect_right(epochs, epoch - span) - 1
+    if start < 0:
+        return []
+    return epochs[start:bisect.bisect_left(epochs, epoch)]
+
+
+def loss_falling(losses, epoch: int, span: int = PERSIST_EPOCHS) -> bool:
+    """Whether the training loss still falls at ``epoch``: ``losses[k]`` is epoch k + 1's (the
+    history's ``train``). The mean of the last ``span // 2`` epochs' losses is below the mean of the
+    ``span // 2`` epochs before them (fewer near the start; False with fewer than 2 epochs)."""
+    values = np.asarray(losses[:epoch], np.float64)[-span:]
+    if values.size < 2 or not np.isfinite(values).all():
+        return False
+    half = values.size // 2
+    return float(values[half:].mean()) < float(values[:half].mean())
+
+
+def flags(stats: list[dict], cols: list[Column], eta: float, earlier: list[list[dict]] | None = None,
+          losses=None) -> list[str]:
+    """Sentences about trouble in ``stats`` (of :func:`layer_stats`), each with what to try.
+
+    What is flagged has to persist: a layer with at least ``DEAD_SHARE`` of its units dead (ReLU) or
+    saturated (Tanh, Sigmoid), or a gradient that vanishes on the way back (the first layer's norm below
+    ``VANISHING`` times the last's), is flagged only when it is so in ``stats`` and in every one of
+    ``earlier``, the statistics of the snapshots of :func:`persist_window` (oldest first): it has lasted
+    ``PERSIST_EPOCHS`` epochs. Dead or saturated units are flagged only if, besides, the training loss
+    has stopped falling (:func:`loss_falling` of ``losses``, the history's per-epoch training loss up to
+    this snapshot) or their number grew over the window: units that die in the first epochs of a
+    healthy run (which learns with the others and often wakes them later), or a gradient that dips for
+    an epoch, are not trouble. ``earlier`` empty: nothing of these kinds is flagged (the run is too
+    short to tell); None: ``stats`` alone is judged, as by a caller without history (``losses`` None:
+    the loss is taken as not falling). Weights or gradients that are not finite are flagged at once.
+
+    The advice never says "a smaller step size" while the loss falls, and it names the activations the
+    network has."""
+    def lasted(holds) -> bool:  # in every earlier snapshot of the window
+        return earlier is None or (bool(earlier) and all(holds(h) for h in earlier))
+
+    falling = losses is not None and loss_falling(losses, len(losses))
+    smaller = "" if falling else f"a smaller step size (eta is {eta:g}), "
+    still = " The loss is still falling: the other units learn." if falling else ""
+    lasting = "" if earlier is None else f" for the last {PERSIST_EPOCHS} epochs or more"
     found = []
-    for column, s in zip(cols[1:], stats, strict=True):
+    for k, (column, s) in enumerate(zip(cols[1:], stats, strict=True)):
         name = column.label.capitalize()
-        if s["dead_units"] is not None and s["dead_units"] >= DEAD_SHARE * column.units:
-            found.append(f"{name}: {s['dead_units']} of {column.units} ReLU units are dead (0 for every training "
-                         f"point), so they no longer learn. Try a smaller step size (eta is {eta:g}), fewer "
-                         "layers, or Tanh; Reset draws fresh weights.")
-        if s["saturated_units"] is not None and s["saturated_units"] >= DEAD_SHARE * column.units:
-            found.append(f"{name}: {s['saturated_units']} of {column.units} Tanh units are saturated (|y| > 0.97 "
-                         "almost everywhere), so their gradient is nearly 0 and the layers before them stall. "
-                         "Try a smaller step size, narrower inputs to them, or ReLU.")
-        if not all(math.isfinite(s[k]) for k in ("grad_norm", "weight_norm")):
+        for key in ("dead_units", "saturated_units"):
+            if not _many(s[key], column) or not lasted(lambda h, k=k, key=key, c=column: _many(h[k][key], c)):
+                continue
+            if falling and not (earlier and s[key] > earlier[0][k][key]):
+                continue  # as many as PERSIST_EPOCHS ago, and the others learn
+            if key == "dead_units":
+                found.append(f"{name}: {s[key]} of {column.units} ReLU units are dead (0 for every training "
+                             f"point){lasting}, so they no longer learn.{still} Try {smaller}fewer layers, "
+                             "or Tanh; Reset draws fresh weights.")
+            else:
+                act = column.activation
+                level = "|y| > 0.97" if act == "Tanh" else "y within 0.015 of 0 or 1"
+                found.append(f"{name}: {s[key]} of {column.units} {act} units are saturated ({level} almost "
+                             f"everywhere){lasting}, so their gradient is nearly 0 and the layers before them "
+                             f"stall.{still} Try {smaller}narrower inputs to them, or ReLU.")
+        if not all(math.isfinite(s[key]) for key in ("grad_norm", "weight_norm")):
             found.append(f"{name}: its weights or gradients are not finite: the run diverged. "
                          f"Try a step size 10 times smaller (eta is {eta:g}).")
-    grads = [s["grad_norm"] for s in stats]
-    finite = all(math.isfinite(g) for g in grads)
-    if len(grads) > 1 and finite and grads[-1] > 0 and grads[0] < 1e-3 * grads[-1]:
+    if _vanishing(stats) and lasted(_vanishing):
+        grads = [s["grad_norm"] for s in stats]
         found.append(f"The gradient reaching the first layer is {grads[-1] / max(grads[0], 1e-30):.0e} times "
-                     "smaller than the last layer's: it vanishes on the way back, so the first layers barely "
-                     "move. Try ReLU instead of Tanh, or fewer layers.")
+                     f"smaller than the last layer's{lasting}: it vanishes on the way back, so the first "
+                     f"layers barely move. {_deeper_advice(cols)}")
     return found
+
+
+def _many(count: int | None, column: Column) -> bool:
+    return count is not None and count >= DEAD_SHARE * column.units
+
+
+def _vanishing(stats: list[dict]) -> bool:
+    grads = [s["grad_norm"] for s in stats]
+    return (len(grads) > 1 and all(math.isfinite(g) for g in grads) and grads[-1] > 0
+            and grads[0] < VANISHING * grads[-1])
+
+
+def _deeper_advice(cols: list[Column]) -> str:
+    """What to try against a vanishing gradient, naming the hidden layers' own activations."""
+    hidden = [c.activation for c in cols[1:-1]]
+    others = sorted({a for a in hidden if a is not None and a != "ReLU"}, key=hidden.index)
+    if others:
+        return f"Try ReLU instead of {' and '.join(others)}, or fewer layers."
+    return "Try fewer layers; Reset draws fresh weights."
 
 
 def histogram(weight: torch.Tensor, bins: int = 30, most: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
@@ -330,5 +409,5 @@ def unit_shares(output: torch.Tensor, activation: str | None) -> np.ndarray | No
     if activation == "ReLU":
         return (output == 0).to(torch.float64).mean(0).cpu().numpy()
     if activation == "Tanh":
-        return (output.abs() > SATURATED_LEVEL).to(torch.float64).mean(0).cpu().numpy()
+        return _saturated(output, activation).to(torch.float64).mean(0).cpu().numpy()
     return None

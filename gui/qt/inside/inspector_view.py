@@ -2,9 +2,14 @@
 
 For a snapshot's weights and the whole training set (:func:`gui.model.inside.layer_stats`, on a private
 network): the gradient norm of the summed loss, the weight norm, the update ratio, dead ReLU and
-saturated Tanh units, a histogram of each layer's weights, and trouble flagged in words. During a
-run the series samples the newest snapshot within ``SHARE`` of the GUI thread's time (the GUI
-thread holds the GIL the training thread needs); a timeline epoch is computed when it is shown.
+saturated Tanh or Sigmoid units, a histogram of each layer's weights, and trouble flagged in words
+(:func:`gui.model.inside.flags`: only what has lasted ``PERSIST_EPOCHS`` epochs).
+
+The series: during a run it samples the newest snapshot within ``SHARE`` of the GUI thread's time (the
+GUI thread holds the GIL a training thread needs). Whenever the run is not training (paused, stopped,
+finished, or a file opened) every snapshot the timeline holds joins it, each epoch up to
+``DENSE_EPOCHS``, computed off the GUI thread in chunks (:class:`~gui.qt.window.background.Background`);
+a wide network (``SYNC_COST``) keeps the sampled series. The epoch shown is computed when it is shown.
 """
 
 from __future__ import annotations
@@ -36,13 +41,20 @@ from gui.qt.window.background import Background
 SHARE = 0.02
 MIN_INTERVAL = 2.0
 SYNC_COST = 5e7  # training rows x parameters computed on the GUI thread; beyond, in a thread
+FILL_COST = 2e8  # training rows x parameters of the snapshots one background job of the series computes
 LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96")
 SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
           ("update_ratio", "update ratio η‖dL/dW‖/‖W‖", True), ("dead_units", "dead ReLU units", False),
-          ("saturated_units", "saturated Tanh units", False))
+          ("saturated_units", "saturated Tanh or Sigmoid units", False))
+LOG_EMPTY = (-3.0, 0.0)  # decades a log axis shows when it has nothing positive to show
 COMPACT_HEIGHT = 120  # pixels of a plot below which its axes lose their titles (Inspector._fit_axes)
 COMPACT_TICKS = 0.4  # and its value axis shows this share of pyqtgraph's usual ticks
 HEADERS = ("layer", "‖dL/dW‖", "‖W‖", "ratio", "dead", "sat.")
+
+
+def _decade(k: int) -> str:
+    """The label of the decade 10^k: 0.01, 0.1, 1, 10, 100, 1000, and 1e4 or 1e-3 beyond."""
+    return f"{10.0 ** k:g}" if -2 <= k <= 3 else f"1e{k}"
 
 
 def _number(value) -> str:
@@ -68,6 +80,8 @@ class Inspector(QWidget):
         self._next_due = 0.0
         self._series_shown = None
         self._generation = 0  # of the newest request: a late result from a thread is dropped
+        self._filling = False  # a chunk of the series is computing in the background
+        self._weights = 0  # counts resets: a chunk of the series computed for older weights is dropped
         self.combo = QComboBox(objectName="inspectorSeriesCombo")
         self.combo.addItems([label for _, label, _ in SERIES])
         self.combo.setToolTip("Which statistic the curves show, one curve per Linear layer, for the summed "
@@ -101,13 +115,14 @@ class Inspector(QWidget):
         self.table.horizontalHeader().setMinimumSectionSize(34)
         for j, tip in enumerate(("Linear layer (colour: its curve)", "gradient norm of the summed training loss",
                                  "weight norm", "update ratio η‖dL/dW‖/‖W‖ (about 1e-3 is healthy)",
-                                 "dead ReLU units", "saturated Tanh units")):
+                                 "dead ReLU units", "saturated Tanh or Sigmoid units")):
             self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.setMaximumHeight(24 + 20 * 5)
         self.table.setMinimumHeight(24 + 20)
         self.table.setToolTip("At the epoch shown: gradient norm of the summed training loss, weight norm, "
                               "update ratio (eta times their quotient: about 1e-3 is healthy), dead ReLU units "
-                              "(0 at every training point) and saturated Tanh units (|y| > 0.97 at 95 % of them).")
+                              "(0 at every training point) and saturated Tanh or Sigmoid units (|y| > 0.97, or "
+                              "y within 0.015 of 0 or 1, at 95 % of them).")
         # No word-wrapped labels here: every relayout of the window (the metrics line changes ten times
         # a second) asks such a label to lay its text out again, which costs the run about 5 % of its
         # speed (benchmarks/bench_gui.py). The flags sit in a box of fixed height that scrolls.
@@ -133,6 +148,7 @@ class Inspector(QWidget):
         events.connect("model", lambda: self.reset())
         events.connect("progress", lambda _message: self._progress())
         events.connect("started", self._started)
+        events.connect("state", lambda _state: self._state_changed())
         events.connect("seek", lambda _epoch: self.refresh())
         # After the run's end is shown, not inside it: the statistics cost the GUI thread milliseconds.
         events.connect("finished", lambda *_: QTimer.singleShot(0, self, self.refresh))
@@ -158,9 +174,27 @@ class Inspector(QWidget):
         return self._histograms.get(snapshot)
 
     def flags_at(self, epoch: int) -> list[str]:
-        """The trouble at ``epoch``'s snapshot, in words (empty when all looks healthy)."""
-        return inside.flags(self.stats_at(epoch), inside.columns(self.session.experiment.blocks),
-                            self.session.experiment.eta)
+        """What the inspector flags at the snapshot nearest ``epoch``, a list of sentences (empty when all
+        looks healthy): :func:`gui.model.inside.flags` of its statistics, those of the snapshots of the
+        last ``PERSIST_EPOCHS`` epochs before it, and the training loss up to it."""
+        s = self.session
+        snapshot = s.timeline.nearest(epoch) if s.timeline is not None else None
+        if snapshot is None:
+            raise ValueError("there are no weights yet: the network is not valid")
+        for e in (snapshot, *self._window(snapshot)):
+            if e not in self._cache:
+                self._cache[e] = self._compute(e)
+        return self._flags(snapshot)
+
+    def _window(self, snapshot: int) -> list[int]:
+        return inside.persist_window(self.session.snapshot_epochs(), snapshot)
+
+    def _flags(self, snapshot: int) -> list[str]:
+        """The flags of ``snapshot``, whose statistics and window's are in the cache."""
+        s = self.session
+        earlier = [self._cache[e] for e in self._window(snapshot)]
+        return inside.flags(self._cache[snapshot], inside.columns(s.experiment.blocks), s.experiment.eta,
+                            earlier, s.history.train[:snapshot])
 
     # -- computing ------------------------------------------------------------------------
     def _compute(self, snapshot: int) -> list[dict]:
@@ -178,34 +212,71 @@ class Inspector(QWidget):
         return s.data.X_train.shape[0] * (s.timeline.size if s.timeline is not None else 0) > SYNC_COST
 
     def _ensure(self, snapshot: int, then) -> None:
-        """Compute ``snapshot``'s stats (in a thread for a wide network), then call ``then()``."""
-        if snapshot in self._cache:
+        """Compute the stats of ``snapshot`` and of its flags' window (in a thread for a wide network),
+        then call ``then()``."""
+        missing = [e for e in (*self._window(snapshot), snapshot) if e not in self._cache]
+        if not missing:
             then()
             return
         if not self._heavy():
-            self._cache[snapshot] = self._compute(snapshot)
+            for e in missing:
+                self._cache[e] = self._compute(e)
             then()
             return
         s = self.session
-        blocks, params = [dict(b) for b in s.experiment.blocks], self._views(snapshot)
+        blocks, views = [dict(b) for b in s.experiment.blocks], {e: self._views(e) for e in missing}
         data, eta, loss = s.data, s.experiment.eta, s.experiment.loss
         self._generation += 1
         generation = self._generation
 
         def done(result):
             if generation == self._generation:  # not overtaken: new weights, another epoch shown
-                self._cache[snapshot], self._histograms[snapshot] = result
+                for e, (stats, histograms) in result.items():
+                    self._cache[e], self._histograms[e] = stats, histograms
                 then()
+            self._fill()
 
         def compute():  # the histograms too: 40-200 ms for a 4096 x 4096 layer, too long for the GUI thread
-            return (inside.layer_stats(blocks, params, data.X_train, data.y_train, eta, loss),
-                    [inside.histogram(w) for w in params[::2]])
+            return {e: (inside.layer_stats(blocks, params, data.X_train, data.y_train, eta, loss),
+                        [inside.histogram(w) for w in params[::2]]) for e, params in views.items()}
+        self.background.submit(compute, done)
+
+    def _fill(self) -> None:
+        """Compute the next chunk of the snapshots the series lacks, off the GUI thread, while the run is
+        not training; each chunk draws the series again and asks for the next."""
+        s = self.session
+        if (self._filling or self.background.busy or s.state == "running" or not s.has_model
+                or self._heavy() or not self.isVisible()):
+            return
+        missing = [e for e in s.snapshot_epochs() if e not in self.series]
+        if not missing:
+            return
+        cost = max(1, s.data.X_train.shape[0] * s.timeline.size)
+        chunk = missing[:max(1, int(FILL_COST // cost))]
+        todo = {e: [p.clone() for p in self._views(e)] for e in chunk if e not in self._cache}  # copies: the
+        # timeline may drop a snapshot meanwhile
+        blocks, data, eta, loss = [dict(b) for b in s.experiment.blocks], s.data, s.experiment.eta, s.experiment.loss
+        weights, self._filling = self._weights, True
+
+        def compute():
+            return {e: inside.layer_stats(blocks, params, data.X_train, data.y_train, eta, loss)
+                    for e, params in todo.items()}
+
+        def done(result):
+            self._filling = False
+            if weights == self._weights:  # else new weights or another run: this chunk is of the past
+                self._cache.update(result)
+                for e in chunk:
+                    self.series[e] = self._cache[e]
+                self._draw_series()
+            QTimer.singleShot(0, self, self._fill)
         self.background.submit(compute, done)
 
     # -- events ---------------------------------------------------------------------------
     def reset(self) -> None:
         """A new network or new weights: forget every statistic and start the series afresh."""
         self._generation += 1
+        self._weights += 1
         self._cache.clear()
         self._histograms.clear()
         self.series.clear()
@@ -236,13 +307,23 @@ class Inspector(QWidget):
             name.setToolTip(f"Linear layer {k + 1}: its curve and histogram are drawn in this colour.")
             self.table.setItem(k, 0, name)
 
+    def _state_changed(self) -> None:
+        """A pause shows its epoch at once (the messages of the epochs before it may come after)."""
+        if self.session.state != "running":
+            QTimer.singleShot(0, self, self.refresh)
+
     def _started(self) -> None:
         # The first live sample after MIN_INTERVAL: a short run shows its statistics once, at its end.
         self._next_due = time.perf_counter() + MIN_INTERVAL
 
     def _progress(self) -> None:
-        """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time."""
+        """Sample the newest snapshot for the live series, within SHARE of the GUI thread's time; while
+        paused, show the newest snapshot (the pause's) as it comes."""
         s = self.session
+        if s.state == "paused" and s.seek_epoch is None and s.snapshot_epochs():
+            if self.shown_epoch != s.snapshot_epochs()[-1]:
+                self.refresh()
+            return
         now = time.perf_counter()
         if not self.isVisible() or now < self._next_due or not s.snapshot_epochs() or self._heavy():
             return  # a wide network's statistics take seconds of both cores: at pauses, stops and seeks only
@@ -276,6 +357,7 @@ class Inspector(QWidget):
                 self.series[snapshot] = self._cache[snapshot]
                 self._draw_series()
             self._show_epoch(snapshot)
+            self._fill()
         self._ensure(snapshot, ready)
 
     # -- drawing --------------------------------------------------------------------------
@@ -294,18 +376,31 @@ class Inspector(QWidget):
                 continue
             y = np.asarray(values, np.float64)
             keep = np.isfinite(y) & ((y > 0) if log else True)
-            curve.setData(np.asarray(epochs, np.float64)[keep], y[keep])
+            alone = int(keep.sum()) == 1  # one epoch (a fresh window): a dot, as a line would not show
+            curve.setData(np.asarray(epochs, np.float64)[keep], y[keep], symbol="o" if alone else None,
+                          symbolSize=5, symbolPen=None, symbolBrush=curve.opts["pen"].color())
         self._decades(key, log)
 
     def _decades(self, key: str, log: bool) -> None:
-        """A log axis spans whole decades (pyqtgraph labels every minor tick of a narrower one)."""
+        """A log axis spans whole decades and labels decades only, as many as its height holds (pyqtgraph
+        labels every minor tick of a narrow range, and piles labels up over an empty or zero series).
+        With nothing positive to show (a fresh window, gradients of 0) it shows ``LOG_EMPTY``."""
+        axis = self.plot.getAxis("left")
+        if not log:
+            axis.setTicks(None)
+            self.plot.enableAutoRange(axis="y")
+            return
         values = [row[key] for stats in self.series.values() for row in stats if row[key] is not None]
         values = [v for v in values if math.isfinite(v) and v > 0]
-        if log and values:
+        if values:
             low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-            self.plot.setYRange(low, max(high, low + 1), padding=0)
+            high = max(high, low + 1)
         else:
-            self.plot.enableAutoRange(axis="y")
+            low, high = (int(v) for v in LOG_EMPTY)
+        room = max(2, self.plot.getPlotItem().vb.height() // (2 * self.fontMetrics().height()) + 1)
+        step = max(1, math.ceil((high - low) / (room - 1)))
+        axis.setTicks([[(k, _decade(k)) for k in range(low, high + 1, step)], []])
+        self.plot.setYRange(low, high, padding=0.06)  # the end labels whole, not cut in half
 
     def _show_epoch(self, snapshot: int | None) -> None:
         self.shown_epoch = snapshot
@@ -353,6 +448,8 @@ class Inspector(QWidget):
         height: the data would get 20 pixels, and the left titles would be cut ("dient norm"). Below
         ``COMPACT_HEIGHT`` the titles go (the combo names the left plot's series; the plots' tooltips
         name every axis) and the value axes keep fewer ticks, so that their labels overlap less."""
+        if self._series_shown is not None and SERIES[self.combo.currentIndex()][2]:
+            self._decades(*SERIES[self.combo.currentIndex()][::2])  # as many decade labels as fit
         compact = self.plot.height() < COMPACT_HEIGHT
         if compact == self.compact:
             return
