@@ -207,8 +207,14 @@ def check(scene: Scene) -> Outcome:
     them when none fails)."""
     e = scene.experiment
     read_at = expectations.epochs_read(scene.expects, e.epochs)
+    # The inspector flags only what lasted PERSIST_EPOCHS: each epoch read keeps the statistics of the
+    # epochs before it, as the playground's per-epoch timeline would (gui.model.inside.persist_window).
+    window = {k for epoch in read_at for k in range(max(0, epoch - inside.PERSIST_EPOCHS), epoch)}
+    stats_at: dict[int, list[dict]] = {}
     data, model = e.make_data(), e.build_model()
     run = Run(start=[p.clone() for p in model.parameters()[::2]], columns=inside.columns(e.blocks)[1:])
+    if 0 in window:
+        stats_at[0] = _stats(e, data, model)  # the initial weights, the timeline's epoch 0
     records = minidl.fit(model, data.X_train, data.y_train, max(read_at, default=e.epochs),
                          e.effective_batch_size, e.build_optimizer(), schedule=e.build_schedule())
     for record in records:
@@ -217,7 +223,9 @@ def check(scene: Scene) -> Outcome:
             break
         run.losses.append(record.loss)
         if record.epoch in read_at:
-            run.snapshots[record.epoch] = _snapshot(e, data, model, run.losses)
+            run.snapshots[record.epoch] = _snapshot(e, data, model, run.losses, stats_at)
+        if record.epoch in window:
+            stats_at[record.epoch] = _stats(e, data, model)
     parts = [expectations.judge(x, run, e.epochs) for x in scene.expects]
     failing = [p.sentence for p in parts if not p.holds]
     if failing:
@@ -225,13 +233,21 @@ def check(scene: Scene) -> Outcome:
     return Outcome(True, "; ".join(p.sentence for p in parts) or "no expectation", parts)
 
 
-def _snapshot(e: Experiment, data, model, losses: list[float]) -> Snapshot:
-    """The run after one epoch, as the metrics line and the inspector show it."""
+def _stats(e: Experiment, data, model) -> list[dict]:
+    parameters = [p.clone() for p in model.parameters()]
+    return inside.layer_stats(e.blocks, parameters, data.X_train, data.y_train, e.eta, e.loss)
+
+
+def _snapshot(e: Experiment, data, model, losses: list[float], stats_at: dict[int, list[dict]]) -> Snapshot:
+    """The run after one epoch, as the metrics line and the inspector show it (its flags from the epochs
+    before it in ``stats_at``, as the inspector's)."""
+    epoch = len(losses)
     parameters = [p.clone() for p in model.parameters()]
     errors = data.evaluate(model)
-    stats = inside.layer_stats(e.blocks, parameters, data.X_train, data.y_train, e.eta, e.loss)
-    return Snapshot(errors["train_error"], errors["test_error"], stats,
-                    inside.flags(stats, inside.columns(e.blocks), e.eta), parameters[::2],
+    stats = _stats(e, data, model)
+    earlier = [stats_at[k] for k in inside.persist_window(sorted(stats_at), epoch)]
+    flags = inside.flags(stats, inside.columns(e.blocks), e.eta, earlier, losses)
+    return Snapshot(errors["train_error"], errors["test_error"], stats, flags, parameters[::2],
                     saturated(e.blocks, model.predict(data.X_train), losses))
 
 

@@ -100,11 +100,18 @@ def test_each_kind_holds_when_true_and_fails_when_false(true, false):
 
 
 def test_no_flags_reads_the_inspectors_flags(monkeypatch):
-    """Through the inspector's own function (whatever its rules): nothing flagged holds, a flag fails."""
+    """Through the inspector's own function (whatever its rules), with the epochs before the one read as the
+    inspector passes them: nothing flagged holds, a flag fails."""
     seen = []
-    monkeypatch.setattr(inside, "flags", lambda stats, cols, eta: seen.append((len(stats), len(cols), eta)) or [])
+
+    def flags(stats, cols, eta, earlier, losses):
+        seen.append((len(stats), len(cols), eta, len(earlier), len(losses)))
+        return []
+
+    monkeypatch.setattr(inside, "flags", flags)
     assert lesson.check(small_scene(["no_flags"], eta=1e-3)).holds
-    assert seen == [(4, 5, 1e-3)]  # the 4 Linear layers' statistics at epoch 20, with the scene's eta
+    # the 4 Linear layers' statistics at epoch 20 with the scene's eta, epochs 0-19 before it, the 20 losses
+    assert seen == [(4, 5, 1e-3, 20, 20)]
     monkeypatch.setattr(inside, "flags", lambda *args: ["Hidden 2: something is wrong."])
     outcome = lesson.check(small_scene(["no_flags"]))
     assert not outcome.holds and "Hidden 2: something is wrong." in outcome.sentence
