@@ -45,7 +45,7 @@ FILL_COST = 2e8  # training rows x parameters of the snapshots one background jo
 LAYER_COLOURS = ("#1f5fa8", "#d9480f", "#2f9e44", "#7048e8", "#e64980", "#868e96")
 SERIES = (("grad_norm", "gradient norm ‖dL/dW‖", True), ("weight_norm", "weight norm ‖W‖", True),
           ("update_ratio", "update ratio η‖dL/dW‖/‖W‖", True), ("dead_units", "dead ReLU units", False),
-          ("saturated_units", "saturated Tanh or Sigmoid units", False))
+          ("saturated_units", "saturated units", False))
 LOG_EMPTY = (-3.0, 0.0)  # decades a log axis shows when it has nothing positive to show
 COMPACT_HEIGHT = 120  # pixels of a plot below which its axes lose their titles (Inspector._fit_axes)
 COMPACT_TICKS = 0.4  # and its value axis shows this share of pyqtgraph's usual ticks
