@@ -26,7 +26,7 @@ def test_a_huge_eta_diverges_and_the_status_says_what_to_try(unbounded, qtbot):
     assert not window.session.running
     assert "diverged" in window.last_message and "smaller step size" in window.last_message
     assert "eta is 10" in window.last_message
-    assert window.statusBar().currentMessage() == window.last_message
+    assert window.status_label.text() == window.last_message
     assert window.session.history.epochs < 50
     assert np.isfinite(window.session.history.train).all()
     assert np.isfinite(train_curve(window)).all() and len(train_curve(window)) == window.session.history.epochs

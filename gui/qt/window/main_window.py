@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(PREWARM_MS, self, worker.prewarm)
         self.confirm_discard = self._ask_to_save
         self.last_message = ""
+        # The status line wraps instead of cutting a long sentence (presenter mode's large font, 1024 px).
+        self.status_label = QLabel(objectName="statusLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self.status_label, 1)
         self._build_views()
         self.files = files.FileActions(self)
         self.files.build_file_menu()
@@ -267,7 +270,7 @@ class MainWindow(QMainWindow):
 
     def set_status(self, text: str) -> None:
         self.last_message = text
-        self.statusBar().showMessage(text)
+        self.status_label.setText(text)
 
     def _finished(self, reason: str, text: str) -> None:
         if reason == "failed":
