@@ -16,10 +16,6 @@ def recording_start(self, *args):
     return _original_start(self, *args)
 
 
-def started_threads() -> list:
-    return list(STARTED)
-
-
 WAIT_MS = 30_000  # generous for a slow CI machine; every wait ends as soon as its condition holds
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
