@@ -13,6 +13,13 @@ The training plan (:mod:`minidl.plan`) steps an optimizer through its public hoo
 on flat tensors, and :attr:`Optimizer.flat_state`, where it keeps the state packed flat.
 The math is written with public in-place tensor operations, one call per tensor: on the
 plan's flat tensors that is one kernel per operation.
+
+Regularization: ``weight_decay`` (L2) adds ``weight_decay * theta`` to the gradient of every
+parameter, biases included, as ``torch.optim`` does. ``l1`` adds ``l1 * sign(w)`` (sign(0) = 0) to
+the gradient of each *weight* only, as TensorFlow Playground regularizes weights only: the gradient
+of ``loss + l1 * sum |w|``. A weight is a parameter of two or more dimensions (a ``Linear``'s weight
+matrix); a bias (one dimension) is left alone (:meth:`Optimizer.penalized`). With ``l1 = 0`` the
+step is the one without L1, to the bit.
 """
 
 from __future__ import annotations
@@ -32,11 +39,13 @@ class Optimizer:
     #: The tensors of :attr:`state` are views into it while it is kept (see :func:`minidl.plan.pack_like`).
     #: It belongs to one model's parameters, so it stays out of pickles and :meth:`state_tensors`.
     flat_state: tuple | None = None
+    l1 = 0.0  # the L1 coefficient (a class default: an optimizer pickled without one has none)
 
-    def __init__(self, eta: float, weight_decay: float = 0.0):
+    def __init__(self, eta: float, weight_decay: float = 0.0, l1: float = 0.0):
         self.eta = eta
         self.eta_scale = 1.0
         self.weight_decay = checks.coefficient(f"{type(self).__name__} weight_decay", weight_decay)
+        self.l1 = checks.coefficient(f"{type(self).__name__} l1", l1)
         self.step_count = 0
         self.state: dict[str, list[torch.Tensor]] = {}
 
@@ -70,11 +79,29 @@ class Optimizer:
             self.state = {name: [torch.zeros_like(p) for p in params] for name in self.state_names}
         return [self.state[name] for name in self.state_names]
 
-    def _decayed(self, params, gradients):
-        """L2 weight decay as torch.optim has it: g + lambda theta (new tensors; the model's stay)."""
-        if not self.weight_decay:
+    @staticmethod
+    def penalized(params: list[torch.Tensor]) -> list[bool]:
+        """Which of ``params`` L1 applies to: the weights (two or more dimensions), not the biases
+        (one dimension); nanoGPT splits its parameters the same way for weight decay."""
+        return [p.dim() >= 2 for p in params]
+
+    def _regularized(self, params, gradients, weights=None):
+        """The gradients with L2 weight decay as torch.optim has it, g + lambda theta, then L1 on the
+        weights, g + l1 sign(w) (new tensors; the model's stay). ``weights``: see :meth:`update`."""
+        if self.weight_decay:
+            gradients = [g.add(p, alpha=self.weight_decay) for g, p in zip(gradients, params, strict=True)]
+        if not self.l1:
             return gradients
-        return [g.add(p, alpha=self.weight_decay) for g, p in zip(gradients, params, strict=True)]
+        regularized = []
+        for g, p, w in zip(gradients, params, self.penalized(params) if weights is None else weights, strict=True):
+            if w is False:  # a bias
+                regularized.append(g)
+                continue
+            sign = p.sign()  # sign(0) = 0, as autograd's d|w|/dw at 0
+            if w is not True:
+                sign.mul_(w)  # a 0/1 mask: 1 on weights, 0 on biases
+            regularized.append(g.add(sign, alpha=self.l1))
+        return regularized
 
     def __getstate__(self) -> dict:
         """A pickled optimizer carries its step size and state, not :attr:`flat_state` (tied to one
@@ -118,10 +145,13 @@ class Optimizer:
         params = model.parameters()
         self.update(params, gradients, self.states(params), self._eta * self.eta_scale)
 
-    def update(self, params, gradients, states, eta: float) -> None:
+    def update(self, params, gradients, states, eta: float, weights=None) -> None:
         """One step of the math on lists of tensors, unchecked, ``step_count`` already counting it:
         ``states`` holds a list per name in ``state_names`` (:meth:`states`), aligned with ``params``
-        (the training plan passes one flat tensor each, see minidl/plan.py)."""
+        (the training plan passes one flat tensor each, see minidl/plan.py). ``weights``, read only
+        when ``l1`` is set: which of ``params`` L1 applies to, one entry per tensor, ``True``,
+        ``False`` or a 0/1 tensor shaped like it (the plan's flat tensors hold weights and biases);
+        ``None``: :meth:`penalized` decides."""
         raise NotImplementedError
 
 
@@ -133,17 +163,19 @@ class SGD(Optimizer):
         b \leftarrow \mu b + g \ (b = g \text{ at the first step}), \quad
         \theta \leftarrow \theta - \eta \, b
 
-    with ``momentum`` :math:`\mu` (0: plain SGD, :math:`\theta \leftarrow \theta - \eta g`) and
-    ``weight_decay`` :math:`\lambda` (L2). Plain SGD keeps no state.
+    with ``momentum`` :math:`\mu` (0: plain SGD, :math:`\theta \leftarrow \theta - \eta g`),
+    ``weight_decay`` :math:`\lambda` (L2, on every parameter) and ``l1`` (:math:`g` gains
+    :math:`l_1 \operatorname{sign}(w)` on the weights only, not the biases; see the module's
+    docstring). Plain SGD keeps no state.
     """
 
-    def __init__(self, eta: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(eta, weight_decay)
+    def __init__(self, eta: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0, l1: float = 0.0):
+        super().__init__(eta, weight_decay, l1)
         self.momentum = checks.coefficient("SGD momentum", momentum, below_one=True)
         self.state_names = ("momentum_buffer",) if self.momentum else ()
 
-    def update(self, params, gradients, states, eta):
-        g = self._decayed(params, gradients)
+    def update(self, params, gradients, states, eta, weights=None):
+        g = self._regularized(params, gradients, weights)
         if self.momentum:
             (buffers,) = states
             for b, g_ in zip(buffers, g, strict=True):
@@ -156,8 +188,8 @@ class SGD(Optimizer):
             p.add_(g_, alpha=-eta)  # theta <- theta - eta g
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k}={v:g}" for k, v in (("momentum", self.momentum), ("weight_decay", self.weight_decay))
-                        if v)
+        extra = "".join(f", {k}={v:g}" for k, v in (("momentum", self.momentum), ("weight_decay", self.weight_decay),
+                                                     ("l1", self.l1)) if v)
         return f"SGD(eta={self._eta:g}{extra})"
 
 
@@ -171,22 +203,23 @@ class Adam(Optimizer):
         \theta \leftarrow \theta - \frac{\eta}{1 - \beta_1^t} \,
         \frac{m}{\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon}
 
-    ``weight_decay`` :math:`\lambda` is L2 on the gradient (torch's Adam, not AdamW).
+    ``weight_decay`` :math:`\lambda` is L2 on the gradient (torch's Adam, not AdamW); ``l1`` adds
+    :math:`l_1 \operatorname{sign}(w)` to the gradient of the weights only, after it (see the module's docstring).
     """
 
     state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, eta: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
-        super().__init__(eta, weight_decay)
+                 weight_decay: float = 0.0, l1: float = 0.0):
+        super().__init__(eta, weight_decay, l1)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam betas must be a pair (beta1, beta2), got {betas!r:.40}")
         self.betas = tuple(checks.coefficient(f"Adam beta{i}", b, below_one=True) for i, b in enumerate(betas, 1))
         self.eps = checks.coefficient("Adam eps", eps)
 
-    def update(self, params, gradients, states, eta):
+    def update(self, params, gradients, states, eta, weights=None):
         (beta1, beta2), t = self.betas, self.step_count
-        g = self._decayed(params, gradients)
+        g = self._regularized(params, gradients, weights)
         step_size, correction2 = eta / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
         for p, g_, m, v in zip(params, g, *states, strict=True):
             m.lerp_(g_, 1 - beta1)  # m <- m + (1 - beta1)(g - m)
@@ -195,5 +228,5 @@ class Adam(Optimizer):
             p.addcdiv_(m, denominator, value=-step_size)
 
     def __repr__(self) -> str:
-        wd = f", weight_decay={self.weight_decay:g}" if self.weight_decay else ""
-        return f"Adam(eta={self._eta:g}, betas=({self.betas[0]:g}, {self.betas[1]:g}), eps={self.eps:g}{wd})"
+        extra = "".join(f", {k}={v:g}" for k, v in (("weight_decay", self.weight_decay), ("l1", self.l1)) if v)
+        return f"Adam(eta={self._eta:g}, betas=({self.betas[0]:g}, {self.betas[1]:g}), eps={self.eps:g}{extra})"

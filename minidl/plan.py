@@ -27,11 +27,12 @@ Timings behind each choice are in ``benchmarks/README.md``; here is what and why
   kernel per tensor. The tensors stay the same Python objects; :func:`sgd_step` checks that
   they still live there once per epoch and packs again if not. The same flat tensor, checked
   by that same call, makes the per-epoch divergence check one dot product
-  (:func:`nonfinite_parameters`). minidl's stateful optimizers (momentum, Adam) and weight decay
-  get the same treatment: their state moves into flat tensors laid out like the parameters
-  (:func:`pack_like`), their checks run once per epoch, and each step runs their math once on
-  the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's network), all through
-  the optimizer's public hooks (``check_step``, ``states``, ``update``, ``flat_state``).
+  (:func:`nonfinite_parameters`). minidl's stateful optimizers (momentum, Adam), weight decay
+  and L1 get the same treatment: their state moves into flat tensors laid out like the
+  parameters (:func:`pack_like`), their checks run once per epoch, and each step runs their
+  math once on the flat tensors (Adam: 2.6 -> 1.4 times plain SGD's epoch on the seed's
+  network; L1's sign term masked to the weights, :func:`weight_mask`), all through the
+  optimizer's public hooks (``check_step``, ``states``, ``update``, ``flat_state``).
 - **Kept transposes.** A fresh ``.mT`` view costs about as much as a quarter of a small
   product (made, then freed). ``Linear`` keeps its W^T and g^T in a :class:`Kept`,
   which gives the same view while the same tensor comes back at the same address (the plan's
@@ -231,16 +232,16 @@ def sgd_step(model, optimizer):
     tensor): ``fit`` calls this once per epoch and hands the second to :func:`nonfinite_parameters`,
     so one check of where the parameters live serves the epoch's steps and its divergence check.
 
-    Plain SGD (no momentum, no weight decay) becomes one ``add_`` on the flat parameters (see
+    Plain SGD (no momentum, no weight decay, no L1) becomes one ``add_`` on the flat parameters (see
     :func:`pack`) when every module with parameters takes ``out=`` in its backward: such a module
     is written for the plan and fills its gradient tensors in place. Any other optimizer, an SGD
     subclass included, has its own ``step`` called, with the gradient tensors fetched afresh: a
     module written without the plan in mind may make new ones in every backward."""
     planned = all(takes_out(m.backward) for m in model if m.parameters())
-    if planned and isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step \
-            and not (type(optimizer) is SGD and optimizer.stateless and not optimizer.weight_decay):
+    plain = type(optimizer) is SGD and optimizer.stateless and not optimizer.weight_decay and not optimizer.l1
+    if planned and isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step and not plain:
         return _flat_step(model, optimizer)
-    if type(optimizer) is not SGD or not optimizer.stateless or optimizer.weight_decay or not planned:
+    if not (plain and planned):
         step = optimizer.step
         return (lambda: step(model, model.grads())), None
     params, grads = model.parameters(), model.grads()
@@ -261,26 +262,35 @@ def sgd_step(model, optimizer):
 
 
 def _flat_step(model, optimizer: Optimizer):
-    """:func:`sgd_step` for minidl's stateful optimizers (momentum, Adam) and weight decay: their
+    """:func:`sgd_step` for minidl's stateful optimizers (momentum, Adam), weight decay and L1: their
     arguments checked once per epoch rather than per step, and their math run on the flat parameters,
     gradients and state (:func:`pack_like`), a few kernels a step instead of a few per tensor. The
-    same element-wise operations on the same numbers: the results are bit for bit those of ``step``."""
+    same element-wise operations on the same numbers: the results are bit for bit those of ``step``.
+    L1 applies to the weights only (:meth:`Optimizer.penalized`): on the flat tensors its sign term
+    is multiplied by a 0/1 mask of the weights' places (:func:`weight_mask`), made at the first
+    step with L1 of the epoch."""
     params, grads = model.parameters(), model.grads()
     optimizer.check_step(model, grads)
     packed = model.flat = pack(params, grads, model.flat)
     states = optimizer.states(params)
-    if packed is not None:
-        flat = _flat_states(optimizer, packed, states)
-        if flat is not None:
-            params, grads, states = [packed.flat_params], [packed.flat_grads], flat
+    flat = None if packed is None else _flat_states(optimizer, packed, states)
+    if flat is not None:
+        params, grads, states = [packed.flat_params], [packed.flat_grads], flat
+    weights = None  # for L1; None: the optimizer tells weights from biases itself, on the model's tensors
     largest, dtype, update = torch.finfo(model.dtype).max, model.dtype, optimizer.update
 
     def step():
+        nonlocal weights
         eta = optimizer.eta * optimizer.eta_scale  # read at every step, as plain SGD's
         if eta > largest:
             checks.eta_fits(eta, dtype, type(optimizer).__name__)
         optimizer.step_count += 1
-        update(params, grads, states, eta)
+        if not optimizer.l1:  # without L1, update is called as a user's optimizer may define it
+            update(params, grads, states, eta)
+            return
+        if flat is not None and weights is None:  # the flat tensors hold weights and biases
+            weights = [weight_mask(packed, optimizer.penalized(list(packed.params)))]
+        update(params, grads, states, eta, weights)
 
     return step, packed
 
@@ -316,6 +326,17 @@ def pack_like(packed: Packed, tensors: list[torch.Tensor]) -> torch.Tensor | Non
             flat.as_strided(t.shape, t.stride(), offset).copy_(t)
             t.set_(flat.untyped_storage(), offset, t.shape, t.stride())
     return flat
+
+
+def weight_mask(packed: Packed, selected: list[bool]) -> torch.Tensor:
+    """A flat tensor laid out like ``packed.flat_params``: 1 where a parameter of ``selected`` lies, else 0."""
+    flat_params = packed.flat_params
+    mask = torch.zeros_like(flat_params)
+    for p, chosen in zip(packed.params, selected, strict=True):
+        if chosen:  # a packed tensor fills p.numel() places from its offset (pack keeps only dense ones)
+            offset = p.storage_offset() - flat_params.storage_offset()
+            mask[offset:offset + p.numel()] = 1
+    return mask
 
 
 def nonfinite_parameters(model, packed: Packed | None) -> torch.Tensor:
