@@ -86,6 +86,18 @@ class Stage(QSplitter):
         super().resizeEvent(event)
 
 
+class StatusLine(QLabel):
+    """The status bar's sentence: it wraps instead of cutting a long one (presenter mode's large font, a
+    1024-pixel screen), in room kept for two lines, so that the plots never jump when a sentence wraps."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(super().minimumSizeHint().width(), 2 * self.fontMetrics().lineSpacing())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().sizeHint()
+        return QSize(hint.width(), max(hint.height(), 2 * self.fontMetrics().lineSpacing()))
+
+
 class MainWindow(QMainWindow):
     """The playground. ``MainWindow()`` opens with the report's experiment loaded.
 
@@ -110,8 +122,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(PREWARM_MS, self, worker.prewarm)
         self.confirm_discard = self._ask_to_save
         self.last_message = ""
-        # The status line wraps instead of cutting a long sentence (presenter mode's large font, 1024 px).
-        self.status_label = QLabel(objectName="statusLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+        self.status_label = StatusLine(objectName="statusLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.statusBar().addWidget(self.status_label, 1)
         self._build_views()
         self.files = files.FileActions(self)
