@@ -263,7 +263,7 @@ def flags(stats: list[dict], cols: list[Column], eta: float, earlier: list[list[
         grads = [s["grad_norm"] for s in stats]
         found.append(f"The gradient reaching the first layer is {grads[-1] / max(grads[0], 1e-30):.0e} times "
                      f"smaller than the last layer's{lasting}: it vanishes on the way back, so the first "
-                     f"layers barely move. {_deeper_advice(cols)}")
+                     f"layers barely move. {deeper_advice(cols)}")
     return found
 
 
@@ -277,7 +277,7 @@ def _vanishing(stats: list[dict]) -> bool:
             and grads[0] < VANISHING * grads[-1])
 
 
-def _deeper_advice(cols: list[Column]) -> str:
+def deeper_advice(cols: list[Column]) -> str:
     """What to try against a vanishing gradient, naming the hidden layers' own activations."""
     hidden = [c.activation for c in cols[1:-1]]
     others = sorted({a for a in hidden if a is not None and a != "ReLU"}, key=hidden.index)

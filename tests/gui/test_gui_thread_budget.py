@@ -38,7 +38,7 @@ def test_a_completed_run_is_not_drawn_again_from_its_weights(qtbot, window, monk
     assert s.metrics.epoch == s.history.epochs == 30
     # what is shown is the trained network's own picture: the same as a preview of its weights computes
     shown = heatmap(window).copy()
-    window.display._request(None)
+    window.display.draw_epoch(None)
     np.testing.assert_allclose(heatmap(window), shown, rtol=1e-5, atol=1e-5)
 
 
@@ -52,7 +52,7 @@ def test_a_stopped_run_shows_the_weights_it_kept(qtbot, window):
     s = window.session
     qtbot.waitUntil(lambda: s.metrics is not None and s.metrics.epoch == s.history.epochs, timeout=10_000)
     shown = heatmap(window).copy()
-    window.display._request(None)  # a preview of the kept weights, computed now
+    window.display.draw_epoch(None)  # a preview of the kept weights, computed now
     np.testing.assert_allclose(heatmap(window), shown, rtol=1e-5, atol=1e-5)
 
 

@@ -99,9 +99,9 @@ def test_a_saturated_sigmoid_stack_gets_advice_that_names_sigmoid():
     assert "vanishes on the way back" in text and "Try ReLU instead of Sigmoid" in text
     assert "Tanh" not in text.replace("Tanh units", "")  # no Tanh in the hidden layers: no advice about it
     # a Tanh stack is told about Tanh, a ReLU stack about fewer layers
-    assert inside._deeper_advice(inside.columns([linear(4), {"type": "Tanh"}, linear(2)])).startswith(
+    assert inside.deeper_advice(inside.columns([linear(4), {"type": "Tanh"}, linear(2)])).startswith(
         "Try ReLU instead of Tanh")
-    assert "instead of" not in inside._deeper_advice(inside.columns([linear(4), {"type": "ReLU"}, linear(2)]))
+    assert "instead of" not in inside.deeper_advice(inside.columns([linear(4), {"type": "ReLU"}, linear(2)]))
 
 
 def test_shown_epoch_follows_a_pause_and_a_stop(qtbot, window):
@@ -132,7 +132,7 @@ def test_a_short_runs_series_has_every_epoch_computed_off_the_gui_thread(qtbot, 
     assert run_to_end(qtbot, window, 60) == "completed"
     inspector = window.inspector
     qtbot.waitUntil(lambda: sorted(inspector.series) == list(range(61)), timeout=WAIT_MS)
-    x, y = inspector._curves[0].getData()
+    x, y = inspector.curves[0].getData()
     assert x.tolist() == list(range(61))
     np.testing.assert_allclose(10 ** y, [inspector.series[e][0]["grad_norm"] for e in range(61)], rtol=1e-5)
     # The epoch shown and the 20 before it (its flags' window) are computed as it is shown; the others

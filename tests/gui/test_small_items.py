@@ -171,7 +171,7 @@ def test_the_unit_view_scales_relu_and_sigmoid_from_zero_and_marks_few_points(qt
     assert run_to_end(qtbot, window, 3) == "completed"
     plot, view = window.boundary_plot, window.network_view
     full_map = plot.heatmap.getColorMap().getLookupTable(nPts=8).tolist()
-    qtbot.waitUntil(lambda: view._images is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: view.shown_epoch is not None, timeout=WAIT_MS)
     view.select(2, 7)  # hidden 2: ReLU
     qtbot.waitUntil(lambda: plot.showing_unit is not None, timeout=WAIT_MS)
     image = plot.current_image()

@@ -156,6 +156,11 @@ class Inspector(QWidget):
         self.reset()
 
     # -- automation ----------------------------------------------------------------------
+    @property
+    def curves(self) -> list:
+        """The left plot's curves, one per Linear layer (pyqtgraph items: ``getData()``), for automation."""
+        return list(self._curves)
+
     def stats_at(self, epoch: int) -> list[dict]:
         """One dict per Linear layer (``grad_norm``, ``weight_norm``, ``update_ratio``, ``dead_units``,
         ``saturated_units``) for the snapshot nearest ``epoch`` and the training set."""

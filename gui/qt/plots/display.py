@@ -77,7 +77,7 @@ class Display(QObject):
         self._show_history()
         self._show_metrics()
         if self.session.has_model:
-            self._request(self.session.seek_epoch)
+            self.draw_epoch(self.session.seek_epoch)
         else:  # an invalid stack: no stale picture of the previous network
             self.boundary_plot.clear_image()
 
@@ -104,15 +104,17 @@ class Display(QObject):
         s, epoch = self.session, self.session.history.epochs
         if self._frame_epoch == epoch and s.metrics is not None and s.metrics.epoch == epoch:
             return
-        self._request(None)
+        self.draw_epoch(None)
 
     def _seek(self, epoch) -> None:
         if epoch is None and self.session.running:
             self._show_metrics()  # the next frame brings the head's picture
             return
-        self._request(epoch)
+        self.draw_epoch(epoch)
 
-    def _request(self, epoch) -> None:
+    def draw_epoch(self, epoch: int | None) -> None:
+        """Draw the plots and metrics of ``epoch`'s snapshot (None: the current weights), computed off the GUI
+        thread where it is costly."""
         request = self.session.view_request(epoch)
         if request is not None:
             self.preview.request(request)
