@@ -14,7 +14,9 @@ The replay rules, those of the session (gui/model/session.py, gui/model/session_
   ``session.optimizer`` does from Run to Run; a segment marked ``fresh`` (a first Run, a fork,
   a changed optimizer, a Continue after a stop inside an epoch) starts a new one;
 - the schedule's factor depends on the epoch number alone, so each segment passes
-  ``first_epoch``: epoch 301 gets the factor it gets in the playground's one long run.
+  ``first_epoch``: epoch 301 gets the factor it gets in the playground's one long run;
+- a weight or bias set by hand (a schedule entry's ``edits``, :mod:`gui.model.hand_edits`) is set
+  in ``model.parameters()`` before the segment's first epoch, where the playground made it.
 
 A file's words never become code: every setting is checked as an experiment file's is and enters
 the script as a ``repr()`` literal or a number; the title (a run's name and words, read from a
@@ -62,7 +64,8 @@ def segments(schedule: list, epochs: int, settings: dict | None = None) -> list[
         if end < first:
             continue
         part = {"first": first, "count": end - first + 1, "eta": float(values["eta"]),
-                "batch_size": int(values["batch_size"]), "fresh": bool(values.get("fresh", False)) or not out}
+                "batch_size": int(values["batch_size"]), "fresh": bool(values.get("fresh", False)) or not out,
+                "edits": _edits(values.get("edits", []))}
         for key in (*OPTIMIZER_KEYS, *SCHEDULE_KEYS):
             part[key] = values.get(key, settings.get(key, _default(key)))
         if out and _optimizer_spec(out[-1]) != _optimizer_spec(part):
@@ -71,12 +74,33 @@ def segments(schedule: list, epochs: int, settings: dict | None = None) -> list[
                 _optimizer_spec(part):
             part["fresh"] = False  # plain SGD keeps no state: a new one is the same as the old one
         last = out[-1] if out else None
-        if last is not None and not part["fresh"] and last["first"] + last["count"] == first and \
+        if last is not None and not part["fresh"] and not part["edits"] and last["first"] + last["count"] == first and \
                 all(last[k] == part[k] for k in ("eta", "batch_size", *OPTIMIZER_KEYS, *SCHEDULE_KEYS)):
             last["count"] += part["count"]
         else:
             out.append(part)
     return out
+
+
+def _edits(edits) -> list[tuple[int, int, int, float]]:
+    """A schedule entry's hand edits as whole numbers and finite floats (only numbers reach the script)."""
+    try:
+        out = [(int(layer), int(row), int(column), float(value)) for layer, row, column, value in edits]
+    except (TypeError, ValueError):
+        raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}") from None
+    if not all(np.isfinite(value) and min(layer, row) >= 0 and column >= -1 for layer, row, column, value in out):
+        raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}")
+    return out
+
+
+def edits_code(edits: list) -> list[str]:
+    """The lines that set the weights and biases set by hand (``column`` -1: the bias)."""
+    lines = ["# Set by hand in the playground here (Linear layer k: W is parameters[2 k], b parameters[2 k + 1]).",
+             "parameters = model.parameters()"]
+    for layer, row, column, value in edits:
+        at = f"[{2 * layer + 1}][{row}]" if column == -1 else f"[{2 * layer}][{row}, {column}]"
+        lines.append(f"parameters{at} = {value!r}")
+    return lines
 
 
 def _default(name: str):
@@ -232,6 +256,8 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         elif eta != kept_eta:
             lines.append(f"optimizer.eta = {eta!r}")
         kept_eta = eta
+        if part["edits"]:
+            lines += edits_code(part["edits"])
         code = schedule_code(part)
         extra = ""
         if code is not None:

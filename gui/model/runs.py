@@ -244,14 +244,22 @@ def pick_snapshots(epochs: list[int], size: int) -> list[int]:
 
 
 def schedule_describe(schedule: list, start_epoch: int) -> list[str]:
-    """Changes made during a run (after its own first entry): ``["eta 0.01 from epoch 301"]``."""
+    """Changes made during a run (after its own first entry), and weights set by hand before any of its
+    epochs: ``["eta 0.01 from epoch 301", "weight edited by hand before epoch 31"]``."""
     words, before = [], None
     for first, values in schedule:
         if before is not None and first > start_epoch + 1:
             words += [f"{LABELS.get(k, k)} {_fmt(v)} from epoch {first}" for k, v in values.items()
-                      if before.get(k) != v and k != "fresh"]
+                      if before.get(k) != v and k not in ("fresh", "edits")]
+        if values.get("edits") and first > start_epoch:
+            words.append(f"{edit_words(len(values['edits']))} before epoch {first}")
         before = values
     return words
+
+
+def edit_words(count: int) -> str:
+    """The runs table's words for ``count`` weights set by hand (gui/model/hand_edits.py)."""
+    return "weight edited by hand" if count == 1 else f"{count} weights edited by hand"
 
 
 class RunBook:

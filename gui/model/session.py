@@ -16,6 +16,9 @@ The run rules:
   blocks draws new weights; eta reaches a live run at the start of its next epoch (recorded in
   :attr:`Session.schedule`, so that an exported script replays it); batch size and epochs apply
   at the next Run.
+- A weight or a bias set by hand (:meth:`Session.set_weight`, :meth:`Session.set_bias`) is made at once
+  while idle (undoable), and by a live run at the start of its next epoch, like eta
+  (:class:`gui.model.hand_edits.HandEdits`); the schedule records it before that epoch.
 - Every run is kept in :attr:`Session.runs` for comparison (gui/model/runs.py): a fresh start, a
   Continue, or a branch (:meth:`Session.fork`).
 - The optimizer's state (momentum, Adam's moments) carries over from Run to Run and is saved with
@@ -48,6 +51,7 @@ from gui.model.batch_steps import BatchStepper
 from gui.model.data import Data
 from gui.model.events import Events
 from gui.model.experiment import Experiment
+from gui.model.hand_edits import HandEdits
 from gui.model.history import History
 from gui.model.pace import Pace
 from gui.model.runs import Run, RunBook, stamp
@@ -136,6 +140,7 @@ class Session:
         # ``schedule`` [(first epoch, {"eta", "batch_size"})], None when unknown (an older file).
         self.run_book = RunBook()
         self.recorder = RunRecorder(self)
+        self.hand_edits = HandEdits(self)
         self.schedule: list | None = []
         self.current_run: Run | None = None
         self._fork_at: int | None = None
@@ -246,6 +251,7 @@ class Session:
         else:
             self._generation, self.building = self._generation + 1, False  # a network still being drawn is moot
             self.batch_stepper.forget()  # a step of the previous network's weights
+            self.hand_edits.forget()
             self._model, self.history = model, history or History()
             self.schedule = [(1, self.recorder.training_settings())] if not self.history.epochs else None
             self.current_run = None
@@ -315,6 +321,7 @@ class Session:
             self._command("step", 1)
         self.batch_stepper.armed()
         self.state, self.finish_reason, self._undo = RUNNING, None, None
+        self.hand_edits.forget()
         self._set_modified(True)
         self.events.emit("state", self.state)
         self.events.emit("started")
@@ -401,6 +408,7 @@ class Session:
         if not self.can_undo_reset:
             return False
         u, self._undo = self._undo, None
+        self.hand_edits.forget()
         self._generation, self.building = self._generation + 1, False
         self._model, self.history, self.timeline = u.model, u.history, u.timeline
         self.optimizer = u.optimizer
@@ -465,15 +473,28 @@ class Session:
 
     @property
     def can_undo(self) -> bool:
-        """Whether Edit › Undo (Ctrl+Z) has something to bring back: a Reset or a deleted run."""
-        return self.can_undo_reset or bool(self.run_book.undo_stamp)
+        """Whether Edit › Undo (Ctrl+Z) has something to bring back: a Reset, a deleted run or a hand edit."""
+        return self.can_undo_reset or bool(self.run_book.undo_stamp) or self.hand_edits.can_undo
 
     def undo(self) -> bool:
-        """Undo the newer of the last Reset and the last run deletion."""
+        """Undo the newest of the last Reset, the last run deletion and the last hand edit."""
         reset = self._undo.stamp if self.can_undo_reset else -1
+        if self.hand_edits.undo_stamp > max(reset, self.run_book.undo_stamp):
+            return self.hand_edits.undo()
         if self.run_book.undo_stamp > reset:
             return self.undo_delete_run()
         return self.undo_reset()
+
+    # -- a weight set by hand (gui/model/hand_edits.py) ------------------------------------------
+    def set_weight(self, layer: int, out: int, in_: int, value: float) -> None:
+        """Set ``W[out, in_]`` of Linear layer ``layer`` (0-based among the Linear layers): idle, at once (a
+        snapshot at the current epoch, the runs table's words, Ctrl+Z undoes it); a live run, at the start of
+        its next epoch. ``ValueError`` with a sentence for an index that does not exist or a value not finite."""
+        self.hand_edits.edit(layer, out, in_, value)
+
+    def set_bias(self, layer: int, unit: int, value: float) -> None:
+        """Set the bias ``b[unit]`` of Linear layer ``layer``, as :meth:`set_weight` sets a weight."""
+        self.hand_edits.edit(layer, unit, None, value)
 
     def fork(self) -> bool:
         """A new run from the weights at the timeline's epoch (the head when not seeking), with the
@@ -576,6 +597,7 @@ class Session:
         self.timeline.truncate(start)
         self.timeline.add(start, self.timeline.flat(start), pinned=True)
         self.fresh_weights_needed, self.seek_epoch, self.metrics, self._undo = False, None, None, None
+        self.hand_edits.forget()
         self.target_epoch = 0
         self._fork_at = start
         self.events.emit("model")
@@ -591,6 +613,7 @@ class Session:
                 return  # from a run already discarded (a late message); never happens in order
             self._measure_load()
             self.history.extend(message.train_losses, message.test_epochs, message.test_losses)
+            self.hand_edits.landed(message.edits)  # first: take_etas hands the schedule to the run book
             self.recorder.take_etas(message.etas)
             for epoch, flat, pinned in message.snapshots:
                 # No finiteness test here (it would cost 1.5 % of the GUI thread's time): the worker sends
@@ -641,6 +664,7 @@ class Session:
         self.events.emit("state", self.state)
         self.events.emit("status", text)
         self.events.emit("finished", finished.reason, finished.text)
+        self.hand_edits.run_ended()
 
     # -- internals -------------------------------------------------------------------------
     def _new_data(self) -> None:
@@ -657,6 +681,7 @@ class Session:
         self.optimizer = None
         self.state, self.finish_reason, self.target_epoch = IDLE, None, 0
         self._model = self.timeline = self._run_when_built = None
+        self.hand_edits.forget()
         self._generation += 1
         self.building = False
         if self.validate():

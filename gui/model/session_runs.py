@@ -92,8 +92,10 @@ class RunRecorder:
         batches = -(-s.data.X_train.shape[0] // s.experiment.effective_batch_size)  # an epoch's steps
         self._steps_begun = (done, s.optimizer.step_count, batches)
         if s.schedule is not None:
+            # Hand edits made while idle wait in the entry at done + 1: this Run's entry keeps them.
+            edits = [e for first, v in s.schedule if first == done + 1 for e in v.get("edits", [])]
             s.schedule = [c for c in s.schedule if c[0] <= done] + \
-                [(done + 1, {**self.training_settings(), "fresh": fresh})]
+                [(done + 1, {**self.training_settings(), "fresh": fresh, **({"edits": edits} if edits else {})})]
         kind = "fork" if forked else ("continue" if done else "fresh")
         parent = s.current_run.name if done and s.current_run is not None else None
         s.current_run = s.run_book.begin(self.run_settings(), s.history, kind, parent, done, s.schedule or [])
@@ -102,16 +104,36 @@ class RunRecorder:
         """Record the etas a live run took, ``(epoch, eta)``, in the schedule and the run book."""
         s = self._session
         for epoch, eta in applied:
-            if s.schedule is not None:
-                last = s.schedule[-1][1] if s.schedule else self.training_settings()
-                # An eta taken at a Run's very first epoch replaces that Run's entry: a fresh start stays one.
-                fresh = any(v.get("fresh", False) for first, v in s.schedule if first >= epoch)
-                s.schedule = [c for c in s.schedule if c[0] < epoch] + \
-                    [(epoch, {**last, "eta": eta, "fresh": fresh})]
+            self._set_entry(epoch, eta=eta)
         if s.current_run is not None and s.current_run.state == "running":
             # Every Progress comes here: the settings are made again only when a live eta changed them.
             settings = self.run_settings() if applied else None
             RunBook.update(s.current_run, s.history, s.schedule or [], settings)
+
+    def record_edits(self, epoch: int, edits: list) -> None:
+        """Hand edits (gui/model/hand_edits.py) made before ``epoch``, the first epoch trained with them, in
+        the schedule entry at ``epoch`` (``"edits"``: ``[layer, out, in_, value]`` lists), where an exported
+        script makes them."""
+        s = self._session
+        if s.schedule is None:
+            return
+        made = [v for first, v in s.schedule if first == epoch][:1]
+        self._set_entry(epoch, edits=[*(made[0].get("edits", []) if made else []), *map(list, edits)])
+
+    def _set_entry(self, epoch: int, **changes) -> None:
+        """The schedule's entry at ``epoch`` with ``changes``: the one there, or the settings that trained the
+        epoch before (its edits were made before its own first epoch, not this one's)."""
+        s = self._session
+        if s.schedule is None:
+            return
+        if s.schedule:
+            first, last = s.schedule[-1]
+            last = {k: v for k, v in last.items() if k != "edits" or first == epoch}
+        else:  # fresh weights edited before the first Run: that Run's entry takes the edits (begin)
+            last = self.training_settings()
+        # An eta taken at a Run's very first epoch replaces that Run's entry: a fresh start stays one.
+        fresh = any(v.get("fresh", False) for first, v in s.schedule if first >= epoch) or not s.schedule
+        s.schedule = [c for c in s.schedule if c[0] < epoch] + [(epoch, {**last, **changes, "fresh": fresh})]
 
     def end(self, reason: str) -> bool:
         """The run ended (``reason``: completed, stopped, diverged or failed): its final numbers go in the

@@ -14,6 +14,9 @@ The commands (:data:`COMMANDS`):
   for a batch step);
 - ``eta(value)``: taken at the start of the next epoch (also when it is sent during a pause there),
   so that the change lands on an epoch boundary; :meth:`RunControl.take_applied` lists them;
+- ``weights(layer, out, in_, value)``: a weight or a bias set by hand (:mod:`gui.model.hand_edits`), made
+  at the start of the next epoch like eta, by the trainer's ``edit_sink`` (it owns the model);
+  :meth:`RunControl.take_edits` lists them with the epoch they landed in;
 - ``pace(epochs_per_second, batch_losses)``: a class's speed (:mod:`gui.model.pace`);
 - ``units(on, full)``: whether frames carry unit images (:mod:`gui.model.units_wanted`);
 - ``load(share)``: the GUI thread's share of the time (:class:`GuiLoad`), which spaces the messages.
@@ -32,7 +35,7 @@ from gui.model.units_wanted import UnitsWanted
 # The commands that change whether the run is paused: the runner counts those it sends, the control
 # those it applied (``acked``), and a message's ``paused`` counts only once the two agree.
 SWITCHES = ("pause", "resume", "step", "step_batches", "stop", "trace")
-COMMANDS = SWITCHES + ("eta", "pace", "units", "load")
+COMMANDS = SWITCHES + ("eta", "weights", "pace", "units", "load")
 
 
 class RunControl(minidl.TrainingControl):
@@ -40,7 +43,8 @@ class RunControl(minidl.TrainingControl):
 
     ``pace``, ``units`` and ``load`` are read by the trainer between epochs and batches; each command
     replaces the object or float (one attribute write, atomic under the GIL). ``batch_sink`` is set
-    by the trainer: where a traced mini-batch goes."""
+    by the trainer: where a traced mini-batch goes; ``edit_sink(edits)``, also the trainer's, makes hand
+    edits in the model at an epoch's start."""
 
     def __init__(self, optimizer: minidl.SGD, first_epoch: int, pace: Pace | None = None,
                  units: UnitsWanted | None = None, load: float = 0.0):
@@ -51,6 +55,9 @@ class RunControl(minidl.TrainingControl):
         self.load = load
         self.acked = 0  # switches applied
         self.batch_sink = None
+        self.edit_sink = None
+        self._pending_edits: list[tuple[int, int, int, float]] = []
+        self._edited: list[tuple[int, list]] = []
         self._eta_lock = threading.Lock()
         self._pending_eta: float | None = None
         self._applied: list[tuple[int, float]] = []
@@ -61,6 +68,10 @@ class RunControl(minidl.TrainingControl):
         if name == "eta":
             with self._eta_lock:
                 self._pending_eta = float(args[0])
+        elif name == "weights":
+            layer, out, in_, value = args
+            with self._eta_lock:
+                self._pending_edits.append((int(layer), int(out), int(in_), float(value)))
         elif name == "pace":
             self.pace = Pace(*args)
         elif name == "units":
@@ -82,7 +93,7 @@ class RunControl(minidl.TrainingControl):
 
     # -- eta at the start of an epoch: fit calls proceed() before an epoch's first batch ----------------
     def proceed(self) -> bool:
-        go = super().proceed()  # may block on a pause: an eta sent meanwhile is taken below
+        go = super().proceed()  # may block on a pause: an eta or an edit sent meanwhile is taken below
         if self._at_start:
             self._at_start = False
             with self._eta_lock:
@@ -90,6 +101,13 @@ class RunControl(minidl.TrainingControl):
                 if eta is not None and eta != self.optimizer.eta:
                     self.optimizer.eta = eta
                     self._applied.append((self._epoch, eta))
+                edits = self._pending_edits if go and self.edit_sink is not None else []
+                if edits:
+                    self._pending_edits = []
+            if edits:  # a run stopped first leaves them: the session makes them in its idle network
+                self.edit_sink(edits)
+                with self._eta_lock:
+                    self._edited.append((self._epoch, edits))
         return go
 
     def epoch_finished(self) -> None:
@@ -103,10 +121,17 @@ class RunControl(minidl.TrainingControl):
             applied, self._applied = self._applied, []
             return applied
 
+    def take_edits(self) -> list[tuple[int, list]]:
+        """The hand edits made since the last call, as ``(epoch, [(layer, out, in_, value), ...])``."""
+        with self._eta_lock:
+            edited, self._edited = self._edited, []
+            return edited
+
     # -- the state a job starts with, for the training process ---------------------------------------
     def state(self) -> dict:
         return {"paused": self.paused, "epochs": self._epochs_to_step, "batches": self._batches_to_step,
                 "trace": self.trace, "acked": self.acked, "eta": self._pending_eta,
+                "edits": list(self._pending_edits),
                 "pace": (self.pace.epochs_per_second, self.pace.batch_losses),
                 "units": (self.units.on, self.units.full), "load": self.load}
 
@@ -123,6 +148,8 @@ class RunControl(minidl.TrainingControl):
             control.observe(control._traced, trace=True)
         if state["eta"] is not None:
             control.apply("eta", state["eta"])
+        for edit in state.get("edits", ()):
+            control.apply("weights", *edit)
         control.acked = state["acked"]
         return control
 

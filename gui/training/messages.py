@@ -25,7 +25,8 @@ class Progress:
     ``train_losses[i]`` is the loss of epoch ``first_epoch + i``; ``test_epochs``/``test_losses``
     the test loss sampled at some of them; ``snapshots`` ``(epoch, flat parameters, pinned)``
     copies for the timeline; ``metrics`` of the last epoch when the worker measured them; ``etas`` the
-    step sizes taken since the last message, ``(epoch, eta)``. ``paused`` is the run's pause after
+    step sizes taken since the last message, ``(epoch, eta)``; ``edits`` the hand edits made since, ``(epoch,
+    [(layer, out, in_, value), ...])`` (:mod:`gui.model.hand_edits`). ``paused`` is the run's pause after
     ``acked`` switches (:data:`gui.training.control.SWITCHES`): it tells the session the run's state
     once the session has sent no switch since.
     """
@@ -39,6 +40,7 @@ class Progress:
     paused: bool = False
     acked: int = 0
     etas: list[tuple[int, float]] = field(default_factory=list)
+    edits: list[tuple[int, list]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import minidl
-from gui.model import boundary, inside
+from gui.model import boundary, hand_edits, inside
 from gui.model.pace import wait_until
 from gui.model.timeline import flatten, parameter_order
 from gui.model.weights import load_flat
@@ -56,6 +56,7 @@ class Trainer:
         # OpenMP workers spin after each product and cost both threads 5 % of the run).
         self._threads = threads_for(job.model, job.batch_size)
         job.control.on_wait = self._pausing  # show everything before the loop blocks on Pause
+        job.control.edit_sink = self._edit
         self._batches = 0  # mini-batches an epoch, counted when batches are first observed
         self._observing = False
         self._mark: float | None = None  # when the last paced epoch or batch was shown
@@ -71,7 +72,7 @@ class Trainer:
             finished = self._train()
         except Exception:  # shown to the user in a dialog, never left to kill the thread
             finished = Finished("failed", traceback.format_exc(), self._last_epoch)
-        self.job.control.on_wait = None
+        self.job.control.on_wait = self.job.control.edit_sink = None
         self._send_batch_step(image=False)
         self.job.control.batch_sink = None  # the job outlives the run in the session: it must not keep the worker
         self._send_batches()
@@ -214,6 +215,13 @@ class Trainer:
             self._order = (packed, parameter_order(packed))
         self._last_flat = packed.flat_params.index_select(0, self._order[1])
 
+    def _edit(self, edits: list) -> None:
+        """Hand edits at an epoch's start (RunControl.proceed): in the model, and in the weights a stop goes
+        back to, so that those and the schedule (the edits before this epoch) always agree."""
+        hand_edits.apply(self.job.model, edits)
+        shapes = [tuple(p.shape) for p in self.job.model.parameters()]
+        self._last_flat = hand_edits.edited_flat(self._last_flat, shapes, edits)
+
     def _restore_last_epoch(self) -> None:
         load_flat(self.job.model, self._last_flat)
 
@@ -250,7 +258,7 @@ class Trainer:
             self.send(Progress(self._first_pending, np.asarray(self._pending, np.float32),
                                np.asarray(self._test_epochs, np.int64), np.asarray(self._test_losses, np.float32),
                                self._snapshots, measured, paused=control.paused, acked=acked,
-                               etas=control.take_applied()))
+                               etas=control.take_applied(), edits=control.take_edits()))
             self._first_pending = self._last_epoch + 1
             self._pending, self._test_epochs, self._test_losses, self._snapshots = [], [], [], []
             self._next_progress = now + self._stretch() / self.config.progress_hz

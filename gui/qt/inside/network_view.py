@@ -6,6 +6,7 @@ pass over the grid for the boundary and every unit) while a run is followed live
 timeline's snapshot otherwise (:func:`gui.model.inside.unit_view`). All thumbnails are one composited image, drawn
 with one QPainter pass, with at most ``inside.MAX_LINKS`` links: no graphics item per unit.
 Clicking a thumbnail shows that unit in the boundary plot; the output column or Esc goes back.
+Clicking a link edits its weight, double-clicking a unit its bias (gui/qt/inside/weight_editor.py).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import time
 
 import numpy as np
 import torch
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from gui.model import inside
+from gui.model import hand_edits, inside
 from gui.model.session import RUNNING, Session
+from gui.qt.inside.weight_editor import WeightEditor
 from gui.qt.plots import palette as palettes
 from gui.qt.plots.plots import lookup_table_of
 from gui.qt.window.background import Background
@@ -33,6 +35,7 @@ LEVELS = 6  # strengths of links drawn (each sign)
 # Links are drawn into a picture of their own, again at most once a second while a run is followed
 # live (stroking 400 lines costs 7-24 ms, and the GUI thread holds the GIL the training thread needs).
 LINKS_INTERVAL = 1.0
+LINK_REACH = 4.0  # pixels from a drawn link within which a click picks it
 # Live thumbnails at most every LIVE_INTERVAL seconds (the boundary plot keeps the image rate): each
 # redraw holds the GIL for the thumbnails' colour mapping, and at every frame the playground with this
 # view shown went at 0.79 of headless speed (benchmarks/bench_gui.py). A frame skipped is kept and
@@ -63,7 +66,8 @@ def over_white(colour: QColor, alpha: float) -> QColor:
 
 
 class NetworkView(QWidget):
-    """``networkView``. Automation: :meth:`columns`, :meth:`select`, :meth:`tooltip_at`, :attr:`selected`."""
+    """``networkView``. Automation: :meth:`columns`, :meth:`select`, :meth:`tooltip_at`, :attr:`selected`,
+    :meth:`set_weight`, :meth:`set_bias`, :meth:`edit_weight`, :meth:`edit_bias`, :attr:`editor`."""
 
     def __init__(self, session: Session, boundary_plot, parent=None):
         super().__init__(parent, objectName="networkView")
@@ -98,6 +102,7 @@ class NetworkView(QWidget):
         self.selection_changed = lambda: None  # the window enables Esc while a unit is shown
         self.note = ""
         self.link_scale = 1.0  # presenter mode draws the links twice as wide
+        self.editor = WeightEditor(self)  # ``weightEditor``
         events = session.events
         events.connect("frame", self._frame)
         for name in ("model", "seek"):
@@ -142,6 +147,38 @@ class NetworkView(QWidget):
         self.selection_changed()
         self.update()
 
+    def set_weight(self, layer: int, out_unit: int, in_unit: int, value: float) -> None:
+        """Set weight ``W[out_unit, in_unit]`` of Linear layer ``layer`` (0-based among the Linear layers): see
+        :meth:`gui.model.session.Session.set_weight`. ``ValueError`` with a sentence for a bad index or value."""
+        self.session.set_weight(layer, out_unit, in_unit, value)
+
+    def set_bias(self, layer: int, unit: int, value: float) -> None:
+        """Set bias ``b[unit]`` of Linear layer ``layer``: see :meth:`gui.model.session.Session.set_bias`."""
+        self.session.set_bias(layer, unit, value)
+
+    def edit_weight(self, layer: int, out_unit: int, in_unit: int) -> None:
+        """Open the editor on a weight, with its current value (what a click on its link does)."""
+        value = self._current(layer, out_unit, in_unit)
+        self.editor.open((layer, out_unit, in_unit), value, self._link_middle(layer, out_unit, in_unit),
+                         f"Weight from unit {in_unit + 1} of {self._cols[layer].label} to unit {out_unit + 1} of "
+                         f"{self._cols[layer + 1].label}")
+
+    def edit_bias(self, layer: int, unit: int) -> None:
+        """Open the editor on a bias, with its current value (what a double click on its unit does)."""
+        value = self._current(layer, unit, None)
+        rect = next((r for r, k, u in self._hits if (k, u) == (layer + 1, unit)), None)
+        at = rect.center() if rect is not None else self.rect().center().toPointF()
+        self.editor.open((layer, unit, None), value, at, f"Bias of unit {unit + 1} of {self._cols[layer + 1].label}")
+
+    def _current(self, layer: int, out: int, in_: int | None) -> float:
+        """The value the next epoch starts from (the head's, whatever epoch is shown); checked like an edit."""
+        s = self.session
+        if not s.snapshot_epochs():
+            raise ValueError("there are no weights to edit yet: the network is not valid")
+        hand_edits.checked(s.timeline.shapes, layer, out, in_, 0.0)
+        parameters = s.parameters_at(s.history.epochs)
+        return float(parameters[2 * layer + 1][out] if in_ is None else parameters[2 * layer][out, in_])
+
     def tooltip_at(self, column: int, unit: int) -> str:
         """The hover text of a unit: layer, unit, formula, bias and its share of dead or saturated points."""
         c = self._cols[column]
@@ -155,7 +192,7 @@ class NetworkView(QWidget):
             what = "dead (output 0)" if c.activation == "ReLU" else "saturated (|y| > 0.97)"
             text += f"\n{what} at {100 * shares[unit]:.0f} % of the training points"
         if self._epoch is not None:
-            text += f"\n(epoch {self._epoch}) Click: show it in the boundary plot."
+            text += f"\n(epoch {self._epoch}) Click: show it in the boundary plot. Double-click: edit its bias."
         return text
 
     # -- data ---------------------------------------------------------------------------
@@ -532,6 +569,40 @@ class NetworkView(QWidget):
             painter.drawImage(0, 0, self._picture)
         painter.end()
 
+    def _link_ends(self, size, xs):
+        """``(x1, y1, x2, y2)`` arrays: where each drawn link starts and ends."""
+        layer, rows, cols, _, _ = self._links
+        rows_most = max(self.shown(k) for k in range(len(self._cols)))
+        header = self._header()
+        tops = np.array([header + (rows_most - self.shown(k)) * (size + GAP) // 2 for k in range(len(self._cols))])
+        lefts = np.asarray(xs, np.float64)
+        x1, x2 = lefts[layer] + size, lefts[layer + 1]
+        y1 = tops[layer] + cols * (size + GAP) + size / 2
+        y2 = tops[layer + 1] + rows * (size + GAP) + size / 2
+        return x1, y1, x2, y2
+
+    def link_at(self, position: QPointF) -> tuple[int, int, int] | None:
+        """``(layer, out_unit, in_unit)`` of the drawn link nearest ``position`` within ``LINK_REACH`` pixels."""
+        if self._links is None or not len(self._links[0]) or not self._cols:
+            return None
+        x1, y1, x2, y2 = self._link_ends(*self._geometry())
+        dx, dy = x2 - x1, y2 - y1
+        t = np.clip(((position.x() - x1) * dx + (position.y() - y1) * dy) / np.maximum(dx * dx + dy * dy, 1e-9), 0, 1)
+        distance = np.hypot(x1 + t * dx - position.x(), y1 + t * dy - position.y())
+        best = int(np.argmin(distance))
+        if distance[best] > LINK_REACH * self.link_scale:
+            return None
+        layer, rows, cols, _, _ = self._links
+        return int(layer[best]), int(rows[best]), int(cols[best])
+
+    def _link_middle(self, layer: int, out: int, in_: int) -> QPointF:
+        if self._links is not None and self._cols:
+            pick = np.flatnonzero((self._links[0] == layer) & (self._links[1] == out) & (self._links[2] == in_))
+            if pick.size:
+                x1, y1, x2, y2 = (a[pick[0]] for a in self._link_ends(*self._geometry()))
+                return QPointF((x1 + x2) / 2, (y1 + y2) / 2)
+        return self.rect().center().toPointF()
+
     def _paint_links(self, painter, size, xs) -> None:
         layer, rows, cols, values, _ = self._links
         finite = np.abs(values[np.isfinite(values)])
@@ -540,13 +611,7 @@ class NetworkView(QWidget):
         # a frame's paint ten times slower), the weak ones first.
         # Each link from the right edge of its unit's thumbnail to the left edge of the next column's,
         # at their centres: the ends of all of them at once, in numpy (a Qt call a link costs 4 ms a paint).
-        rows_most = max(self.shown(k) for k in range(len(self._cols)))
-        header = self._header()
-        tops = np.array([header + (rows_most - self.shown(k)) * (size + GAP) // 2 for k in range(len(self._cols))])
-        lefts = np.asarray(xs, np.float64)
-        x1, x2 = lefts[layer] + size, lefts[layer + 1]
-        y1 = tops[layer] + cols * (size + GAP) + size / 2
-        y2 = tops[layer + 1] + rows * (size + GAP) + size / 2
+        x1, y1, x2, y2 = self._link_ends(size, xs)
         strength = np.abs(np.nan_to_num(values)) / (top if top > 0 else 1.0)
         level = np.minimum((strength * LEVELS).astype(int), LEVELS - 1)
         for bucket in range(LEVELS):
@@ -574,6 +639,11 @@ class NetworkView(QWidget):
         elif any(rect.contains(event.position()) for rect, _ in self._more):
             QToolTip.showText(event.globalPosition().toPoint(),
                               f"Click: show up to {inside.MAX_SENT} units of this layer, or fewer again.", self)
+        elif (link := self.link_at(event.position())) is not None:
+            layer, out, in_ = link
+            QToolTip.showText(event.globalPosition().toPoint(),
+                              f"Weight from unit {in_ + 1} of {self._cols[layer].label} to unit {out + 1} of "
+                              f"{self._cols[layer + 1].label}: {self._current(*link):.4g}\nClick: edit it.", self)
         else:
             QToolTip.hideText()
 
@@ -585,6 +655,15 @@ class NetworkView(QWidget):
         for rect, k in self._more:
             if rect.contains(event.position()):
                 self.toggle_expanded(k)
+                return
+        link = self.link_at(event.position())
+        if link is not None:
+            self.edit_weight(*link)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        hit = self._hit(event.position())
+        if hit is not None and self._cols[hit[0]].module is not None:
+            self.edit_bias(self._cols[hit[0]].linear, hit[1])
 
     def toggle_expanded(self, column: int) -> None:
         """Show up to ``inside.MAX_SENT`` units of a wide column, or go back to the first 16."""
