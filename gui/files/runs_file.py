@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from gui.files.experiment_file import points_from_table, read_history
+from gui.files.script import checked_edits
 from gui.model import points as custom
 from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, checked_field, finite_number
 from gui.model.history import History
@@ -244,6 +245,11 @@ def _training_extras(who: str, entry, values: dict) -> dict:
                 extras[name] = checked_field(name, values[name])
             except ValueError:
                 raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}") from None
+    if "edits" in values:  # weights set by hand before this entry's first epoch (gui.model.hand_edits)
+        try:
+            extras["edits"] = [list(e) for e in checked_edits(values["edits"])]
+        except ValueError:
+            raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}") from None
     if "fresh" in values:
         if not isinstance(values["fresh"], bool):
             raise ValueError(f"the schedule of {who} is damaged: {entry!r:.60}")

@@ -27,6 +27,7 @@ compiled before it is handed over.
 from __future__ import annotations
 
 import base64
+import itertools
 import textwrap
 import unicodedata
 import warnings
@@ -34,6 +35,7 @@ from dataclasses import MISSING, fields
 
 import numpy as np
 
+from gui.model import hand_edits
 from gui.model import points as custom
 from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, checked_field
 from minidl import architecture
@@ -65,7 +67,7 @@ def segments(schedule: list, epochs: int, settings: dict | None = None) -> list[
             continue
         part = {"first": first, "count": end - first + 1, "eta": float(values["eta"]),
                 "batch_size": int(values["batch_size"]), "fresh": bool(values.get("fresh", False)) or not out,
-                "edits": _edits(values.get("edits", []))}
+                "edits": checked_edits(values.get("edits", []))}
         for key in (*OPTIMIZER_KEYS, *SCHEDULE_KEYS):
             part[key] = values.get(key, settings.get(key, _default(key)))
         if out and _optimizer_spec(out[-1]) != _optimizer_spec(part):
@@ -82,8 +84,13 @@ def segments(schedule: list, epochs: int, settings: dict | None = None) -> list[
     return out
 
 
-def _edits(edits) -> list[tuple[int, int, int, float]]:
+MAX_EDITS = 10_000  # hand edits in one schedule entry (a file with more is damaged)
+
+
+def checked_edits(edits) -> list[tuple[int, int, int, float]]:
     """A schedule entry's hand edits as whole numbers and finite floats (only numbers reach the script)."""
+    if not isinstance(edits, list | tuple) or len(edits) > MAX_EDITS:
+        raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}")
     try:
         out = [(int(layer), int(row), int(column), float(value)) for layer, row, column, value in edits]
     except (TypeError, ValueError):
@@ -204,6 +211,8 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         raise ValueError("there is no trained epoch to export yet: press Run first")
     full = _validated({f.name: settings.get(f.name, _default(f.name)) for f in fields(Experiment)})
     blocks = full["blocks"]
+    widths = [IN_FEATURES] + [b["width"] for b in blocks if b["type"] == "Linear"]
+    shapes = [shape for w_in, w_out in itertools.pairwise(widths) for shape in ((w_out, w_in), (w_out,))]
     if schedule is None:
         batch = min(full["batch_size"], full["n_train"])
         schedule = [(1, {"eta": full["eta"], "batch_size": batch})]
@@ -257,6 +266,8 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
             lines.append(f"optimizer.eta = {eta!r}")
         kept_eta = eta
         if part["edits"]:
+            for layer, row, column, value in part["edits"]:  # each index within the network the script builds
+                hand_edits.checked(shapes, layer, row, None if column == -1 else column, value)
             lines += edits_code(part["edits"])
         code = schedule_code(part)
         extra = ""

@@ -195,3 +195,28 @@ def test_a_link_is_found_where_it_is_drawn(qtbot, window):
     hit = view.link_at(QPointF((x1[-1] + x2[-1]) / 2, (y1[-1] + y2[-1]) / 2))
     assert hit is not None
     assert view.link_at(QPointF(1, 1)) is None
+
+
+def test_a_file_keeps_the_edits_and_its_script_replays_them_and_a_damaged_record_is_refused(tmp_path):
+    import json
+
+    from gui.files import runs_file
+
+    s = small(optimizer="SGD + momentum", momentum=0.9)
+    s.run()
+    s.set_weight(1, 3, 4, 0.75)
+    s.run()
+    metadata, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule, s.run_book.ticked)
+    runs, schedule, _current = runs_file.from_file(metadata, tensors)
+    assert schedule == s.schedule  # the edit, read back
+    printed = run_script(script(s.run_settings(), schedule, s.history.epochs), tmp_path)
+    assert np.float32(float(printed["final train loss per point"])) == s.history.train[-1]
+    raw = json.loads(metadata["runs"])
+    entry = next(values for _first, values in raw["schedule"] if "edits" in values)
+    for bad in ([[1, 3, 4, float("nan")]], [[1, 3, "x", 0.5]], [[1, 3, 4, 0.5]] * 10_001, "edits"):
+        entry["edits"] = bad
+        with pytest.raises(ValueError, match="damaged"):
+            runs_file.from_file({**metadata, "runs": json.dumps(raw)}, tensors)
+    with pytest.raises(ValueError, match="Linear layer 1 has units"):  # an index the network lacks
+        script(s.run_settings(), [(first, {**values, "edits": [[1, 99, 4, 0.5]]} if values.get("edits") else values)
+                                  for first, values in s.schedule], s.history.epochs)
