@@ -131,13 +131,18 @@ class HiddenSpaceView(QWidget):
         request = self._request()
         return None if request is None else request.epoch
 
+    def _current(self) -> int | None:
+        """The layer chosen in the combo (None where none can be drawn)."""
+        index = self.combo.currentIndex()
+        return self._layers[index] if 0 <= index < len(self._layers) else None
+
     def _heavy(self) -> bool:
         s = self.session
         return s.data.X_train.shape[0] * (s.timeline.size if s.timeline is not None else 0) > SYNC_COST
 
     def refresh(self) -> None:
         """Draw the epoch the timeline shows (the newest snapshot when following the head)."""
-        layer = self._layers[self.combo.currentIndex()] if self._layers and self.combo.currentIndex() >= 0 else None
+        layer = self._current()
         request = self._request() if layer is not None else None
         if request is None:
             self._draw(None)
@@ -166,7 +171,7 @@ class HiddenSpaceView(QWidget):
         self._shown = None
         layers = self.layers()
         if layers != self._layers:
-            current = self._layers[self.combo.currentIndex()] if self._layers and self.combo.currentIndex() >= 0 else None
+            current = self._current()
             self._layers = layers
             self.combo.blockSignals(True)
             self.combo.clear()

@@ -3,10 +3,11 @@ action (F8) with its button, and Esc to leave a unit shown in the boundary plot.
 :func:`install` once; the panel's state is the docks' own.
 
 The side panel lies to the right of the plots and shows one view at a time at full height: the
-network, the inspector, the batch step, the runs and the hidden layer's space are docks tabified in the right dock area, each
-one click (its tab) or one key (Ctrl+1 to Ctrl+5) away. The plots keep the rest of the window: the
-panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels and never more than
-leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss plot's).
+network, the inspector, the batch step, the runs and the hidden layer's space are docks tabified in
+the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+5) away. The plots keep the
+rest of the window: the panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels
+and never more than leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss
+plot's).
 """
 
 from __future__ import annotations
