@@ -3,20 +3,22 @@ action (F8) with its button, and Esc to leave a unit shown in the boundary plot.
 :func:`install` once; the panel's state is the docks' own.
 
 The side panel lies to the right of the plots and shows one view at a time at full height: the
-network, the inspector, the batch step and the runs are docks tabified in the right dock area, each
-one click (its tab) or one key (Ctrl+1 to Ctrl+4) away. The plots keep the rest of the window: the
-panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels and never more than
-leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss plot's).
+network, the inspector, the batch step, the runs and the hidden layer's space are docks tabified in
+the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+5) away. The plots keep the
+rest of the window: the panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels
+and never more than leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss
+plot's).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QDockWidget, QTabBar, QTabWidget, QWidget
 
 from gui.model.session import PAUSED, RUNNING
 from gui.qt.inside.batch_step_view import BatchStepView
+from gui.qt.inside.hidden_space_view import HiddenSpaceView
 from gui.qt.inside.inspector_view import Inspector
 from gui.qt.inside.network_view import NetworkView
 from gui.qt.panels.run_panel import CompactButton
@@ -32,11 +34,12 @@ STAGE_MIN_NARROW = 360  # up to WIDE_SCREEN pixels across (the boundary plot's 3
 WIDE_SCREEN = 1200
 SEPARATOR = 8  # the dock area's separator and margins
 TAB_PADDING = 6
-TAB_STYLE = f"QTabBar::tab {{ padding: 3px {TAB_PADDING}px; }}"
+TAB_PADDING_MIN = 1  # where the panel is narrow (style_tabs)
 VIEWS = (("Network", "network_dock", "showNetworkAction", "Ctrl+1"),
          ("Inspector", "inspector_dock", "showInspectorAction", "Ctrl+2"),
          ("Batch step", "batch_step_dock", "showBatchStepAction", "Ctrl+3"),
-         ("Runs", "runs_dock", "showRunsAction", "Ctrl+4"))
+         ("Runs", "runs_dock", "showRunsAction", "Ctrl+4"),
+         ("Space", "hidden_space_dock", "showHiddenSpaceAction", "Ctrl+5"))
 
 
 def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:
@@ -88,13 +91,14 @@ def _presenting(window) -> bool:
 
 
 def _tabs_width(window) -> int:
-    """The width the panel's four tabs need, whole, in the window's font (larger in presenter mode)."""
+    """The width the panel's tabs need, whole, in the window's font (larger in presenter mode), at their least
+    padding (:func:`style_tabs` pads them more where the panel has the room)."""
     font = QFont(window.font())
     if _presenting(window):
         from gui.qt.classroom.presenter import FONT_PT  # presenter mode's text size (that module imports this one)
         font.setPointSizeF(FONT_PT)
     metrics = QFontMetrics(font)
-    return sum(metrics.horizontalAdvance(title) + 2 * TAB_PADDING + 4 for title, *_ in VIEWS)
+    return sum(metrics.horizontalAdvance(title) + 2 * TAB_PADDING_MIN + 4 for title, *_ in VIEWS)
 
 
 def fit_panel(window) -> None:
@@ -158,13 +162,42 @@ def panel_restored(window) -> None:
 
 
 def style_tabs(window) -> None:
-    """The panel's tabs with a narrow padding and whole words: the four fit 280 pixels, the panel's width on a
-    1024-pixel screen (the style's padding cut them to "Netw…", "Inspe…")."""
+    """The panel's tabs with a narrow padding and whole words (the style's padding cut them to "Netw…",
+    "Inspe…"). Where the panel is narrower than the tabs at ``TAB_PADDING`` (the five tabs on a 1024-pixel
+    screen, where the panel keeps about 280 pixels), the padding shrinks until they fit, down to a pixel.
+    Called again whenever a dock of the panel changes size (:class:`_Resized`)."""
+    shown = shown_view(window)
+    room = shown.width() if shown is not None and not shown.isFloating() else None
     for bar in window.findChildren(QTabBar):
-        if bar.parentWidget() is window and not bar.styleSheet():
-            bar.setStyleSheet(TAB_STYLE)
-            bar.setElideMode(Qt.TextElideMode.ElideNone)
-            bar.setExpanding(False)
+        if bar.parentWidget() is not window:
+            continue
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setExpanding(False)
+        wanted = TAB_PADDING
+        if room is not None:
+            # Each tab is its text, its frame (4 pixels at most) and twice the padding: the widest padding that fits.
+            texts = sum(bar.fontMetrics().horizontalAdvance(bar.tabText(i)) + 4 for i in range(bar.count()))
+            wanted = next((p for p in range(TAB_PADDING, TAB_PADDING_MIN - 1, -1)
+                           if texts + 2 * p * bar.count() <= room), TAB_PADDING_MIN)
+        if bar.styleSheet() != tab_style(wanted):
+            bar.setStyleSheet(tab_style(wanted))
+
+
+def tab_style(padding: int) -> str:
+    return f"QTabBar::tab {{ padding: 3px {padding}px; }}"
+
+
+class _Resized(QObject):
+    """Styles the panel's tabs for its width whenever one of its docks is resized (laid out)."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            style_tabs(self.window)
+        return False
 
 
 def _install_panel(window) -> None:
@@ -172,6 +205,7 @@ def _install_panel(window) -> None:
     window.network_view = NetworkView(s, window.boundary_plot)
     window.inspector = Inspector(s)
     window.batch_step_view = BatchStepView(s)
+    window.hidden_space = HiddenSpaceView(s, window.boundary_plot)
     window.network_dock = _dock(window, "Network", "networkDock", window.network_view,
                                 "Every unit's output over the input plane; links coloured by the weights "
                                 "(red +, blue −).")
@@ -182,6 +216,10 @@ def _install_panel(window) -> None:
                                    "Every number of one mini-batch's step (F8).")
     window.runs_dock = _dock(window, "Runs", "runsDock", window.runs_panel,
                              "Every run kept: tick runs to overlay their loss curves and compare their boundaries.")
+    window.hidden_space_dock = _dock(window, "Space", "hiddenSpaceDock", window.hidden_space,
+                                     "The training points and the input plane's grid as a hidden layer of 2 units "
+                                     "maps them: watch the network bend the plane until a line separates the "
+                                     "classes.")
     window.setTabPosition(AREA, QTabWidget.TabPosition.North)
     window.setDockOptions(window.dockOptions() | window.DockOption.AnimatedDocks)
     first, *others = docks(window)
@@ -198,6 +236,9 @@ def _install_panel(window) -> None:
         what = dock.windowTitle().lower()
         name_title_buttons(dock, what, f"the {what} view", "its tab, or the View menu, shows it")
     window.last_view = first
+    resized = _Resized(window)
+    for dock in docks(window):
+        dock.installEventFilter(resized)
     first.raise_()
     style_tabs(window)
 
@@ -205,7 +246,7 @@ def _install_panel(window) -> None:
     panel = QAction("Side &panel", window, checkable=True, checked=True, objectName="sidePanelAction",
                     shortcut=QKeySequence("Ctrl+0"))
     panel.setToolTip("Show or hide the side panel right of the plots: the network, the inspector, the batch "
-                     "step and the runs, one at a time (Ctrl+0)")
+                     "step, the runs and the hidden space, one at a time (Ctrl+0)")
     panel.setStatusTip(panel.toolTip())
     panel.triggered.connect(lambda on: set_panel_shown(window, on))
     window.view_menu.addAction(panel)
@@ -218,6 +259,11 @@ def _install_panel(window) -> None:
         act.triggered.connect(lambda _=False, d=dock: raise_view(window, d))
         window.view_menu.addAction(act)
         window.view_actions[attribute] = act
+    space = window.view_actions["hidden_space_dock"]  # its tab says "Space": five tabs fit a 1024-pixel screen
+    space.setText("&Hidden space")
+    space.setToolTip(f"Show the hidden layer's view of space in the side panel (Ctrl+5): "
+                     f"{window.hidden_space_dock.toolTip()}")
+    space.setStatusTip(space.toolTip())
     runs = window.view_actions["runs_dock"]
     runs.setShortcuts([QKeySequence("Ctrl+4"), QKeySequence("Ctrl+R")])
     runs.setToolTip("Show the runs table and the compare view in the side panel (Ctrl+4 or Ctrl+R)")
@@ -273,3 +319,4 @@ def wait(window) -> None:
     """Let the views' background work end (closing the window)."""
     window.network_view.background.wait()
     window.inspector.background.wait()
+    window.hidden_space.background.wait()
