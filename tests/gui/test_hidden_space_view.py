@@ -62,7 +62,7 @@ def test_the_view_follows_a_live_run(window, qtbot):
     s = window.session
     s.edit(blocks=BLOCKS, epochs=12, n_train=200, n_test=100, batch_size=10)
     view = shown(window, qtbot)
-    window.set_speed(20)  # a run of over half a second: several progress messages
+    window.set_speed(5)  # a run of about 2.5 s: many progress messages, and the view's redraws (at most 5 a second)
     seen = set()
     s.events.connect("progress", lambda _m: seen.add(view.shown_epoch) if s.state == "running" else None)
     with qtbot.waitSignal(window.trainingFinished, timeout=WAIT_MS):

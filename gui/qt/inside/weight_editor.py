@@ -20,6 +20,7 @@ class WeightEditor(QLineEdit):
     def __init__(self, view):
         super().__init__(view, objectName="weightEditor")
         self.setAccessibleName("Weight editor")
+        self.setToolTip("The exact value of the weight or bias clicked: type a value, Enter applies it, Esc cancels.")
         self.view = view
         self.target: tuple[int, int, int | None] | None = None
         self.returnPressed.connect(self.apply)
