@@ -194,6 +194,7 @@ class MainWindow(QMainWindow):
         tools = QHBoxLayout()  # one row under the plot: its height goes to the plots
         tools.setSpacing(0)
         tools.addWidget(self.boundary_plot.auto_range_check)
+        tools.addWidget(self.boundary_plot.discretize_check)
         tools.addWidget(self.draw, 1)
         boundary_layout.addLayout(tools)
         plots = Stage()
