@@ -101,7 +101,7 @@ class SettingsPanel:
         form.addRow("Optimizer", self.optimizer_combo)
         form.addRow("Momentum μ", self.momentum_spin)
         form.addRow("Regularization", self.regularization_combo)
-        form.addRow("Regularization rate", self.regularization_rate_spin)
+        form.addRow("Rate", self.regularization_rate_spin)  # a longer label widens the side panel
         form.addRow("Weight decay λ", self.weight_decay_spin)
         form.setRowVisible(self.weight_decay_spin, False)
         form.addRow("η schedule", self.schedule_combo)
@@ -119,6 +119,10 @@ class SettingsPanel:
         session.events.connect("experiment", self.show_experiment)
         session.events.connect("state", lambda _state: self._enable())
         self.show_experiment()
+
+    def add_view_check(self, check: QCheckBox) -> None:
+        """A check box of how the boundary plot draws (Discretize), under Show test points."""
+        self._data_form.addRow(check)
 
     def _edit(self, name: str, value) -> None:
         self.session.edit(**{name: value})

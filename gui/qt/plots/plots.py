@@ -209,7 +209,7 @@ class BoundaryPlot(pg.PlotWidget):
             "spans its own largest output, which shows the shape of a weak boundary\nbut makes any "
             "network look confident.")
         self.auto_range_check.toggled.connect(lambda _: self._relevel())
-        self.discretize_check = QCheckBox("Discretize", objectName="discretizeCheck", checked=False)
+        self.discretize_check = QCheckBox("Discretize output", objectName="discretizeCheck", checked=False)
         self.discretize_check.setToolTip(
             "Show the predicted class only, in flat class colours (TensorFlow Playground's \"Discretize "
             "output\"):\nthe boundary is sharp, and how sure the network is no longer shows.")

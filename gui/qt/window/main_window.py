@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel(session)
         self.run_panel = RunPanel(session)
         self.boundary_plot = BoundaryPlot()
+        self.settings_panel.add_view_check(self.boundary_plot.discretize_check)  # the row under the plot is full
         self.loss_plot = LossPlot()
         self.timeline = TimelineView(session, self.loss_plot)
         self.display = Display(session, self.boundary_plot, self.loss_plot, self.run_panel,
@@ -194,7 +195,6 @@ class MainWindow(QMainWindow):
         tools = QHBoxLayout()  # one row under the plot: its height goes to the plots
         tools.setSpacing(0)
         tools.addWidget(self.boundary_plot.auto_range_check)
-        tools.addWidget(self.boundary_plot.discretize_check)
         tools.addWidget(self.draw, 1)
         boundary_layout.addLayout(tools)
         plots = Stage()
