@@ -31,7 +31,7 @@ KEY = "runs"
 STATES = ("running", "completed", "stopped", "diverged", "failed")
 KINDS = ("fresh", "continue", "fork")
 EPOCH_MAX = 2**63 - 1  # the largest epoch number the history's int64 tensors hold
-EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "schedule", "epochs")  # of a schedule entry
+EXTRA_KEYS = ("optimizer", "momentum", "weight_decay", "l1", "schedule", "epochs")  # of a schedule entry
 
 
 def to_file(runs: list[Run], current: Run | None, schedule: list | None, ticked=()) -> tuple[dict, dict]:

@@ -46,8 +46,8 @@ from minidl.data import class_range
 # default, or the export says which one it cannot replay rather than write a script that differs.
 _MISSING = object()
 KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed", "classes",
-         "loss", "optimizer", "momentum", "weight_decay", "schedule", "points", "test_ratio"}
-OPTIMIZER_KEYS = ("optimizer", "momentum", "weight_decay")
+         "loss", "optimizer", "momentum", "weight_decay", "l1", "schedule", "points", "test_ratio"}
+OPTIMIZER_KEYS = ("optimizer", "momentum", "weight_decay", "l1")
 SCHEDULE_KEYS = ("schedule", "epochs")
 MAX_POINTS = custom.MAX_ROWS  # own points embedded in the script: 100,000 take about 1.1 MB of text
 
@@ -118,7 +118,7 @@ def _default(name: str):
 def _optimizer_spec(part: dict) -> tuple:
     """What the optimizer is made of (momentum counts only for "SGD + momentum")."""
     kind = part["optimizer"]
-    return kind, part["momentum"] if kind == "SGD + momentum" else None, float(part["weight_decay"])
+    return kind, part["momentum"] if kind == "SGD + momentum" else None, float(part["weight_decay"]), float(part["l1"])
 
 
 def network_code(blocks: list[dict]) -> str:
@@ -136,7 +136,7 @@ def network_code(blocks: list[dict]) -> str:
 
 
 def optimizer_code(part: dict) -> str:
-    """``SGD(eta=0.01, momentum=0.9)``, ``Adam(eta=0.001)``: the object Experiment.build_optimizer makes."""
+    """``SGD(eta=0.01, momentum=0.9)``, ``Adam(eta=0.001, l1=0.01)``: the object Experiment.build_optimizer makes."""
     optimizer = Experiment(eta=part["eta"], **{k: part[k] for k in OPTIMIZER_KEYS}).build_optimizer()
     name = type(optimizer).__name__
     args = [f"eta={part['eta']!r}"]
@@ -146,6 +146,8 @@ def optimizer_code(part: dict) -> str:
         args += [f"betas={optimizer.betas!r}", f"eps={optimizer.eps!r}"]
     if optimizer.weight_decay:
         args.append(f"weight_decay={optimizer.weight_decay!r}")
+    if optimizer.l1:
+        args.append(f"l1={optimizer.l1!r}")
     return f"{name}({', '.join(args)})"
 
 

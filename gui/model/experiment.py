@@ -37,6 +37,8 @@ OPTIMIZERS = ("SGD", "SGD + momentum", "Adam")
 SCHEDULES = ("Constant", "Step decay", "Cosine")
 MOMENTUM_MAX = 0.999
 WEIGHT_DECAY_MAX = 1.0
+L1_MAX = 10.0  # the loss is summed over the batch, so a useful L1 rate is larger than TFP's (mean) ones
+REGULARIZATIONS = ("None", "L1", "L2")  # as TensorFlow Playground names them; L2 is weight_decay
 TEST_RATIO_RANGE = (0.05, 0.9)
 ORIGINAL_FIELDS = ("blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed")
 
@@ -61,7 +63,8 @@ class Experiment:
     loss: str = "MSE"
     optimizer: str = "SGD"
     momentum: float = 0.9  # used by "SGD + momentum"
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # L2: weight_decay * theta added to every gradient, biases included
+    l1: float = 0.0  # L1: l1 * sign(w) added to the gradient of each weight (not the biases)
     schedule: str = "Constant"
     classes: int = 2  # asked of datasets that draw 2 to 5 classes (Blobs: 3 at least); see num_classes
     points: list = field(default_factory=list)  # the Custom dataset: [x1, x2, label, split] (gui/model/points.py)
@@ -74,6 +77,13 @@ class Experiment:
             return custom.num_classes(self.points)
         low, high, _ = class_range(self.dataset)
         return min(max(self.classes, low), high)
+
+    @property
+    def regularization(self) -> str:
+        """``"None"``, ``"L1"``, ``"L2"`` (:data:`REGULARIZATIONS`), or ``"L1 + L2"`` when both rates are set
+        (a file or automation may set both; the playground's controls set one at a time)."""
+        kinds = [name for name, rate in (("L1", self.l1), ("L2", self.weight_decay)) if rate]
+        return " + ".join(kinds) or "None"
 
     # -- checks --------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -146,11 +156,11 @@ class Experiment:
 
     def build_optimizer(self):
         """The optimizer of a run: plain SGD (the report's), SGD with momentum, or Adam; each with L2
-        weight decay when it is above 0."""
+        weight decay and L1 when they are above 0."""
         if self.optimizer == "Adam":
-            return minidl.Adam(self.eta, weight_decay=self.weight_decay)
+            return minidl.Adam(self.eta, weight_decay=self.weight_decay, l1=self.l1)
         momentum = self.momentum if self.optimizer == "SGD + momentum" else 0.0
-        return minidl.SGD(self.eta, momentum=momentum, weight_decay=self.weight_decay)
+        return minidl.SGD(self.eta, momentum=momentum, weight_decay=self.weight_decay, l1=self.l1)
 
     def build_schedule(self):
         """The learning-rate schedule over this experiment's epochs: constant, halved every quarter
@@ -230,6 +240,7 @@ def checked_field(name: str, value):
     if name == "points":
         return custom.check_points(value)
     limits = {"momentum": (0.0, MOMENTUM_MAX, float), "weight_decay": (0.0, WEIGHT_DECAY_MAX, float),
+              "l1": (0.0, L1_MAX, float),
               "classes": (2, 5, int), "test_ratio": (*TEST_RATIO_RANGE, float),
               "noise": (0.0, NOISE_MAX, float), "n_train": (*POINTS_RANGE, int), "n_test": (*POINTS_RANGE, int),
               "eta": (*ETA_RANGE, float), "batch_size": (1, POINTS_RANGE[1], int),

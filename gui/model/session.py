@@ -74,7 +74,7 @@ STOP_WAIT_MS = 20
 SYNC_BUILD = 1_000_000
 DATA_FIELDS = ("dataset", "noise", "n_train", "n_test", "seed", "classes", "points", "test_ratio")
 # A change of these keeps the weights but starts the optimizer's state (momentum, Adam's moments) afresh.
-OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay")
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "weight_decay", "l1")
 
 
 @dataclass

@@ -73,7 +73,8 @@ class RunRecorder:
         script replays each entry with them; ``epochs`` sizes the schedule, see Experiment.build_schedule)."""
         e = self._session.experiment
         return {"eta": e.eta, "batch_size": e.effective_batch_size, "optimizer": e.optimizer,
-                "momentum": e.momentum, "weight_decay": e.weight_decay, "schedule": e.schedule, "epochs": e.epochs}
+                "momentum": e.momentum, "weight_decay": e.weight_decay, "l1": e.l1,
+                "schedule": e.schedule, "epochs": e.epochs}
 
     def run_settings(self) -> dict:
         s = self._session

@@ -34,7 +34,8 @@ def test_the_new_controls_edit_the_experiment(window):
     assert "Cross-entropy needs raw scores: remove the Tanh after the last Linear" in window.layers.validation.text()
     assert window.loss_plot.getPlotItem().getAxis("left").labelText == "Cross-entropy loss per point"
     find(window, QComboBox, "optimizerCombo").setCurrentText("Adam")
-    assert not momentum.isVisible() and find(window, QDoubleSpinBox, "weightDecaySpin").isVisible()
+    assert not momentum.isVisible() and find(window, QComboBox, "regularizationCombo").isVisible()
+    assert find(window, QComboBox, "regularizationCombo").currentText() == "L2"
 
 
 def test_the_sigmoid_button_adds_a_sigmoid_block(window):

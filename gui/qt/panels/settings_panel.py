@@ -13,11 +13,13 @@ from gui.model.experiment import (
     DATASET_NAMES,
     EPOCHS_MAX,
     ETA_RANGE,
+    L1_MAX,
     LOSSES,
     MOMENTUM_MAX,
     NOISE_MAX,
     OPTIMIZERS,
     POINTS_RANGE,
+    REGULARIZATIONS,
     SCHEDULES,
     SEED_MAX,
     TEST_RATIO_RANGE,
@@ -33,7 +35,13 @@ CHOICE_TIPS = {
                  "θ ← θ − η b. Adam: steps scaled per weight by running averages of g and g².",
     "schedule": "How η changes over the run's epochs: constant; step decay halves it every quarter of the "
                 "epochs; cosine lowers it smoothly to 0 at the last epoch.",
+    "regularization": "A penalty on large weights, added to the loss, that keeps the network simple. L1: adds "
+                      "rate × sign(w) to each weight's gradient (rate × Σ|w| in the loss, biases left alone): it "
+                      "pushes unneeded weights to exactly 0. L2 (weight decay): adds rate × θ to every gradient "
+                      "(rate/2 × Σθ² in the loss): it shrinks all weights towards 0. None: no penalty.",
 }
+# The rate a regularization starts with when it is chosen and the panel has shown none yet.
+DEFAULT_RATE = 1e-3
 
 
 def spin(name: str, low: int, high: int, tip: str) -> QSpinBox:
@@ -92,7 +100,10 @@ class SettingsPanel:
         form.addRow("Loss", self.loss_combo)
         form.addRow("Optimizer", self.optimizer_combo)
         form.addRow("Momentum μ", self.momentum_spin)
+        form.addRow("Regularization", self.regularization_combo)
+        form.addRow("Rate", self.regularization_rate_spin)  # a longer label widens the side panel
         form.addRow("Weight decay λ", self.weight_decay_spin)
+        form.setRowVisible(self.weight_decay_spin, False)
         form.addRow("η schedule", self.schedule_combo)
         self._training_form = form
         self.data = QGroupBox("Data")
@@ -108,6 +119,10 @@ class SettingsPanel:
         session.events.connect("experiment", self.show_experiment)
         session.events.connect("state", lambda _state: self._enable())
         self.show_experiment()
+
+    def add_view_check(self, check: QCheckBox) -> None:
+        """A check box of how the boundary plot draws (Discretize), under Show test points."""
+        self._data_form.addRow(check)
 
     def _edit(self, name: str, value) -> None:
         self.session.edit(**{name: value})
@@ -146,9 +161,12 @@ class SettingsPanel:
                                          tip="Momentum μ of SGD + momentum: how much of the last step carries "
                                              "into the next (0.9 is usual).")
         self.momentum_spin.setSingleStep(0.05)
-        self.weight_decay_spin = double_spin("weightDecaySpin", 0.0, WEIGHT_DECAY_MAX, decimals=5,
+        # L2's rate under its own name, for automation and older scripts: the form shows the
+        # regularization combo and rate instead (they edit the same experiment fields).
+        self.weight_decay_spin = double_spin("weightDecaySpin", 0.0, WEIGHT_DECAY_MAX, decimals=6,
                                              tip="L2 weight decay λ: adds λθ to every gradient, pulling the "
                                                  "weights towards 0 (0: off).")
+        self._build_regularization()
         self.classes_spin = spin("classesSpin", 2, 5, "Number of classes the dataset draws (Blobs: 3 to 5, "
                                  "Spiral: 2 to 5 arms); the last Linear needs one output per class.")
         self.test_ratio_spin = double_spin("testRatioSpin", *TEST_RATIO_RANGE, decimals=2,
@@ -175,6 +193,7 @@ class SettingsPanel:
         for widget in widgets:
             widget.blockSignals(False)
         self._training_form.setRowVisible(self.momentum_spin, e.optimizer == "SGD + momentum")
+        self._show_regularization()
         custom = e.dataset == CUSTOM
         self._data_form.setRowVisible(self.test_ratio_spin, custom)
         for widget in (self.noise_spin, self.train_spin, self.test_spin):
@@ -182,7 +201,58 @@ class SettingsPanel:
 
     def _enable_breadth(self) -> None:
         idle, e = not self.session.running, self.session.experiment
-        for widget in (*self._choices.values(), *self._numbers.values()):
+        for widget in (*self._choices.values(), *self._numbers.values(), self.regularization_combo):
             widget.setEnabled(idle)
+        self.regularization_rate_spin.setEnabled(idle and e.regularization in ("L1", "L2"))
         low, high, _ = class_range(e.dataset) if e.dataset != CUSTOM else (0, 0, 0)
         self.classes_spin.setEnabled(idle and low < high)
+
+    # -- regularization: None, L1 or L2 and its rate ------------------------------------
+    def _build_regularization(self) -> None:
+        """``regularizationCombo`` picks which experiment field ``regularizationRateSpin`` edits: ``l1`` (L1)
+        or ``weight_decay`` (L2); choosing one sets the other to 0, None sets both to 0. The rate
+        shown with None is the last one used, and the next L1 or L2 starts from it."""
+        self.regularization_combo = QComboBox(objectName="regularizationCombo", toolTip=CHOICE_TIPS["regularization"])
+        self.regularization_combo.addItems(list(REGULARIZATIONS))
+        self.regularization_combo.currentTextChanged.connect(self._choose_regularization)
+        self.regularization_rate_spin = double_spin(
+            "regularizationRateSpin", 1e-6, L1_MAX, decimals=6,
+            tip=f"The regularization rate: how strongly L1 or L2 pulls the weights towards 0 (L1: at most "
+                f"{L1_MAX:g}; L2: at most {WEIGHT_DECAY_MAX:g}). The loss is summed over the batch, so a rate "
+                "acts against the gradient of a whole batch. Off while Regularization is None.")
+        self.regularization_rate_spin.setValue(DEFAULT_RATE)
+        self.regularization_rate_spin.valueChanged.connect(self._edit_rate)
+
+    def _choose_regularization(self, kind: str) -> None:
+        if kind not in REGULARIZATIONS:  # "L1 + L2": the rates stay as they are
+            return
+        rate = self.regularization_rate_spin.value()
+        if kind == "L2":
+            rate = min(rate, WEIGHT_DECAY_MAX)
+        self.session.edit(l1=rate if kind == "L1" else 0.0, weight_decay=rate if kind == "L2" else 0.0)
+
+    def _edit_rate(self, rate: float) -> None:
+        kind = self.session.experiment.regularization
+        if kind == "L1":
+            self.session.edit(l1=rate)
+        elif kind == "L2":
+            self.session.edit(weight_decay=rate)
+
+    def _show_regularization(self) -> None:
+        e, combo, rate = self.session.experiment, self.regularization_combo, self.regularization_rate_spin
+        kind = e.regularization
+        for widget in (combo, rate):
+            widget.blockSignals(True)
+        both = combo.findText("L1 + L2")
+        if kind == "L1 + L2" and both < 0:  # set by a file or automation: shown as it is
+            combo.addItem("L1 + L2")
+        elif kind != "L1 + L2" and both >= 0:
+            combo.removeItem(both)
+        combo.setCurrentText(kind)
+        rate.setMaximum(WEIGHT_DECAY_MAX if kind == "L2" else L1_MAX)
+        if kind in ("L1", "L1 + L2"):
+            rate.setValue(e.l1)
+        elif kind == "L2":
+            rate.setValue(e.weight_decay)
+        for widget in (combo, rate):
+            widget.blockSignals(False)

@@ -154,7 +154,9 @@ class BoundaryPlot(pg.PlotWidget):
     that is unsure: ±``set_output_bound(bound)`` for an output that cannot go further (±2 after
     a Tanh), otherwise the largest |output| seen since ``reset_range()``, which only grows.
     ``auto_range_check`` (objectName ``autoRangeCheck``, off; the window lays it out) scales
-    each frame to its own largest output instead.
+    each frame to its own largest output instead. ``discretize_check`` (``discretizeCheck``, off)
+    shows the predicted class alone, in flat class colours (TensorFlow Playground's "Discretize
+    output"): :meth:`current_image` then holds the class at each pixel.
     """
 
     def __init__(self, parent=None):
@@ -195,6 +197,7 @@ class BoundaryPlot(pg.PlotWidget):
         self._image: np.ndarray | None = None
         self._extent = (0.0, 1.0, 0.0, 1.0)
         self._rect = QRectF()
+        self._class_rect = QRectF()  # the class map's (set apart from the heatmap's)
         item.vb.sigResized.connect(lambda _vb: self._reframe())
         self._unit: tuple[np.ndarray, str] | None = None  # a unit shown instead of the output (network view)
         self._unit_args: tuple = ()  # show_unit's arguments, to draw it again with another palette
@@ -206,6 +209,11 @@ class BoundaryPlot(pg.PlotWidget):
             "spans its own largest output, which shows the shape of a weak boundary\nbut makes any "
             "network look confident.")
         self.auto_range_check.toggled.connect(lambda _: self._relevel())
+        self.discretize_check = QCheckBox("Discretize output", objectName="discretizeCheck", checked=False)
+        self.discretize_check.setToolTip(
+            "Show the predicted class only, in flat class colours (TensorFlow Playground's \"Discretize "
+            "output\"):\nthe boundary is sharp, and how sure the network is no longer shows.")
+        self.discretize_check.toggled.connect(lambda _: self._redraw_output())
 
     # -- the colour scale --------------------------------------------------------------
     def levels(self) -> tuple[float, float]:
@@ -232,10 +240,19 @@ class BoundaryPlot(pg.PlotWidget):
         self._seen = max(self._seen, peak)
         return nice_ceiling(self._seen)
 
+    def _redraw_output(self) -> None:
+        if self._unit is None and self._image is not None:
+            self.show_image(self._image, self._extent)
+
+    @property
+    def discretized(self) -> bool:
+        """True while the output is shown as the predicted class alone (``discretizeCheck`` on)."""
+        return self.discretize_check.isChecked()
+
     def _relevel(self) -> None:
         if self._unit is not None:
             self.show_unit(*self._unit_args)  # its own colour scale, in the palette's colours
-        elif self._image is not None and self._image.ndim == 3:
+        elif self._image is not None and (self._image.ndim == 3 or self.discretized):
             self._show_classes(self._image, self._extent)
         elif self._image is not None:
             self._set_levels(self._limit(_peak(self._image)))
@@ -255,7 +272,7 @@ class BoundaryPlot(pg.PlotWidget):
             if image.ndim == 2:
                 self._limit(_peak(image))  # the range seen grows as if it were drawn
             return
-        k_classes = image.ndim == 3
+        k_classes = image.ndim == 3 or self.discretized
         self.heatmap.setVisible(not k_classes)
         self.colour_bar.setVisible(not k_classes)
         self.class_map.setVisible(k_classes)
@@ -332,17 +349,21 @@ class BoundaryPlot(pg.PlotWidget):
     # -- automation ------------------------------------------------------------------------
     def current_image(self) -> np.ndarray | None:
         """The 2-D array displayed now: ``image[i, j]`` is the value at x1 = the centre of pixel column
-        j and x2 = the centre of pixel row i; row 0 is the bottom row (the smallest x2)."""
+        j and x2 = the centre of pixel row i; row 0 is the bottom row (the smallest x2). Discretized
+        (:attr:`discretized`), the output is the predicted class at each pixel (0, 1, ...)."""
+        if self._unit is None and self._image is not None and self.discretized:
+            return self.current_classes().astype(np.float64)
         shown = self._unit[0] if self._unit is not None else self._image
         if shown is not None and shown.ndim == 3:
             shown = shown[..., 1]  # more than two classes: the winning class's margin (current_classes())
         return None if shown is None else np.array(shown.T, dtype=np.float64)  # the item holds [x, y]
 
     def current_classes(self) -> np.ndarray | None:
-        """With more than two classes, the winning class at each pixel (like :meth:`current_image`)."""
-        if self._unit is not None or self._image is None or self._image.ndim != 3:
+        """The predicted class at each pixel (like :meth:`current_image`) with more than two classes, or
+        with two while :attr:`discretized`; None while a unit is shown."""
+        if self._unit is not None or self._image is None or (self._image.ndim != 3 and not self.discretized):
             return None
-        return np.array(self._image[..., 0].T)
+        return np.array(predicted_classes(self._image).T)
 
     def current_extent(self) -> tuple[float, float, float, float]:
         """``(x1_min, x1_max, x2_min, x2_max)``: the edges of the displayed image."""
@@ -356,16 +377,23 @@ class BoundaryPlot(pg.PlotWidget):
         self._image = None
 
     def _show_classes(self, image: np.ndarray, extent) -> None:
-        k = max(self._classes, int(image[..., 0].max()) + 1)
-        limit = self._limit(_peak(image[..., 1]))
-        index = class_shades(image, k, limit)
+        classes = predicted_classes(image)
+        k = max(self._classes, int(classes.max(initial=0)) + 1)
+        if self.discretized:  # one flat colour a class: its surest shade, on which the points still show
+            if image.ndim == 2:
+                self._limit(_peak(image))  # the range seen grows as if it were drawn
+            index = classes * SHADES + (SHADES - 1)
+        else:
+            index = class_shades(image, k, self._limit(_peak(image[..., 1])))
         if self.class_map.lut is None or len(self.class_map.lut) != k * SHADES:
             self.class_map.setLookupTable(class_lookup_table(k, self.palette.class_colours))
         self.class_map.setImage(index, autoLevels=False, levels=(0, k * SHADES))
         x0, x1, y0, y1 = pixel_edges(extent, image.shape[:2])  # pixel centres on the grid points
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
-        if rect != self._rect or not self._framed:
+        if rect != self._class_rect:  # the two-class heatmap and this map each keep their own
             self.class_map.setRect(rect)
+            self._class_rect = rect
+        if rect != self._rect or not self._framed:
             self.getPlotItem().vb.setRange(rect, padding=0.02)
             self._rect, self._framed = rect, True
 
@@ -387,7 +415,8 @@ class BoundaryPlot(pg.PlotWidget):
             return
         self._classes = data.y_train.shape[1]
         # The colour bar reads "class 1 − class 0": it belongs to two classes only.
-        self.colour_bar.setVisible(self._classes == 2 and (self._image is None or self._image.ndim == 2))
+        self.colour_bar.setVisible(self._classes == 2 and not self.discretized
+                                   and (self._image is None or self._image.ndim == 2))
         for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
                                    (self.test_points, data.X_test, data.labels_test)):
             points, classes = X.numpy(), labels.tolist()
@@ -411,6 +440,15 @@ class BoundaryPlot(pg.PlotWidget):
         self.class_map.setLookupTable(None)  # made again with the palette's colours, just below
         self.setToolTip(palettes.describe(palette))
         self._relevel()
+
+
+def predicted_classes(picture: np.ndarray) -> np.ndarray:
+    """The class the network predicts at each pixel of a boundary picture (:func:`gui.model.boundary.difference`):
+    the winner for more than two classes, 1 where class 1 − class 0 is above 0 for two (argmax's choice:
+    a tie, or NaN, is class 0)."""
+    if picture.ndim == 3:
+        return picture[..., 0].astype(np.int64)
+    return (picture > 0).astype(np.int64)
 
 
 def pixel_edges(extent, shape) -> tuple[float, float, float, float]:

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel(session)
         self.run_panel = RunPanel(session)
         self.boundary_plot = BoundaryPlot()
+        self.settings_panel.add_view_check(self.boundary_plot.discretize_check)  # the row under the plot is full
         self.loss_plot = LossPlot()
         self.timeline = TimelineView(session, self.loss_plot)
         self.display = Display(session, self.boundary_plot, self.loss_plot, self.run_panel,
