@@ -330,6 +330,11 @@ class MainWindow(QMainWindow):
         """True when nothing unsaved would be lost, or ``confirm_discard`` agrees to lose it."""
         return not self.session.unsaved_training or bool(self.confirm_discard())
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        # A resize made before the window was shown (a script's, --screenshot's) is laid out only now.
+        QTimer.singleShot(0, self, lambda: inside_docks.fit_panel(self))
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         if 0 <= event.oldSize().width() != event.size().width():
