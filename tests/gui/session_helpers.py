@@ -64,17 +64,22 @@ def run_script(text: str, tmp_path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines() if ":" in line)}
 
 
-def edit_once_during_run(s: Session, monkeypatch, before: int, **changes) -> list[int]:
-    """Make ``s.edit(**changes)`` once, from the first progress message before epoch ``before``, as a
-    person does during a run; returns the list that gets the epoch it was made at. A message comes
-    every epoch (``progress_hz`` raised): at the real rate a fast machine sends none before the end."""
+def once_during_run(s: Session, before: int, action) -> list[int]:
+    """Call ``action()`` once, from the first progress message before epoch ``before``, as a person does
+    during a run; returns the list that gets the epoch it was made at. A message comes every epoch
+    (``progress_hz`` raised): at the real rate a fast machine sends none before the end."""
     s.trainer_config = dataclasses.replace(s.trainer_config, progress_hz=1e6)
-    edits: list[int] = []
+    done: list[int] = []
 
-    def edit_once(_message):
-        if not edits and s.history.epochs < before:
-            edits.append(s.history.epochs)
-            s.edit(**changes)
+    def once(_message):
+        if not done and s.history.epochs < before:
+            done.append(s.history.epochs)
+            action()
 
-    s.events.connect("progress", edit_once)
-    return edits
+    s.events.connect("progress", once)
+    return done
+
+
+def edit_once_during_run(s: Session, monkeypatch, before: int, **changes) -> list[int]:
+    """Make ``s.edit(**changes)`` once during a run (:func:`once_during_run`)."""
+    return once_during_run(s, before, lambda: s.edit(**changes))

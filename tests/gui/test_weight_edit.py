@@ -4,14 +4,13 @@ by the exported script."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 from gui_helpers import run_to_end, small_data
-from session_helpers import run_script, small
+from session_helpers import once_during_run, run_script, small
 
 from gui.files.script import script
 from gui.model.experiment import Experiment
@@ -58,15 +57,7 @@ def test_bad_indices_and_values_are_refused_with_a_sentence(call, pattern):
 
 def edit_during_run(s: Session, before: int, **edit) -> list[int]:
     """Set a weight once, from the first progress message before epoch ``before``; returns [epoch it was sent at]."""
-    s.trainer_config = dataclasses.replace(s.trainer_config, progress_hz=1e6)  # a message each epoch
-    sent: list[int] = []
-
-    def once(_message):
-        if not sent and s.history.epochs < before:
-            sent.append(s.history.epochs)
-            s.set_weight(**edit)
-    s.events.connect("progress", once)
-    return sent
+    return once_during_run(s, before, lambda: s.set_weight(**edit))
 
 
 def test_a_live_edit_lands_at_the_next_epoch_and_the_script_replays_it(tmp_path):
