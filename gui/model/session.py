@@ -670,7 +670,7 @@ class Session:
     def _new_data(self) -> None:
         self.data = self.experiment.make_data()
         self.extent = self.data.extent()
-        self.grid = boundary.grid(self.extent)
+        self.grid = boundary.inputs_grid(self.data, self.extent)  # what the network reads over the plane
 
     def _new_model(self) -> None:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""
