@@ -37,16 +37,16 @@ import numpy as np
 
 from gui.model import hand_edits
 from gui.model import points as custom
-from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, Experiment, checked_field
+from gui.model.experiment import CUSTOM, IN_FEATURES, LOSSES, PLAIN_FEATURES, Experiment, checked_field
 from minidl import architecture
 from minidl.architecture import ACTIVATIONS
-from minidl.data import class_range
+from minidl.data import TASKS, class_range, input_width
 
 # The fields the script knows how to rebuild; any other field (a later setting) must keep its
 # default, or the export says which one it cannot replay rather than write a script that differs.
 _MISSING = object()
 KNOWN = {"blocks", "dataset", "noise", "n_train", "n_test", "eta", "batch_size", "epochs", "seed", "classes",
-         "loss", "optimizer", "momentum", "weight_decay", "l1", "schedule", "points", "test_ratio"}
+         "loss", "optimizer", "momentum", "weight_decay", "l1", "schedule", "points", "test_ratio", "features"}
 OPTIMIZER_KEYS = ("optimizer", "momentum", "weight_decay", "l1")
 SCHEDULE_KEYS = ("schedule", "epochs")
 MAX_POINTS = custom.MAX_ROWS  # own points embedded in the script: 100,000 take about 1.1 MB of text
@@ -121,9 +121,9 @@ def _optimizer_spec(part: dict) -> tuple:
     return kind, part["momentum"] if kind == "SGD + momentum" else None, float(part["weight_decay"]), float(part["l1"])
 
 
-def network_code(blocks: list[dict]) -> str:
-    """``Sequential(Linear(2, 25, generator=generator), ReLU(), ...)`` for ``blocks``."""
-    parts, width = [], IN_FEATURES
+def network_code(blocks: list[dict], in_features: int = IN_FEATURES) -> str:
+    """``Sequential(Linear(2, 25, generator=generator), ReLU(), ...)`` for ``blocks`` reading ``in_features``."""
+    parts, width = [], in_features
     for block in blocks:
         if block["type"] == "Linear":
             parts.append(f"Linear({width}, {block['width']}, generator=generator)")
@@ -168,14 +168,17 @@ def _embedded(name: str, array: np.ndarray) -> str:
     return f'{name} = _table("""\n{wrapped}\n""", "{array.dtype.str}", {columns})'
 
 
-def data_code(settings: dict, k: int) -> list[str]:
-    """The lines that make ``X_train, labels_train, X_test, labels_test``."""
+def data_code(settings: dict, k: int, prefix: str = "X") -> list[str]:
+    """The lines that make ``X_train, labels_train, X_test, labels_test`` (a regression: ``y_train`` and
+    ``y_test``, its float targets, in place of the labels); ``prefix`` "P": the points are named
+    ``P_train`` and ``P_test``, for the input features to be computed from them."""
     if settings["dataset"] != CUSTOM:
         low, high, _ = class_range(settings["dataset"])
         classes = f", classes={k}" if low != high else ""  # as Experiment.make_data asks for them
+        targets = "y" if TASKS[settings["dataset"]] == "regression" else "labels"
         return ["# The data: the same dataset, sizes, noise and seed give the same points.",
-                f"X_train, labels_train, X_test, labels_test = split({settings['dataset']!r}, {settings['n_train']}, "
-                f"{settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})"]
+                f"{prefix}_train, {targets}_train, {prefix}_test, {targets}_test = split({settings['dataset']!r}, "
+                f"{settings['n_train']}, {settings['n_test']}, SEED, {float(settings['noise'])!r}{classes})"]
     points = settings["points"]
     if isinstance(points, dict):  # a run's settings name its points by count and hash: Run.replay_settings has them
         raise ValueError("the run's own points are not at hand (its settings only count them): export it from "
@@ -195,9 +198,9 @@ def data_code(settings: dict, k: int) -> list[str]:
         "    return torch.from_numpy(values.astype(values.dtype.newbyteorder('=')))",
         "",
         "",
-        _embedded("X_train", X_train.numpy().astype("<f4")),
+        _embedded(f"{prefix}_train", X_train.numpy().astype("<f4")),
         _embedded("labels_train", labels_train.numpy().astype("u1")) + ".long()",
-        _embedded("X_test", X_test.numpy().astype("<f4")),
+        _embedded(f"{prefix}_test", X_test.numpy().astype("<f4")),
         _embedded("labels_test", labels_test.numpy().astype("u1")) + ".long()",
     ]
 
@@ -213,19 +216,24 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         raise ValueError("there is no trained epoch to export yet: press Run first")
     full = _validated({f.name: settings.get(f.name, _default(f.name)) for f in fields(Experiment)})
     blocks = full["blocks"]
-    widths = [IN_FEATURES] + [b["width"] for b in blocks if b["type"] == "Linear"]
+    experiment = Experiment(dataset=full["dataset"], classes=full["classes"], points=full["points"],
+                            features=full["features"])
+    names, regression = experiment.input_names, experiment.task == "regression"
+    plain = names == PLAIN_FEATURES[:input_width(full["dataset"])]  # the inputs are the points themselves
+    widths = [len(names)] + [b["width"] for b in blocks if b["type"] == "Linear"]
     shapes = [shape for w_in, w_out in itertools.pairwise(widths) for shape in ((w_out, w_in), (w_out,))]
     if schedule is None:
         batch = min(full["batch_size"], full["n_train"])
         schedule = [(1, {"eta": full["eta"], "batch_size": batch})]
     parts = segments(schedule, epochs, full)
-    experiment = Experiment(dataset=full["dataset"], classes=full["classes"], points=full["points"])
     k = experiment.num_classes
     loss = LOSSES[full["loss"]].__name__
     optimizers = {optimizer_code(p).partition("(")[0] for p in parts}
     schedules = {c.partition("(")[0] for c in map(schedule_code, parts) if c}
     used = sorted({b["type"] for b in blocks})
     own = full["dataset"] == CUSTOM
+    data_names = [name for name, wanted in (("features", not plain), ("one_hot", not regression), ("split", not own))
+                  if wanted]
     lines = [
         '"""A minidl playground run, exported as a script.',
         "",
@@ -238,18 +246,20 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         "import torch",
         "",
         f"from minidl import {', '.join(sorted({loss, 'Sequential', *optimizers, *used}))}",
-        f"from minidl.data import {'one_hot' if own else 'one_hot, split'}",
-        "from minidl.metrics import error_rate",
+        f"from minidl.data import {', '.join(data_names)}",
+        *([] if regression else ["from minidl.metrics import error_rate"]),
         *([f"from minidl.schedules import {', '.join(sorted(schedules))}"] if schedules else []),
         "",
         f"SEED = {full['seed']}",
         "",
-        *data_code(full, k),
-        f"y_train, y_test = one_hot(labels_train, {k}), one_hot(labels_test, {k})",
+        *data_code(full, k, "X" if plain else "P"),
+        *([] if plain else ["# The network's inputs: the input features of the points.",
+                            f"X_train = features(P_train, {names!r})", f"X_test = features(P_test, {names!r})"]),
+        *([] if regression else [f"y_train, y_test = one_hot(labels_train, {k}), one_hot(labels_test, {k})"]),
         "",
         "# The network: its initial weights drawn from the seed, layer by layer, as the playground does.",
         "generator = torch.Generator().manual_seed(SEED)",
-        f"model = {network_code(blocks)}",
+        f"model = {network_code(blocks, len(names))}",
         f"model.setLoss({loss}())",
         "",
         "# Training goes through the batches in order: the same settings give the same numbers. One",
@@ -283,14 +293,21 @@ def script(settings: dict, schedule: list | None, epochs: int, title: str = "a m
         every = max(1, count // 10)
         lines.append(f"losses += model.train(X_train, y_train, {count}, {batch}, optimizer, "
                      f"verbose_every_nth={every}{extra})")
-    lines += [
-        "",
-        'print(f"final train loss per point: {losses[-1]!r}")',
-        'print(f"train error: {error_rate(model.predict(X_train), labels_train):.2f} %")',
-        'print(f"test error: {error_rate(model.predict(X_test), labels_test):.2f} %")',
-        "",
-    ]
+    lines += ["", 'print(f"final train loss per point: {losses[-1]!r}")', *result_code(regression), ""]
     return compiled("\n".join(lines))
+
+
+def result_code(regression: bool) -> list[str]:
+    """The lines that print the error: % misclassified, or a regression's mean squared error per point
+    (as :func:`gui.model.data.squared_error` computes it)."""
+    if regression:
+        return ["", "", "def mse_per_point(X, y):",
+                "    return float((model.predict(X) - y).pow(2).sum()) / len(X)",
+                "", "",
+                'print(f"train MSE per point: {mse_per_point(X_train, y_train)!r}")',
+                'print(f"test MSE per point: {mse_per_point(X_test, y_test)!r}")']
+    return ['print(f"train error: {error_rate(model.predict(X_train), labels_train):.2f} %")',
+            'print(f"test error: {error_rate(model.predict(X_test), labels_test):.2f} %")']
 
 
 def comment(text: str, width: int = 96) -> list[str]:
@@ -318,7 +335,11 @@ def _validated(settings: dict) -> dict:
     numbers and known names reach the script."""
     try:
         checked = {k: v if k == "points" else checked_field(k, v) for k, v in settings.items()}
-        architecture.check(checked["blocks"], IN_FEATURES)
+        inputs = Experiment(dataset=checked["dataset"], features=checked["features"]).in_features
+        if not inputs:
+            raise ValueError(f"no input feature of {', '.join(checked['features']) or 'none'} can be computed "
+                             f"from the {checked['dataset']} points")
+        architecture.check(checked["blocks"], inputs)
     except ValueError as error:
         raise ValueError(f"the run's settings cannot be exported: {error}") from None
     return checked

@@ -178,14 +178,20 @@ def _scene(number: int, raw) -> Scene:
 
 
 # -- what a class sees ----------------------------------------------------------------------
-def saturated(blocks: list[dict], outputs: torch.Tensor, losses) -> bool:
+def saturated(blocks: list[dict], outputs: torch.Tensor, losses, targets: torch.Tensor | None = None) -> bool:
     """True when a Tanh output is pinned at ±1 (``SATURATED_SHARE`` of its values within
     ``SATURATED_AT``) and the loss of the last epochs no longer moves: the network stopped learning.
 
-    Shape: outputs ``(N, 2)``; ``losses`` the loss per point of each epoch."""
+    ``targets``: a regression's float targets. An output pinned at a target that itself lies at ±1 has
+    reached it, so only the values pinned away from their targets count.
+
+    Shape: outputs ``(N, K)``, ``targets`` the same; ``losses`` the loss per point of each epoch."""
     if not may_saturate(blocks, losses) or not bool(torch.isfinite(outputs).all()):
         return False
-    return float((outputs.abs() > 1 - SATURATED_AT).float().mean()) >= SATURATED_SHARE
+    pinned = outputs.abs() > 1 - SATURATED_AT
+    if targets is not None:
+        pinned &= (outputs - targets).abs() > SATURATED_AT
+    return float(pinned.float().mean()) >= SATURATED_SHARE
 
 
 def may_saturate(blocks: list[dict], losses) -> bool:
@@ -248,7 +254,8 @@ def _snapshot(e: Experiment, data, model, losses: list[float], stats_at: dict[in
     earlier = [stats_at[k] for k in inside.persist_window(sorted(stats_at), epoch)]
     flags = inside.flags(stats, inside.columns(e.blocks), e.eta, earlier, losses)
     return Snapshot(errors["train_error"], errors["test_error"], stats, flags, parameters[::2],
-                    saturated(e.blocks, model.predict(data.X_train), losses))
+                    saturated(e.blocks, model.predict(data.X_train), losses,
+                              data.y_train if data.regression else None))
 
 
 def note_html(note: str) -> str:

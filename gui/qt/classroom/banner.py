@@ -59,4 +59,4 @@ class PlotBanner(QLabel):
             return False
         with torch.inference_mode():
             outputs = s.model.predict(s.data.X_train)
-        return saturated(s.experiment.blocks, outputs, s.history.train)
+        return saturated(s.experiment.blocks, outputs, s.history.train, s.data.y_train if s.data.regression else None)

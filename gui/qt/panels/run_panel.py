@@ -67,8 +67,8 @@ class RunPanel(QWidget):
         font = self.metrics.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)  # the numbers a class reads off the projector
         self.metrics.setFont(font)
-        self.metrics.setToolTip("Latest epoch (or the epoch the timeline shows), loss per point and "
-                                "classification error on both sets.")
+        self.metrics.setToolTip("Latest epoch (or the epoch the timeline shows), loss per point and the "
+                                "error on both sets: % misclassified, or for a regression the MSE per point.")
         for widget in (self.progress, self.metrics):
             # Opaque, so their many updates during a run do not repaint the window behind them
             # (the GUI thread holds the GIL the training thread needs while it paints).

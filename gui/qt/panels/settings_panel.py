@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
 
 from gui.model.experiment import (
     CUSTOM,
-    DATASET_NAMES,
     EPOCHS_MAX,
     ETA_RANGE,
     L1_MAX,
@@ -19,6 +18,7 @@ from gui.model.experiment import (
     NOISE_MAX,
     OPTIMIZERS,
     POINTS_RANGE,
+    PROBLEMS,
     REGULARIZATIONS,
     SCHEDULES,
     SEED_MAX,
@@ -26,6 +26,7 @@ from gui.model.experiment import (
     WEIGHT_DECAY_MAX,
 )
 from gui.model.session import Session
+from gui.model.tasks import TASK_NAMES, task_changes
 from minidl.data import class_range
 
 CHOICE_TIPS = {
@@ -40,6 +41,14 @@ CHOICE_TIPS = {
                       "pushes unneeded weights to exactly 0. L2 (weight decay): adds rate × θ to every gradient "
                       "(rate/2 × Σθ² in the loss): it shrinks all weights towards 0. None: no penalty.",
 }
+DATASET_TIPS = {
+    "classification": "The classification problem: points of 2 to 5 classes on the plane. Custom: the points you "
+                      "draw (Draw points under the plot) or import (File ▸ Import data from CSV).",
+    "regression": "The regression problem: a value to predict at each point. Sine: y = sin(2πx) on a line; "
+                  "Plane: y = x1 + x2 − 1; Multi-Gaussian: a sum of six signed bumps over the plane.",
+}
+NO_CROSS_ENTROPY = ("Cross-entropy needs classes: a regression predicts a value, so it learns with MSE "
+                    "(choose Classification under Data to use cross-entropy).")
 # The rate a regularization starts with when it is chosen and the panel has shown none yet.
 DEFAULT_RATE = 1e-3
 
@@ -71,13 +80,18 @@ class SettingsPanel:
         self.epochs_spin = spin("epochsSpin", 1, EPOCHS_MAX, "Passes over the training set that Run trains.")
         self.seed_spin = spin("seedSpin", 0, SEED_MAX, "Seed for the data and the initial weights: "
                               "the same seed repeats a run exactly.")
-        self.dataset_combo = QComboBox(objectName="datasetCombo", toolTip="The classification problem.")
-        self.dataset_combo.addItems(list(DATASET_NAMES))
-        self.dataset_combo.setToolTip("The classification problem. Custom: the points you draw (Draw points "
-                                      "under the plot) or import (File ▸ Import data from CSV).")
+        self.problem_combo = QComboBox(objectName="problemCombo", toolTip=(
+            "What the network learns. Classification: the class of each point (the last Linear has one "
+            "output per class). Regression: a value at each point (one output, the MSE loss). Changing it picks "
+            "that task's dataset and sets the last Linear's width."))
+        self.problem_combo.addItems(list(TASK_NAMES.values()))
+        self.dataset_combo = QComboBox(objectName="datasetCombo")
+        self._listed_task = None  # the task whose datasets datasetCombo lists
+        self._last_dataset: dict[str, str] = {}  # task -> the dataset last used for it
         self.noise_spin = double_spin("noiseSpin", 0.0, NOISE_MAX, decimals=3,
                                       tip="Gaussian jitter (standard deviation) added to every point "
-                                          "after labelling: blurs the boundary.")
+                                          "after labelling: blurs the boundary. A regression adds it to "
+                                          "the targets instead: the points stay, their values scatter.")
         self.noise_spin.setSingleStep(0.01)
         self.train_spin = spin("trainSizeSpin", *POINTS_RANGE, "Number of training points.")
         self.test_spin = spin("testSizeSpin", *POINTS_RANGE, "Number of test points (never trained on).")
@@ -89,6 +103,7 @@ class SettingsPanel:
         for name, widget in self._fields.items():
             widget.valueChanged.connect(lambda value, name=name: self._edit(name, value))
         self.dataset_combo.currentTextChanged.connect(lambda text: self._edit("dataset", text))
+        self.problem_combo.currentIndexChanged.connect(self._choose_task)
         self._build_breadth()
 
         self.training = QGroupBox("Training")
@@ -108,6 +123,7 @@ class SettingsPanel:
         self._training_form = form
         self.data = QGroupBox("Data")
         form = QFormLayout(self.data)
+        form.addRow("Problem", self.problem_combo)
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Noise", self.noise_spin)
         form.addRow("Training points", self.train_spin)
@@ -127,14 +143,34 @@ class SettingsPanel:
     def _edit(self, name: str, value) -> None:
         self.session.edit(**{name: value})
 
+    def _choose_task(self, index: int) -> None:
+        """One edit: the task's dataset (the one last used for it, else its first), MSE for a regression,
+        and the last Linear's width (1, or one per class)."""
+        task = list(TASK_NAMES)[index]
+        e = self.session.experiment
+        if task == e.task:
+            return
+        self.session.edit(**task_changes(e, task, self._last_dataset.get(task)))
+
+    def _show_task(self, e) -> None:
+        """``problemCombo`` at the experiment's task, ``datasetCombo`` listing that task's datasets."""
+        self._last_dataset[e.task] = e.dataset
+        self.problem_combo.setCurrentIndex(list(TASK_NAMES).index(e.task))
+        if self._listed_task != e.task:
+            self.dataset_combo.clear()
+            self.dataset_combo.addItems(list(PROBLEMS[e.task]))
+            self.dataset_combo.setToolTip(DATASET_TIPS[e.task])
+            self._listed_task = e.task
+        self.dataset_combo.setCurrentText(e.dataset)
+
     def show_experiment(self) -> None:
         e = self.session.experiment
-        widgets = [*self._fields.values(), self.dataset_combo]
+        widgets = [*self._fields.values(), self.dataset_combo, self.problem_combo]
         for widget in widgets:
             widget.blockSignals(True)
         for name, widget in self._fields.items():
             widget.setValue(getattr(e, name))
-        self.dataset_combo.setCurrentText(e.dataset)
+        self._show_task(e)
         for widget in widgets:
             widget.blockSignals(False)
         self._show_breadth()
@@ -142,7 +178,7 @@ class SettingsPanel:
 
     def _enable(self) -> None:
         # eta stays live: it reaches a running optimizer at the start of its next epoch.
-        for name, widget in (*self._fields.items(), ("dataset", self.dataset_combo)):
+        for name, widget in (*self._fields.items(), ("dataset", self.dataset_combo), ("task", self.problem_combo)):
             widget.setEnabled(name == "eta" or not self.session.running)
         self._enable_breadth()
 
@@ -194,6 +230,8 @@ class SettingsPanel:
             widget.blockSignals(False)
         self._training_form.setRowVisible(self.momentum_spin, e.optimizer == "SGD + momentum")
         self._show_regularization()
+        self._show_loss_choices(e.task)
+        self._data_form.setRowVisible(self.classes_spin, e.task == "classification")
         custom = e.dataset == CUSTOM
         self._data_form.setRowVisible(self.test_ratio_spin, custom)
         for widget in (self.noise_spin, self.train_spin, self.test_spin):
@@ -205,7 +243,13 @@ class SettingsPanel:
             widget.setEnabled(idle)
         self.regularization_rate_spin.setEnabled(idle and e.regularization in ("L1", "L2"))
         low, high, _ = class_range(e.dataset) if e.dataset != CUSTOM else (0, 0, 0)
-        self.classes_spin.setEnabled(idle and low < high)
+        self.classes_spin.setEnabled(idle and low < high and e.task == "classification")
+
+    def _show_loss_choices(self, task: str) -> None:
+        """Cross-entropy is off for a regression (its item says why); MSE is always there."""
+        item = self.loss_combo.model().item(self.loss_combo.findText("Cross-entropy"))
+        item.setEnabled(task != "regression")
+        item.setToolTip(NO_CROSS_ENTROPY if task == "regression" else "")
 
     # -- regularization: None, L1 or L2 and its rate ------------------------------------
     def _build_regularization(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 
 from gui.model.session import PAUSED, RUNNING, Session
+from gui.model.tasks import error_words
 from gui.model.weights import ViewRequest, compute_view
 from gui.qt.plots.plots import output_bound
 from gui.qt.window.background import Background
@@ -184,7 +185,7 @@ class Display(QObject):
         at = f" (test and errors at epoch {metrics.epoch})" if metrics.epoch != shown else ""
         # The train loss is the mean over the epoch's batches, each measured before its step; the test loss
         # and both errors are measured with the weights at the epoch's end. The words say which is which.
+        errors = error_words(metrics.train_error, metrics.test_error, s.experiment.task)
         self.metrics_label.setText(
             f"{prefix} · train loss {train:.4f} (mean over the epoch) · at the epoch's end: test loss "
-            f"{metrics.test_loss:.4f}, error train {metrics.train_error:.1f} %, test {metrics.test_error:.1f} %"
-            f"{paused}{at}")
+            f"{metrics.test_loss:.4f}, {errors}{paused}{at}")

@@ -33,6 +33,7 @@ from gui.model import boundary
 from gui.model.experiment import Experiment
 from gui.model.plain_text import tooltip
 from gui.model.snapshot_budget import run_note, run_sentence
+from gui.model.tasks import error_cell, task_of
 from gui.model.weights import model_from
 from gui.qt.plots import palette as palettes
 from gui.qt.plots.plots import (
@@ -66,8 +67,9 @@ def row_texts(run) -> list[str]:
     wall = "training…" if run.state == "running" else f"{run.wall_time:.1f} s"
     state = "" if run.state in ("completed", "running") else f" ({run.state})"
     state += f" – {run_note(run)}" if run_note(run) else ""  # a wide network's run kept fewer snapshots
+    task = task_of(run.settings.get("dataset", ""))  # % misclassified, or a regression's MSE per point
     return [run.name, run.diff + state, f"{run.epochs:,}", _number(f["train_loss"]), _number(f["test_loss"]),
-            _number(f["train_error"], " %", ".1f"), _number(f["test_error"], " %", ".1f"), wall]
+            error_cell(f["train_error"], task), error_cell(f["test_error"], task), wall]
 
 
 def _why(run) -> str:
@@ -123,6 +125,9 @@ class RunsPanel(QWidget):
         self.table.setToolTip("Every run is kept: tick runs to overlay their loss curves and compare their "
                               "boundaries.\nDelete removes the selected run (Ctrl+Z brings it back).")
         self.table.setHorizontalHeaderLabels(HEADERS)
+        for column in (5, 6):
+            self.table.horizontalHeaderItem(column).setToolTip(
+                "% of the points misclassified; for a regression run, the mean squared error per point.")
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -202,6 +207,8 @@ class RunsPanel(QWidget):
                 tip = f"Tick to compare run {run.name}" if column == 0 else tooltip(_why(run)) if column == 1 else None
                 if column == 0:  # the numbers of the columns a narrow table drops
                     tip += "\n" + " · ".join(f"{COLUMNS[j].lower()} {texts[j]}" for j in (2, 3, 4, 5, 6, 7))
+                    if task_of(run.settings.get("dataset", "")) == "regression":
+                        tip += "\n(a regression: its error is the mean squared error per point)"
                 if tip is not None and item.toolTip() != tip:
                     item.setToolTip(tip)
                 if column == 0:
