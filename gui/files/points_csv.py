@@ -4,6 +4,10 @@ names the line and the problem, before anything changes; :func:`to_csv` writes t
 CSV format: columns ``x1,x2,label`` and an optional ``split`` (``train``/``test``), with an
 optional header line naming them (in any order). Labels are whole numbers ``0..K-1``, K at most
 ``MAX_CLASSES``; at most ``MAX_ROWS`` rows. Points may lie outside the unit square.
+
+A regression's data is written by :func:`targets_to_csv` as ``x1,x2,target,split`` (``x1,target,split``
+for a 1-D dataset such as Sine), for other tools: your own points are classes, so importing such a
+file is refused with a sentence that says so.
 """
 
 from __future__ import annotations
@@ -104,6 +108,9 @@ def _is_number(text: str) -> bool:
 
 def _header(number: int, line: str) -> dict[str, int]:
     names = [f.strip().lower() for f in line.split(",")]
+    if "target" in names and "label" not in names:
+        raise ValueError(f"line {number} names a target column: it holds a regression's values, but your own "
+                         "points are classes; import a file of x1,x2,label rows (labels 0..K-1)")
     unknown = [n for n in names if n not in (*COLUMNS, "split")]
     if unknown or len(set(names)) != len(names) or not set(COLUMNS) <= set(names):
         raise ValueError(f"line {number}: the header must name the columns x1, x2, label and optionally split "
@@ -144,4 +151,15 @@ def to_csv(X_train, labels_train, X_test, labels_test) -> str:
     for X, labels, name in ((X_train, labels_train, "train"), (X_test, labels_test, "test")):
         rows += [f"{x1:.9g},{x2:.9g},{label},{name}" for (x1, x2), label in zip(X.tolist(), labels.tolist(),
                                                                                     strict=True)]
+    return "\n".join(rows) + "\n"
+
+
+def targets_to_csv(P_train, y_train, P_test, y_test) -> str:
+    """A regression's train and test points with their targets as CSV text with a header:
+    ``x1,x2,target,split`` (``x1,target,split`` for 1-D points)."""
+    dims = P_train.shape[1]
+    rows = [",".join(["x1", "x2"][:dims] + ["target", "split"])]
+    for P, y, name in ((P_train, y_train, "train"), (P_test, y_test, "test")):
+        rows += [",".join(f"{v:.9g}" for v in (*point, target)) + f",{name}"
+                 for point, (target,) in zip(P.tolist(), y.tolist(), strict=True)]
     return "\n".join(rows) + "\n"

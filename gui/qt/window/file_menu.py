@@ -113,7 +113,8 @@ class FileActions:
         self.import_data_action.setObjectName("importDataAction")
         self.export_data_action = a(menu, "Export &data as CSV…",
                                     lambda: self._export_dialog("data.csv", self.export_data_csv),
-                                    tip="Write the training and test points as x1,x2,label,split rows")
+                                    tip="Write the training and test points as x1,x2,label,split rows (a "
+                                        "regression: x1,x2,target,split, or x1,target,split for Sine)")
         self.export_data_action.setObjectName("exportDataAction")
         menu.addSeparator()
         a(menu, "&Quit", self.window.close, QKeySequence.StandardKey.Quit)
@@ -314,7 +315,10 @@ class FileActions:
 
     def export_data_csv(self, path) -> bool:
         d = self.window.session.data
-        text = points_csv.to_csv(d.points_train, d.labels_train, d.points_test, d.labels_test)
+        if d.regression:  # the points and their values (Import data takes classes: it refuses such a file)
+            text = points_csv.targets_to_csv(d.points_train, d.y_train, d.points_test, d.y_test)
+        else:
+            text = points_csv.to_csv(d.points_train, d.labels_train, d.points_test, d.labels_test)
         return self._export(path, lambda p: write_bytes_atomically(p, text.encode()))
 
     def export_loss_csv(self, path) -> bool:
