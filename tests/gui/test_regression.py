@@ -222,6 +222,21 @@ def test_a_features_run_exports_features_of_the_points(tmp_path):
     assert printed["test error"] == f"{values['test_error']:.2f} %"
 
 
+def test_drawn_points_with_features_replay_from_the_runs_table(tmp_path):
+    generator = torch.Generator().manual_seed(2)
+    points = [[x, y, int((x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.1), 0]
+              for x, y in torch.rand(40, 2, generator=generator).tolist()]
+    s = small(dataset="Custom", points=points, epochs=5, eta=0.01, blocks=[linear(2), TANH], features=FEATURES)
+    s.run()
+    s.edit(eta=0.03)
+    s.run()
+    assert s.runs[-1].settings["features"] == FEATURES
+    text = script(s.runs[-1].replay_settings(), s.runs[-1].schedule, s.runs[-1].epochs)
+    assert "P_train = _table(" in text and "split(" not in text
+    printed = replayed(s, tmp_path)
+    assert printed["test error"] == f"{s.data.evaluate(s.model)['test_error']:.2f} %"
+
+
 def test_the_plain_features_script_is_unchanged():
     s = small(epochs=2)
     s.run()
