@@ -44,9 +44,22 @@ def with_task(experiment: Experiment, task: str, dataset: str | None = None) -> 
 
 def task_changes(experiment: Experiment, task: str, dataset: str | None = None) -> dict:
     """The fields :func:`with_task` changes, for one ``session.edit(**changes)``."""
-    new = with_task(experiment, task, dataset)
+    return _differences(experiment, with_task(experiment, task, dataset))
+
+
+def _differences(old: Experiment, new: Experiment) -> dict:
     return {f.name: getattr(new, f.name) for f in dataclasses.fields(new)
-            if getattr(new, f.name) != getattr(experiment, f.name)}
+            if getattr(new, f.name) != getattr(old, f.name)}
+
+
+def edit_for(experiment: Experiment, **changes) -> dict:
+    """``changes`` for ``session.edit``, plus what :func:`with_task` changes where they change the task
+    (drawing or importing your own points, which are classes, while a regression is shown)."""
+    dataset = changes.get("dataset", experiment.dataset)
+    if task_of(dataset) == experiment.task:
+        return changes
+    new = with_task(dataclasses.replace(experiment, **changes), task_of(dataset), dataset)
+    return _differences(experiment, new)
 
 
 def error_words(train_error: float, test_error: float, task: str) -> str:

@@ -19,7 +19,7 @@ from gui.model import lesson
 from gui.model.experiment import CLASSIFICATION_NAMES, REGRESSION_NAMES, Experiment, linear
 from gui.model.runs import final_numbers
 from gui.model.session import Session
-from gui.model.tasks import error_cell, error_words, task_changes, with_task
+from gui.model.tasks import edit_for, error_cell, error_words, task_changes, with_task
 from gui.qt.panels.settings_panel import SettingsPanel
 
 TANH = {"type": "Tanh"}
@@ -92,6 +92,22 @@ def test_problem_combo_lists_the_task_s_datasets_and_switches_in_one_edit(panel)
     assert "classification" in panel.dataset_combo.toolTip()
     panel.problem_combo.setCurrentText("Regression")
     assert s.experiment.dataset == "Multi-Gaussian"  # the one used last for the task
+
+
+def test_drawing_or_importing_points_in_a_regression_makes_a_classification(qtbot, tmp_path):
+    from gui.qt.panels.draw import DrawTool
+
+    s = regression(n_train=40, n_test=40)
+    plot = mock.MagicMock()
+    tool = DrawTool(s, plot)
+    qtbot.addWidget(tool)
+    tool.set_drawing(True)
+    e = s.experiment
+    assert (e.dataset, e.task, linears(e)[-1]) == ("Custom", "classification", 2)
+    t = regression(n_train=40, n_test=40)
+    changes = edit_for(t.experiment, dataset="Custom", points=[[0.1, 0.1, 0, 0], [0.9, 0.9, 2, 0], [0.5, 0.5, 1, 0]])
+    assert changes["blocks"][-2]["width"] == 3 and changes["dataset"] == "Custom"
+    assert edit_for(s.experiment, dataset="Disc") == {"dataset": "Disc"}  # the same task: just the dataset
 
 
 def test_a_file_s_task_shows_in_the_combos(panel):

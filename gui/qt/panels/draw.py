@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
 from gui.model.experiment import CUSTOM
 from gui.model.points import BY_RATIO, MAX_CLASSES, MAX_ROWS
+from gui.model.tasks import edit_for
 from gui.qt.plots.plots import CLASS_COLOURS, MORE_COLOURS
 from gui.qt.window.wheel_guard import ignore_wheel_unless_focused
 
@@ -68,7 +69,7 @@ class DrawTool(QWidget):
             self.button.setChecked(on)  # comes back here through toggled
             return
         if on and self.session.experiment.dataset != CUSTOM and not self.session.running:
-            self.session.edit(dataset=CUSTOM)
+            self.session.edit(**edit_for(self.session.experiment, dataset=CUSTOM))  # from a regression too
         # While drawing, a drag must not pan the plane under the pen (nor the wheel zoom it).
         self.plot.getPlotItem().getViewBox().setMouseEnabled(x=not on, y=not on)
         self.session.events.emit("status", "Draw mode: click adds a point of the chosen class, right-click or "
@@ -81,7 +82,8 @@ class DrawTool(QWidget):
         if self.session.running or len(points) >= MAX_ROWS:
             return False
         label = self.class_combo.currentIndex() if label is None else label
-        self.session.edit(dataset=CUSTOM, points=[*points, [float(x), float(y), int(label), BY_RATIO]])
+        self.session.edit(**edit_for(self.session.experiment, dataset=CUSTOM,
+                                     points=[*points, [float(x), float(y), int(label), BY_RATIO]]))
         return True
 
     def erase_near(self, x: float, y: float) -> bool:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 import minidl
 from gui.files import experiment_file, points_csv, runs_file
 from gui.model import experiment as exp
+from gui.model.tasks import edit_for
 from gui.qt.window import exports
 from gui.qt.window.exports_menu import ExportActions, counted
 from minidl.io import write_bytes_atomically
@@ -307,7 +308,7 @@ class FileActions:
             self.show_error("Cannot import data", f"Could not import {name}: {reason}. Your data is unchanged.")
             return False
         self._remember(path)
-        s.edit(dataset=exp.CUSTOM, points=rows)
+        s.edit(**edit_for(s.experiment, dataset=exp.CUSTOM, points=rows))  # your points are classes
         k = s.experiment.num_classes
         self.window.set_status(f"Imported {counted(len(rows), 'point')} in {k} classes from {name}."
                                + (" " + s.validate()[0] if s.validate() else ""))
