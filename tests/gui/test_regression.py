@@ -9,6 +9,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from session_helpers import InlineRun, run_script, small
 
@@ -85,6 +86,7 @@ def test_problem_combo_lists_the_task_s_datasets_and_switches_in_one_edit(panel)
     assert (e.task, e.dataset, e.loss, linears(e)[-1]) == ("regression", "Sine", "MSE", 1)
     assert items(panel.dataset_combo) == list(REGRESSION_NAMES)
     assert "regression" in panel.dataset_combo.toolTip() and "Sine" in panel.dataset_combo.toolTip()
+    assert "sin(2πx)" in panel.dataset_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     assert not s.validate() and s.has_model and s.data.regression and s.model.out_features == 1
     panel.dataset_combo.setCurrentText("Multi-Gaussian")
     panel.problem_combo.setCurrentText("Classification")

@@ -6,6 +6,7 @@ widget back in step (without echoing the change back up).
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
 
 from gui.model.experiment import (
@@ -30,8 +31,9 @@ from gui.model.tasks import TASK_NAMES, task_changes
 from minidl.data import class_range
 
 CHOICE_TIPS = {
-    "loss": "MSE: summed squared error against one-hot targets (the report's). Cross-entropy: softmax of the "
-            "raw scores against the class, summed; the last block must then be a Linear.",
+    "loss": "MSE: summed squared error against one-hot targets (the report's), or against a regression's "
+            "values. Cross-entropy (classes only): softmax of the raw scores against the class, summed; the last "
+            "block must then be a Linear.",
     "optimizer": "SGD: θ ← θ − η g (the report's). SGD + momentum: a running sum of gradients, b ← μ b + g, "
                  "θ ← θ − η b. Adam: steps scaled per weight by running averages of g and g².",
     "schedule": "How η changes over the run's epochs: constant; step decay halves it every quarter of the "
@@ -46,6 +48,11 @@ DATASET_TIPS = {
                       "draw (Draw points under the plot) or import (File ▸ Import data from CSV).",
     "regression": "The regression problem: a value to predict at each point. Sine: y = sin(2πx) on a line; "
                   "Plane: y = x1 + x2 − 1; Multi-Gaussian: a sum of six signed bumps over the plane.",
+}
+ITEM_TIPS = {  # each regression dataset's formula (minidl.data's docstrings have them whole)
+    "Sine": "y = sin(2πx) on x in [−1, 1]: one input, x1 (the x2 features are left out); noise scatters y.",
+    "Plane": "y = x1 + x2 − 1 on the unit square: a tilted plane from −1 to 1; noise scatters y.",
+    "Multi-Gaussian": "y = a sum of six Gaussian bumps, alternately + and −, over the unit square; noise scatters y.",
 }
 NO_CROSS_ENTROPY = ("Cross-entropy needs classes: a regression predicts a value, so it learns with MSE "
                     "(choose Classification under Data to use cross-entropy).")
@@ -159,6 +166,9 @@ class SettingsPanel:
         if self._listed_task != e.task:
             self.dataset_combo.clear()
             self.dataset_combo.addItems(list(PROBLEMS[e.task]))
+            for i, name in enumerate(PROBLEMS[e.task]):
+                if name in ITEM_TIPS:
+                    self.dataset_combo.setItemData(i, ITEM_TIPS[name], Qt.ItemDataRole.ToolTipRole)
             self.dataset_combo.setToolTip(DATASET_TIPS[e.task])
             self._listed_task = e.task
         self.dataset_combo.setCurrentText(e.dataset)
