@@ -223,7 +223,7 @@ def loss_falling(losses, epoch: int, span: int = PERSIST_EPOCHS) -> bool:
 
 
 def flags(stats: list[dict], cols: list[Column], eta: float, earlier: list[list[dict]] | None = None,
-          losses=None) -> list[str]:
+          losses=None, regression: bool = False) -> list[str]:
     """Sentences about trouble in ``stats`` (of :func:`layer_stats`), each with what to try.
 
     What is flagged has to persist: a layer with at least ``DEAD_SHARE`` of its units dead (ReLU) or
@@ -239,7 +239,8 @@ def flags(stats: list[dict], cols: list[Column], eta: float, earlier: list[list[
     the loss is taken as not falling). Weights or gradients that are not finite are flagged at once.
 
     The advice never says "a smaller step size" while the loss falls, and it names the activations the
-    network has."""
+    network has. ``regression``: the output layer predicts values, which may be negative, so a saturated
+    output is not told to try ReLU but to leave the last Linear unsquashed."""
     def lasted(holds) -> bool:  # in every earlier snapshot of the window
         return earlier is None or (bool(earlier) and all(holds(h) for h in earlier))
 
@@ -262,9 +263,11 @@ def flags(stats: list[dict], cols: list[Column], eta: float, earlier: list[list[
             else:
                 act = column.activation
                 level = "|y| > 0.97" if act == "Tanh" else "y within 0.015 of 0 or 1"
+                instead = ("no activation after the last Linear (a regression's values need no squashing)"
+                           if regression and k == len(stats) - 1 else "ReLU")
                 found.append(f"{name}: {s[key]} of {column.units} {act} units are saturated ({level} almost "
                              f"everywhere){lasting}, so their gradient is nearly 0 and the layers before them "
-                             f"stall.{still} Try {smaller}narrower inputs to them, or ReLU.")
+                             f"stall.{still} Try {smaller}narrower inputs to them, or {instead}.")
         if not all(math.isfinite(s[key]) for key in ("grad_norm", "weight_norm")):
             found.append(f"{name}: its weights or gradients are not finite: the run diverged. "
                          f"Try a step size 10 times smaller (eta is {eta:g}).")

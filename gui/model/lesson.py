@@ -252,7 +252,7 @@ def _snapshot(e: Experiment, data, model, losses: list[float], stats_at: dict[in
     errors = data.evaluate(model)
     stats = _stats(e, data, model)
     earlier = [stats_at[k] for k in inside.persist_window(sorted(stats_at), epoch)]
-    flags = inside.flags(stats, inside.columns(e.blocks), e.eta, earlier, losses)
+    flags = inside.flags(stats, inside.columns(e.blocks), e.eta, earlier, losses, regression=e.task == "regression")
     return Snapshot(errors["train_error"], errors["test_error"], stats, flags, parameters[::2],
                     saturated(e.blocks, model.predict(data.X_train), losses,
                               data.y_train if data.regression else None))

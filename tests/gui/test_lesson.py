@@ -104,15 +104,15 @@ def test_no_flags_reads_the_inspectors_flags(monkeypatch):
     inspector passes them: nothing flagged holds, a flag fails."""
     seen = []
 
-    def flags(stats, cols, eta, earlier, losses):
-        seen.append((len(stats), len(cols), eta, len(earlier), len(losses)))
+    def flags(stats, cols, eta, earlier, losses, regression=False):
+        seen.append((len(stats), len(cols), eta, len(earlier), len(losses), regression))
         return []
 
     monkeypatch.setattr(inside, "flags", flags)
     assert lesson.check(small_scene(["no_flags"], eta=1e-3)).holds
     # the 4 Linear layers' statistics at epoch 20 with the scene's eta, epochs 0-19 before it, the 20 losses
-    assert seen == [(4, 5, 1e-3, 20, 20)]
-    monkeypatch.setattr(inside, "flags", lambda *args: ["Hidden 2: something is wrong."])
+    assert seen == [(4, 5, 1e-3, 20, 20, False)]
+    monkeypatch.setattr(inside, "flags", lambda *args, **kwargs: ["Hidden 2: something is wrong."])
     outcome = lesson.check(small_scene(["no_flags"]))
     assert not outcome.holds and "Hidden 2: something is wrong." in outcome.sentence
 

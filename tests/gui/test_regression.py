@@ -199,6 +199,17 @@ def test_saturation_is_judged_on_a_regression_s_targets():
     assert not lesson.saturated(blocks, targets.clone(), stuck, targets)  # the outputs reach the targets
 
 
+def test_a_saturated_regression_output_is_not_told_to_try_relu():
+    from gui.model import inside
+
+    cols = inside.columns([linear(4), TANH, linear(1), TANH])
+    stats = [{"grad_norm": 1.0, "weight_norm": 1.0, "update_ratio": 0.01, "dead_units": None,
+              "saturated_units": units} for units in (0, 1)]
+    words = inside.flags(stats, cols, 0.01, regression=True)
+    assert len(words) == 1 and "no activation after the last Linear" in words[0] and "ReLU" not in words[0]
+    assert inside.flags(stats, cols, 0.01)[0].endswith("or ReLU.")  # a classifier's 0/1 targets: ReLU can
+
+
 # -- export as Python ------------------------------------------------------------------------------
 def replayed(s: Session, tmp_path, settings=None, schedule=None, epochs=None) -> dict[str, str]:
     """The script's printed numbers; its final loss is the session's, exactly (float32)."""

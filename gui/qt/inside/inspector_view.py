@@ -199,7 +199,7 @@ class Inspector(QWidget):
         s = self.session
         earlier = [self._cache[e] for e in self._window(snapshot)]
         return inside.flags(self._cache[snapshot], inside.columns(s.experiment.blocks), s.experiment.eta,
-                            earlier, s.history.train[:snapshot])
+                            earlier, s.history.train[:snapshot], s.experiment.task == "regression")
 
     # -- computing ------------------------------------------------------------------------
     def _compute(self, snapshot: int) -> list[dict]:
@@ -429,7 +429,8 @@ class Inspector(QWidget):
             self.table.resizeColumnsToContents()
             self._sized = True
         self.cursor.setValue(snapshot)
-        words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta)
+        words = inside.flags(stats, inside.columns(s.experiment.blocks), s.experiment.eta,
+                             regression=s.experiment.task == "regression")
         text = "\n".join(words) if words else "No dead or saturated layers, no vanishing gradient."
         if text != self.flags_label.toPlainText():
             self.flags_label.setPlainText(text)
