@@ -291,6 +291,9 @@ def test_a_file_s_feature_names_reach_the_script_only_as_validated_literals():
     settings = {**s.run_settings(), "features": ["x1", "__import__('os')"]}
     with pytest.raises(ValueError, match="the experiment's features must be a list of distinct names"):
         script(settings, s.schedule, 2)
+    sine = {**s.run_settings(), "dataset": "Sine", "features": ["x2", "x2sq"]}
+    with pytest.raises(ValueError, match="no input feature of x2, x2sq can be computed from the Sine points"):
+        script(sine, s.schedule, 2)
 
 
 # -- files, kept runs, CSV -------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_every_entry_point_writes_a_script_that_compiles(window, tmp_path, qtbot
 
 def test_a_script_that_does_not_compile_is_a_sentence_and_no_file(window, tmp_path, monkeypatch):
     assert window.files.open(hostile_file(tmp_path, "first run"), confirmed=True)
-    monkeypatch.setattr(scripts, "network_code", lambda blocks: "Sequential(")  # a generator bug
+    monkeypatch.setattr(scripts, "network_code", lambda blocks, *_: "Sequential(")  # a generator bug
     with pytest.raises(ValueError, match="does not compile"):
         scripts.script(window.session.run_settings(), window.session.schedule, window.session.history.epochs)
     assert not window.files.exports.export_script(tmp_path / "broken.py")
