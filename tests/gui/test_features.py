@@ -200,3 +200,12 @@ def test_a_scene_with_bad_features_is_a_sentence(value, words):
     with pytest.raises(ValueError, match="scene 1 \\('Bad'\\)") as error:
         lesson.parse(text)
     assert words in str(error.value)
+
+
+def test_the_runs_table_names_the_features_ticked_and_unticked(qtbot, window):
+    small_data(window, 200, 100, 50)
+    assert run_to_end(qtbot, window, 1) == "completed"
+    tick(window, "x1sq", "sinx2")
+    tick(window, "x2", on=False)
+    assert run_to_end(qtbot, window, 1) == "completed"
+    assert window.session.runs[-1].diff == "+ x₁², + sin x₂, - x₂"
