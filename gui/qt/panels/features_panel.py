@@ -8,7 +8,7 @@ experiment's validation then stops Run and says to tick one.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.model import features
 from gui.model.experiment import FEATURE_NAMES
@@ -26,7 +26,14 @@ class FeaturesPanel(QWidget):
         self.session = session
         self.setAccessibleName("Input features")
         self.setToolTip("The network's inputs: what it reads of each point. x₁ and x₂ are the coordinates.")
-        grid = QGridLayout(self)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        # The title on a line of its own: the boxes take the group's whole width (beside a form label
+        # they widened the side panel past what a 1024-pixel screen leaves it).
+        column.addWidget(QLabel("Inputs", objectName="featuresLabel"))
+        grid = QGridLayout()
+        column.addLayout(grid)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(2)

@@ -110,8 +110,8 @@ class SettingsPanel:
         self.data = QGroupBox("Data")
         form = QFormLayout(self.data)
         form.addRow("Dataset", self.dataset_combo)
-        self.features = FeaturesPanel(session)  # featureCheck_x1 ... featureCheck_sinx2
-        form.addRow("Inputs", self.features)
+        self.features = FeaturesPanel(session)  # featureCheck_x1 ... featureCheck_sinx2, across the box
+        form.addRow(self.features)
         form.addRow("Noise", self.noise_spin)
         form.addRow("Training points", self.train_spin)
         form.addRow("Test points", self.test_spin)
