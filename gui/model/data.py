@@ -106,9 +106,12 @@ class Data:
 
 
 def inputs_of(points: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
-    """``points`` themselves for the plain features of 2-D points (no copy), else their features."""
+    """``points`` themselves for the plain features of 2-D points (no copy), else their features; no
+    feature at all gives ``(N, 0)`` (the experiment's validation then stops a run and says why)."""
     if tuple(names) == PLAIN and points.shape[1] == 2:
         return points
+    if not names:
+        return points.new_zeros((points.shape[0], 0))
     return features(points, list(names))
 
 

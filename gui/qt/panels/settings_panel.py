@@ -28,6 +28,7 @@ from gui.model.experiment import (
 )
 from gui.model.session import Session
 from gui.model.tasks import TASK_NAMES, task_changes
+from gui.qt.panels.features_panel import FeaturesPanel
 from minidl.data import class_range
 
 CHOICE_TIPS = {
@@ -132,6 +133,8 @@ class SettingsPanel:
         form = QFormLayout(self.data)
         form.addRow("Problem", self.problem_combo)
         form.addRow("Dataset", self.dataset_combo)
+        self.features = FeaturesPanel(session)  # featureCheck_x1 ... featureCheck_sinx2, across the box
+        form.addRow(self.features)
         form.addRow("Noise", self.noise_spin)
         form.addRow("Training points", self.train_spin)
         form.addRow("Test points", self.test_spin)
