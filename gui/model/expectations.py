@@ -135,8 +135,9 @@ def epochs_read(expects: list[dict], epochs: int) -> set[int]:
 
 
 # -- in words -----------------------------------------------------------------------------------
-def sentence(expect: dict, epochs: int | None = None) -> str:
-    """What ``expect`` promises, in words for the class, without a full stop (``epochs``: the scene's)."""
+def sentence(expect: dict, epochs: int | None = None, regression: bool = False) -> str:
+    """What ``expect`` promises, in words for the class, without a full stop (``epochs``: the scene's;
+    ``regression``: its error is the MSE per point, not a percentage)."""
     kind, value = expect["expect"], expect.get("value")
     at = f"at epoch {expect['epoch']:,}" if "epoch" in expect else (
         f"at epoch {epochs:,}" if epochs else "at the end of the run")
@@ -155,6 +156,8 @@ def sentence(expect: dict, epochs: int | None = None) -> str:
         return f"the training loss {'falls below' if how == 'below' else 'stays above'} {value:g} {when}"
     if kind.startswith(("train_error", "test_error")):
         what = "training" if kind.startswith("train") else "test"
+        if regression:
+            return f"the {what} MSE per point {'falls below' if how == 'below' else 'stays above'} {value:g} {when}"
         return f"the {what} error {'falls below' if how == 'below' else 'stays above'} {value:g} % {when}"
     if kind.startswith("dead_units"):
         where = f"layer {expect['layer']}'s" if "layer" in expect else "the network's"
@@ -164,9 +167,9 @@ def sentence(expect: dict, epochs: int | None = None) -> str:
     return f"layer {expect['layer']}'s weights have moved by {than} {value:g} times their starting size {at}"
 
 
-def sentences(expects: list[dict], epochs: int | None = None) -> str:
+def sentences(expects: list[dict], epochs: int | None = None, regression: bool = False) -> str:
     """All of them, in one sentence (empty when there are none)."""
-    return "; ".join(sentence(x, epochs) for x in expects) + ("." if expects else "")
+    return "; ".join(sentence(x, epochs, regression) for x in expects) + ("." if expects else "")
 
 
 # -- judging --------------------------------------------------------------------------------------
@@ -194,6 +197,7 @@ class Run:
     start: list[torch.Tensor] = field(default_factory=list)
     columns: list[inside.Column] = field(default_factory=list)
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    regression: bool = False  # its errors are the MSE per point
 
 
 @dataclass
@@ -210,7 +214,7 @@ class Outcome:
 def judge(expect: dict, run: Run, epochs: int) -> Outcome:
     """Does ``expect`` hold in ``run`` (of a scene of ``epochs`` epochs)?"""
     measured, holds = _measure(expect, run, expect.get("epoch", epochs))
-    words = f"{sentence(expect, epochs)}: {measured}"
+    words = f"{sentence(expect, epochs, run.regression)}: {measured}"
     return Outcome(holds, f"{'holds' if holds else 'fails'}: {words}")
 
 
@@ -246,6 +250,8 @@ def _measure(expect: dict, run: Run, at: int) -> tuple[str, bool]:
         what = "training" if kind.startswith("train") else "test"
         if error is None:
             return f"the {what} error is undefined at epoch {at:,}: the weights are not finite", False
+        if run.regression:
+            return compare(error, f"{what} MSE {error:.4g} per point at epoch {at:,}")
         return compare(error, f"{what} error {error:.1f} % at epoch {at:,}")
     if kind.startswith("dead_units"):
         linears = [expect["layer"] - 1] if "layer" in expect else [

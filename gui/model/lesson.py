@@ -219,7 +219,8 @@ def check(scene: Scene) -> Outcome:
     window = {k for epoch in read_at for k in range(max(0, epoch - inside.PERSIST_EPOCHS), epoch)}
     stats_at: dict[int, list[dict]] = {}
     data, model = e.make_data(), e.build_model()
-    run = Run(start=[p.clone() for p in model.parameters()[::2]], columns=inside.columns(e.blocks)[1:])
+    run = Run(start=[p.clone() for p in model.parameters()[::2]], columns=inside.columns(e.blocks)[1:],
+              regression=e.task == "regression")
     if 0 in window:
         stats_at[0] = _stats(e, data, model)  # the initial weights, the timeline's epoch 0
     records = minidl.fit(model, data.X_train, data.y_train, max(read_at, default=e.epochs),
@@ -280,8 +281,9 @@ def note_html(note: str) -> str:
     return "".join(out)
 
 
-def expect_sentence(expects: list[dict] | dict | None, epochs: int | None = None) -> str:
-    """What a scene's expectations promise, in one sentence for the class (empty when there are none)."""
+def expect_sentence(expects: list[dict] | dict | None, epochs: int | None = None, regression: bool = False) -> str:
+    """What a scene's expectations promise, in one sentence for the class (empty when there are none;
+    ``regression``: the scene's errors are the MSE per point)."""
     if not expects:
         return ""
-    return expectations.sentences(expects if isinstance(expects, list) else [expects], epochs)
+    return expectations.sentences(expects if isinstance(expects, list) else [expects], epochs, regression)

@@ -210,6 +210,19 @@ def test_a_saturated_regression_output_is_not_told_to_try_relu():
     assert inside.flags(stats, cols, 0.01)[0].endswith("or ReLU.")  # a classifier's 0/1 targets: ReLU can
 
 
+def test_a_regression_lesson_scene_speaks_of_mse_per_point():
+    import json
+
+    e = with_task(Experiment(), "regression", "Plane")
+    scene = lesson.parse(json.dumps({"title": "L", "scenes": [{"title": "S", "experiment": {
+        "dataset": "Plane", "blocks": e.blocks, "n_train": 50, "n_test": 50, "epochs": 5, "batch_size": 10},
+        "expect": {"expect": "test_error_below", "value": 5}}]})).scene
+    assert lesson.expect_sentence(scene.expects, 5, regression=True) == (
+        "the test MSE per point falls below 5 by epoch 5.")
+    outcome = lesson.check(scene)
+    assert outcome.holds and "test MSE" in outcome.sentence and "%" not in outcome.sentence, outcome.sentence
+
+
 # -- export as Python ------------------------------------------------------------------------------
 def replayed(s: Session, tmp_path, settings=None, schedule=None, epochs=None) -> dict[str, str]:
     """The script's printed numbers; its final loss is the session's, exactly (float32)."""

@@ -94,9 +94,10 @@ class LessonView(QWidget):
         self.caption.setText(f"{lesson.title} · {lesson.caption()}")
         # The first expectation is the scene's headline; the note says the others in its own words,
         # and the tooltip lists every one that the tests check.
-        what = expect_sentence(scene.expect, scene.experiment.epochs)
+        regression = scene.experiment.task == "regression"  # its errors: the MSE per point
+        what = expect_sentence(scene.expect, scene.experiment.epochs, regression)
         self.notes.setHtml(note_html(scene.note) + (f"<p><i>What to see: {what}</i></p>" if what else ""))
-        checked = html.escape(expect_sentence(scene.expects, scene.experiment.epochs), quote=False)
+        checked = html.escape(expect_sentence(scene.expects, scene.experiment.epochs, regression), quote=False)
         self.notes.setToolTip(NOTES_TIP + (f" What the tests check: {checked}" if checked else ""))
         self.previous_button.setEnabled(lesson.index > 0)
         self.next_button.setEnabled(lesson.index < len(lesson.scenes) - 1)
