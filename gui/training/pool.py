@@ -34,6 +34,9 @@ from gui.training.process import ALIVE, READY, Handback, TrainingProcess, job_sp
 THREADS = 1  # torch's intra-op threads per worker
 # How long :meth:`PoolRun.wait` (no limit given) waits for a run's end before its worker is killed.
 WAIT_LIMIT_S = 6.0
+# A worker that leaves a question unanswered this long is lost (stopped, hung); one quiet for a quarter of
+# it is asked (a ping, which its reader thread answers at once, inside a long mini-batch too).
+LOST_AFTER_S = 5.0
 
 
 def last_only(epoch: int) -> bool:
@@ -42,8 +45,10 @@ def last_only(epoch: int) -> bool:
 
 
 def workers_wanted() -> int:
-    """As many workers as cores, at least one."""
-    return max(1, os.cpu_count() or 1)
+    """As many workers as cores, at least one: the cores this process may use where the system says
+    (``taskset``, a container's CPU set), else ``os.cpu_count()``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 class PoolRun:
@@ -53,10 +58,23 @@ class PoolRun:
     def __init__(self, pool: Pool, worker: TrainingProcess, job: Job, deliver, run: int):
         self.pool, self.worker, self.job, self._deliver, self.run = pool, worker, job, deliver, run
         self.finished = False
+        self.heard, self.asked = time.monotonic(), None  # the last word from the worker; an open question
         worker.busy, worker.runs = True, run
         pool.live[worker] = self
+        self.asked = time.monotonic()
         if not worker.send(("job", job_spec(job, run))):
             self.lost("could not be reached")
+
+    def judge(self, now: float) -> None:
+        """Ask a quiet worker whether it is alive; give up one that left a question unanswered too long
+        (not before it said its first word: it may still be importing torch)."""
+        if self.finished or not self.worker.ready:
+            return
+        if self.asked is not None and now - self.asked > LOST_AFTER_S:
+            self.lost(f"did not answer for {LOST_AFTER_S:g} s (stopped, hung or swapped out), so it was ended")
+        elif self.asked is None and now - self.heard > LOST_AFTER_S / 4:
+            self.asked = now
+            self.worker.send(("ping",))
 
     def command(self, name: str, *args) -> None:
         if not self.finished:
@@ -150,6 +168,7 @@ class Pool:
         count = 0
         for fd in readable:
             worker = fds[fd]
+            received = worker.messages.received
             while (run := self.live.get(worker)) is not None and not run.finished:
                 try:
                     data = worker.messages.take()
@@ -167,6 +186,11 @@ class Pool:
                     run.receive(message)
                 elif message in (READY, ALIVE):
                     worker.ready = True
+            if worker.messages.received != received and worker in self.live:  # a word: it is alive
+                self.live[worker].heard, self.live[worker].asked = time.monotonic(), None
+        now = time.monotonic()
+        for run in list(self.live.values()):
+            run.judge(now)
         return count
 
     def discard(self, worker: TrainingProcess) -> None:

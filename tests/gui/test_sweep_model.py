@@ -234,3 +234,18 @@ def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no
     window.close()
     assert s.sweep_state == "finished" and [r.name for r in s.runs] == ["epochs 5"]
     assert workers and all(p.poll() is not None for p in workers)
+
+
+def test_a_stopped_worker_is_given_up_and_the_sweep_ends(pool, monkeypatch):
+    monkeypatch.setattr("gui.training.pool.LOST_AFTER_S", 1.0)
+    s = session_with(pool)
+    said = []
+    s.events.connect("status", said.append)
+    s.sweep({"epochs": [4000, 5]})
+    drive(s, until=lambda: any(r.worker.ready and r.job.epochs == 4000 for r in s.sweeper.pool.live.values()))
+    victim = next(w for w, run in s.sweeper.pool.live.items() if run.job.epochs == 4000)
+    os.kill(victim.popen.pid, signal.SIGSTOP)
+    drive(s, timeout=30)
+    assert [r["runs"] for r in s.sweep_results()] == [[], ["epochs 5"]]
+    assert any("did not answer for 1 s" in text for text in said)
+    assert victim.popen.poll() is not None  # killed and reaped, though stopped
