@@ -188,7 +188,10 @@ class Sweeper:
     def forget(self) -> None:
         """Another experiment replaces this one: no sweep (its runs went with the run book)."""
         self.stop()
+        had = self.grid is not None
         self.grid, self.seeds, self.names, self.state = None, 1, [], IDLE
+        if had:
+            self.session.events.emit("sweep")
 
     def adopt(self, definition: dict | None) -> None:
         """A sweep read from a file (:mod:`gui.files.sweep_file`): its grid, seeds and runs by variant."""
@@ -198,3 +201,4 @@ class Sweeper:
         self.grid, self.seeds = definition["grid"], definition["seeds"]
         self.names = [list(names) for names in definition["runs"]]
         self.state = FINISHED
+        self.session.events.emit("sweep")

@@ -218,8 +218,11 @@ def test_a_saved_sweep_opens_again_with_its_runs(window, qtbot, tmp_path):
     results, path = s.sweep_results(), tmp_path / "sweep.minidl"
     assert window.files.save_to(path)
     s.sweeper.forget()
+    assert s.sweep_definition() is None and s.sweep_state == "idle"
+    told = []
+    s.events.connect("sweep", lambda: told.append(s.sweep_definition()))
     assert window.files.open(path, confirmed=True)
-    assert s.sweep_state == "finished"
+    assert s.sweep_state == "finished" and told[-1] == s.sweep_definition()
     assert s.sweep_definition() == {"grid": {"eta": [0.001, 0.01], "width": [4, 8]}, "seeds": 1}
     assert s.sweep_results() == results and results[2]["runs"] == []
     assert s.run_book["eta 0.01, width 8"].snapshots.keys() == {50}
@@ -249,3 +252,21 @@ def test_a_stopped_worker_is_given_up_and_the_sweep_ends(pool, monkeypatch):
     assert [r["runs"] for r in s.sweep_results()] == [[], ["epochs 5"]]
     assert any("did not answer for 1 s" in text for text in said)
     assert victim.popen.poll() is not None  # killed and reaped, though stopped
+
+
+def test_a_damaged_sweep_section_is_said_and_the_runs_open(window, tmp_path):
+    from gui.files import experiment_file, runs_file
+
+    s = window.session
+    s.edit(n_train=100, n_test=100, epochs=3)
+    s.run()
+    window.session.stop()
+    qt_free = runs_file.to_file(s.runs, s.current_run, s.schedule)
+    path = tmp_path / "damaged.minidl"
+    sweep = '{"grid": {"eta": [0.1]}, "seeds": 1, "runs": [["__import__(\'os\')"]]}'
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline,
+                         extra_metadata={**qt_free[0], "sweep": sweep}, extra_tensors=qt_free[1])
+    assert window.files.open(path)
+    assert window.files.last_error[0] == "Sweep left out"
+    assert "names a run it does not hold" in window.files.last_error[1]
+    assert [r.name for r in s.runs] == ["A"] and s.sweep_definition() is None
