@@ -24,7 +24,7 @@ SMALL = {"n_train": 200, "n_test": 200, "batch_size": 20, "epochs": 50}
 @pytest.fixture(scope="module")
 def pool():
     """Two warm workers for the module's sweeps (each takes over a second to import torch)."""
-    p = Pool(2)
+    p = Pool(2, borrow=False)
     p.start()
     yield p
     p.close()
@@ -193,11 +193,15 @@ def test_the_report_swept_equals_its_run_in_the_window_and_its_export_replays_it
     torch's default threads) give the same weights and losses, bit for bit."""
     from session_helpers import run_script
 
+    from gui.qt import runner
     from gui.qt.window.exports import script_text
+    from gui.training import process
 
+    runner.prewarm()  # the window's training process: the sweep borrows it for its first variant
     s = window.session
     with qtbot.waitSignal(window.trainingFinished, timeout=120_000):
         s.sweep({"eta": [1e-3]})  # the report's own eta: the same experiment
+        assert s.sweeper.pool.live and next(iter(s.sweeper.pool.live)) is process.shared(start=False)
         qtbot.waitUntil(lambda: s.sweep_state == "finished", timeout=120_000)
         s.run()
     swept = s.run_book["eta 0.001"]
@@ -233,10 +237,11 @@ def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no
     s.edit(**SMALL)
     s.sweep({"epochs": [5, 3000, 4000]})
     qtbot.waitUntil(lambda: s.sweep_results()[0]["runs"] == ["epochs 5"], timeout=60_000)
-    workers = [w.popen for w in s.sweeper.pool.workers]
+    pool = s.sweeper.pool
+    ended = [w.popen for w in pool.workers if w is not pool.borrowed] + [w.popen for w in pool.live]
     window.close()
     assert s.sweep_state == "finished" and [r.name for r in s.runs] == ["epochs 5"]
-    assert workers and all(p.poll() is not None for p in workers)
+    assert ended and all(p.poll() is not None for p in ended)  # the pool's own and the busy ones
 
 
 def test_a_stopped_worker_is_given_up_and_the_sweep_ends(pool, monkeypatch):
