@@ -112,6 +112,7 @@ def test_a_sweep_keeps_one_run_per_variant_with_its_results_in_grid_order(pool):
     assert [r.name for r in s.runs] == [n for r in results for n in r["runs"]]
     run = s.run_book["eta 0.01, seed 1"]
     assert run.epochs == 50 and list(run.snapshots) == [50] and run.settings["seed"] == 1
+    assert run.diff == "sweep of eta, 2 seeds" and run.settings["eta"] == 0.01 and run.state == "completed"
     assert s.snapshot_bytes() <= snapshot_budget.budget()
     assert s.compare(["eta 0.001, seed 0", "eta 0.01, seed 0"]) == ["eta 0.001, seed 0", "eta 0.01, seed 0"]
     s.sweep({"eta": [0.01]}, seeds=2)  # the same values again: new names
