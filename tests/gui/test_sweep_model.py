@@ -233,11 +233,16 @@ def test_a_saved_sweep_opens_again_with_its_runs(window, qtbot, tmp_path):
     assert s.run_book["eta 0.01, width 8"].snapshots.keys() == {50}
 
 
-def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no_process(window, qtbot):
+def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no_process(window, qtbot, tmp_path):
+    from gui.files import experiment_file
+
     s = window.session
     s.edit(**SMALL)
     s.sweep({"epochs": [5, 3000, 4000]})
     qtbot.waitUntil(lambda: s.sweep_results()[0]["runs"] == ["epochs 5"], timeout=60_000)
+    assert window.files.save_to(tmp_path / "during.minidl")  # what finished so far; the sweep goes on
+    saved = sweep_file.from_file(experiment_file.load(tmp_path / "during.minidl").metadata, ["epochs 5"])
+    assert saved["runs"] == [["epochs 5"], [None], [None]] and s.sweep_state == "running"
     pool = s.sweeper.pool
     ended = [w.popen for w in pool.workers if w is not pool.borrowed] + [w.popen for w in pool.live]
     window.close()
