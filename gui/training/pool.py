@@ -24,6 +24,7 @@ import atexit
 import dataclasses
 import os
 import select
+import sys
 import time
 import traceback
 import weakref
@@ -94,7 +95,10 @@ class PoolRun:
             return
         if isinstance(message, Finished):
             self.finished = True
-        self._deliver(message)
+        try:
+            self._deliver(message)
+        except Exception:  # a view's error: reported as a queued signal's would be, and the sweep goes on
+            sys.excepthook(*sys.exc_info())
 
     def lost(self, what: str, details: str = "") -> None:
         """The worker died or failed: it is killed, and the run fails with a sentence."""
