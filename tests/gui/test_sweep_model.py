@@ -98,7 +98,7 @@ def test_a_sweep_keeps_one_run_per_variant_with_its_results_in_grid_order(pool):
     assert s.sweep_state == "running"
     with pytest.raises(ValueError, match="sweep is training"):
         s.sweep({"eta": [0.1]})
-    assert not s.run()  # no Run beside a sweep
+    assert not s.run() and not s.fork()  # no Run beside a sweep
     drive(s)
     assert ended == ["finished"]
     assert [p[:2] for p in progress] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
