@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import minidl
-from gui.files import experiment_file, points_csv, runs_file
+from gui.files import experiment_file, points_csv, runs_file, sweep_file
 from gui.model import experiment as exp
 from gui.model.tasks import edit_for
 from gui.qt.window import exports
@@ -201,16 +201,26 @@ class FileActions:
             damaged = None
         except ValueError as error:
             runs, damaged = None, str(error)
+        try:
+            sweep = sweep_file.from_file(loaded.metadata, [r.name for r in runs[0]] if runs is not None else [])
+            sweep_damaged = None
+        except ValueError as error:
+            sweep, sweep_damaged = None, str(error)
         self.window.classroom.close_lesson()
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path),
                                     optimizer_state=loaded.optimizer_state)
         if runs is not None:
             self.window.session.adopt_runs(*runs, ticked=ticked)
+            self.window.session.sweeper.adopt(sweep)
         if damaged:
             self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
                             "were left out; the experiment, its weights and its history opened. The file itself is "
                             "unchanged: use Save As to keep it while you go on.")
+            return True
+        if sweep_damaged:
+            self.show_error("Sweep left out", f"The sweep kept in {Path(path).name} is damaged ({sweep_damaged}), so "
+                            "it was left out; its runs, the experiment, its weights and its history opened.")
             return True
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {counted(loaded.history.epochs, 'epoch')} trained.{note}")
@@ -251,6 +261,7 @@ class FileActions:
             return False
         try:
             meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule, s.run_book.ticked)
+            meta |= sweep_file.to_file(s.sweep_definition(), s.sweeper.kept_names())
             experiment_file.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
                                  optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:
