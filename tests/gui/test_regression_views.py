@@ -73,6 +73,12 @@ def test_sine_shows_the_targets_and_the_networks_curve_through_the_run_and_the_t
     np.testing.assert_allclose(y0_, predicted(s, 0, torch.tensor(x0_, dtype=torch.float32)[:, None]), rtol=1e-5,
                                atol=1e-6)
     assert not np.allclose(y0_, y), "the seek did not change the curve"
+    assert not item.vb.state["aspectLocked"]  # x against y: no square plane to keep
+    s.seek(None)
+    s.edit(dataset="Disc", blocks=[{"type": "Linear", "width": 8}, {"type": "Tanh"}, {"type": "Linear", "width": 2}])
+    assert plot.current_curve() is None and plot.current_image().shape == (100, 100) and not plot.curve.isVisible()
+    assert (item.getAxis("bottom").labelText, item.getAxis("left").labelText) == ("x₁", "x₂")
+    assert item.vb.state["aspectLocked"] and plot.heatmap.isVisible()
 
 
 def test_a_live_sine_run_draws_its_frames_as_curves(window, qtbot):

@@ -29,6 +29,13 @@ SHARE = 0.03  # of the GUI thread's time the live view may take (the GUI thread'
 MIN_INTERVAL = 0.2  # seconds between two live redraws at the least
 SYNC_COST = 5e7  # points mapped x parameters computed on the GUI thread; beyond, in a thread
 ACROSS, DOWN = "#3b8f8f", "#9a6fb0"  # the grid lines at constant x2 (teal) and at constant x1 (purple)
+PLANE_TIP = ("The training points and the input plane's grid as the hidden layer maps them: left and bottom are "
+             "its two units' outputs. Teal lines are lines of constant x2 of the input plane, purple ones of "
+             "constant x1. Where a straight line separates the colours here, the next layers can separate the "
+             "classes.")
+LINE_TIP = ("The training points and the line of x (teal, over the input's whole range) as the hidden layer maps "
+            "them: left and bottom are its two units' outputs; each point is coloured by its target. The next "
+            "layers read only where a point lies here.")
 
 
 class HiddenSpaceView(QWidget):
@@ -58,10 +65,7 @@ class HiddenSpaceView(QWidget):
         quiet_axes(item)
         item.setMenuEnabled(False)
         self.plot.setAspectLocked(True)
-        self.plot.setToolTip("The training points and the input plane's grid as the hidden layer maps them: "
-                             "left and bottom are its two units' outputs. Teal lines are lines of constant x2 "
-                             "of the input plane, purple ones of constant x1. Where a straight line separates "
-                             "the colours here, the next layers can separate the classes.")
+        self.plot.setToolTip(PLANE_TIP)
         self.across = pg.PlotCurveItem(pen=pg.mkPen(ACROSS, width=1))
         self.down = pg.PlotCurveItem(pen=pg.mkPen(DOWN, width=1))
         self.scatter = pg.ScatterPlotItem(size=6)
@@ -188,6 +192,7 @@ class HiddenSpaceView(QWidget):
         if text != self.message_box.toPlainText():
             self.message_box.setPlainText(text)
         self.message_box.setVisible(bool(text))
+        self.plot.setToolTip(LINE_TIP if self.session.data.dims == 1 else PLANE_TIP)
         self.plot.setVisible(not text)
         self.combo.setVisible(bool(layers))
         self.refresh()

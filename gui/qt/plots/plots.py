@@ -388,6 +388,7 @@ class BoundaryPlot(pg.PlotWidget):
             return
         self._task = (task, dims)
         item, curve, values_shown = self.getPlotItem(), dims == 1, task == "regression"
+        item.setAspectLocked(not curve)  # x against y: the curve takes the plot's whole width
         item.setLabel("bottom", "x" if curve else "x₁")
         item.setLabel("left", "y" if curve else "x₂")
         self.curve.setVisible(curve)
