@@ -115,6 +115,13 @@ def test_a_2d_regression_shows_the_predicted_value_with_the_points_in_their_targ
     test_rows = regression.value_index(s.data.y_test[:, 0].numpy(), limit)
     assert pens == [tuple(int(c) for c in lut[r]) for r in test_rows]  # hollow, outlined in it
     assert all(spot.brush().style() == Qt.BrushStyle.NoBrush for spot in plot.test_points.points())
+    gaussians.network_view.select(1, 3)  # a hidden unit over the plane, then the prediction again
+    assert plot.showing_unit and plot.colour_bar.getAxis("left").labelText != "predicted value"
+    unit_image = plot.current_image()
+    assert unit_image.shape == (100, 100) and not np.allclose(unit_image, image)
+    gaussians.network_view.select(None)
+    np.testing.assert_allclose(plot.current_image(), expected, rtol=1e-5, atol=1e-6)
+    assert plot.levels() == (-limit, limit) and plot.colour_bar.getAxis("left").labelText == "predicted value"
     # Discretize and the auto range mean nothing for a regression: off, with a sentence
     for check in (plot.discretize_check, plot.auto_range_check):
         assert not check.isEnabled() and "regression" in check.toolTip()
@@ -150,10 +157,16 @@ def test_a_1d_inputs_thumbnails_are_curves_and_a_unit_shows_its_curve(sine, qtbo
     assert unit.shape == x.shape
     np.testing.assert_allclose(unit, hidden[:, 0].numpy(), rtol=1e-5, atol=1e-6)
     assert not plot.train_points.isVisible()  # the targets have another axis than a unit's output
+    view.select(0, 0)  # the input x itself: the line y = x
+    np.testing.assert_allclose(plot.curve.getData()[1], x, rtol=1e-6, atol=1e-6)
     view.select(None)
     cx, cy = plot.curve.getData()
     np.testing.assert_allclose(cy, plot.current_curve()[1])
     assert plot.train_points.isVisible()
+    view.select(1, 0)  # a unit shown as the task changes: the classes' plot comes back whole
+    s.edit(dataset="Disc", blocks=[{"type": "Linear", "width": 8}, {"type": "Tanh"}, {"type": "Linear", "width": 2}])
+    assert plot.showing_unit is None and plot.train_points.isVisible() and not plot.curve.isVisible()
+    assert plot.current_image().shape == (100, 100)
 
 
 @pytest.mark.parametrize("dataset", ["Sine", "Plane"])

@@ -386,12 +386,15 @@ class BoundaryPlot(pg.PlotWidget):
             if self._values is not None and self._image is not None and self._unit is None:
                 self._relevel()  # new targets, a new reach
             return
+        if self._unit is not None:  # a unit of the other task's network: the network view shows it again
+            self.show_output()
         self._task = (task, dims)
         item, curve, values_shown = self.getPlotItem(), dims == 1, task == "regression"
         item.setAspectLocked(not curve)  # x against y: the curve takes the plot's whole width
         item.setLabel("bottom", "x" if curve else "x₁")
         item.setLabel("left", "y" if curve else "x₂")
         self.curve.setVisible(curve)
+        self.train_points.setVisible(True)  # hidden under a 1-D unit's curve, which this task may not have
         self.colour_bar.getAxis("left").setLabel(self._bar_label())
         for check, why in ((self.discretize_check, regression.DISCRETIZE_WHY),
                            (self.auto_range_check, regression.AUTO_RANGE_WHY)):
@@ -471,21 +474,9 @@ class BoundaryPlot(pg.PlotWidget):
             self.test_points.setVisible(False)
             return
         self.colour_bar.setVisible(not curve)
-        lut, outline = lookup_table_of(self.palette), pg.mkPen(self.palette.outline, width=0.8)
-        for scatter, X, y in ((self.train_points, data.points_train, data.y_train),
-                              (self.test_points, data.points_test, data.y_test)):
-            points, targets = X.numpy(), y[:, 0].numpy()
-            ys = targets if curve else points[:, 1]
-            filled = scatter is self.train_points
-            if curve:
-                colour = self.palette.class_colours[0]
-                style = {"brush": pg.mkBrush(colour), "pen": outline} if filled else {
-                    "brush": None, "pen": pg.mkPen(colour, width=1.5)}
-            elif filled:
-                style = {"brush": regression.value_brushes(targets, lut, self._values), "pen": outline}
-            else:
-                style = {"brush": None, "pen": regression.value_pens(targets, lut, self._values)}
-            scatter.setData(points[:, 0], ys, symbol="o", **style)
+        styles = regression.point_styles(data, self.palette, self._values)
+        for scatter, (x, y, style) in zip((self.train_points, self.test_points), styles, strict=True):
+            scatter.setData(x, y, symbol="o", **style)
         self.train_points.setVisible(True)
         self.test_points.setVisible(show_test)
 

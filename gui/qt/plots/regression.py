@@ -57,6 +57,25 @@ def value_pens(values: np.ndarray, lut: np.ndarray, limit: float, width: float =
     return [made[i] for i in index]
 
 
+def point_styles(data, palette, limit: float | None) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """``(x, y, style)`` of a regression's training points, then of its test points, for a scatter's
+    ``setData``: over a line, (x, target) in the palette's first class colour; over the plane, each in
+    its target's colour on the map of ``[-limit, limit]``; training points filled, test points hollow."""
+    lut, outline = lookup_table_of(palette), pg.mkPen(palette.outline, width=0.8)
+    colour, styles = palette.class_colours[0], []
+    for X, y, filled in ((data.points_train, data.y_train, True), (data.points_test, data.y_test, False)):
+        points, targets = X.numpy(), y[:, 0].numpy()
+        if data.dims == 1:
+            style = ({"brush": pg.mkBrush(colour), "pen": outline} if filled
+                     else {"brush": None, "pen": pg.mkPen(colour, width=1.5)})
+            styles.append((points[:, 0], targets, style))
+            continue
+        style = ({"brush": value_brushes(targets, lut, limit), "pen": outline} if filled
+                 else {"brush": None, "pen": value_pens(targets, lut, limit)})
+        styles.append((points[:, 0], points[:, 1], style))
+    return styles
+
+
 def describe(palette, dims: int) -> str:
     """The boundary plot's tooltip for a regression over ``dims`` input coordinates, in ``palette``."""
     if dims == 1:
