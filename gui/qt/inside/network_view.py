@@ -202,7 +202,7 @@ class NetworkView(QWidget):
 
     # -- data ---------------------------------------------------------------------------
     def _structure(self) -> None:
-        cols = inside.columns(self.session.experiment.blocks)
+        cols = inside.columns(self.session.experiment.blocks, self.session.experiment.in_features)
         if [(c.label, c.units, c.activations) for c in cols] != [(c.label, c.units, c.activations) for c in self._cols]:
             self._cols, self._expanded, self._images, self._links = cols, set(), None, None
             self._layout_size = None
