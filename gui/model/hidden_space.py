@@ -26,7 +26,8 @@ SAMPLES = 50  # points along each grid line
 class Mapped:
     """What the view draws for one layer at one epoch: ``points`` ``(N, 2)``, the training points in the
     layer's space, and ``lines`` ``(2 * LINES, SAMPLES, 2)``, the grid lines (the first ``LINES`` at
-    constant x2, the others at constant x1) in the same space."""
+    constant x2, the others at constant x1) in the same space; for a 1-D input, ``(1, SAMPLES, 2)``,
+    the line of x values (the input's whole range)."""
 
     epoch: int
     layer: int
@@ -103,11 +104,15 @@ def mapped(blocks: list[dict], parameters: list[torch.Tensor] | torch.Tensor, X:
 
 
 def compute(blocks: list[dict], flat: torch.Tensor, X: torch.Tensor, extent: tuple[float, float, float, float],
-            layer: int, epoch: int, inputs=None) -> Mapped:
+            layer: int, epoch: int, inputs=None, dims: int = 2) -> Mapped:
     """The points (the network's inputs ``X``) and the grid lines of the input plane ``extent`` in Linear
     layer ``layer``'s space; ``inputs`` turns points of the plane into the network's inputs (their
-    features, :meth:`gui.model.data.Data.inputs`; None: the points themselves)."""
-    grid = grid_lines(extent).to(flat.dtype)
-    plane = grid.reshape(-1, 2)
+    features, :meth:`gui.model.data.Data.inputs`; None: the points themselves). A 1-D input (``dims``
+    1: ``extent`` is x against the target) has one line, of x from ``extent``'s x0 to x1."""
+    if dims == 1:
+        grid = torch.linspace(extent[0], extent[1], SAMPLES, dtype=flat.dtype).reshape(1, SAMPLES, 1)
+    else:
+        grid = grid_lines(extent).to(flat.dtype)
+    plane = grid.reshape(-1, grid.shape[2])
     lines = mapped(blocks, flat, plane if inputs is None else inputs(plane), layer).reshape(*grid.shape[:2], -1)
     return Mapped(epoch, layer, mapped(blocks, flat, X, layer), lines)

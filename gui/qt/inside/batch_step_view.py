@@ -32,6 +32,7 @@ from gui.model.timeline import flatten
 from gui.model.weights import model_from
 from gui.qt.plots import palette as palettes
 from gui.qt.plots.plots import Heatmap, lookup_table_of, margins, paint_boundary, quiet_axes
+from gui.qt.plots.regression import value_limit
 
 MAX_CELLS = 24  # rows and columns shown of a matrix (its top-left corner)
 SIDE = 150  # pixels of a matrix's longer side at most
@@ -136,6 +137,8 @@ class BatchStepView(QWidget):
         self.heatmap = Heatmap(axisOrder="col-major")
         self.palette = palettes.STANDARD
         self.plot.addItem(self.heatmap)
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen(self.palette.class_colours[1], width=2))  # a 1-D input's
+        self.plot.addItem(self.curve)
         quiet_axes(self.plot.getPlotItem())
         self._images: dict[bool, np.ndarray] = {}
         self.grid = QGridLayout()
@@ -218,8 +221,18 @@ class BatchStepView(QWidget):
                                      else "Showing: after the step")
         if image is None:
             return
-        # One scale for before and after, so the two pictures compare (K classes: the winner's margin)
-        limit = max(float(np.max([margins(i).max() for i in self._images.values()])), 1e-6)
-        paint_boundary(self.heatmap, image, self.palette, limit, self.session.experiment.num_classes)
-        x0, x1, y0, y1 = self.session.extent
+        s = self.session
+        x0, x1, y0, y1 = s.extent
+        self.heatmap.setVisible(image.ndim == 2)
+        self.curve.setVisible(image.ndim == 1)
+        if image.ndim == 1:  # a 1-D input: the network's curve against x, before or after the step
+            self.curve.setData(boundary.line(s.extent, image.shape[0])[:, 0].numpy(), image,
+                               pen=pg.mkPen(self.palette.class_colours[1], width=2))
+            self.plot.getPlotItem().vb.setRange(QRectF(x0, y0, x1 - x0, y1 - y0), padding=0.02)
+            return
+        if s.data.regression:  # the predicted value on the boundary plot's scale: the targets' reach
+            limit = value_limit(s.data)
+        else:  # one scale for before and after, so the two pictures compare (K classes: the winner's margin)
+            limit = max(float(np.max([margins(i).max() for i in self._images.values()])), 1e-6)
+        paint_boundary(self.heatmap, image, self.palette, limit, s.experiment.num_classes)
         self.heatmap.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

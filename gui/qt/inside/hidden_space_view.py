@@ -20,13 +20,22 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QV
 from gui.model import hidden_space
 from gui.model.inside import columns
 from gui.model.session import Session
-from gui.qt.plots.plots import CLASS_COLOURS, class_colours, class_symbols, quiet_axes
+from gui.qt.plots import palette as palettes
+from gui.qt.plots.plots import class_colours, class_symbols, lookup_table_of, quiet_axes
+from gui.qt.plots.regression import value_brushes, value_limit
 from gui.qt.window.background import Background
 
 SHARE = 0.03  # of the GUI thread's time the live view may take (the GUI thread's time is the run's too)
 MIN_INTERVAL = 0.2  # seconds between two live redraws at the least
 SYNC_COST = 5e7  # points mapped x parameters computed on the GUI thread; beyond, in a thread
 ACROSS, DOWN = "#3b8f8f", "#9a6fb0"  # the grid lines at constant x2 (teal) and at constant x1 (purple)
+PLANE_TIP = ("The training points and the input plane's grid as the hidden layer maps them: left and bottom are "
+             "its two units' outputs. Teal lines are lines of constant x2 of the input plane, purple ones of "
+             "constant x1. Where a straight line separates the colours here, the next layers can separate the "
+             "classes.")
+LINE_TIP = ("The training points and the line of x (teal, over the input's whole range) as the hidden layer maps "
+            "them: left and bottom are its two units' outputs; each point is coloured by its target. The next "
+            "layers read only where a point lies here.")
 
 
 class HiddenSpaceView(QWidget):
@@ -56,10 +65,7 @@ class HiddenSpaceView(QWidget):
         quiet_axes(item)
         item.setMenuEnabled(False)
         self.plot.setAspectLocked(True)
-        self.plot.setToolTip("The training points and the input plane's grid as the hidden layer maps them: "
-                             "left and bottom are its two units' outputs. Teal lines are lines of constant x2 "
-                             "of the input plane, purple ones of constant x1. Where a straight line separates "
-                             "the colours here, the next layers can separate the classes.")
+        self.plot.setToolTip(PLANE_TIP)
         self.across = pg.PlotCurveItem(pen=pg.mkPen(ACROSS, width=1))
         self.down = pg.PlotCurveItem(pen=pg.mkPen(DOWN, width=1))
         self.scatter = pg.ScatterPlotItem(size=6)
@@ -155,7 +161,7 @@ class HiddenSpaceView(QWidget):
         blocks, flat, X, extent = request.blocks, request.flat, s.data.X_train, s.extent
 
         def work():
-            return hidden_space.compute(blocks, flat, X, extent, layer, request.epoch, s.data.inputs)
+            return hidden_space.compute(blocks, flat, X, extent, layer, request.epoch, s.data.inputs, s.data.dims)
 
         def done(result):
             if generation == self._generation:  # not overtaken by newer weights or another layer
@@ -186,6 +192,7 @@ class HiddenSpaceView(QWidget):
         if text != self.message_box.toPlainText():
             self.message_box.setPlainText(text)
         self.message_box.setVisible(bool(text))
+        self.plot.setToolTip(LINE_TIP if self.session.data.dims == 1 else PLANE_TIP)
         self.plot.setVisible(not text)
         self.combo.setVisible(bool(layers))
         self.refresh()
@@ -214,20 +221,24 @@ class HiddenSpaceView(QWidget):
             self.title.setText("Diverged: nothing to draw" if result is not None else "Nothing to draw")
             return
         self.shown_epoch, self.shown_layer = result.epoch, result.layer
-        half = result.lines.shape[0] // 2
+        half = result.lines.shape[0] // 2 or 1  # a 1-D input's one line of x: teal
         for curve, lines in ((self.across, result.lines[:half]), (self.down, result.lines[half:])):
             count, samples = lines.shape[:2]
             connect = np.ones(count * samples, dtype=bool)
             connect[samples - 1::samples] = False  # each line stops at its end
             curve.setData(lines[..., 0].reshape(-1), lines[..., 1].reshape(-1), connect=connect)
-        palette = getattr(self.boundary_plot, "palette", None)
-        colours = class_colours(palette.class_colours if palette is not None else CLASS_COLOURS)
-        symbols = class_symbols(palette.symbols if palette is not None else ("o", "s"))
-        labels = self.session.data.labels_train.cpu().numpy().astype(int) % len(colours)
-        outline = pg.mkPen(palette.outline if palette is not None else "#1a1a1a", width=0.8)
-        brushes = [pg.mkBrush(c) for c in colours]
-        self.scatter.setData(result.points[:, 0], result.points[:, 1], brush=[brushes[c] for c in labels],
-                             symbol=[symbols[c] for c in labels], pen=outline)
+        palette = getattr(self.boundary_plot, "palette", None) or palettes.STANDARD
+        outline = pg.mkPen(palette.outline, width=0.8)
+        data = self.session.data
+        if data.regression:  # each point in its target's colour, on the boundary plot's scale
+            brushes = value_brushes(data.y_train[:, 0].cpu().numpy(), lookup_table_of(palette), value_limit(data))
+            self.scatter.setData(result.points[:, 0], result.points[:, 1], brush=brushes, symbol="o", pen=outline)
+        else:
+            colours, symbols = class_colours(palette.class_colours), class_symbols(palette.symbols)
+            labels = data.labels_train.cpu().numpy().astype(int) % len(colours)
+            brushes = [pg.mkBrush(c) for c in colours]
+            self.scatter.setData(result.points[:, 0], result.points[:, 1], brush=[brushes[c] for c in labels],
+                                 symbol=[symbols[c] for c in labels], pen=outline)
         label = self.combo.currentText() or f"layer {result.layer + 1}"
         self.title.setText(f"Epoch {result.epoch}: {label}")
 

@@ -1,7 +1,8 @@
 """The network view: a column of unit thumbnails per layer, links coloured by the weights.
 
 Each thumbnail is one unit's output over the input plane (the boundary plot's plane and colour
-map, each scaled to its own largest |value|). The unit outputs come from the worker's frames (one
+map, each scaled to its own largest |value|); for a 1-D input (Sine), a small curve of the unit's
+output against x (:func:`gui.qt.plots.regression.curve_thumbnails`). The unit outputs come from the worker's frames (one
 pass over the grid for the boundary and every unit) while a run is followed live, and from the
 timeline's snapshot otherwise (:func:`gui.model.inside.unit_view`). All thumbnails are one composited image, drawn
 with one QPainter pass, with at most ``inside.MAX_LINKS`` links: no graphics item per unit.
@@ -24,6 +25,7 @@ from gui.model.session import RUNNING, Session
 from gui.qt.inside.weight_editor import WeightEditor
 from gui.qt.plots import palette as palettes
 from gui.qt.plots.plots import lookup_table_of
+from gui.qt.plots.regression import curve_thumbnails
 from gui.qt.window.background import Background
 
 THUMB = 25  # thumbnail pixels a side in the composited image (the 100-point grid, 4 x 4 blocks averaged)
@@ -46,7 +48,10 @@ SYNC_COST = 2e7  # rows x parameters computed on the GUI thread; beyond, in a th
 
 def thumbnails(images: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """RGB thumbnails ``(units, THUMB, THUMB, 3)`` of ``images`` ``(units, x, y)``: each scaled by its
-    own largest |value| to [-1, 1], rows from the top (largest x2) down, like the plot."""
+    own largest |value| to [-1, 1], rows from the top (largest x2) down, like the plot. Curves
+    ``(units, points)`` (a 1-D input) are drawn as curves, in the palette's darkest colour."""
+    if images.ndim == 2:
+        return curve_thumbnails(images, THUMB, ink=tuple(int(c) for c in lut[0]))
     n, side, _ = images.shape
     picks = (np.arange(THUMB) * side) // THUMB  # nearest grid points (any resolution)
     small = images[:, picks][:, :, picks]

@@ -1,149 +1,46 @@
-"""The boundary plot, and what the plots share: colours, nice limits, quiet axes. The loss plot is
-in gui/qt/plots/loss_plot.py. Each plot is created once and updated with setData / setImage."""
+"""The boundary plot: the network's output over the input plane, and the data points. What the plots
+share (colours, nice limits, quiet axes, the heatmap item) is in gui/qt/plots/common.py, imported here
+too for the views that read it from this module; the loss plot is in gui/qt/plots/loss_plot.py. Each
+plot is created once and updated with setData / setImage."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem
 
+from gui.model.boundary import line
 from gui.qt.plots import palette as palettes
-
-CLASS_COLOURS = ("#2b6cb0", "#c53030")  # class 0 blue, class 1 red: the colour map's two ends
-# Classes 2..9, each with its own marker shape too. Green, purple and teal first: the
-# built-in datasets draw at most five classes, and these clash with neither palette's second colour
-# (red, or the colour-blind-safe orange); orange comes only with a sixth class of your own data.
-MORE_COLOURS = ("#2f9e44", "#7048e8", "#0c8599", "#e8890c", "#8d5524", "#d6336c", "#868e96", "#a9a200")
-MORE_SYMBOLS = ("t", "d", "p", "h", "star", "t1", "+", "x")  # after the palette's circle and square
-SHADES = 64  # confidence steps per class colour in the K-class map
-
-
-def colour_map_of(palette: palettes.Palette) -> pg.ColorMap:
-    """The palette's diverging colour map (a pyqtgraph name, or its low, middle and high colours)."""
-    if isinstance(palette.colour_map, str):
-        return pg.colormap.get(palette.colour_map)
-    return pg.ColorMap([0.0, 0.5, 1.0], list(palette.colour_map))
-
-
-def lookup_table_of(palette: palettes.Palette) -> np.ndarray:
-    """``(256, 3)`` uint8 RGB of the palette's colour map, for views that colour arrays themselves."""
-    return colour_map_of(palette).getLookupTable(nPts=256, alpha=False).astype(np.uint8)
-
-
-def class_colours(first_two) -> tuple[str, ...]:
-    """Ten class colours: the palette's two, then ``MORE_COLOURS``."""
-    return (*first_two, *MORE_COLOURS)
-
-
-def class_symbols(first_two) -> tuple[str, ...]:
-    """Ten marker shapes: the palette's two, then ``MORE_SYMBOLS``."""
-    return (*first_two, *MORE_SYMBOLS)
-COLOUR_MAP = "CET-D1A"  # diverging blue-white-red, perceptually even (colorcet)
-
-pg.setConfigOptions(antialias=True, background="w", foreground="#222")
-
-
-FINE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
-COARSE_STEPS = (1, 2, 5, 10)
-
-
-def nice_ceiling(value: float, steps: tuple[float, ...] = FINE_STEPS) -> float:
-    """The smallest step times a power of ten that is at least ``value`` (1 for 0 or less).
-
-    The fine steps give limits within 25 % of the value (colour-bar limits that keep their
-    strength); the coarse ones, within a factor 2.5 (an epoch axis that changes rarely)."""
-    if not value > 0 or not np.isfinite(value):
-        return 1.0
-    power = 10.0 ** np.floor(np.log10(value))
-    return float(next(m * power for m in steps if m * power >= value * (1 - 1e-12)))
-
-
-def quiet_axes(plot_item) -> None:
-    """Axes that cost nothing while the data changes: ticks outside the view (pyqtgraph's inward
-    ticks overlap the data, so every frame would repaint the axes), and each axis kept as a pixmap.
-    A changing curve's dirty area still reaches a pixel into them, and replaying an axis's tick
-    labels costs 0.15 ms a frame on the GUI thread, which holds the GIL the training needs; the
-    pixmap is painted again only when the axis itself changes (range, font, size)."""
-    for name in ("left", "bottom"):
-        axis = plot_item.getAxis(name)
-        axis.setStyle(tickLength=5)
-        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-
-class Heatmap(pg.ImageItem):
-    """An ImageItem that keeps its rendered picture in 32-bit RGB: Qt scales that onto the
-    screen four to six times faster than pyqtgraph's 8-bit indexed picture, and the GUI thread
-    holds the GIL the training thread needs while it does. ``smooth``: scale with interpolation
-    (a projector's large plot; it costs GUI time, so presenter mode turns it on)."""
-
-    smooth = False
-
-    def paint(self, painter, *args):
-        if self.smooth:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        super().paint(painter, *args)
-
-    def render(self, *args, **kwargs):
-        super().render(*args, **kwargs)
-        if self.qimage is not None and self.qimage.format() != QImage.Format.Format_RGB32:
-            self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
-
+from gui.qt.plots import regression
+from gui.qt.plots.common import (  # noqa: F401 - the views import these from here too
+    CLASS_COLOURS,
+    COARSE_STEPS,
+    COLOUR_MAP,
+    FINE_STEPS,
+    MORE_COLOURS,
+    MORE_SYMBOLS,
+    SHADES,
+    Heatmap,
+    class_colours,
+    class_lookup_table,
+    class_shades,
+    class_symbols,
+    colour_map_of,
+    lookup_table_of,
+    margins,
+    nice_ceiling,
+    output_bound,
+    paint_boundary,
+    pixel_edges,
+    predicted_classes,
+    quiet_axes,
+    upper_half,
+)
 
 # A unit in the big plot: its outputs' reach, and the points that mark the classes on it.
 ONE_SIDED = {"ReLU": None, "Sigmoid": 1.0}  # never negative: a 0..top scale (None: the largest output)
 UNIT_MARKERS = 300  # training points drawn over a unit, evenly chosen: enough to place the classes
-
-
-def upper_half(palette: palettes.Palette) -> pg.ColorMap:
-    """The palette's colour map from its middle (white, 0) to its high end: a scale for values never negative."""
-    lut = lookup_table_of(palette)[128:]
-    return pg.ColorMap(np.linspace(0.0, 1.0, len(lut)), lut)
-
-
-def output_bound(blocks: list[dict]) -> float | None:
-    """How far class 1 − class 0 (or the winner's margin) can reach for a stack of blocks: 2 after a
-    Tanh (each output lies in [−1, 1]), 1 after a Sigmoid, None (unbounded) after a Linear or a ReLU."""
-    last = blocks[-1].get("type") if blocks else None
-    return {"Tanh": 2.0, "Sigmoid": 1.0}.get(last)
-
-
-def class_lookup_table(classes: int, first_two=CLASS_COLOURS) -> np.ndarray:
-    """``(classes * SHADES, 3)`` colours: for each class, white shading into its colour as the
-    network's margin for it grows (row ``c * SHADES + s``)."""
-    colours = [pg.mkColor(c) for c in class_colours(first_two)[:classes]]
-    table = np.empty((classes * SHADES, 3), np.ubyte)
-    strength = np.linspace(0.0, 0.85, SHADES)[:, None]  # the surest still lets points show on it
-    for c, colour in enumerate(colours):
-        rgb = np.array(colour.getRgb()[:3], float)
-        table[c * SHADES:(c + 1) * SHADES] = np.rint(255 * (1 - strength) + rgb * strength)
-    return table
-
-
-def class_shades(picture: np.ndarray, classes: int, limit: float) -> np.ndarray:
-    """A K-class picture (:func:`gui.model.boundary.difference`: the winning class and its margin) as rows of
-    :func:`class_lookup_table`: the class's shade, from white at margin 0 to its colour at ``limit``."""
-    return picture[..., 0] * SHADES + np.rint(np.clip(picture[..., 1] / limit, 0, 1) * (SHADES - 1))
-
-
-def margins(picture: np.ndarray) -> np.ndarray:
-    """How sure the network is at each pixel of a boundary picture (:func:`gui.model.boundary.difference`):
-    |class 1 − class 0| for two classes, the winner's margin over the runner-up for more."""
-    return picture[..., 1] if picture.ndim == 3 else np.abs(picture)
-
-
-def paint_boundary(heat, picture: np.ndarray, palette: palettes.Palette, limit: float, classes: int = 2) -> None:
-    """Show a boundary picture (:func:`gui.model.boundary.difference`) on ``heat`` (a :class:`Heatmap`) as the
-    boundary plot does: two classes on the palette's diverging map from ``-limit`` to ``limit``; more,
-    each winner's class colour shaded by its margin up to ``limit`` (the small views' pictures)."""
-    if picture.ndim == 3:
-        classes = max(classes, int(picture[..., 0].max()) + 1)
-        heat.setLookupTable(class_lookup_table(classes, palette.class_colours))
-        heat.setImage(class_shades(picture, classes, limit), autoLevels=False, levels=(0, classes * SHADES))
-        return
-    heat.setColorMap(colour_map_of(palette))
-    heat.setImage(picture, autoLevels=False, levels=(-limit, limit))
 
 
 class BoundaryPlot(pg.PlotWidget):
@@ -157,6 +54,10 @@ class BoundaryPlot(pg.PlotWidget):
     each frame to its own largest output instead. ``discretize_check`` (``discretizeCheck``, off)
     shows the predicted class alone, in flat class colours (TensorFlow Playground's "Discretize
     output"): :meth:`current_image` then holds the class at each pixel.
+
+    A regression (:mod:`gui.qt.plots.regression`): over a plane, the predicted value on the diverging
+    map, ± the targets' reach, with the points in their targets' colours; over a line (Sine), the
+    target points (x, y) and the network's curve, :meth:`current_curve`.
     """
 
     def __init__(self, parent=None):
@@ -189,6 +90,13 @@ class BoundaryPlot(pg.PlotWidget):
             # Painted once into a pixmap and reused while the heatmap under them changes.
             points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             item.addItem(points)
+        # A 1-D regression's curve (x, y_pred), over the points (hidden otherwise).
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen(CLASS_COLOURS[1], width=regression.CURVE_WIDTH))
+        self.curve.setVisible(False)
+        item.addItem(self.curve)
+        self._task: tuple = ("classification", 2)  # what show_points was last given: the task and dims
+        self._values: float | None = None  # a 2-D regression's colour reach ±; None otherwise
+        self._line: tuple = (None, None)  # (extent and count, x values) of the curve's last line
         self._brushes = [pg.mkBrush(c) for c in class_colours(CLASS_COLOURS)]
         self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(CLASS_COLOURS)]
         self._framed = False
@@ -246,12 +154,21 @@ class BoundaryPlot(pg.PlotWidget):
 
     @property
     def discretized(self) -> bool:
-        """True while the output is shown as the predicted class alone (``discretizeCheck`` on)."""
-        return self.discretize_check.isChecked()
+        """True while the output is shown as the predicted class alone (``discretizeCheck`` on; never for
+        a regression, which has no class)."""
+        return self.discretize_check.isChecked() and self._task[0] != "regression"
+
+    @property
+    def curved(self) -> bool:
+        """True while the plot shows a 1-D regression's curve rather than a picture of the plane."""
+        return self._task == ("regression", 1)
 
     def _relevel(self) -> None:
         if self._unit is not None:
             self.show_unit(*self._unit_args)  # its own colour scale, in the palette's colours
+        elif self._values is not None:
+            if self._image is not None and self._image.ndim == 2:
+                self._set_levels(self._values)
         elif self._image is not None and (self._image.ndim == 3 or self.discretized):
             self._show_classes(self._image, self._extent)
         elif self._image is not None:
@@ -268,6 +185,15 @@ class BoundaryPlot(pg.PlotWidget):
         its margin (:func:`gui.model.boundary.difference`). While a unit is shown (:meth:`show_unit`) the
         image is only kept, for :meth:`show_output`."""
         self._image, self._extent = image, extent
+        if image.ndim == 1:  # a 1-D input's curve
+            if self._unit is None:
+                self.curve.setData(self._line_x(extent, image.shape[0]), image)
+                self._frame_rect(QRectF(extent[0], extent[2], extent[1] - extent[0], extent[3] - extent[2]))
+            return
+        if self._values is not None:  # a regression over the plane: its targets' scale
+            if self._unit is None:
+                self._draw(image, extent, self._values)
+            return
         if self._unit is not None:
             if image.ndim == 2:
                 self._limit(_peak(image))  # the range seen grows as if it were drawn
@@ -290,8 +216,18 @@ class BoundaryPlot(pg.PlotWidget):
         rect = QRectF(x0, y0, x1 - x0, y1 - y0)
         if rect != self._rect or not self._framed:  # (the item's boundingRect is in pixels: not comparable)
             self.heatmap.setRect(rect)
+        self._frame_rect(rect)
+
+    def _frame_rect(self, rect: QRectF) -> None:
+        if rect != self._rect or not self._framed:
             self.getPlotItem().vb.setRange(rect, padding=0.02)
             self._rect, self._framed = rect, True
+
+    def _line_x(self, extent, count: int) -> np.ndarray:
+        """The x values of a 1-D input's line (the session's grid: :func:`gui.model.boundary.line`), kept."""
+        if self._line[0] != (extent, count):
+            self._line = ((extent, count), line(extent, count)[:, 0].numpy())
+        return self._line[1]
 
     def _reframe(self) -> None:
         # Frame the image again when the view is resized: with the aspect locked, a plot made
@@ -311,6 +247,9 @@ class BoundaryPlot(pg.PlotWidget):
         shapes in a dark outline, a colour the map does not have, so the unit's picture shows
         between them."""
         self._unit, self._unit_args = (image, title), (image, extent, title, bar_label, activation)
+        if image.ndim == 1:  # a unit of a 1-D input: its curve against x, in the outline's colour
+            self._show_unit_curve(image, extent, title)
+            return
         self.class_map.setVisible(False)  # a unit's values, on the two-class heatmap and its colour bar
         self.heatmap.setVisible(True)
         self.colour_bar.setVisible(True)
@@ -327,12 +266,31 @@ class BoundaryPlot(pg.PlotWidget):
         self.setTitle(title)
         self._mark_points()
 
+    def _show_unit_curve(self, curve: np.ndarray, extent, title: str) -> None:
+        for part in (self.heatmap, self.colour_bar, self.class_map, self.test_points):
+            part.setVisible(False)
+        x = self._line_x(extent, curve.shape[0])
+        self.curve.setData(x, curve, pen=pg.mkPen(self.palette.outline, width=regression.CURVE_WIDTH))
+        self.curve.setVisible(True)
+        finite = curve[np.isfinite(curve)]
+        low, high = min(float(finite.min(initial=0.0)), -1.0), max(float(finite.max(initial=0.0)), 1.0)
+        self._framed = False  # the unit's own range; the output's is framed again by show_output
+        self._frame_rect(QRectF(float(x[0]), low, float(x[-1] - x[0]), high - low))
+        self.getPlotItem().setLabel("left", "unit output")
+        self.setTitle(title)
+        self._mark_points()
+
     def show_output(self) -> None:
-        """Back to the network's output (class 1 − class 0)."""
+        """Back to the network's output (class 1 − class 0, or a regression's predicted value)."""
         if self._unit is None:
             return
+        curve = self._unit[0].ndim == 1
         self._unit, self._unit_args = None, ()
-        self.colour_bar.getAxis("left").setLabel("class 1 − class 0")
+        if curve:
+            self.curve.setPen(pg.mkPen(self.palette.class_colours[1], width=regression.CURVE_WIDTH))
+            self.getPlotItem().setLabel("left", "y")
+            self._framed = False
+        self.colour_bar.getAxis("left").setLabel(self._bar_label())
         self.getPlotItem().titleLabel.setText("")  # a hidden title keeps its text's width otherwise
         self.setTitle(None)
         self.heatmap.setColorMap(colour_map_of(self.palette))
@@ -350,10 +308,13 @@ class BoundaryPlot(pg.PlotWidget):
     def current_image(self) -> np.ndarray | None:
         """The 2-D array displayed now: ``image[i, j]`` is the value at x1 = the centre of pixel column
         j and x2 = the centre of pixel row i; row 0 is the bottom row (the smallest x2). Discretized
-        (:attr:`discretized`), the output is the predicted class at each pixel (0, 1, ...)."""
+        (:attr:`discretized`), the output is the predicted class at each pixel (0, 1, ...); for a
+        regression, the predicted value. None while a curve is shown (a 1-D input: :meth:`current_curve`)."""
         if self._unit is None and self._image is not None and self.discretized:
             return self.current_classes().astype(np.float64)
         shown = self._unit[0] if self._unit is not None else self._image
+        if shown is not None and shown.ndim == 1:
+            return None
         if shown is not None and shown.ndim == 3:
             shown = shown[..., 1]  # more than two classes: the winning class's margin (current_classes())
         return None if shown is None else np.array(shown.T, dtype=np.float64)  # the item holds [x, y]
@@ -365,15 +326,27 @@ class BoundaryPlot(pg.PlotWidget):
             return None
         return np.array(predicted_classes(self._image).T)
 
+    def current_curve(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """A 1-D regression's ``(x, y_pred)``: the network's prediction at each x of the session's line
+        (x increasing, :data:`gui.model.boundary.CURVE_POINTS` of them), also while a unit is shown; None
+        for a picture of the plane."""
+        if self._image is None or self._image.ndim != 1:
+            return None
+        return self._line_x(self._extent, self._image.shape[0]).copy(), np.array(self._image, np.float64)
+
     def current_extent(self) -> tuple[float, float, float, float]:
-        """``(x1_min, x1_max, x2_min, x2_max)``: the edges of the displayed image."""
+        """``(x1_min, x1_max, x2_min, x2_max)``: the edges of the displayed image (a curve: the extent of
+        its plane, x against the target)."""
         shown = self._unit[0] if self._unit is not None else self._image
+        if shown is not None and shown.ndim == 1:
+            return self._extent
         return pixel_edges(self._extent, shown.shape[:2] if shown is not None else (2, 2))
 
     def clear_image(self) -> None:
-        """No picture (an invalid stack): neither the two-class heatmap nor the K-class map."""
+        """No picture (an invalid stack): neither the two-class heatmap nor the K-class map nor a curve."""
         self.heatmap.clear()
         self.class_map.clear()
+        self.curve.setData([], [])
         self._image = None
 
     def _show_classes(self, image: np.ndarray, extent) -> None:
@@ -399,11 +372,51 @@ class BoundaryPlot(pg.PlotWidget):
 
     def show_points(self, data, show_test: bool) -> None:
         self._data, self._show_test = data, show_test
+        self._set_task(data.task, data.dims, regression.value_limit(data) if data.regression else None)
         self._mark_points()
+
+    def _bar_label(self) -> str:
+        return regression.VALUE_LABEL if self._task[0] == "regression" else "class 1 − class 0"
+
+    def _set_task(self, task: str, dims: int, values: float | None) -> None:
+        """Axes, colour bar, check boxes and tooltip for a classification or a regression over ``dims``
+        coordinates (``values``: a regression's colour reach)."""
+        self._values = values if dims == 2 else None
+        if (task, dims) == self._task:
+            if self._values is not None and self._image is not None and self._unit is None:
+                self._relevel()  # new targets, a new reach
+            return
+        if self._unit is not None:  # a unit of the other task's network: the network view shows it again
+            self.show_output()
+        self._task = (task, dims)
+        item, curve, values_shown = self.getPlotItem(), dims == 1, task == "regression"
+        item.setAspectLocked(not curve)  # x against y: the curve takes the plot's whole width
+        item.setLabel("bottom", "x" if curve else "x₁")
+        item.setLabel("left", "y" if curve else "x₂")
+        self.curve.setVisible(curve)
+        self.train_points.setVisible(True)  # hidden under a 1-D unit's curve, which this task may not have
+        self.colour_bar.getAxis("left").setLabel(self._bar_label())
+        for check, why in ((self.discretize_check, regression.DISCRETIZE_WHY),
+                           (self.auto_range_check, regression.AUTO_RANGE_WHY)):
+            if not hasattr(check, "own_tip"):
+                check.own_tip = check.toolTip()
+            check.setEnabled(not values_shown)
+            check.setToolTip(why if values_shown else check.own_tip)
+        self.set_palette(self.palette)  # the tooltip and the colours of this task
+        if curve:
+            for part in (self.heatmap, self.colour_bar, self.class_map):
+                part.setVisible(False)
+        elif values_shown:
+            self.class_map.setVisible(False)
+            self.heatmap.setVisible(self._unit is None or self._unit[0].ndim == 2)
+        self._framed, self._image = False, None  # the other task's picture is not drawn again
 
     def _mark_points(self) -> None:
         data, show_test = self._data, self._show_test
         if data is None:
+            return
+        if data.regression:
+            self._mark_values(data, show_test)
             return
         if self._unit is not None:  # a unit's picture: few small hollow shapes, no colour of the map
             step = -(-data.points_train.shape[0] // UNIT_MARKERS)
@@ -438,25 +451,34 @@ class BoundaryPlot(pg.PlotWidget):
         self._brushes = [pg.mkBrush(c) for c in class_colours(palette.class_colours)]
         self._test_pens = [pg.mkPen(c, width=2) for c in class_colours(palette.class_colours)]
         self.class_map.setLookupTable(None)  # made again with the palette's colours, just below
-        self.setToolTip(palettes.describe(palette))
+        task, dims = self._task
+        self.setToolTip(regression.describe(palette, dims) if task == "regression" else palettes.describe(palette))
+        if self._unit is None:
+            self.curve.setPen(pg.mkPen(palette.class_colours[1], width=regression.CURVE_WIDTH))
         self._relevel()
 
-
-def predicted_classes(picture: np.ndarray) -> np.ndarray:
-    """The class the network predicts at each pixel of a boundary picture (:func:`gui.model.boundary.difference`):
-    the winner for more than two classes, 1 where class 1 − class 0 is above 0 for two (argmax's choice:
-    a tie, or NaN, is class 0)."""
-    if picture.ndim == 3:
-        return picture[..., 0].astype(np.int64)
-    return (picture > 0).astype(np.int64)
-
-
-def pixel_edges(extent, shape) -> tuple[float, float, float, float]:
-    """The edges of an image whose pixel centres are the grid points spanning ``extent`` (the
-    first and last point of each axis are pixel centres, half a pixel inside the edges)."""
-    x0, x1, y0, y1 = extent
-    hx, hy = (x1 - x0) / max(shape[0] - 1, 1) / 2, (y1 - y0) / max(shape[1] - 1, 1) / 2
-    return x0 - hx, x1 + hx, y0 - hy, y1 + hy
+    def _mark_values(self, data, show_test: bool) -> None:
+        """A regression's points: over a line, (x, target) in the palette's first class colour; over the
+        plane, each in its target's colour on the map (a unit shown: small hollow circles); test points hollow."""
+        curve = data.dims == 1
+        if self._unit is not None:
+            if curve:  # the unit's outputs have their own axis: the targets do not belong on it
+                self.train_points.setVisible(False)
+                self.test_points.setVisible(False)
+                return
+            step = -(-data.points_train.shape[0] // UNIT_MARKERS)
+            points = data.points_train[::step].numpy()
+            self.train_points.setData(points[:, 0], points[:, 1], symbol="o", brush=None,
+                                      pen=pg.mkPen(self.palette.outline, width=1.2))
+            self.train_points.setVisible(True)
+            self.test_points.setVisible(False)
+            return
+        self.colour_bar.setVisible(not curve)
+        styles = regression.point_styles(data, self.palette, self._values)
+        for scatter, (x, y, style) in zip((self.train_points, self.test_points), styles, strict=True):
+            scatter.setData(x, y, symbol="o", **style)
+        self.train_points.setVisible(True)
+        self.test_points.setVisible(show_test)
 
 
 def _peak(image: np.ndarray) -> float:

@@ -36,6 +36,7 @@ from gui.model.snapshot_budget import run_note, run_sentence
 from gui.model.tasks import error_cell, task_of
 from gui.model.weights import model_from
 from gui.qt.plots import palette as palettes
+from gui.qt.plots import regression
 from gui.qt.plots.plots import (
     Heatmap,
     class_colours,
@@ -358,6 +359,10 @@ class CompareView(pg.GraphicsLayoutWidget):
             plot.hideAxis("bottom")
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(False, False)
+            self.panels.append((name, drawn))
+            if data.regression:  # the predicted value (or a 1-D input's curve) and the targets
+                regression.add_prediction(plot, image, data, extent, palette)
+                continue
             points, labels = data.points_train.numpy(), data.labels_train.numpy()
             heat = self._heatmap(image, blocks, palette, int(labels.max(initial=1)) + 1)
             x0, x1, y0, y1 = pixel_edges(extent, image.shape[:2])  # pixel centres on the grid, as in the boundary plot
@@ -368,7 +373,6 @@ class CompareView(pg.GraphicsLayoutWidget):
                 chosen = points[labels == label]
                 plot.addItem(pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=4, pen=None, brush=colours[label],
                                                 symbol=symbols[label]))
-            self.panels.append((name, drawn))
         # New panels lay themselves out at their preferred widths; the view sets the layout's size
         # only when it is resized, so without this a third panel could fall off a narrow dock.
         self.ci.setGeometry(self.range)
