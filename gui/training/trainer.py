@@ -49,8 +49,11 @@ class Trainer:
         self._first_test = True
         self._next_test_epoch = job.first_epoch  # the next of the run's epochs 1, 2, 3, 5, 8, ... (test_growth)
         size = sum(p.numel() for p in job.model.parameters())
-        heavy = job.grid.shape[0] * size > self.config.heavy
-        self._chunk = max(16, int(self.config.chunk // size)) if heavy else job.grid.shape[0]
+        # Passes of a plane's grid's rows at least: a 1-D input's short line (240 rows) must not make the
+        # train and test sets (more rows) look too large for one pass and lose the sampled test loss.
+        rows = max(job.grid.shape[0], boundary.RESOLUTION ** 2)
+        heavy = rows * size > self.config.heavy
+        self._chunk = max(16, int(self.config.chunk // size)) if heavy else rows
         # The views' passes get the thread count the training's batches get: one for a small
         # network, which leaves the other core to the GUI thread (a second intra-op thread's
         # OpenMP workers spin after each product and cost both threads 5 % of the run).

@@ -78,10 +78,12 @@ def test_regression_error_is_the_mean_squared_error_per_point():
 
 
 def test_a_sine_session_trains_and_draws_a_curve():
-    s = small(dataset="Sine", blocks=ONE_OUT, epochs=5)
+    s = small(dataset="Sine", blocks=ONE_OUT, epochs=5, n_test=300)
     assert s.validate() == []
     s.run()
     assert s.history.epochs == 5 and math.isfinite(s.metrics.test_error)
+    # The test loss is sampled as for a plane's data, though the 1-D grid has fewer rows than the test set.
+    assert [int(e) for e in s.history.test_epochs][:3] == [1, 2, 3]
     assert s.grid.shape == (boundary.CURVE_POINTS, 1)
     xs = s.grid[:, 0]
     assert bool((xs[1:] > xs[:-1]).all())  # a curve: x increasing
