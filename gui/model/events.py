@@ -20,6 +20,8 @@ EVENTS = {
     "seek": "(epoch or None): the timeline shows another epoch (None: the head)",
     "modified": "(bool): the experiment has unsaved changes, or not",
     "runs": "(): a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed",
+    "sweep": "(): a sweep ended (finished or stopped)",
+    "sweep_progress": "(done, total, seconds_left or None): a sweep's run finished",
 }
 
 

@@ -3,8 +3,8 @@ action (F8) with its button, and Esc to leave a unit shown in the boundary plot.
 :func:`install` once; the panel's state is the docks' own.
 
 The side panel lies to the right of the plots and shows one view at a time at full height: the
-network, the inspector, the batch step, the runs and the hidden layer's space are docks tabified in
-the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+5) away. The plots keep the
+network, the inspector, the batch step, the runs, the hidden layer's space and the sweep are docks tabified in
+the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+6) away. The plots keep the
 rest of the window: the panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels
 and never more than leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss
 plot's).
@@ -39,7 +39,8 @@ VIEWS = (("Network", "network_dock", "showNetworkAction", "Ctrl+1"),
          ("Inspector", "inspector_dock", "showInspectorAction", "Ctrl+2"),
          ("Batch step", "batch_step_dock", "showBatchStepAction", "Ctrl+3"),
          ("Runs", "runs_dock", "showRunsAction", "Ctrl+4"),
-         ("Space", "hidden_space_dock", "showHiddenSpaceAction", "Ctrl+5"))
+         ("Space", "hidden_space_dock", "showHiddenSpaceAction", "Ctrl+5"),
+         ("Sweep", "sweep_dock", "showSweepAction", "Ctrl+6"))
 
 
 def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:
@@ -220,6 +221,9 @@ def _install_panel(window) -> None:
                                      "The training points and the input plane's grid as a hidden layer of 2 units "
                                      "maps them: watch the network bend the plane until a line separates the "
                                      "classes.")
+    window.sweep_dock = _dock(window, "Sweep", "sweepDock", window.sweep_view,
+                              "A sweep's variants: the final test error against the values of one or two settings, "
+                              "the median over the seeds and its range; click one to compare its runs.")
     window.setTabPosition(AREA, QTabWidget.TabPosition.North)
     window.setDockOptions(window.dockOptions() | window.DockOption.AnimatedDocks)
     first, *others = docks(window)

@@ -1,0 +1,71 @@
+"""A finished sweep on the loss plot: each variant's median train loss over its seeds, with a band
+from the least to the greatest (pyqtgraph's FillBetweenItem), while the sweep view's
+``sweepBandsCheck`` is on. The numbers come from gui/model/sweep_summary.py (``loss_bands``).
+
+Drawn when the sweep ends (or its runs change), never per epoch: the bands cost a live run nothing.
+The band's two edges are PlotDataItems, so they follow the loss plot's log scale as its curves do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from gui.model import sweep_summary as summary
+from gui.model.sweep_grid import values_label
+from gui.qt.plots.overlays import COLOURS, LEGEND_CHARS
+
+BAND_ALPHA = 50  # of 255: the bands overlap, and the medians must show through them
+LEGEND_MOST = 8  # variants named in the legend; the sweep view's table names them all
+
+
+class SweepBands:
+    """Keeps ``loss_plot``'s sweep bands equal to the session's sweep results (see the module docstring)."""
+
+    def __init__(self, session, loss_plot, check):
+        self.session, self.plot, self.check = session, loss_plot, check
+        self.items: list = []
+        self.bands: list[summary.Band] = []
+        session.events.connect("sweep", self.refresh)
+        session.events.connect("runs", self.refresh)
+        check.toggled.connect(lambda _on: self.refresh())
+
+    def refresh(self, *_) -> None:
+        s = self.session
+        results = s.sweep_results() if hasattr(s, "sweep_results") else []
+        shown = self.check.isChecked() and getattr(s, "sweep_state", "idle") != "running"
+        bands = summary.loss_bands(results, s.runs) if shown and results else []
+        if _same(bands, self.bands):
+            return
+        self.clear()
+        self.bands = bands
+        item = self.plot.getPlotItem()
+        for index, band in enumerate(bands):
+            colour = QColor(COLOURS[index % len(COLOURS)])
+            label = values_label(band.values)
+            label = label if len(label) <= LEGEND_CHARS else label[:LEGEND_CHARS - 1] + "…"
+            low = pg.PlotDataItem(band.epochs, band.low, pen=None)
+            high = pg.PlotDataItem(band.epochs, band.high, pen=None)
+            fill = pg.FillBetweenItem(low, high, brush=QColor(colour.red(), colour.green(), colour.blue(), BAND_ALPHA))
+            median = pg.PlotDataItem(band.epochs, band.median, pen=pg.mkPen(colour, width=2),
+                                     name=label if index < LEGEND_MOST else None)
+            for graphic in (low, high, fill, median):
+                item.addItem(graphic)
+            self.items += [low, high, fill, median]
+
+    def clear(self) -> None:
+        item = self.plot.getPlotItem()
+        for graphic in self.items:
+            item.removeItem(graphic)
+        self.items, self.bands = [], []
+
+    def curves(self) -> list:
+        """``[(values, epochs, median, low, high), ...]``: the bands as drawn (for automation)."""
+        return [(b.values, b.epochs, b.median, b.low, b.high) for b in self.bands]
+
+
+def _same(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(x.values == y.values and len(x.epochs) == len(y.epochs)
+                                    and np.array_equal(x.median, y.median, equal_nan=True)
+                                    for x, y in zip(a, b, strict=True))
