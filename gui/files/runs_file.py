@@ -25,6 +25,7 @@ from gui.model import points as custom
 from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, checked_field, finite_number
 from gui.model.history import History
 from gui.model.runs import RUN_SNAPSHOTS, Run, pick_snapshots, points_summary
+from gui.model.sweep import is_run_name
 from minidl import architecture
 
 KEY = "runs"
@@ -174,8 +175,10 @@ def _snapshots(who: str, epochs, params: torch.Tensor | None, size: int, last: i
 
 
 def _is_name(value) -> bool:
-    """A run's name: one to four capital letters (A, B, ..., Z, AA, ...)."""
-    return isinstance(value, str) and value.isalpha() and value.isupper() and len(value) <= 4
+    """A run's name: one to four capital letters (A, B, ..., Z, AA, ...), or a sweep's run's ("eta 0.01,
+    seed 2": printable text, :func:`gui.model.sweep.is_run_name`)."""
+    letters = isinstance(value, str) and value.isalpha() and value.isupper() and len(value) <= 4
+    return letters or is_run_name(value)
 
 
 def _whole(value) -> bool:

@@ -291,6 +291,12 @@ class RunBook:
         self.runs.append(run)
         return run
 
+    def keep(self, run: Run) -> None:
+        """Add a run made elsewhere under its own name (a sweep's, :mod:`gui.model.sweeper`)."""
+        if run.name in self.names():
+            raise ValueError(f"there is a run named {run.name} already")
+        self.runs.append(run)
+
     def _describe(self, run: Run, before: list[Run]) -> str:
         """What differs from its parent (if kept), else from the run before it in ``before``."""
         reference = next((r for r in before if r.name == run.parent), None) if run.parent else None
@@ -391,6 +397,9 @@ class RunBook:
 
 
 def _index_of(name: str) -> int:
+    """The index :func:`name_for` gives ``name`` (-1 for another name, a sweep's run's)."""
+    if not (name.isascii() and name.isalpha() and name.isupper()):
+        return -1
     index = 0
     for ch in name:
         index = index * 26 + (ord(ch) - ord("A") + 1)

@@ -56,6 +56,7 @@ from gui.model.history import History
 from gui.model.pace import Pace
 from gui.model.runs import Run, RunBook, stamp
 from gui.model.session_runs import RunRecorder
+from gui.model.sweeper import Sweeper
 from gui.model.timeline import Timeline, flatten
 from gui.model.units_wanted import UnitsWanted
 from gui.model.weights import ViewRequest, fresh_network, load_flat, model_from
@@ -141,6 +142,7 @@ class Session:
         self.run_book = RunBook()
         self.recorder = RunRecorder(self)
         self.hand_edits = HandEdits(self)
+        self.sweeper = Sweeper(self)  # session.sweep(...): gui/model/sweeper.py
         self.schedule: list | None = []
         self.current_run: Run | None = None
         self._fork_at: int | None = None
@@ -241,6 +243,7 @@ class Session:
                 optimizer_state: dict | None = None) -> None:
         """Stop any run and take ``experiment`` (and the weights, history and optimizer state of a file)."""
         self.stop()
+        self.sweeper.forget()
         self.experiment, self.path = experiment, path
         self.run_book.clear()
         self._new_data()
@@ -274,6 +277,9 @@ class Session:
         if self.running:
             if self.state == PAUSED:
                 self.resume()
+            return False
+        if self.sweeper.live:
+            self.events.emit("status", "A sweep is training: wait for it or stop it before Run.")
             return False
         problems = self.validate()
         if problems:
@@ -484,6 +490,30 @@ class Session:
         if self.run_book.undo_stamp > reset:
             return self.undo_delete_run()
         return self.undo_reset()
+
+    # -- sweeps (gui/model/sweep.py, gui/model/sweeper.py) ------------------------------------------
+    def sweep(self, grid: dict, seeds: int = 1) -> None:
+        """Train every combination of ``grid`` (one or two settings -> lists of values) ``seeds`` times, side
+        by side; returns at once (event ``sweep`` when it ends). ``ValueError`` with a sentence for a bad grid,
+        or while a run or a sweep is live."""
+        self.sweeper.start(grid, seeds)
+
+    @property
+    def sweep_state(self) -> str:
+        """``"idle"``, ``"running"`` or ``"finished"``."""
+        return self.sweeper.state
+
+    def sweep_results(self) -> list[dict]:
+        """One dict per variant, in grid order: ``{"values", "runs", "final"}`` (finished runs, in seed order)."""
+        return self.sweeper.results()
+
+    def sweep_definition(self) -> dict | None:
+        """``{"grid": ..., "seeds": n}`` of the sweep, or None."""
+        return self.sweeper.definition()
+
+    def stop_sweep(self) -> None:
+        """End the sweep: its finished runs stay, the unfinished ones are ended and left out."""
+        self.sweeper.stop()
 
     # -- a weight set by hand (gui/model/hand_edits.py) ------------------------------------------
     def set_weight(self, layer: int, out: int, in_: int, value: float) -> None:

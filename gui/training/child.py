@@ -165,6 +165,8 @@ class Child:
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the GUI's to handle
     commands, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+    if len(argv) > 2:  # a sweep's worker: one thread, one worker a core (gui/training/pool.py)
+        torch.set_num_threads(int(argv[2]))
     Child(commands, out).main()
     return 0
 

@@ -46,6 +46,8 @@ class TrainerConfig:
     # is noticed between them (a wide network's image takes seconds; Stop waits for the trainer).
     heavy: float = 2e8
     chunk: float = 5e7
+    # False: no boundary images at all (a sweep's runs: no view follows them, gui/training/pool.py).
+    frames: bool = True
 
     def stretch(self, gui_share: float) -> float:
         """How many times longer than planned the trainer waits between messages, for the GUI thread's

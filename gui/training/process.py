@@ -141,7 +141,8 @@ def job_spec(job: Job, run: int) -> dict:
 class TrainingProcess:
     """The child process and its two pipes; ``busy`` while one of the GUI's runs trains in it."""
 
-    def __init__(self):
+    def __init__(self, threads: int | None = None):
+        """``threads``: torch's intra-op threads over there (None: torch's default, one a core)."""
         command_read, command_write = os.pipe()
         message_read, message_write = os.pipe()
         # Both ways: a job (the grid and the data: 130 kB for the report's) goes into the pipe at once, even
@@ -157,7 +158,8 @@ class TrainingProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(command_read), str(message_write)],
+                [sys.executable, "-c", CHILD, str(command_read), str(message_write),
+                 *([] if threads is None else [str(threads)])],
                 pass_fds=(command_read, message_write), env=env, stdin=subprocess.DEVNULL)
         except BaseException:
             os.close(command_write)

@@ -287,6 +287,8 @@ class Trainer:
 
     def _image(self) -> np.ndarray | None:
         self._units = None  # a wide network's frames come without unit outputs
+        if not self.config.frames:
+            return None
         if self._chunk >= self.job.grid.shape[0]:
             with intra_op_threads(self._threads):
                 picture = self.imager()  # buffers kept from frame to frame: cheaper for small networks

@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import minidl
-from gui.files import experiment_file, points_csv, runs_file
+from gui.files import experiment_file, points_csv, runs_file, sweep_file
 from gui.model import experiment as exp
 from gui.qt.window import exports
 from gui.qt.window.exports_menu import ExportActions, counted
@@ -196,15 +196,17 @@ class FileActions:
         try:
             runs = runs_file.from_file(loaded.metadata, loaded.tensors)
             ticked = runs_file.ticked_in(loaded.metadata, [r.name for r in runs[0]]) if runs is not None else []
+            sweep = sweep_file.from_file(loaded.metadata, [r.name for r in runs[0]] if runs is not None else [])
             damaged = None
         except ValueError as error:
-            runs, damaged = None, str(error)
+            runs, sweep, damaged = None, None, str(error)
         self.window.classroom.close_lesson()
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path),
                                     optimizer_state=loaded.optimizer_state)
         if runs is not None:
             self.window.session.adopt_runs(*runs, ticked=ticked)
+            self.window.session.sweeper.adopt(sweep)
         if damaged:
             self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
                             "were left out; the experiment, its weights and its history opened. The file itself is "
@@ -242,6 +244,9 @@ class FileActions:
         if s.running:
             self.window.set_status("Stop the run to save.")
             return False
+        if s.sweeper.live:
+            self.window.set_status("A sweep is training: wait for it to end (or stop it) to save.")
+            return False
         model = s.model
         if model is None:
             self.show_error("Cannot save", "The network is not valid yet, so there is nothing to save: "
@@ -249,6 +254,7 @@ class FileActions:
             return False
         try:
             meta, tensors = runs_file.to_file(s.runs, s.current_run, s.schedule, s.run_book.ticked)
+            meta |= sweep_file.to_file(s.sweep_definition(), s.sweeper.kept_names())
             experiment_file.save(path, s.experiment, model, s.history, s.timeline, fresh_start=s.fresh_weights_needed,
                                  optimizer=s.optimizer, extra_metadata=meta, extra_tensors=tensors)
         except (OSError, ValueError) as error:

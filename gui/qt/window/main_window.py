@@ -43,6 +43,7 @@ from gui.qt.plots.plots import BoundaryPlot
 from gui.qt.runs import sweep_dialog
 from gui.qt.runs.runs_view import RunsPanel
 from gui.qt.runs.sweep_view import SweepView
+from gui.qt.sweep_runner import SweepPump
 from gui.qt.window import accessibility, wheel_guard
 from gui.qt.window import file_menu as files
 from gui.qt.window.background import Background
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.session = Session(experiment or files.report_experiment(), runner=worker.start, builder=self.builds.submit)
         # The training process takes over a second to start: once the window is up, not before it.
         QTimer.singleShot(PREWARM_MS, self, worker.prewarm)
+        self.sweep_pump = SweepPump(self.session, self)  # reads a sweep's workers (gui/qt/sweep_runner.py)
         self.confirm_discard = self._ask_to_save
         self.last_message = ""
         self.status_label = StatusLine(objectName="statusLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
@@ -361,6 +363,7 @@ class MainWindow(QMainWindow):
         window end: as it closes, or as the application quits with the window still open."""
         _open.discard(self)
         self.session.stop()
+        self.session.sweeper.close()  # its finished runs are kept; its workers end
         self.display.preview.wait()
         self.builds.wait()
         inside_docks.wait(self)

@@ -1,0 +1,203 @@
+"""A sweep's training processes (Qt-free): one worker a core, each a :class:`~gui.training.process.TrainingProcess`.
+
+The GUI's interactive runs share one training process (:func:`gui.training.process.shared`); a sweep trains
+its variants side by side in a :class:`Pool` of its own, as many workers as ``os.cpu_count()`` (at least
+one), each with one torch thread (one busy thread a core: a second one would only wait for its neighbour).
+Each worker is the same child as the shared process, running the same
+:class:`~gui.training.trainer.Trainer`, so a variant trains exactly as a lone Run does. The pool:
+
+- starts its workers when a sweep starts (importing torch takes over a second) and keeps them warm for the
+  next variants and the next sweep; :meth:`Pool.close` ends them;
+- is a session's runner (:meth:`Pool.runner`): a :class:`PoolRun` sends the job and the commands and gets
+  the trainer's messages, which the caller reads with :meth:`Pool.pump` (the window calls it from its
+  event loop, :mod:`gui.qt.sweep_runner`; a test calls it in a loop). Nothing here waits without a deadline;
+- keeps a run's weights at the end only: its job asks for no snapshot but the last epoch's (:func:`last_only`),
+  and its trainer draws no boundary images (``TrainerConfig.frames``): no view follows a sweep's run.
+
+A worker that dies (killed, out of memory) fails its run with a sentence; the pool starts another in its place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import os
+import select
+import time
+import traceback
+import weakref
+
+from gui.training.job import Job
+from gui.training.messages import Finished
+from gui.training.process import ALIVE, READY, Handback, TrainingProcess, job_spec, loads
+
+THREADS = 1  # torch's intra-op threads per worker
+# How long :meth:`PoolRun.wait` (no limit given) waits for a run's end before its worker is killed.
+WAIT_LIMIT_S = 6.0
+
+
+def last_only(epoch: int) -> bool:
+    """A sweep run's snapshot rule: none but the last epoch's (the trainer always sends that one)."""
+    return False
+
+
+def workers_wanted() -> int:
+    """As many workers as cores, at least one."""
+    return max(1, os.cpu_count() or 1)
+
+
+class PoolRun:
+    """One run on one worker, the runner protocol of :class:`gui.model.session.Session`: :meth:`command`,
+    :meth:`wait`, :meth:`close`."""
+
+    def __init__(self, pool: Pool, worker: TrainingProcess, job: Job, deliver, run: int):
+        self.pool, self.worker, self.job, self._deliver, self.run = pool, worker, job, deliver, run
+        self.finished = False
+        worker.busy, worker.runs = True, run
+        pool.live[worker] = self
+        if not worker.send(("job", job_spec(job, run))):
+            self.lost("could not be reached")
+
+    def command(self, name: str, *args) -> None:
+        if not self.finished:
+            self.worker.send(("cmd", self.run, name, args))
+
+    def receive(self, message) -> None:
+        """A message of this run (from :meth:`Pool.pump`): the hand-back goes into the job's model and optimizer."""
+        if self.finished:
+            return
+        if isinstance(message, Handback):
+            try:
+                message.apply(self.job.model, self.job.optimizer)
+            except Exception:  # weights that do not fit: the run cannot end well
+                self.lost("sent weights that do not fit", traceback.format_exc())
+            return
+        if isinstance(message, Finished):
+            self.finished = True
+        self._deliver(message)
+
+    def lost(self, what: str, details: str = "") -> None:
+        """The worker died or failed: it is killed, and the run fails with a sentence."""
+        if self.finished:
+            return
+        self.finished = True
+        self.pool.discard(self.worker)
+        epoch = self.job.first_epoch - 1
+        self._deliver(Finished("failed", f"The sweep's training process {what}; this run was lost.\n{details}", epoch))
+
+    def wait(self, milliseconds: int | None = None) -> bool:
+        """Read this run's messages until its Finished (at most ``milliseconds``; with no limit, at most
+        ``WAIT_LIMIT_S``, then its worker is killed and the run fails)."""
+        limit = time.monotonic() + (WAIT_LIMIT_S if milliseconds is None else milliseconds / 1000)
+        while not self.finished:
+            left = limit - time.monotonic()
+            if left <= 0:
+                if milliseconds is not None:
+                    return False
+                self.lost(f"did not end its run within {WAIT_LIMIT_S:g} s, so it was ended")
+                break
+            self.pool.pump(min(left, 0.05))
+        return True
+
+    def close(self) -> None:
+        """Forget the run once it has finished: its worker takes the next one."""
+        self.worker.busy = False
+        if self.pool.live.get(self.worker) is self:
+            del self.pool.live[self.worker]
+
+
+class Pool:
+    """The workers of the sweeps; see the module docstring."""
+
+    def __init__(self, size: int | None = None, threads: int = THREADS):
+        self.size, self.threads = size or workers_wanted(), threads
+        self.workers: list[TrainingProcess] = []
+        self.live: dict[TrainingProcess, PoolRun] = {}
+        _pools.add(self)
+
+    def start(self) -> None:
+        """Start the workers that are missing (a dead one is replaced), without waiting for them."""
+        for worker in [w for w in self.workers if not w.alive]:
+            self.discard(worker)
+        while len(self.workers) < self.size:
+            self.workers.append(TrainingProcess(self.threads))
+
+    def idle(self) -> int:
+        """Workers free for a run now."""
+        self.start()
+        return sum(1 for w in self.workers if not w.busy)
+
+    def runner(self, job: Job, deliver) -> PoolRun:
+        """A session's runner: ``job`` on a free worker (call only while :meth:`idle` says one is free)."""
+        worker = next(w for w in self.workers if not w.busy and w.alive)
+        job.snapshot_wanted = last_only
+        job.config = dataclasses.replace(job.config, frames=False)
+        return PoolRun(self, worker, job, deliver, worker.runs + 1)
+
+    def pump(self, timeout: float = 0.0) -> int:
+        """Read the workers' messages (waiting at most ``timeout`` seconds for the first), delivering each
+        to its run; a worker whose pipe ends fails its run. Returns the number of messages read."""
+        busy = list(self.live)
+        for worker in busy:
+            worker.commands.flush()
+        fds = {w.messages.fd: w for w in busy if not w.messages.closed}
+        if not fds:
+            return 0
+        try:
+            readable, _, _ = select.select(list(fds), [], [], max(0.0, timeout))
+        except (OSError, ValueError):  # a pipe closed meanwhile: its run is judged below
+            readable = list(fds)
+        count = 0
+        for fd in readable:
+            worker = fds[fd]
+            while (run := self.live.get(worker)) is not None and not run.finished:
+                try:
+                    data = worker.messages.take()
+                    if data is None:
+                        break
+                    number, message = loads(data)
+                except (EOFError, OSError):
+                    run.lost("ended unexpectedly (it was killed, or the machine ran out of memory)")
+                    break
+                except Exception:
+                    run.lost("sent a message that cannot be read", traceback.format_exc())
+                    break
+                count += 1
+                if number == run.run:
+                    run.receive(message)
+                elif message in (READY, ALIVE):
+                    worker.ready = True
+        return count
+
+    def discard(self, worker: TrainingProcess) -> None:
+        """Kill ``worker`` and forget it (a new one takes its place at the next :meth:`start`)."""
+        worker.kill()
+        if worker in self.workers:
+            self.workers.remove(worker)
+        self.live.pop(worker, None)
+
+    def kill_busy(self) -> None:
+        """Kill the workers that train a run (a sweep's Stop: their runs are not kept); the idle ones stay warm."""
+        for worker in list(self.live):
+            self.live[worker].finished = True
+            self.discard(worker)
+
+    def close(self, wait: bool = True) -> None:
+        """End every worker: the idle ones exit as their command pipe closes (``wait``: for that, a while,
+        then they are killed), the busy ones are killed."""
+        self.kill_busy()
+        for worker in self.workers:
+            worker.close(wait)
+        self.workers = []
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for pool in list(_pools):
+        pool.close(wait=False)
+
+
+# At exit the busy workers are killed and the idle ones' pipes close (they end on their own).
+atexit.register(_close_all)
