@@ -189,6 +189,7 @@ class Sweeper:
         """Another experiment replaces this one: no sweep (its runs went with the run book)."""
         self.stop()
         self.grid, self.seeds, self.names, self.state = None, 1, [], IDLE
+        self.session.events.emit("sweep")  # the views drop the sweep they showed
 
     def adopt(self, definition: dict | None) -> None:
         """A sweep read from a file (:mod:`gui.files.sweep_file`): its grid, seeds and runs by variant."""
@@ -198,3 +199,4 @@ class Sweeper:
         self.grid, self.seeds = definition["grid"], definition["seeds"]
         self.names = [list(names) for names in definition["runs"]]
         self.state = FINISHED
+        self.session.events.emit("sweep")  # the views show the file's sweep
