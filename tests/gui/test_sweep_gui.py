@@ -160,6 +160,7 @@ def test_one_setting_draws_a_point_per_value_and_a_click_ticks_its_runs(qtbot):
     view.table.cellClicked.emit(0, 2)  # a row too
     assert session.ticked == ["a1", "a2", "a3"]
     assert view.table.item(0, 1).text() == "2.0 % (1.0–3.0)"
+    assert view.table.item(0, 3).text() == "3 runs" and view.table.item(0, 3).toolTip() == "a1\na2\na3"
     with pytest.raises(ValueError, match="no variant 5"):
         view.tick(5)
 
@@ -205,8 +206,8 @@ def test_the_progress_bar_follows_the_sweep_and_stop_ends_it(qtbot):
 def test_a_run_name_from_a_file_is_shown_as_written(qtbot):
     results = [_result({"optimizer": "Adam"}, ["<b>bold</b>"], [1.0])]
     _, view = _view(qtbot, results)
-    assert view.table.item(0, 3).text() == "<b>bold</b>"
-    assert "&lt;b&gt;" in view.table.item(0, 3).toolTip()
+    assert view.table.item(0, 3).text() == "1 run"
+    assert "&lt;b&gt;bold&lt;/b&gt;" in view.table.item(0, 3).toolTip()  # the names in its tooltip, escaped
 
 
 # -- the dialog in the window ---------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_the_sweep_view_is_a_tab_of_the_side_panel(window):
 
 
 # -- a whole sweep ------------------------------------------------------------------------------------
-def test_a_sweep_from_the_dialog_draws_what_sweep_results_say(qtbot, window):
+def test_a_sweep_from_the_dialog_draws_what_sweep_results_say(qtbot, window, tmp_path):
     small_data(window, n_train=100, n_test=100, batch=20)
     window.session.edit(epochs=8)
     dialog = _dialog(window)
@@ -309,6 +310,16 @@ def test_a_sweep_from_the_dialog_draws_what_sweep_results_say(qtbot, window):
     assert len(bands[0][1]) == 8  # the epochs
     window.sweep_view.bands_check.setChecked(False)
     assert window.sweep_bands.curves() == []
+    window.sweep_view.bands_check.setChecked(True)
+    # A saved experiment shows its sweep again on open; New drops it.
+    path = tmp_path / "swept.minidl"
+    assert window.files.save_to(path) is not False
+    window.files.new()
+    assert window.sweep_view.cells() == [] and window.sweep_bands.curves() == []
+    assert "No sweep yet" in window.sweep_view.message.text()
+    assert window.files.open(path)
+    assert window.sweep_view.cells() == expected
+    assert [b[0] for b in window.sweep_bands.curves()] == [r["values"] for r in results]
 
 
 def _signal_of(window, event):

@@ -62,11 +62,16 @@ class SweepDialog(QDialog):
             edit.returnPressed.connect(self.start)
         self.param_combo.setToolTip("The setting the sweep varies")
         self.param2_combo.setToolTip("A second setting to vary with the first (a heatmap shows both), or (none)")
-        self.count_label = QLabel(objectName="sweepCountLabel", textFormat=Qt.TextFormat.PlainText)
+        for widget, name in ((self.param_combo, "Setting to sweep"), (self.values_edit, "Its values"),
+                             (self.param2_combo, "Second setting to sweep"), (self.values2_edit, "The second's values"),
+                             (self.seeds_spin, "Seeds per variant")):
+            widget.setAccessibleName(name)
+        self.count_label = QLabel(objectName="sweepCountLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.error_label = QLabel(objectName="sweepErrorLabel", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.error_label.setStyleSheet("color: #c92a2a;")
         self.run_button = QPushButton("Run sweep", objectName="sweepRunButton", default=True)
         self.run_button.setToolTip("Start the sweep: its runs train in parallel, the Sweep tab shows the progress")
+        self.run_button.setAccessibleName("Run the sweep")
         self.run_button.clicked.connect(self.start)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.run_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -122,10 +127,13 @@ class SweepDialog(QDialog):
         except ValueError:
             self.count_label.setText("")
             return
-        runs = self.seeds_spin.value()
+        seeds = self.seeds_spin.value()
+        runs = seeds
         for values in grid.values():
             runs *= len(values)
-        self.count_label.setText(f"{runs} run{'s' if runs != 1 else ''} in all")
+        parts = [f"{grids.SHORT[k]} {grids.format_values(v)}" for k, v in grid.items()]
+        parts.append(f"{seeds} seed{'s' if seeds != 1 else ''} each")
+        self.count_label.setText(f"{runs} run{'s' if runs != 1 else ''}: {'; '.join(parts)}")
 
     def _grid(self) -> dict:
         return grids.grid_from(self.setting(1), self.values_edit.text(), self.setting(2), self.values2_edit.text())

@@ -88,6 +88,13 @@ class SweepView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.cellClicked.connect(lambda row, _column: self.tick(row))
 
+        for widget, name in ((self.progress, "Sweep progress"), (self.stop_button, "Stop the sweep"),
+                             (self.plot, "Sweep plot: final test error against the values"),
+                             (self.bands_check, "Sweep bands on the loss plot")):
+            widget.setAccessibleName(name)
+        self.plot.setToolTip("Final test error of each variant: the median over its seeds, a bar from the least "
+                             "to the greatest (two settings: a heatmap, the median in each cell).\nClick a point or "
+                             "a cell to compare its runs.")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.progress, 1)
@@ -178,10 +185,11 @@ class SweepView(QWidget):
         for row, variant in enumerate(variants):
             texts = [format_value(variant.values.get(s)) for s in settings]
             texts += [spread_text(variant.spreads["test_error"]), spread_text(variant.spreads["train_error"]),
-                      ", ".join(variant.runs)]
+                      f"{len(variant.runs)} run{'s' if len(variant.runs) != 1 else ''}"]
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
-                item.setToolTip(tooltip(text))  # run names and values may come from a file
+                tip = "\n".join(variant.runs) if column == len(texts) - 1 else text
+                item.setToolTip(tooltip(tip))  # run names and values may come from a file
                 if column >= len(settings) and column < len(texts) - 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
