@@ -3,12 +3,16 @@
     python benchmarks/bench_gui.py            # about a minute on a 2-core machine
     python benchmarks/bench_gui.py --ratio    # only measure 1, in both modes (half a minute)
     python benchmarks/bench_gui.py --compare  # measure 1 only, with three runs ticked for comparison
+    python benchmarks/bench_gui.py --sweep    # measure 5 only (about a minute and a half on 2 cores)
 
 1. epochs/s of a run in the playground with live plots, the network view and the inspector visible,
    vs the same run headless in minidl (>= 0.8x); and the same with those two docks closed;
 2. event-loop latency during training: a 10 ms timer records how late it fires (p95 <= 50 ms);
 3. time from starting ``python -m gui`` to the window shown, in a subprocess (<= 3 s);
-4. resident memory after 20,000 epochs of the report's experiment vs after 1,000 (growth < 50 MB).
+4. resident memory after 20,000 epochs of the report's experiment vs after 1,000 (growth < 50 MB);
+5. (--sweep) a sweep of 8 runs of the report's experiment (4 etas x 2 seeds) vs the same 8 runs one
+   after the other with Run in the window (<= 0.7x on 2 cores): the first sweep starts its workers, the
+   second finds them warm.
 """
 
 from __future__ import annotations
@@ -152,6 +156,51 @@ def inside_views(window, visible: bool) -> None:
     QApplication.processEvents()
 
 
+SWEEP_ETAS = [5e-4, 1e-3, 2e-3, 4e-3]
+
+
+def sweep_seconds(app, window, loop: QEventLoop) -> float:
+    """Wall time of ``session.sweep`` over :data:`SWEEP_ETAS` x 2 seeds, from the call to its end."""
+    start = time.perf_counter()
+    window.session.sweep({"eta": SWEEP_ETAS}, seeds=2)
+    loop.exec()
+    assert window.session.sweep_state == "finished" and sum(len(r["runs"]) for r in window.session.sweep_results()) == 8
+    return time.perf_counter() - start
+
+
+def sequential_seconds(window) -> float:
+    """Wall time of the same 8 runs one after the other with Run in the window, each from fresh weights."""
+    s = window.session
+    start = time.perf_counter()
+    for seed in (0, 1):
+        for eta in SWEEP_ETAS:
+            s.edit(eta=eta, seed=seed)
+            s.reset()
+            train_in_window(window, 1000)
+    elapsed = time.perf_counter() - start
+    s.edit(eta=1e-3, seed=0)
+    s.reset()
+    return elapsed
+
+
+def sweep_ratio(app, window) -> list[tuple]:
+    """ABBA, so that a drift in the machine's load falls on both: Runs, the sweep starting its workers, the
+    sweep with its workers warm, Runs again."""
+    loop = QEventLoop()
+    window.session.events.connect("sweep", loop.quit)
+    first = sequential_seconds(window)
+    cold = sweep_seconds(app, window, loop)
+    warm = sweep_seconds(app, window, loop)
+    sequential = (first + sequential_seconds(window)) / 2
+    workers = window.session.sweeper.pool.size
+    note = (f"8 runs: Run one after the other {sequential:.1f} s (mean of 2), sweep {{}} s ({workers} workers{{}}), "
+            f"load {os.getloadavg()[0]:.1f}")
+    return [("sweep / sequential Runs, workers started", cold / sequential, "<= 0.7", cold / sequential <= 0.7,
+             note.format(f"{cold:.1f}", ", started by the sweep")),
+            ("sweep / sequential Runs, workers warm", warm / sequential, "<= 0.7", warm / sequential <= 0.7,
+             note.format(f"{warm:.1f}", ", warm"))]
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench_gui.ini"), QSettings.Format.IniFormat)
@@ -176,6 +225,10 @@ def main() -> int:
         window.session.compare([r.name for r in window.session.runs[:3]])
     inside_views(window, True)
     assert window.network_view.isVisible() and window.inspector.isVisible()
+    if "--sweep" in sys.argv[1:]:
+        results += sweep_ratio(app, window)
+        window.close()
+        return report(results)
     results.append(speed_ratio(window, experiment, "network view and inspector shown"
                                + (f", comparing runs {', '.join(window.session.run_book.ticked)}" if compare else "")))
     if compare or "--ratio" in sys.argv:

@@ -19,7 +19,7 @@ EVENTS = {
     "status": "(text): a sentence for the status bar",
     "seek": "(epoch or None): the timeline shows another epoch (None: the head)",
     "modified": "(bool): the experiment has unsaved changes, or not",
-    "sweep": "(): a sweep ended (finished or stopped); Session.sweep_results() has its runs",
+    "sweep": "(): a sweep ended (finished or stopped), came from a file or was forgotten (sweep_definition())",
     "sweep_progress": "(done, total, seconds left or None): a sweep's run ended (0 done: it started)",
     "runs": "(): a run was kept, ended, deleted or brought back, or the runs ticked for comparison changed",
 }

@@ -73,6 +73,13 @@ class Sweeper:
         return [n for names in self.names for n in names if n is not None]
 
     # -- a sweep's life --------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Start the workers ahead of a sweep (each takes over a second to import torch): the sweep dialog
+        calls this as it opens. They stay until the window closes."""
+        if self.pool is None:
+            self.pool = self.pool_factory()
+        self.pool.start()
+
     def start(self, grid, seeds: int = 1) -> None:
         """Start a sweep (returns at once); ``ValueError`` with a sentence when it cannot."""
         s = self.session
@@ -95,9 +102,7 @@ class Sweeper:
         self.names = [[None] * seeds for _ in grids.combinations(checked)]
         self._queue, self._live, self._lost = unique, [], []
         self._total, self._done, self._started = len(unique), 0, time.monotonic()
-        if self.pool is None:
-            self.pool = self.pool_factory()
-        self.pool.start()  # all workers at once: each takes over a second to import torch
+        self.prepare()  # all workers at once (warm ones are kept)
         self.state = RUNNING
         s._set_modified(True)
         s.events.emit("status", f"Sweep: training {self._total} runs, {self.pool.size} at a time…")
@@ -188,8 +193,10 @@ class Sweeper:
     def forget(self) -> None:
         """Another experiment replaces this one: no sweep (its runs went with the run book)."""
         self.stop()
+        had = self.grid is not None
         self.grid, self.seeds, self.names, self.state = None, 1, [], IDLE
-        self.session.events.emit("sweep")  # the views drop the sweep they showed
+        if had:
+            self.session.events.emit("sweep")
 
     def adopt(self, definition: dict | None) -> None:
         """A sweep read from a file (:mod:`gui.files.sweep_file`): its grid, seeds and runs by variant."""
@@ -199,4 +206,4 @@ class Sweeper:
         self.grid, self.seeds = definition["grid"], definition["seeds"]
         self.names = [list(names) for names in definition["runs"]]
         self.state = FINISHED
-        self.session.events.emit("sweep")  # the views show the file's sweep
+        self.session.events.emit("sweep")

@@ -24,6 +24,7 @@ from gui.training.job import Job
 from gui.training.messages import Finished
 from gui.training.process import ALIVE, READY, Handback, envelope, loads
 from gui.training.trainer import Trainer
+from minidl.plan import intra_op_threads
 
 
 class Out:
@@ -43,6 +44,7 @@ class Remote:
 
     def __init__(self, spec: dict, out: Out):
         self.run, self.out = spec["run"], out
+        self.threads = spec.get("threads")  # a sweep's run: torch's intra-op threads (None: the process's)
         optimizer = spec["optimizer"]
         model = model_from(spec["blocks"], spec["flat"], spec["loss"])
         self.control = RunControl.from_state(spec["control"], optimizer, spec["first_epoch"])
@@ -67,7 +69,8 @@ class Remote:
         self.out.send_bytes(envelope(self.run, message))
 
     def train(self) -> None:
-        Trainer(self.job, self.send).run()
+        with intra_op_threads(self.threads or torch.get_num_threads()):
+            Trainer(self.job, self.send).run()
 
     def fail(self, text: str) -> None:
         self.send(Finished("failed", text, self.job.first_epoch - 1))
@@ -165,8 +168,6 @@ class Child:
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the GUI's to handle
     commands, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
-    if len(argv) > 2:  # a sweep's worker: one thread, one worker a core (gui/training/pool.py)
-        torch.set_num_threads(int(argv[2]))
     Child(commands, out).main()
     return 0
 

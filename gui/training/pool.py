@@ -1,8 +1,9 @@
 """A sweep's training processes (Qt-free): one worker a core, each a :class:`~gui.training.process.TrainingProcess`.
 
 The GUI's interactive runs share one training process (:func:`gui.training.process.shared`); a sweep trains
-its variants side by side in a :class:`Pool` of its own, as many workers as ``os.cpu_count()`` (at least
-one), each with one torch thread (one busy thread a core: a second one would only wait for its neighbour).
+its variants side by side in a :class:`Pool`, as many workers as ``os.cpu_count()`` (at least one), each
+run with one torch thread (one busy thread a core: a second one would only wait for its neighbour). One of
+them is the GUI's training process where it is idle (it is warm already); the others are the pool's own.
 Each worker is the same child as the shared process, running the same
 :class:`~gui.training.trainer.Trainer`, so a variant trains exactly as a lone Run does. The pool:
 
@@ -27,6 +28,7 @@ import time
 import traceback
 import weakref
 
+from gui.training import process as training_process
 from gui.training.job import Job
 from gui.training.messages import Finished
 from gui.training.process import ALIVE, READY, Handback, TrainingProcess, job_spec, loads
@@ -34,6 +36,9 @@ from gui.training.process import ALIVE, READY, Handback, TrainingProcess, job_sp
 THREADS = 1  # torch's intra-op threads per worker
 # How long :meth:`PoolRun.wait` (no limit given) waits for a run's end before its worker is killed.
 WAIT_LIMIT_S = 6.0
+# A worker that leaves a question unanswered this long is lost (stopped, hung); one quiet for a quarter of
+# it is asked (a ping, which its reader thread answers at once, inside a long mini-batch too).
+LOST_AFTER_S = 5.0
 
 
 def last_only(epoch: int) -> bool:
@@ -42,8 +47,10 @@ def last_only(epoch: int) -> bool:
 
 
 def workers_wanted() -> int:
-    """As many workers as cores, at least one."""
-    return max(1, os.cpu_count() or 1)
+    """As many workers as cores, at least one: the cores this process may use where the system says
+    (``taskset``, a container's CPU set), else ``os.cpu_count()``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 class PoolRun:
@@ -53,10 +60,23 @@ class PoolRun:
     def __init__(self, pool: Pool, worker: TrainingProcess, job: Job, deliver, run: int):
         self.pool, self.worker, self.job, self._deliver, self.run = pool, worker, job, deliver, run
         self.finished = False
+        self.heard, self.asked = time.monotonic(), None  # the last word from the worker; an open question
         worker.busy, worker.runs = True, run
         pool.live[worker] = self
-        if not worker.send(("job", job_spec(job, run))):
+        self.asked = time.monotonic()
+        if not worker.send(("job", {**job_spec(job, run), "threads": pool.threads})):
             self.lost("could not be reached")
+
+    def judge(self, now: float) -> None:
+        """Ask a quiet worker whether it is alive; give up one that left a question unanswered too long
+        (not before it said its first word: it may still be importing torch)."""
+        if self.finished or not self.worker.ready:
+            return
+        if self.asked is not None and now - self.asked > LOST_AFTER_S:
+            self.lost(f"did not answer for {LOST_AFTER_S:g} s (stopped, hung or swapped out), so it was ended")
+        elif self.asked is None and now - self.heard > LOST_AFTER_S / 4:
+            self.asked = now
+            self.worker.send(("ping",))
 
     def command(self, name: str, *args) -> None:
         if not self.finished:
@@ -109,9 +129,11 @@ class PoolRun:
 class Pool:
     """The workers of the sweeps; see the module docstring."""
 
-    def __init__(self, size: int | None = None, threads: int = THREADS):
-        self.size, self.threads = size or workers_wanted(), threads
+    def __init__(self, size: int | None = None, threads: int = THREADS, borrow: bool = True):
+        """``borrow``: one of the ``size`` workers is the GUI's training process when it is idle (see :meth:`start`)."""
+        self.size, self.threads, self.borrow = size or workers_wanted(), threads, borrow
         self.workers: list[TrainingProcess] = []
+        self.borrowed: TrainingProcess | None = None
         self.live: dict[TrainingProcess, PoolRun] = {}
         _pools.add(self)
 
@@ -119,8 +141,15 @@ class Pool:
         """Start the workers that are missing (a dead one is replaced), without waiting for them."""
         for worker in [w for w in self.workers if not w.alive]:
             self.discard(worker)
+        if self.borrow and self.borrowed is None and len(self.workers) < self.size:
+            # The GUI's own training process is warm (started as the window opened) and idle while a sweep
+            # trains (Run waits for the sweep): it takes the first variant while the others start.
+            shared = training_process.shared(start=False)
+            if shared is not None and shared.alive and not shared.busy:
+                self.borrowed = shared
+                self.workers.append(shared)
         while len(self.workers) < self.size:
-            self.workers.append(TrainingProcess(self.threads))
+            self.workers.append(TrainingProcess())
 
     def idle(self) -> int:
         """Workers free for a run now."""
@@ -150,6 +179,7 @@ class Pool:
         count = 0
         for fd in readable:
             worker = fds[fd]
+            received = worker.messages.received
             while (run := self.live.get(worker)) is not None and not run.finished:
                 try:
                     data = worker.messages.take()
@@ -167,13 +197,20 @@ class Pool:
                     run.receive(message)
                 elif message in (READY, ALIVE):
                     worker.ready = True
+            if worker.messages.received != received and worker in self.live:  # a word: it is alive
+                self.live[worker].heard, self.live[worker].asked = time.monotonic(), None
+        now = time.monotonic()
+        for run in list(self.live.values()):
+            run.judge(now)
         return count
 
     def discard(self, worker: TrainingProcess) -> None:
         """Kill ``worker`` and forget it (a new one takes its place at the next :meth:`start`)."""
-        worker.kill()
+        worker.kill()  # the GUI's training process too: the next Run starts another (gui.training.process.shared)
         if worker in self.workers:
             self.workers.remove(worker)
+        if worker is self.borrowed:
+            self.borrowed = None
         self.live.pop(worker, None)
 
     def kill_busy(self) -> None:
@@ -187,8 +224,9 @@ class Pool:
         then they are killed), the busy ones are killed."""
         self.kill_busy()
         for worker in self.workers:
-            worker.close(wait)
-        self.workers = []
+            if worker is not self.borrowed:  # the GUI's training process is not the pool's to end
+                worker.close(wait)
+        self.workers, self.borrowed = [], None
 
 
 _pools: weakref.WeakSet[Pool] = weakref.WeakSet()

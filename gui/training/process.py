@@ -141,8 +141,7 @@ def job_spec(job: Job, run: int) -> dict:
 class TrainingProcess:
     """The child process and its two pipes; ``busy`` while one of the GUI's runs trains in it."""
 
-    def __init__(self, threads: int | None = None):
-        """``threads``: torch's intra-op threads over there (None: torch's default, one a core)."""
+    def __init__(self):
         command_read, command_write = os.pipe()
         message_read, message_write = os.pipe()
         # Both ways: a job (the grid and the data: 130 kB for the report's) goes into the pipe at once, even
@@ -158,8 +157,7 @@ class TrainingProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(command_read), str(message_write),
-                 *([] if threads is None else [str(threads)])],
+                [sys.executable, "-c", CHILD, str(command_read), str(message_write)],
                 pass_fds=(command_read, message_write), env=env, stdin=subprocess.DEVNULL)
         except BaseException:
             os.close(command_write)

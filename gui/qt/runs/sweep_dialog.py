@@ -202,10 +202,11 @@ def install(window) -> None:
 
 
 def open_dialog(window) -> SweepDialog:
-    """Show the sweep dialog (one per window, raised again if it is open)."""
+    """Show the sweep dialog (one per window, raised again if it is open) and start the sweep's workers."""
     if window.sweep_dialog is None:
         window.sweep_dialog = SweepDialog(window)
     dialog = window.sweep_dialog
+    window.session.sweeper.prepare()  # the workers import torch while the values are typed
     dialog.error_label.clear()
     dialog.show()
     dialog.raise_()

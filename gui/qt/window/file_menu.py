@@ -196,10 +196,14 @@ class FileActions:
         try:
             runs = runs_file.from_file(loaded.metadata, loaded.tensors)
             ticked = runs_file.ticked_in(loaded.metadata, [r.name for r in runs[0]]) if runs is not None else []
-            sweep = sweep_file.from_file(loaded.metadata, [r.name for r in runs[0]] if runs is not None else [])
             damaged = None
         except ValueError as error:
-            runs, sweep, damaged = None, None, str(error)
+            runs, damaged = None, str(error)
+        try:
+            sweep = sweep_file.from_file(loaded.metadata, [r.name for r in runs[0]] if runs is not None else [])
+            sweep_damaged = None
+        except ValueError as error:
+            sweep, sweep_damaged = None, str(error)
         self.window.classroom.close_lesson()
         self.window.session.replace(loaded.experiment, loaded.model, loaded.history, loaded.timeline,
                                     fresh_weights_needed=loaded.fresh_start, path=Path(path),
@@ -211,6 +215,10 @@ class FileActions:
             self.show_error("Runs left out", f"The runs kept in {Path(path).name} are damaged ({damaged}), so they "
                             "were left out; the experiment, its weights and its history opened. The file itself is "
                             "unchanged: use Save As to keep it while you go on.")
+            return True
+        if sweep_damaged:
+            self.show_error("Sweep left out", f"The sweep kept in {Path(path).name} is damaged ({sweep_damaged}), so "
+                            "it was left out; its runs, the experiment, its weights and its history opened.")
             return True
         note = " It had diverged: Run starts again from fresh weights." if loaded.fresh_start else ""
         self.window.set_status(f"Opened {Path(path).name}: {counted(loaded.history.epochs, 'epoch')} trained.{note}")
