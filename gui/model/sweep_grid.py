@@ -13,6 +13,7 @@ import math
 import re
 
 from gui.model.experiment import EPOCHS_MAX, ETA_RANGE, OPTIMIZERS, POINTS_RANGE, SEED_MAX, WIDTH_MAX
+from gui.model.sweep import LAYERS_MAX
 
 # The settings a sweep varies, in the dialog's order, with the words it shows for each.
 LABELS = {"eta": "Step size (eta)", "batch_size": "Batch size", "epochs": "Epochs",
@@ -22,7 +23,7 @@ SHORT = {"eta": "eta", "batch_size": "batch size", "epochs": "epochs", "width": 
          "optimizer": "optimizer", "seed": "seed"}
 # Whole-number settings and the values they allow.
 WHOLE = {"batch_size": (1, POINTS_RANGE[1]), "epochs": (1, EPOCHS_MAX), "width": (1, WIDTH_MAX),
-         "layers": (0, 32), "seed": (0, SEED_MAX)}
+         "layers": (0, LAYERS_MAX), "seed": (0, SEED_MAX)}
 MAX_VALUES = 20  # per setting: the session limits the runs in all (values x values x seeds)
 EXAMPLES = {"eta": "0.001, 0.003, 0.01 or 1e-4..1e-1 x4", "batch_size": "25, 100", "epochs": "100, 300",
             "width": "8, 25", "layers": "1, 2, 3", "optimizer": ", ".join(OPTIMIZERS), "seed": "0, 1, 2"}

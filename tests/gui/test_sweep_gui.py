@@ -308,6 +308,12 @@ def test_a_sweep_from_the_dialog_draws_what_sweep_results_say(qtbot, window, tmp
     bands = window.sweep_bands.curves()
     assert [b[0] for b in bands] == [r["values"] for r in results]
     assert len(bands[0][1]) == 8  # the epochs
+    window.log_check.setChecked(True)  # the fill follows the log scale, as its edges do
+    fill = window.sweep_bands.items[2]
+    rect = fill.boundingRect()
+    assert abs(rect.bottom() - np.log10(bands[0][4].max())) < 1e-3
+    assert abs(rect.top() - np.log10(bands[0][3].min())) < 1e-3
+    window.log_check.setChecked(False)
     window.sweep_view.bands_check.setChecked(False)
     assert window.sweep_bands.curves() == []
     window.sweep_view.bands_check.setChecked(True)
@@ -320,6 +326,10 @@ def test_a_sweep_from_the_dialog_draws_what_sweep_results_say(qtbot, window, tmp
     assert window.files.open(path)
     assert window.sweep_view.cells() == expected
     assert [b[0] for b in window.sweep_bands.curves()] == [r["values"] for r in results]
+    # A sweep's run deleted: its variant's point is of the runs left.
+    gone, kept = results[0]["runs"]
+    window.session.delete_run(gone)
+    assert window.sweep_view.cells()[0] == (results[0]["values"], window.session.run_book[kept].final["test_error"])
 
 
 def _signal_of(window, event):

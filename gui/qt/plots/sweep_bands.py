@@ -3,7 +3,8 @@ from the least to the greatest (pyqtgraph's FillBetweenItem), coloured along a c
 while the sweep view's ``sweepBandsCheck`` is on. The numbers come from gui/model/sweep_summary.py (``loss_bands``).
 
 Drawn when the sweep ends (or its runs change), never per epoch: the bands cost a live run nothing.
-The band's two edges are PlotDataItems, so they follow the loss plot's log scale as its curves do.
+The band's two edges are PlotDataItems, so they follow the loss plot's log scale as its curves do; the
+fill between them does not, so the window draws the bands afresh when the scale changes (:meth:`redraw`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class SweepBands:
         session.events.connect("runs", self.refresh)
         check.toggled.connect(lambda _on: self.refresh())
 
+    def redraw(self) -> None:
+        """Draw the bands afresh: a fill keeps the path its edges had (the loss plot's log scale changes them)."""
+        self.clear()
+        self.refresh()
+
     def refresh(self, *_) -> None:
         s = self.session
         results = s.sweep_results() if hasattr(s, "sweep_results") else []
@@ -51,11 +57,13 @@ class SweepBands:
             # Invisible edges, not pen=None: a PlotDataItem without a pen keeps no path for the fill to follow.
             low = pg.PlotDataItem(band.epochs, band.low, pen=EDGE)
             high = pg.PlotDataItem(band.epochs, band.high, pen=EDGE)
+            item.addItem(low)
+            item.addItem(high)  # in the plot before the fill reads their paths: in its log scale, if on
             fill = pg.FillBetweenItem(low, high, brush=QColor(colour.red(), colour.green(), colour.blue(), BAND_ALPHA))
             median = pg.PlotDataItem(band.epochs, band.median, pen=pg.mkPen(colour, width=2),
                                      name=label if index < LEGEND_MOST else None)
-            for graphic in (low, high, fill, median):
-                item.addItem(graphic)
+            item.addItem(fill)
+            item.addItem(median)
             self.items += [low, high, fill, median]
 
     def clear(self) -> None:

@@ -199,6 +199,7 @@ def install(window) -> None:
     window.sweep_action = action
     window.sweep_dialog = None
     window.sweep_bands = SweepBands(window.session, window.loss_plot, window.sweep_view.bands_check)
+    window.log_check.toggled.connect(lambda _on: window.sweep_bands.redraw())  # after the plot's own scale
 
 
 def open_dialog(window) -> SweepDialog:

@@ -121,6 +121,7 @@ class SweepView(QWidget):
         events = session.events
         events.connect("sweep_progress", self._progress)
         events.connect("sweep", self.refresh)
+        events.connect("runs", self.refresh)  # a sweep's run deleted, or brought back
         self.refresh()
 
     # -- the automation interface ----------------------------------------------------------
@@ -142,17 +143,19 @@ class SweepView(QWidget):
     def refresh(self, *_) -> None:
         """Everything again from the session: the results, the message, the progress row."""
         s = self.session
-        self.results = list(s.sweep_results()) if hasattr(s, "sweep_results") else []
+        results = list(s.sweep_results()) if hasattr(s, "sweep_results") else []
         running = getattr(s, "sweep_state", "idle") == "running"
         self.progress_row.setVisible(running)
         if running:
             self.message.setText(RUNNING)
         else:
-            dims = min(2, len(summary.settings_of(self.results)))
-            self.message.setText(HINT.get(dims, EMPTY) if self.results else EMPTY)
-        self.plot.select(None)
-        self.plot.show_results(self.results)
-        self._fill_table()
+            dims = min(2, len(summary.settings_of(results)))
+            self.message.setText(HINT.get(dims, EMPTY) if results else EMPTY)
+        if results != self.results or not results:  # a run kept, deleted or back: else the marks stay
+            self.results = results
+            self.plot.select(None)
+            self.plot.show_results(results)
+            self._fill_table()
 
     def started(self, total: int) -> None:
         """A sweep of ``total`` runs began (the dialog says so; the first progress follows its first run)."""
