@@ -102,7 +102,11 @@ class Sweeper:
         self.names = [[None] * seeds for _ in grids.combinations(checked)]
         self._queue, self._live, self._lost = unique, [], []
         self._total, self._done, self._started = len(unique), 0, time.monotonic()
-        self.prepare()  # all workers at once (warm ones are kept)
+        try:
+            self.prepare()  # all workers at once (warm ones are kept)
+        except OSError as error:
+            raise ValueError(f"No training process can start for the sweep ({error.strerror or error}): close "
+                             "other programs and try again.") from None
         self.state = RUNNING
         s._set_modified(True)
         s.events.emit("status", f"Sweep: training {self._total} runs, {self.pool.size} at a time…")
@@ -119,7 +123,7 @@ class Sweeper:
     def _fill(self) -> None:
         from gui.model.session import Session  # the session module composes this one
 
-        while self.live and self._queue and self.pool.idle():
+        while self.live and self._queue and self._idle():
             variant = self._queue.pop(0)
             alone = Session(variant.experiment, runner=self.pool.runner)
             alone.trainer_config = QUIET
@@ -129,6 +133,17 @@ class Sweeper:
                 self._ended(variant, alone, "failed", "it could not start")
         if self.live and not self._queue and not self._live:
             self._end(FINISHED)
+
+    def _idle(self) -> int:
+        """Free workers (dead ones replaced); 0, with the sweep ended, where no process can start."""
+        try:
+            return self.pool.idle()
+        except OSError as error:  # too many processes, no memory: the runs that finished stay
+            self.session.events.emit("status", f"Sweep: no training process can start ({error.strerror or error}).")
+            self._queue = []
+            if not self._live:
+                self._end(FINISHED, stopped=True)
+            return 0
 
     def _ended(self, variant, alone, reason: str, text: str) -> None:
         """A variant's run ended: a result joins the run book; a failed one is reported."""

@@ -275,3 +275,23 @@ def test_a_damaged_sweep_section_is_said_and_the_runs_open(window, tmp_path):
     assert window.files.last_error[0] == "Sweep left out"
     assert "names a run it does not hold" in window.files.last_error[1]
     assert [r.name for r in s.runs] == ["A"] and s.sweep_definition() is None
+
+
+def test_a_sweep_where_no_process_can_start_says_so(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    s = Session(Experiment(**SMALL))
+    s.sweeper.pool = Pool(1, borrow=False)
+    said, ended = [], []
+    s.events.connect("status", said.append)
+    s.events.connect("sweep", lambda: ended.append(s.sweep_state))
+    s.sweep({"eta": [0.01, 0.02]})
+    monkeypatch.setattr(s.sweeper.pool, "idle", refuse)  # from the second variant on
+    drive(s)
+    assert ended == ["finished"] and [r["runs"] for r in s.sweep_results()] == [["eta 0.01"], []]
+    assert "no training process can start (Resource temporarily unavailable)" in " ".join(said)
+    s.sweeper.close()
+    monkeypatch.setattr("gui.training.pool.TrainingProcess", refuse)
+    with pytest.raises(ValueError, match="No training process can start"):
+        Session(Experiment(**SMALL)).sweep({"eta": [0.01]})
