@@ -159,8 +159,10 @@ def test_one_setting_draws_a_point_per_value_and_a_click_ticks_its_runs(qtbot):
     assert view.plot.selected == 1
     view.table.cellClicked.emit(0, 2)  # a row too
     assert session.ticked == ["a1", "a2", "a3"]
-    assert view.table.item(0, 1).text() == "2.0 % (1.0–3.0)"
-    assert view.table.item(0, 3).text() == "3 runs" and view.table.item(0, 3).toolTip() == "a1\na2\na3"
+    assert view.table.item(0, 1).text() == "2.0 (1.0–3.0)"
+    assert view.table.item(0, 3).text() == "3 runs"
+    assert view.table.item(0, 3).toolTip() == ("eta 0.001\ntest error %: 2.0 (1.0–3.0)\ntrain error %: 1.0 (1.0–1.0)\n"
+                                               "runs: a1, a2, a3")
     with pytest.raises(ValueError, match="no variant 5"):
         view.tick(5)
 
@@ -201,6 +203,19 @@ def test_the_progress_bar_follows_the_sweep_and_stop_ends_it(qtbot):
     session.sweep_state = "finished"
     session.events.emit("sweep")
     assert not view.progress_row.isVisible()
+
+
+def test_the_table_fits_a_narrow_panel_and_the_axis_labels_do_not_collide(qtbot):
+    session, view = _view(qtbot, RESULTS_1D)
+    view.resize(260, 700)
+    qtbot.waitUntil(lambda: view.table.isColumnHidden(3))  # the runs' count goes first
+    table = view.table
+    shown = [c for c in range(table.columnCount()) if not table.isColumnHidden(c)]
+    assert 0 in shown and 1 in shown  # the value and the test error always show
+    assert sum(table.columnWidth(c) for c in shown[:-1]) <= table.viewport().width()
+    from gui.qt.runs.sweep_plot import ticks
+    labels = ticks([0, 1, 2], [1e-4, 1.2e-4, 1e-2], pixels=40, width=lambda text: 8 * len(text))[0]
+    assert [text for _, text in labels] == ["1e-4", "0.01"]  # 1.2e-4 would run into 1e-4
 
 
 def test_a_run_name_from_a_file_is_shown_as_written(qtbot):

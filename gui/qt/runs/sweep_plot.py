@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen
 
 from gui.model import sweep_summary as summary
 from gui.model.sweep_grid import SHORT, format_value
@@ -24,6 +24,7 @@ POINT = "#1f5fa8"
 PICKED = "#e8590c"
 MISSING = (200, 200, 200, 255)  # a cell without a number (its runs failed or were stopped)
 MAX_TICKS = 8  # values labelled on an axis; past it every second (third, ...) one
+TICK_GAP = 8  # pixels between two labels of an axis
 CELL_FONT = 1.15  # a cell's number, larger than the axes' labels: it is what the heatmap says
 LOG_SPAN = 10  # a count's values spanning this factor or more get a log axis
 
@@ -41,10 +42,31 @@ def positions(setting: str, values: list) -> tuple[np.ndarray, bool]:
     return (np.log10(xs) if log else xs), log
 
 
-def ticks(xs, values) -> list:
-    """One tick a value (every k-th value's past :data:`MAX_TICKS`), labelled as the dialog writes it."""
+def tick_label(value) -> str:
+    """A value on an axis: as the dialog writes it, small numbers short (``4.6e-4`` for 0.000464)."""
+    if isinstance(value, float) and 0 < abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return format_value(value)
+
+
+def ticks(xs, values, pixels: float | None = None, width=None) -> list:
+    """One tick a value, labelled (:func:`tick_label`). Past :data:`MAX_TICKS` values, every k-th; with the axis's
+    ``pixels`` per unit of x and a ``width(text)`` in pixels, a label that would run into the one before is left
+    out (the points keep their place; the table names every value)."""
     every = max(1, math.ceil(len(values) / MAX_TICKS))
-    return [[(float(x), format_value(v)) for i, (x, v) in enumerate(zip(xs, values, strict=True)) if i % every == 0]]
+    out, last = [], None  # (right edge in pixels) of the last label kept
+    for i, (x, v) in enumerate(zip(xs, values, strict=True)):
+        text = tick_label(v)
+        if i % every:
+            continue
+        if pixels is not None and width is not None:
+            left = float(x) * pixels - width(text) / 2
+            if last is not None and left < last + TICK_GAP:
+                continue
+            last = left + width(text)
+        out.append((float(x), text))
+    return [out]
 
 
 class _Cells(pg.ImageItem):
@@ -88,6 +110,7 @@ class SweepPlot(pg.PlotWidget):
         self._order: list[int] = []  # the scatter's points -> variant index
         self.dims = 0
         self.selected: int | None = None
+        self._axes: dict = {}  # axis name -> (positions, values) it labels
 
     # -- drawing ---------------------------------------------------------------------
     def show_results(self, results) -> None:
@@ -96,7 +119,7 @@ class SweepPlot(pg.PlotWidget):
         for graphic in (self.bars, self.points, self.image, self.frame, *self.texts):
             if graphic.scene() is not None:
                 item.removeItem(graphic)
-        self.texts, self._where, self._order = [], {}, []
+        self.texts, self._where, self._order, self._axes = [], {}, [], {}
         self._cells = summary.cells(results)
         settings = summary.settings_of(results)
         self.dims = len(settings)
@@ -105,6 +128,29 @@ class SweepPlot(pg.PlotWidget):
         elif self.dims == 2:
             self._draw_heatmap(results, settings[:2])
         self._draw_selected()
+        self._label_axes()
+
+    def _label_axes(self) -> None:
+        """The value labels of the axes, as many as their length holds (again at each resize)."""
+        item = self.getPlotItem()
+        box = item.getViewBox()
+        (x0, x1), (y0, y1) = box.viewRange()
+        size = box.size()
+        for name, span, length in (("bottom", x1 - x0, size.width()), ("left", y1 - y0, size.height())):
+            data = self._axes.get(name)
+            if data is None:
+                continue
+            axis = item.getAxis(name)
+            metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
+            # Along the left axis the labels stack: each takes a line of text, not its width.
+            width = metrics.horizontalAdvance if name == "bottom" else (lambda _text, m=metrics: m.height())
+            pixels = length / span if span > 0 and length > 0 else None
+            axis.setTicks(ticks(*data, pixels=pixels, width=width))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if getattr(self, "_axes", None):  # not while pyqtgraph builds the widget
+            self._label_axes()
 
     def _draw_line(self, results, setting: str) -> None:
         item = self.getPlotItem()
@@ -122,7 +168,7 @@ class SweepPlot(pg.PlotWidget):
         self.points.setData(x=x, y=median, data=known)
         item.addItem(self.bars)
         item.addItem(self.points)
-        item.getAxis("bottom").setTicks(ticks(xs, values))
+        self._axes = {"bottom": (list(xs), values), "left": None}
         item.getAxis("left").setTicks(None)
         item.setLabel("bottom", f"{SHORT.get(setting, setting)}{' (log scale)' if log else ''}")
         item.setLabel("left", "test error %")
@@ -159,8 +205,7 @@ class SweepPlot(pg.PlotWidget):
             text.setPos(column, row)
             item.addItem(text)
             self.texts.append(text)
-        item.getAxis("bottom").setTicks(ticks(range(len(xs)), xs))
-        item.getAxis("left").setTicks(ticks(range(len(ys)), ys))
+        self._axes = {"bottom": (list(range(len(xs))), xs), "left": (list(range(len(ys))), ys)}
         item.setLabel("bottom", SHORT.get(first, first))
         item.setLabel("left", SHORT.get(second, second))
         item.getViewBox().setRange(xRange=(-0.5, len(xs) - 0.5), yRange=(-0.5, len(ys) - 0.5), padding=0)

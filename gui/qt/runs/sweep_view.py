@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from gui.model import sweep_summary as summary
 from gui.model.plain_text import tooltip
-from gui.model.sweep_grid import SHORT, format_value
+from gui.model.sweep_grid import SHORT, format_value, values_label
 from gui.qt.runs.sweep_plot import SweepPlot
 
 EMPTY = ("No sweep yet. Run › Sweep… (Ctrl+F5) trains every combination of one or two settings' values, "
@@ -58,6 +57,31 @@ def spread_text(spread: summary.Spread, unit: str = " %", digits: str = ".1f") -
     return text
 
 
+class SweepTable(QTableWidget):
+    """The results table, its columns fitted to its width: where they do not fit (a 1024-pixel screen), the
+    runs' count and then the train error are hidden (each row's tooltip keeps every number)."""
+
+    optional: list[int] = []
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        count = self.columnCount()
+        wanted = {j: max(self.sizeHintForColumn(j), header.sectionSizeHint(j)) for j in range(count)}
+        shown = list(range(count))
+        for j in self.optional:
+            if sum(wanted[k] for k in shown) <= self.viewport().width():
+                break
+            shown.remove(j)
+        for j in range(count):
+            self.setColumnHidden(j, j not in shown)
+            if j in shown:
+                self.setColumnWidth(j, wanted[j])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_columns()
+
+
 class SweepView(QWidget):
     """See the module docstring. ``cells()`` returns what the plot draws; ``tick(index)`` does what a click
     on variant ``index`` does."""
@@ -77,7 +101,7 @@ class SweepView(QWidget):
         self.bands_check = QCheckBox("Median and range on the loss plot", objectName="sweepBandsCheck", checked=True)
         self.bands_check.setToolTip("Draw each variant's median train loss over its seeds on the loss plot, "
                                     "with a band from the least to the greatest")
-        self.table = QTableWidget(0, 0, objectName="sweepTable")
+        self.table = SweepTable(0, 0, objectName="sweepTable")
         self.table.setAccessibleName("Sweep results")
         self.table.setToolTip("Each variant's final errors over its seeds: the median, and in brackets the least "
                               "and the greatest.\nClick a row to compare its runs.")
@@ -86,6 +110,8 @@ class SweepView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.cellClicked.connect(lambda row, _column: self.tick(row))
 
         for widget, name in ((self.progress, "Sweep progress"), (self.stop_button, "Stop the sweep"),
@@ -179,7 +205,7 @@ class SweepView(QWidget):
 
     def _fill_table(self) -> None:
         settings = summary.settings_of(self.results)
-        headers = [SHORT.get(s, s) for s in settings] + ["Test error", "Train error", "Runs"]
+        headers = [SHORT.get(s, s) for s in settings] + ["Test error %", "Train error %", "Runs"]
         self.table.clear()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -187,16 +213,15 @@ class SweepView(QWidget):
         self.table.setRowCount(len(variants))
         for row, variant in enumerate(variants):
             texts = [format_value(variant.values.get(s)) for s in settings]
-            texts += [spread_text(variant.spreads["test_error"]), spread_text(variant.spreads["train_error"]),
-                      f"{len(variant.runs)} run{'s' if len(variant.runs) != 1 else ''}"]
+            test, train = (spread_text(variant.spreads[m], unit="") for m in ("test_error", "train_error"))
+            texts += [test, train, f"{len(variant.runs)} run{'s' if len(variant.runs) != 1 else ''}"]
+            tip = (f"{values_label(variant.values)}\ntest error %: {test}\ntrain error %: {train}\nruns: "
+                   + ", ".join(variant.runs))
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
-                tip = "\n".join(variant.runs) if column == len(texts) - 1 else text
                 item.setToolTip(tooltip(tip))  # run names and values may come from a file
                 if column >= len(settings) and column < len(texts) - 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        if headers:
-            header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.optional = [len(headers) - 1, len(headers) - 2]  # the runs' count, then the train error
+        self.table.fit_columns()
