@@ -610,6 +610,9 @@ class Session:
 
     def resume_from(self, epoch: int) -> bool:
         """Branch: drop the history after the snapshot at or before ``epoch`` and train on from it."""
+        if self.sweeper.live:
+            self.events.emit("status", "A sweep is training: wait for it or stop it before branching.")
+            return False
         self.stop()
         if self.timeline is None or self._model is None:
             self.events.emit("status", "There is no run to resume from yet.")

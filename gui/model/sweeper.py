@@ -17,7 +17,6 @@ import dataclasses
 import time
 
 from gui.model import sweep as grids
-from gui.model.runs import setting_changes, settings_of
 from gui.training.job import TrainerConfig
 from gui.training.pool import Pool
 
@@ -134,6 +133,11 @@ class Sweeper:
         if self.live and not self._queue and not self._live:
             self._end(FINISHED)
 
+    def _words(self) -> str:
+        """A sweep's run's words in the runs table (its name says its values): ``"sweep of eta x width, 2 seeds"``."""
+        settings = " x ".join(grids.LABELS.get(k, k) for k in self.grid)
+        return f"sweep of {settings}" + (f", {self.seeds} seeds" if self.seeds > 1 else "")
+
     def _idle(self) -> int:
         """Free workers (dead ones replaced); 0, with the sweep ended, where no process can start."""
         try:
@@ -156,7 +160,7 @@ class Sweeper:
             last = max(run.snapshots, default=None)
             run.snapshots = {} if last is None else {last: run.snapshots[last]}
             run.trimmed = False
-            run.diff = ", ".join(["sweep"] + setting_changes(settings_of(s.experiment), run.settings))
+            run.diff = self._words()
             s.run_book.keep(run)
             self.names[variant.index][variant.repeat] = variant.name
             self._in_grid_order()

@@ -15,7 +15,10 @@ Each worker is the same child as the shared process, running the same
 - keeps a run's weights at the end only: its job asks for no snapshot but the last epoch's (:func:`last_only`),
   and its trainer draws no boundary images (``TrainerConfig.frames``): no view follows a sweep's run.
 
-A worker that dies (killed, out of memory) fails its run with a sentence; the pool starts another in its place.
+One torch thread changes no number: ``minidl.plan.threads_for`` gives a small network one thread alone too, and
+a sweep's run of a network whose products take two threads alone is still equal to it bit for bit
+(tests/gui/test_sweep_model.py). A worker that dies (killed, out of memory) or leaves a question unanswered
+for ``LOST_AFTER_S`` (stopped, hung) fails its run with a sentence; the pool starts another in its place.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import atexit
 import dataclasses
 import os
 import select
+import sys
 import time
 import traceback
 import weakref
@@ -94,7 +98,10 @@ class PoolRun:
             return
         if isinstance(message, Finished):
             self.finished = True
-        self._deliver(message)
+        try:
+            self._deliver(message)
+        except Exception:  # a view's error: reported as a queued signal's would be, and the sweep goes on
+            sys.excepthook(*sys.exc_info())
 
     def lost(self, what: str, details: str = "") -> None:
         """The worker died or failed: it is killed, and the run fails with a sentence."""

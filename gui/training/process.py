@@ -19,8 +19,9 @@ What crosses, both ways through two pipes (:func:`dumps` pickles tensors as nump
   that reads them, however long its mini-batch: the GUI judges it alive by its answers, not by its
   progress (:class:`gui.qt.runner.ProcessRun`).
 
-One process serves the GUI's runs one after the other (:func:`shared`); it is started ahead of
-time (spawning it and importing torch takes over a second) and ends when its command pipe closes.
+One process serves the GUI's runs one after the other (:func:`shared`; a sweep's pool, :mod:`gui.training.pool`,
+borrows it while it is idle); it is started ahead of time (spawning it and importing torch takes over a
+second) and ends when its command pipe closes.
 The GUI's ends of the pipes never wait for it (:mod:`gui.training.pipes`): a process that stops answering is
 killed, never waited for without a deadline.
 The Qt side (reading the pipe from the event loop) is :class:`gui.qt.runner.ProcessRun`.

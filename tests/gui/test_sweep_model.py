@@ -98,7 +98,7 @@ def test_a_sweep_keeps_one_run_per_variant_with_its_results_in_grid_order(pool):
     assert s.sweep_state == "running"
     with pytest.raises(ValueError, match="sweep is training"):
         s.sweep({"eta": [0.1]})
-    assert not s.run()  # no Run beside a sweep
+    assert not s.run() and not s.fork()  # no Run beside a sweep
     drive(s)
     assert ended == ["finished"]
     assert [p[:2] for p in progress] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
@@ -112,6 +112,7 @@ def test_a_sweep_keeps_one_run_per_variant_with_its_results_in_grid_order(pool):
     assert [r.name for r in s.runs] == [n for r in results for n in r["runs"]]
     run = s.run_book["eta 0.01, seed 1"]
     assert run.epochs == 50 and list(run.snapshots) == [50] and run.settings["seed"] == 1
+    assert run.diff == "sweep of eta, 2 seeds" and run.settings["eta"] == 0.01 and run.state == "completed"
     assert s.snapshot_bytes() <= snapshot_budget.budget()
     assert s.compare(["eta 0.001, seed 0", "eta 0.01, seed 0"]) == ["eta 0.001, seed 0", "eta 0.01, seed 0"]
     s.sweep({"eta": [0.01]}, seeds=2)  # the same values again: new names
@@ -232,11 +233,16 @@ def test_a_saved_sweep_opens_again_with_its_runs(window, qtbot, tmp_path):
     assert s.run_book["eta 0.01, width 8"].snapshots.keys() == {50}
 
 
-def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no_process(window, qtbot):
+def test_closing_the_window_during_a_sweep_keeps_the_finished_runs_and_leaves_no_process(window, qtbot, tmp_path):
+    from gui.files import experiment_file
+
     s = window.session
     s.edit(**SMALL)
     s.sweep({"epochs": [5, 3000, 4000]})
     qtbot.waitUntil(lambda: s.sweep_results()[0]["runs"] == ["epochs 5"], timeout=60_000)
+    assert window.files.save_to(tmp_path / "during.minidl")  # what finished so far; the sweep goes on
+    saved = sweep_file.from_file(experiment_file.load(tmp_path / "during.minidl").metadata, ["epochs 5"])
+    assert saved["runs"] == [["epochs 5"], [None], [None]] and s.sweep_state == "running"
     pool = s.sweeper.pool
     ended = [w.popen for w in pool.workers if w is not pool.borrowed] + [w.popen for w in pool.live]
     window.close()

@@ -252,9 +252,6 @@ class FileActions:
         if s.running:
             self.window.set_status("Stop the run to save.")
             return False
-        if s.sweeper.live:
-            self.window.set_status("A sweep is training: wait for it to end (or stop it) to save.")
-            return False
         model = s.model
         if model is None:
             self.show_error("Cannot save", "The network is not valid yet, so there is nothing to save: "
