@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 from gui_helpers import WAIT_MS, small_data
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QWidget
 
@@ -255,6 +256,17 @@ def test_the_dialog_has_its_names_and_refuses_bad_text_with_a_sentence(window):
     assert error.textFormat() == error.textFormat().PlainText
     assert dialog.isVisible() and edit.text() == "0.01, fast"  # it stays, with the text as typed
     assert window.session.sweep_state == "idle"
+
+
+def test_enter_in_the_values_runs_the_sweep_once(window, qtbot, monkeypatch):
+    calls = []
+    monkeypatch.setattr(window.session, "sweep", lambda grid, seeds=1: calls.append((grid, seeds)))
+    dialog = _dialog(window)
+    dialog.values_edit.setText("0.001, 0.01")
+    dialog.values_edit.setFocus()
+    qtbot.keyClick(dialog.values_edit, Qt.Key.Key_Return)
+    assert calls == [({"eta": [0.001, 0.01]}, 1)]
+    assert not dialog.isVisible()
 
 
 def test_the_sessions_refusal_is_shown_in_the_dialog(window):

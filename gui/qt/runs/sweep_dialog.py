@@ -16,8 +16,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -59,7 +59,6 @@ class SweepDialog(QDialog):
             edit.setToolTip("Values separated by commas (0.001, 0.003, 0.01), or a log range: first..last x count "
                             "(1e-4..1e-1 x4: 4 values evenly spaced on a log scale, both ends included)")
             edit.textEdited.connect(lambda _text: self._count())
-            edit.returnPressed.connect(self.start)
         self.param_combo.setToolTip("The setting the sweep varies")
         self.param2_combo.setToolTip("A second setting to vary with the first (a heatmap shows both), or (none)")
         for widget, name in ((self.param_combo, "Setting to sweep"), (self.values_edit, "Its values"),
@@ -73,9 +72,14 @@ class SweepDialog(QDialog):
         self.run_button.setToolTip("Start the sweep: its runs train in parallel, the Sweep tab shows the progress")
         self.run_button.setAccessibleName("Run the sweep")
         self.run_button.clicked.connect(self.start)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.addButton(self.run_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.reject)
+        # Plain buttons, not a QDialogButtonBox: it makes its Close the default, and Enter in a field closed the dialog.
+        close = QPushButton("Close", objectName="sweepCloseButton", autoDefault=False)
+        close.setToolTip("Close the dialog; its fields are kept for the next time (Esc)")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(close)
 
         form = QFormLayout()
         form.addRow("Setting", self.param_combo)
@@ -88,7 +92,7 @@ class SweepDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.count_label)
         layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        layout.addLayout(buttons)
         self.param_combo.currentIndexChanged.connect(lambda _i: self._setting_changed(self.param_combo,
                                                                                       self.values_edit))
         self.param2_combo.currentIndexChanged.connect(lambda _i: self._setting_changed(self.param2_combo,
