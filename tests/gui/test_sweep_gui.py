@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 from gui_helpers import WAIT_MS, small_data
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QWidget
 
@@ -183,6 +183,19 @@ def test_two_settings_draw_a_heatmap_with_the_number_in_each_cell(qtbot):
                                                                        for j in (0, 1, 2))
     view.plot._cell_clicked(1, 2)  # eta 0.01, width 25
     assert session.ticked == ["r12"]
+
+    class Click:  # what pyqtgraph hands the picture: the position in its pixels (one a cell)
+        def button(self):
+            return Qt.MouseButton.LeftButton
+
+        def pos(self):
+            return QPointF(0.2, 1.7)  # the cell of eta 0.001 (column 0), width 8 (row 1)
+
+        def accept(self):
+            self.accepted = True
+
+    view.plot.image.mouseClickEvent(Click())
+    assert session.ticked == ["r01"]
     assert view.table.columnCount() == 5  # eta, width, test error, train error, runs
 
 
@@ -309,6 +322,22 @@ def test_the_sweep_view_is_a_tab_of_the_side_panel(window):
     assert action.objectName() == "showSweepAction" and action.shortcut().toString() == "Ctrl+6"
     action.trigger()
     assert inside_docks.shown_view(window) is window.sweep_dock
+
+
+def test_stop_in_the_view_ends_a_live_sweep_and_keeps_its_finished_runs(qtbot, window):
+    small_data(window, n_train=100, n_test=100, batch=20)
+    done = []
+    window.session.events.connect("sweep_progress", lambda d, *_: done.append(d))
+    window.session.sweep({"epochs": [5, 3000, 4000]})  # the first ends long before the others
+    progress_row = window.sweep_view.progress_row
+    assert progress_row.isVisibleTo(window.sweep_view)
+    qtbot.waitUntil(lambda: done and done[-1] >= 1, timeout=WAIT_MS * 4)
+    window.findChild(QPushButton, "sweepStopButton").click()
+    assert window.session.sweep_state == "finished"
+    assert not progress_row.isVisibleTo(window.sweep_view)
+    results = window.session.sweep_results()
+    assert [len(r["runs"]) for r in results] == [1, 0, 0]
+    assert len(window.sweep_view.cells()) == len(results)
 
 
 # -- a whole sweep ------------------------------------------------------------------------------------
