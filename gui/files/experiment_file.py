@@ -12,7 +12,7 @@ import torch
 
 import minidl
 from gui.model import points as custom
-from gui.model.experiment import IN_FEATURES, Experiment
+from gui.model.experiment import Experiment
 from gui.model.history import History
 from gui.model.timeline import Timeline
 from minidl import architecture, io
@@ -81,10 +81,11 @@ def load(path) -> Loaded:
         raise ValueError(f"{name} is damaged: {error}") from None
     if architecture.describe(model) != experiment.blocks:
         raise ValueError(f"{name} is damaged: its weights do not match its blocks")
-    k = experiment.num_classes
-    if (model.in_features, model.out_features) != (IN_FEATURES, k):
+    n, k = experiment.in_features, experiment.out_features
+    if (model.in_features, model.out_features) != (n, k):
+        outputs = "1 output (a regression)" if experiment.task == "regression" else f"{k} outputs (one per class)"
         raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
-                         f"its data needs {IN_FEATURES} inputs and {k} outputs (one per class)")
+                         f"its data needs {n} inputs (one per input feature) and {outputs}")
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
     model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32

@@ -22,7 +22,7 @@ import torch
 from gui.files.experiment_file import points_from_table, read_history
 from gui.files.script import checked_edits
 from gui.model import points as custom
-from gui.model.experiment import IN_FEATURES, POINTS_RANGE, Experiment, checked_field, finite_number
+from gui.model.experiment import POINTS_RANGE, Experiment, checked_field, finite_number
 from gui.model.history import History
 from gui.model.runs import RUN_SNAPSHOTS, Run, pick_snapshots, points_summary
 from gui.model.sweep import is_run_name
@@ -121,7 +121,7 @@ def _run(i: int, item, tensors: dict) -> Run:
     except ValueError as error:
         raise ValueError(f"{who}'s settings are damaged: {error}") from None
     history = _history(who, i, tensors)
-    size = architecture.check(checked.blocks, IN_FEATURES)
+    size = architecture.check(checked.blocks, max(1, checked.in_features))
     trimmed = item.get("trimmed", False)  # absent from files written before runs said so
     if not isinstance(trimmed, bool):
         raise ValueError(f"{who}'s note that it kept fewer snapshots must be true or false, got {trimmed!r:.20}")

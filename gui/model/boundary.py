@@ -1,4 +1,8 @@
-"""The decision-boundary image: the model's output over a grid of the input plane (Qt-free)."""
+"""The decision-boundary image: the model's output over a grid of the input plane (Qt-free).
+
+A regression's picture is the predicted value itself: over the plane's grid, or for a 1-D input
+(Sine) along a line of :data:`CURVE_POINTS` values of x (the network's curve).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import torch
 from minidl.checks import unchecked
 
 RESOLUTION = 100  # grid points a side: smooth enough on a projector, 10,000 points a frame
+CURVE_POINTS = 240  # points along a 1-D input's curve: smooth on a projector (not a square: see inside.unit_images)
 
 
 def grid(extent: tuple[float, float, float, float], resolution: int = RESOLUTION) -> torch.Tensor:
@@ -17,6 +22,17 @@ def grid(extent: tuple[float, float, float, float], resolution: int = RESOLUTION
     ys = torch.linspace(y0, y1, resolution)
     gx, gy = torch.meshgrid(xs, ys, indexing="ij")
     return torch.stack((gx.reshape(-1), gy.reshape(-1)), 1)
+
+
+def line(extent: tuple[float, float, float, float], count: int = CURVE_POINTS) -> torch.Tensor:
+    """Points ``(count, 1)`` from ``x0`` to ``x1`` of ``extent``, increasing: a 1-D input's "grid"."""
+    return torch.linspace(extent[0], extent[1], count)[:, None]
+
+
+def inputs_grid(data, extent: tuple[float, float, float, float]) -> torch.Tensor:
+    """The network's inputs over ``extent``: the features (``data.inputs``) of the plane's grid, or of
+    the line of x values for a 1-D dataset."""
+    return data.inputs(grid(extent) if data.dims == 2 else line(extent))
 
 
 def image(model, points: torch.Tensor, resolution: int = RESOLUTION) -> np.ndarray:
@@ -71,7 +87,13 @@ class Imager(KeptPass):
 def difference(output: torch.Tensor, resolution: int) -> np.ndarray:
     """Two classes: class-1 minus class-0 score, ``(resolution, resolution)``. K > 2 classes:
     ``(resolution, resolution, 2)``, the winning class (the argmax) and its margin over the
-    runner-up (how sure the network is), which the plot shades the class colour by."""
+    runner-up (how sure the network is), which the plot shades the class colour by. One output (a
+    regression): the predicted value, ``(resolution, resolution)`` over a grid, or ``(points,)``
+    along a 1-D input's line."""
+    if output.shape[1] == 1:
+        values = output[:, 0]
+        square = values.numel() == resolution * resolution
+        return (values.reshape(resolution, resolution) if square else values).cpu().numpy()
     if output.shape[1] == 2:
         return (output[:, 1] - output[:, 0]).reshape(resolution, resolution).cpu().numpy()
     top, index = output.topk(2, dim=1)

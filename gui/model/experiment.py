@@ -18,10 +18,10 @@ import minidl
 from gui.model import points as custom
 from gui.model.data import Data
 from minidl import architecture
-from minidl.data import DATASETS, class_range, one_hot, split
+from minidl.data import DATASETS, FEATURES, REGRESSION, TASKS, class_range, input_width, one_hot, split
 from minidl.schedules import Cosine, StepDecay
 
-IN_FEATURES = 2
+IN_FEATURES = 2  # the points' coordinates, x1 and x2: the inputs of the default features
 ETA_RANGE = (1e-6, 10.0)
 EPOCHS_MAX = 1_000_000
 POINTS_RANGE = (10, 100_000)
@@ -31,7 +31,12 @@ WIDTH_MAX = architecture.MAX_WIDTH  # one limit for the widgets, the files and m
 # Losses, optimizers, schedules and your own points. Older files lack these
 # fields and load with the defaults, which are the settings every run had then.
 CUSTOM = "Custom"  # the dataset of drawn or imported points (experiment.points)
-DATASET_NAMES = (*DATASETS, CUSTOM)
+CLASSIFICATION_NAMES = (*DATASETS, CUSTOM)
+REGRESSION_NAMES = tuple(REGRESSION)
+DATASET_NAMES = (*CLASSIFICATION_NAMES, *REGRESSION_NAMES)
+PROBLEMS = {"classification": CLASSIFICATION_NAMES, "regression": REGRESSION_NAMES}  # task -> its datasets
+FEATURE_NAMES = tuple(FEATURES)  # the checkable input features, in the playground's order
+PLAIN_FEATURES = ["x1", "x2"]
 LOSSES = {"MSE": minidl.MSE, "Cross-entropy": minidl.CrossEntropy}
 OPTIMIZERS = ("SGD", "SGD + momentum", "Adam")
 SCHEDULES = ("Constant", "Step decay", "Cosine")
@@ -69,6 +74,30 @@ class Experiment:
     classes: int = 2  # asked of datasets that draw 2 to 5 classes (Blobs: 3 at least); see num_classes
     points: list = field(default_factory=list)  # the Custom dataset: [x1, x2, label, split] (gui/model/points.py)
     test_ratio: float = 0.3  # of the Custom points without a fixed split
+    features: list = field(default_factory=lambda: list(PLAIN_FEATURES))  # the inputs (minidl.data.features)
+
+    @property
+    def task(self) -> str:
+        """``"classification"`` or ``"regression"``: what the dataset asks (your own points are classes)."""
+        return TASKS.get(self.dataset, "classification")
+
+    @property
+    def input_names(self) -> list[str]:
+        """The features the network reads, in :data:`FEATURE_NAMES` order: the chosen ones that the data
+        has coordinates for (a 1-D dataset such as Sine has no x2, so its x2 features are left out)."""
+        width = input_width(self.dataset) if self.dataset in TASKS else IN_FEATURES
+        chosen = [name for name in FEATURE_NAMES if name in self.features]
+        return [name for name in chosen if max(FEATURES[name][0]) < width]
+
+    @property
+    def in_features(self) -> int:
+        """The width of the network's input: one per feature it reads."""
+        return len(self.input_names)
+
+    @property
+    def out_features(self) -> int:
+        """The width of the network's output: one per class, or one value for a regression."""
+        return 1 if self.task == "regression" else self.num_classes
 
     @property
     def num_classes(self) -> int:
@@ -89,21 +118,25 @@ class Experiment:
     def validate(self) -> list[str]:
         """Sentences that say what stops a run and how to fix it; empty when all is well."""
         problems = []
-        k = self.num_classes
+        k = self.out_features
         linears = [b for b in self.blocks if b.get("type") == "Linear"]
         if not self.blocks:
-            problems.append(f"The network is empty: add a Linear block of width {k} (one output per class).")
+            one = "one output: the predicted value" if self.task == "regression" else "one output per class"
+            problems.append(f"The network is empty: add a Linear block of width {k} ({one}).")
         elif not linears:
             problems.append("The network has no Linear block, so it has nothing to learn: add one.")
+        elif linears[-1].get("width") != k and self.task == "regression":
+            problems.append(f"The last Linear block has {linears[-1].get('width')} outputs, but a regression "
+                            "predicts one value: set the last Linear's width to 1.")
         elif linears[-1].get("width") != k:
             problems.append(f"The last Linear block has {linears[-1].get('width')} outputs, but the data has "
                             f"{k} classes: set the last Linear's width to {k}.")
-        problems += self._loss_problems()
+        problems += self._loss_problems() + self._feature_problems()
         if self.dataset == CUSTOM:
             problems += custom.problems(self.points, self.test_ratio)
         if linears:
             try:
-                architecture.check(self.blocks, IN_FEATURES)
+                architecture.check(self.blocks, max(1, self.in_features))
             except ValueError as error:
                 problems.append(f"The network cannot be built: {error}.")
         if not ETA_RANGE[0] <= self.eta <= ETA_RANGE[1]:
@@ -114,7 +147,17 @@ class Experiment:
             problems.append(f"The number of epochs must lie between 1 and {EPOCHS_MAX:,}.")
         return problems
 
+    def _feature_problems(self) -> list[str]:
+        if not self.features:
+            return ["No input feature is on: tick at least one (x1 and x2 are the coordinates)."]
+        if not self.input_names:
+            return [f"The {self.dataset} dataset has one coordinate, x1, but only x2 features are on: tick x1, "
+                    "x1² or sin(x1)."]
+        return []
+
     def _loss_problems(self) -> list[str]:
+        if self.task == "regression" and self.loss != "MSE":
+            return [f"A regression learns with the MSE loss ({self.loss} needs classes): choose MSE."]
         last = max((i for i, b in enumerate(self.blocks) if b.get("type") == "Linear"), default=None)
         after = [b.get("type") for b in self.blocks[last + 1:]] if last is not None else []
         if self.loss == "Cross-entropy" and after:
@@ -147,7 +190,7 @@ class Experiment:
 
     def build_model(self) -> minidl.Sequential:
         """A fresh network: the same seed always draws the same initial weights."""
-        model = architecture.build(self.blocks, IN_FEATURES, generator=torch.Generator().manual_seed(self.seed))
+        model = architecture.build(self.blocks, self.in_features, generator=torch.Generator().manual_seed(self.seed))
         model.setLoss(self.make_loss())
         return model
 
@@ -173,6 +216,10 @@ class Experiment:
         return None
 
     def make_data(self) -> Data:
+        """The run's points, drawn from the seed, and the network's inputs: their features."""
+        if self.task == "regression":
+            P_train, y_train, P_test, y_test = split(self.dataset, self.n_train, self.n_test, self.seed, self.noise)
+            return Data.from_points(P_train, None, y_train, P_test, None, y_test, "regression", self.input_names)
         k = self.num_classes
         if self.dataset == CUSTOM:
             X_train, labels_train, X_test, labels_test = custom.split(self.points, self.test_ratio, self.seed)
@@ -180,7 +227,8 @@ class Experiment:
             extra = {"classes": k} if class_range(self.dataset)[0] != class_range(self.dataset)[1] else {}
             X_train, labels_train, X_test, labels_test = split(self.dataset, self.n_train, self.n_test,
                                                                self.seed, self.noise, **extra)
-        return Data(X_train, labels_train, one_hot(labels_train, k), X_test, labels_test, one_hot(labels_test, k))
+        return Data.from_points(X_train, labels_train, one_hot(labels_train, k), X_test, labels_test,
+                                one_hot(labels_test, k), "classification", self.input_names)
 
     # -- JSON ----------------------------------------------------------------------
     def to_json(self) -> str:
@@ -203,7 +251,7 @@ class Experiment:
                 raise ValueError(f"the experiment settings lack {f.name!r}")
             values[f.name] = checked_field(f.name, raw[f.name])
         experiment = cls(**values)
-        architecture.check(experiment.blocks, IN_FEATURES)  # refuses absurd sizes before anything is built
+        architecture.check(experiment.blocks, max(1, experiment.in_features))  # refuses absurd sizes early
         return experiment
 
 
@@ -239,6 +287,12 @@ def checked_field(name: str, value):
         return value
     if name == "points":
         return custom.check_points(value)
+    if name == "features":
+        if (not isinstance(value, list) or not all(isinstance(v, str) and v in FEATURES for v in value)
+                or len(set(value)) != len(value)):
+            raise ValueError(f"the experiment's features must be a list of distinct names from "
+                             f"{', '.join(FEATURE_NAMES)}, got {value!r:.60}")
+        return list(value)
     limits = {"momentum": (0.0, MOMENTUM_MAX, float), "weight_decay": (0.0, WEIGHT_DECAY_MAX, float),
               "l1": (0.0, L1_MAX, float),
               "classes": (2, 5, int), "test_ratio": (*TEST_RATIO_RANGE, float),

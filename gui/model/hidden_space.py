@@ -103,8 +103,11 @@ def mapped(blocks: list[dict], parameters: list[torch.Tensor] | torch.Tensor, X:
 
 
 def compute(blocks: list[dict], flat: torch.Tensor, X: torch.Tensor, extent: tuple[float, float, float, float],
-            layer: int, epoch: int) -> Mapped:
-    """The points and the grid lines of the input plane ``extent`` in Linear layer ``layer``'s space."""
+            layer: int, epoch: int, inputs=None) -> Mapped:
+    """The points (the network's inputs ``X``) and the grid lines of the input plane ``extent`` in Linear
+    layer ``layer``'s space; ``inputs`` turns points of the plane into the network's inputs (their
+    features, :meth:`gui.model.data.Data.inputs`; None: the points themselves)."""
     grid = grid_lines(extent).to(flat.dtype)
-    lines = mapped(blocks, flat, grid.reshape(-1, 2), layer).reshape(grid.shape)
+    plane = grid.reshape(-1, 2)
+    lines = mapped(blocks, flat, plane if inputs is None else inputs(plane), layer).reshape(*grid.shape[:2], -1)
     return Mapped(epoch, layer, mapped(blocks, flat, X, layer), lines)

@@ -114,6 +114,14 @@ def unit_view(request) -> tuple[int, np.ndarray]:
     return request.epoch, unit_images(outputs, columns(request.blocks), side)
 
 
+def _pictures(values: torch.Tensor, resolution: int, step: int) -> torch.Tensor:
+    """``(x, y, n)`` over a square grid of ``resolution`` a side, every ``step``-th point; for a 1-D
+    input's line (rows that are not ``resolution`` squared) ``(x, n)``, every ``step``-th point."""
+    if values.shape[0] == resolution * resolution:
+        return values.unflatten(0, (resolution, resolution))[::step, ::step]
+    return values[::step]
+
+
 def outputs_of(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
     """Every module's output for ``X``, from a private network with ``parameters``."""
     return module_outputs(model_from(blocks, flatten(parameters)), X)
@@ -122,19 +130,20 @@ def outputs_of(blocks: list[dict], parameters: list[torch.Tensor], X: torch.Tens
 def unit_images(outputs: list[torch.Tensor], cols: list[Column], resolution: int, step: int = 1) -> np.ndarray:
     """The sent units' outputs over a ``resolution``-square grid (:func:`gui.model.boundary.grid`, row-major
     in x), stacked column after column (input excluded), at every ``step``-th grid point a side: shape
-    ``(units, r, r)`` with ``r = ceil(resolution / step)``, indexed ``[unit, x, y]`` like the boundary image."""
+    ``(units, r, r)`` with ``r = ceil(resolution / step)``, indexed ``[unit, x, y]`` like the boundary image.
+    Over a 1-D input's line: ``(units, points)``, each unit's curve against x."""
     # One contiguous (x, y, units) copy, handed out as a strided (units, x, y) view: copying rows
     # is several times cheaper than transposing (the worker does this at the image rate).
-    parts = [outputs[c.module][:, :sent_units(c)].unflatten(0, (resolution, resolution))[::step, ::step]
-             for c in cols if c.module is not None]
-    return torch.cat(parts, 2).to(torch.float32).cpu().numpy().transpose(2, 0, 1)
+    parts = [_pictures(outputs[c.module][:, :sent_units(c)], resolution, step) for c in cols if c.module is not None]
+    stacked = torch.cat(parts, -1).to(torch.float32).cpu().numpy()
+    return stacked.transpose(2, 0, 1) if stacked.ndim == 3 else stacked.T
 
 
 def input_images(grid: torch.Tensor, resolution: int, step: int = 1) -> np.ndarray:
-    """The input column's two "units", x1 and x2 over the grid (every ``step``-th point a side):
-    shape ``(2, r, r)`` like :func:`unit_images`."""
-    points = grid.unflatten(0, (resolution, resolution))[::step, ::step]
-    return points.to(torch.float32).cpu().numpy().transpose(2, 0, 1)
+    """The input column's "units", each input feature over the grid of inputs (every ``step``-th
+    point a side): shape ``(features, r, r)`` like :func:`unit_images`."""
+    points = _pictures(grid, resolution, step).to(torch.float32).cpu().numpy()
+    return points.transpose(2, 0, 1) if points.ndim == 3 else points.T
 
 
 def unit_offsets(cols: list[Column]) -> list[int]:

@@ -10,9 +10,10 @@ A lesson file is JSON::
                             {"expect": "test_error_above", "value": 20, "epoch": 300}]}]}
 
 A scene's ``experiment`` holds the fields of an experiment file's settings (blocks, dataset,
-noise, n_train, n_test, eta, batch_size, epochs, seed); those it leaves out take the report's
-values. ``expect`` (optional) says what the class should see: one expectation or a list of them,
-one for each sentence of the note that can be checked (the kinds: :mod:`gui.model.expectations`).
+noise, n_train, n_test, eta, batch_size, epochs, seed, and the others such as ``features``, the
+input features); those it leaves out take the report's values. ``expect`` (optional) says what
+the class should see: one expectation or a list of them, one for each sentence of the note that
+can be checked (the kinds: :mod:`gui.model.expectations`).
 :func:`check` trains the scene headless through :func:`minidl.fit` and says which hold. Every
 problem of a file is a ``ValueError`` whose sentence names the scene and the problem.
 """

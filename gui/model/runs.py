@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from gui.model import features
 from gui.model import points as custom
 from gui.model.experiment import Experiment
 from gui.model.history import History
@@ -149,6 +150,12 @@ def points_change(old, new) -> str | None:
     return f"{new['count']} points ({'split differs' if content else 'others'})"
 
 
+def feature_changes(old: list[str], new: list[str]) -> list[str]:
+    """``["+ x₁²", "- sin x₂"]``: the input features ticked and unticked from ``old`` to ``new``."""
+    return ([f"+ {features.label(name)}" for name in new if name not in old]
+            + [f"- {features.label(name)}" for name in old if name not in new])
+
+
 def setting_changes(old: dict, new: dict) -> list[str]:
     """``["eta 0.01 (was 0.001)", "+ Linear 25"]``: every field of ``new`` that differs from ``old``."""
     words = []
@@ -161,6 +168,8 @@ def setting_changes(old: dict, new: dict) -> list[str]:
                 words.append(change)
         elif key == "blocks":
             words += block_changes(old[key], value)
+        elif key == "features" and isinstance(value, list) and isinstance(old[key], list):
+            words += feature_changes(old[key], value)
         else:
             words.append(f"{LABELS.get(key, key.replace('_', ' '))} {_fmt(value)} (was {_fmt(old[key])})")
     return words

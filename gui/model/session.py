@@ -13,9 +13,9 @@ The run rules:
 - **Stop** ends the run; the weights go back to the end of the last whole epoch, so they always
   match the history. **Reset** draws the initial weights again from the seed; it can be undone.
 - A change of data or seed draws new data *and* new weights (reseeding); a change of the
-  blocks draws new weights; eta reaches a live run at the start of its next epoch (recorded in
-  :attr:`Session.schedule`, so that an exported script replays it); batch size and epochs apply
-  at the next Run.
+  blocks, or of the input features (the first Linear's width follows them), draws new weights;
+  eta reaches a live run at the start of its next epoch (recorded in :attr:`Session.schedule`, so
+  that an exported script replays it); batch size and epochs apply at the next Run.
 - A weight or a bias set by hand (:meth:`Session.set_weight`, :meth:`Session.set_bias`) is made at once
   while idle (undoable), and by a live run at the start of its next epoch, like eta
   (:class:`gui.model.hand_edits.HandEdits`); the schedule records it before that epoch.
@@ -222,6 +222,10 @@ class Session:
             self._new_data()
             self._discard_run(f"New data from seed {self.experiment.seed}, and new initial weights"
                               + (f": the {trained} trained epochs were discarded" if trained else ""))
+        elif "features" in changes:  # the same points, other inputs: the first Linear's width follows
+            self._new_data()
+            self._discard_run(f"The inputs changed: new initial weights from seed {self.experiment.seed}"
+                              + (f"; the {trained} trained epochs were discarded" if trained else ""))
         elif "blocks" in changes or "loss" in changes:
             self._discard_run(f"The network changed: new initial weights from seed {self.experiment.seed}"
                               + (f"; the {trained} trained epochs were discarded" if trained else ""))
@@ -703,7 +707,7 @@ class Session:
     def _new_data(self) -> None:
         self.data = self.experiment.make_data()
         self.extent = self.data.extent()
-        self.grid = boundary.grid(self.extent)
+        self.grid = boundary.inputs_grid(self.data, self.extent)  # what the network reads over the plane
 
     def _new_model(self) -> None:
         """Fresh weights from the seed (none while the stack is invalid); clears history and timeline."""

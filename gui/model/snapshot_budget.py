@@ -26,7 +26,7 @@ from collections.abc import Iterable
 import torch
 
 from gui.model import timeline as timeline_module
-from gui.model.experiment import IN_FEATURES
+from gui.model.experiment import Experiment
 from minidl import architecture
 
 
@@ -97,7 +97,7 @@ def run_sentence(run) -> str:
     """:func:`run_note` as a sentence that says why and what it changes ("" for any other run)."""
     if not run_note(run):
         return ""
-    size = 4 * architecture.check(run.settings["blocks"], IN_FEATURES)
+    size = 4 * architecture.check(run.settings["blocks"], in_features(run.settings))
     count, last = len(run.snapshots), max(run.snapshots, default=0)
     kept = ("keeps no weight snapshots" if not count else f"keeps the weights of epoch {last:,} only" if count == 1
             else f"keeps the weights of {count} epochs only (the last: {last:,})")
@@ -105,3 +105,9 @@ def run_sentence(run) -> str:
     return (f"Run {run.name} {kept}: every weight snapshot of the runs and the timeline shares "
             f"{budget() / 2**20:,.0f} MB of memory, and one of this network takes {size / 2**20:,.1f} MB. "
             f"The compare view {where}; export as Python still replays the run.")
+
+
+def in_features(settings: dict) -> int:
+    """The input width of a run's network, from its settings (the dataset and the input features)."""
+    names = settings.get("features", Experiment().features)
+    return max(1, Experiment(dataset=settings.get("dataset", "Disc"), features=list(names)).in_features)

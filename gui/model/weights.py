@@ -41,8 +41,9 @@ def compute_view(request: ViewRequest) -> tuple[np.ndarray | None, Metrics]:
 
 
 def model_from(blocks: list, flat: torch.Tensor, loss: str = "MSE") -> minidl.Sequential:
-    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot), with ``loss``."""
-    model = architecture.build(blocks, 2, dtype=flat.dtype)
+    """A network of ``blocks`` holding the parameters in ``flat`` (a timeline snapshot), with ``loss``.
+    Its input width is what the number of parameters leaves for the first Linear (:func:`input_width`)."""
+    model = architecture.build(blocks, input_width(blocks, flat.numel()), dtype=flat.dtype)
     load_flat(model, flat)
     model.setLoss(LOSSES[loss]())
     return model
@@ -52,6 +53,18 @@ def fresh_network(experiment: Experiment) -> tuple[minidl.Sequential, torch.Tens
     """The experiment's initial network and a flat copy of its weights (any thread may call it)."""
     model = experiment.build_model()
     return model, flatten(model.parameters())
+
+
+def input_width(blocks: list, count: int) -> int:
+    """The input width of a stack of ``blocks`` with ``count`` parameters in all: the first Linear of
+    width w1 holds ``n * w1 + w1`` of them, the rest a fixed number (a count that fits no width: 2,
+    and building the network says what is wrong)."""
+    widths = [int(b["width"]) for b in blocks if b.get("type") == "Linear"]
+    if not widths:
+        return 2
+    rest = sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+    n, left = divmod(count - rest - widths[0], widths[0])
+    return n if n >= 1 and not left else 2
 
 
 def load_flat(model: minidl.Sequential, flat: torch.Tensor) -> None:

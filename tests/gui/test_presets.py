@@ -160,7 +160,8 @@ def test_presets_load_from_an_editable_install(tmp_path):
 def test_presets_load_from_a_built_wheel(tmp_path):
     names = unpack(build(project_copy(tmp_path), "build_wheel"), tmp_path / "site")
     assert {f"gui/resources/{stem}.json" for stem in STEMS} <= set(names)
-    assert "gui/resources/screenshot.png" not in names  # the README's picture stays out of the app
+    assert "gui/resources/screenshot.png" not in names  # the README's pictures stay out of the app
+    assert "gui/resources/features.png" not in names
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), *site_packages()])}
     assert_all_presets_load(run_outside_checkout(tmp_path, "-S", "-c", LOAD_ALL, env=env),
                             tmp_path / "site" / "gui")

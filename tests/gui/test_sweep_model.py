@@ -17,6 +17,7 @@ from gui.model import sweep as grids
 from gui.model.experiment import Experiment
 from gui.model.session import Session
 from gui.training.pool import Pool
+from minidl import plan
 
 SMALL = {"n_train": 200, "n_test": 200, "batch_size": 20, "epochs": 50}
 
@@ -124,15 +125,16 @@ def _final_weights(s: Session) -> torch.Tensor:
     return s.timeline.flat(s.history.epochs)
 
 
-@pytest.mark.parametrize("grid", [{"eta": [0.003]}, {"width": [300], "optimizer": ["Adam"]}])
-def test_a_sweep_run_equals_the_same_variant_run_alone_bit_for_bit(pool, grid):
-    """The second grid's products (batch 20 x 300 x 300) are large enough that a lone run in this process
-    may take two threads (minidl.plan.threads_for); the sweep's workers take one."""
-    s = session_with(pool, epochs=30)
+@pytest.mark.parametrize(("grid", "batch"), [({"eta": [0.003]}, 20), ({"width": [110], "optimizer": ["Adam"]}, 100)])
+def test_a_sweep_run_equals_the_same_variant_run_alone_bit_for_bit(pool, grid, batch):
+    """The second grid's products (batch 100 x 110 x 110, over minidl.plan.SMALL_PRODUCT) are large enough that a
+    lone run in this process takes two threads (minidl.plan.threads_for); the sweep's workers take one."""
+    s = session_with(pool, epochs=30, batch_size=batch)
     s.sweep(grid, seeds=2)
     drive(s)
     for variant in grids.variants(grids.check(grid, 2, s.experiment), 2, s.experiment):
         alone = Session(variant.experiment, runner=InlineRun)
+        assert plan.threads_for(alone.model, batch) == (torch.get_num_threads() if batch == 100 else 1)
         assert alone.run() and alone.finish_reason == "completed"
         run = s.run_book[variant.name]
         assert (run.history.train == alone.history.train).all() and len(run.history.train) == 30

@@ -155,7 +155,7 @@ class HiddenSpaceView(QWidget):
         blocks, flat, X, extent = request.blocks, request.flat, s.data.X_train, s.extent
 
         def work():
-            return hidden_space.compute(blocks, flat, X, extent, layer, request.epoch)
+            return hidden_space.compute(blocks, flat, X, extent, layer, request.epoch, s.data.inputs)
 
         def done(result):
             if generation == self._generation:  # not overtaken by newer weights or another layer

@@ -19,7 +19,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from gui.model import hand_edits, inside
+from gui.model import features, hand_edits, inside
 from gui.model.session import RUNNING, Session
 from gui.qt.inside.weight_editor import WeightEditor
 from gui.qt.plots import palette as palettes
@@ -119,6 +119,11 @@ class NetworkView(QWidget):
         """``(label, units)`` per column, from the input to the output."""
         return [(c.label, c.units) for c in self._cols]
 
+    def input_labels(self) -> list[str]:
+        """The input column's unit labels, one per input feature in the network's order (``x₁``, ``x₁²``,
+        ``sin x₁``): drawn left of its thumbnails."""
+        return [features.label(name) for name in self.session.experiment.input_names]
+
     def select(self, column: int | None, unit: int | None = None) -> None:
         """Show unit ``unit`` of column ``column`` in the boundary plot; None (or the output column)
         goes back to the network's output. ``ValueError`` with a sentence for a unit that does not exist."""
@@ -183,7 +188,8 @@ class NetworkView(QWidget):
         """The hover text of a unit: layer, unit, formula, bias and its share of dead or saturated points."""
         c = self._cols[column]
         if c.module is None:
-            return f"Input x{unit + 1}: the {'horizontal' if unit == 0 else 'vertical'} coordinate of the plane."
+            name = self.session.experiment.input_names[unit]
+            return f"Input {features.label(name)}: {features.FORMULAS[name]}"
         text = f"{c.label.capitalize()}, unit {unit + 1} of {c.units}: {c.formula()}"
         if self._weights:
             text += f"\nbias b = {float(self._weights[2 * c.linear + 1][unit]):.4g}"
@@ -197,7 +203,7 @@ class NetworkView(QWidget):
 
     # -- data ---------------------------------------------------------------------------
     def _structure(self) -> None:
-        cols = inside.columns(self.session.experiment.blocks)
+        cols = inside.columns(self.session.experiment.blocks, self.session.experiment.in_features)
         if [(c.label, c.units, c.activations) for c in cols] != [(c.label, c.units, c.activations) for c in self._cols]:
             self._cols, self._expanded, self._images, self._links = cols, set(), None, None
             self._layout_size = None
@@ -327,9 +333,13 @@ class NetworkView(QWidget):
             return  # never the coarse thumbnails' points (gui.model.units_wanted) in the big plot
         column, unit = self.selected
         c = self._cols[column]
-        name = f"input x{unit + 1}" if c.module is None else f"{c.label}, unit {unit + 1}"
+        if c.module is None:
+            feature = self.session.experiment.input_names[unit]
+            name, formula = f"input {features.label(feature)}", features.FORMULAS[feature]
+        else:
+            name, formula = f"{c.label}, unit {unit + 1}", c.formula()
         self.boundary_plot.show_unit(self._unit_image(column, unit), self.session.extent,
-                                     f"{name} · epoch {self._epoch}", c.formula(), c.activation)
+                                     f"{name} · epoch {self._epoch}", formula, c.activation)
 
     # -- drawing ------------------------------------------------------------------------
     def shown(self, column: int) -> int:
@@ -410,10 +420,16 @@ class NetworkView(QWidget):
         """Thumbnail size (whole pixels) and each column's x, fitted to the widget: as high as the rows
         allow, and at most half a column's share of the width, so that the links between them show."""
         rows = max((self.shown(k) for k in range(len(self._cols))), default=1)
-        across = (self.width() - 40) / max(2 * len(self._cols) - 1, 1)
+        left = self._labels_width()
+        across = (self.width() - 20 - left) / max(2 * len(self._cols) - 1, 1)
         size = int(max(MIN_THUMB, min(40.0, (self.height() - self._header() - self._footer()) / rows - GAP, across)))
-        spacing = (self.width() - 40 - size) / max(len(self._cols) - 1, 1)
-        return size, [int(20 + k * spacing) for k in range(len(self._cols))]
+        spacing = (self.width() - 20 - left - size) / max(len(self._cols) - 1, 1)
+        return size, [int(left + k * spacing) for k in range(len(self._cols))]
+
+    def _labels_width(self) -> int:
+        """The room left of the input column: its feature labels' width, at least 20 pixels."""
+        widths = [self.fontMetrics().horizontalAdvance(text) for text in self.input_labels()]
+        return max(20, max(widths, default=0) + 6)
 
     def _unit_rect(self, size, xs, column, unit) -> QRectF:
         n = self.shown(column)
@@ -487,6 +503,11 @@ class NetworkView(QWidget):
                              f"{c.units}" if narrow else f"{c.units} {what}")
         if self._links is not None:
             self._paint_links(painter, size, xs)  # without antialiasing: 3 times faster
+        painter.setPen(QColor("#222"))
+        for unit, text in enumerate(self.input_labels()[:self.shown(0)] if self._cols else []):
+            rect = self._unit_rect(size, xs, 0, unit)
+            painter.drawText(QRectF(0, rect.top(), xs[0] - 3, rect.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
         painter.setPen(QColor("#1f5fa8"))
         for rect, text in self._more_texts():
             painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.model.experiment import IN_FEATURES, WIDTH_MAX, linear
+from gui.model.experiment import WIDTH_MAX, linear
 from gui.qt.window.wheel_guard import ignore_wheel_unless_focused
 
 BLOCK_TIPS = {
@@ -34,6 +34,7 @@ class LayerPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.input_width = 2  # x1 and x2 (set_input_width)
         self.list = QListWidget(objectName="layerList")
         self.list.setMinimumHeight(150)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
@@ -117,11 +118,17 @@ class LayerPanel(QWidget):
             self.list.item(self.list.count() - 1).setData(Qt.ItemDataRole.UserRole, dict(block))
         self._relabel()
 
+    def set_input_width(self, width: int) -> None:
+        """The network's input width (one per input feature), shown on the first Linear's row."""
+        if width != self.input_width:
+            self.input_width = width
+            self._relabel()
+
     def set_problems(self, problems: list[str]) -> None:
         self.validation.setText("\n".join(problems))
 
     def _relabel(self) -> None:
-        width = IN_FEATURES
+        width = self.input_width
         for row in range(self.list.count()):
             item = self.list.item(row)
             block = item.data(Qt.ItemDataRole.UserRole)

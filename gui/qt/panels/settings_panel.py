@@ -26,6 +26,7 @@ from gui.model.experiment import (
     WEIGHT_DECAY_MAX,
 )
 from gui.model.session import Session
+from gui.qt.panels.features_panel import FeaturesPanel
 from minidl.data import class_range
 
 CHOICE_TIPS = {
@@ -109,6 +110,8 @@ class SettingsPanel:
         self.data = QGroupBox("Data")
         form = QFormLayout(self.data)
         form.addRow("Dataset", self.dataset_combo)
+        self.features = FeaturesPanel(session)  # featureCheck_x1 ... featureCheck_sinx2, across the box
+        form.addRow(self.features)
         form.addRow("Noise", self.noise_spin)
         form.addRow("Training points", self.train_spin)
         form.addRow("Test points", self.test_spin)

@@ -406,8 +406,8 @@ class BoundaryPlot(pg.PlotWidget):
         if data is None:
             return
         if self._unit is not None:  # a unit's picture: few small hollow shapes, no colour of the map
-            step = -(-data.X_train.shape[0] // UNIT_MARKERS)
-            points, classes = data.X_train[::step].numpy(), data.labels_train[::step].tolist()
+            step = -(-data.points_train.shape[0] // UNIT_MARKERS)
+            points, classes = data.points_train[::step].numpy(), data.labels_train[::step].tolist()
             symbols = class_symbols(self.palette.symbols)
             self.train_points.setData(points[:, 0], points[:, 1], symbol=[symbols[c] for c in classes],
                                       brush=None, pen=pg.mkPen(self.palette.outline, width=1.2))
@@ -417,8 +417,8 @@ class BoundaryPlot(pg.PlotWidget):
         # The colour bar reads "class 1 − class 0": it belongs to two classes only.
         self.colour_bar.setVisible(self._classes == 2 and not self.discretized
                                    and (self._image is None or self._image.ndim == 2))
-        for scatter, X, labels in ((self.train_points, data.X_train, data.labels_train),
-                                   (self.test_points, data.X_test, data.labels_test)):
+        for scatter, X, labels in ((self.train_points, data.points_train, data.labels_train),
+                                   (self.test_points, data.points_test, data.labels_test)):
             points, classes = X.numpy(), labels.tolist()
             # Shapes per class, so the classes never differ by colour alone; test points hollow.
             if scatter is self.train_points:

@@ -302,7 +302,7 @@ class CompareView(pg.GraphicsLayoutWidget):
             data = Experiment(**{k: v for k, v in run.replay_settings().items() if k in known}).make_data()
             if len(self._data_cache) >= 8:
                 self._data_cache.clear()
-            self._data_cache[key] = (data, boundary.grid(data.extent()), data.extent())
+            self._data_cache[key] = (data, boundary.inputs_grid(data, data.extent()), data.extent())
         return self._data_cache[key]
 
     @staticmethod
@@ -351,7 +351,7 @@ class CompareView(pg.GraphicsLayoutWidget):
             plot.hideAxis("bottom")
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(False, False)
-            points, labels = data.X_train.numpy(), data.labels_train.numpy()
+            points, labels = data.points_train.numpy(), data.labels_train.numpy()
             heat = self._heatmap(image, blocks, palette, int(labels.max(initial=1)) + 1)
             x0, x1, y0, y1 = pixel_edges(extent, image.shape[:2])  # pixel centres on the grid, as in the boundary plot
             heat.setRect(x0, y0, x1 - x0, y1 - y0)

@@ -325,7 +325,7 @@ class FileActions:
 
     def export_data_csv(self, path) -> bool:
         d = self.window.session.data
-        text = points_csv.to_csv(d.X_train, d.labels_train, d.X_test, d.labels_test)
+        text = points_csv.to_csv(d.points_train, d.labels_train, d.points_test, d.labels_test)
         return self._export(path, lambda p: write_bytes_atomically(p, text.encode()))
 
     def export_loss_csv(self, path) -> bool:

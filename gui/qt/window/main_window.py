@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
     def _experiment_changed(self) -> None:
         if self.layers.blocks() != self.session.experiment.blocks:
             self.layers.set_blocks(self.session.experiment.blocks)
+        self.layers.set_input_width(self.session.experiment.in_features)
         self.loss_plot.set_loss_name(self.session.experiment.loss)
         self._update_controls()
         self._update_title()
