@@ -152,11 +152,6 @@ class SweepDialog(QDialog):
             return False
         self.error_label.clear()
         self._remember()
-        runs = self.seeds_spin.value()
-        for values in grid.values():
-            runs *= len(values)
-        view = self.window.sweep_view
-        view.started(runs)
         inside_docks.raise_view(self.window, self.window.sweep_dock)
         self.accept()
         return True

@@ -101,9 +101,7 @@ class SweepPlot(pg.PlotWidget):
         self.points.sigClicked.connect(self._point_clicked)
         self.image = _Cells(axisOrder="row-major")
         self.image.clicked = self._cell_clicked
-        self.frame = pg.QtWidgets.QGraphicsRectItem()
-        self.frame.setPen(QPen(QColor(PICKED), 0))  # cosmetic: one pixel, whatever the scale
-        self.frame.pen().setCosmetic(True)
+        self.frame = pg.QtWidgets.QGraphicsRectItem()  # the ticked cell's outline
         self.texts: list[pg.TextItem] = []
         self._cells: list = []
         self._where: dict = {}  # (column, row) of a heatmap cell -> variant index

@@ -183,13 +183,6 @@ class SweepView(QWidget):
             self.plot.show_results(results)
             self._fill_table()
 
-    def started(self, total: int) -> None:
-        """A sweep of ``total`` runs began (the dialog says so; the first progress follows its first run)."""
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(0)
-        self.progress.setFormat(f"0 of {total} runs, {time_left(None)}")
-        self.refresh()
-
     def _progress(self, done: int, total: int, seconds_left) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(done, total))
@@ -197,11 +190,7 @@ class SweepView(QWidget):
         self.refresh()
 
     def _stop(self) -> None:
-        self.stop_button.setEnabled(False)  # once: the sweep ends its runs, then says so
-        try:
-            self.session.stop_sweep()
-        finally:
-            self.stop_button.setEnabled(True)
+        self.session.stop_sweep()  # its event "sweep" hides the progress row
 
     def _fill_table(self) -> None:
         settings = summary.settings_of(self.results)
