@@ -42,8 +42,8 @@ class SweepBands:
 
     def refresh(self, *_) -> None:
         s = self.session
-        results = s.sweep_results() if hasattr(s, "sweep_results") else []
-        shown = self.check.isChecked() and getattr(s, "sweep_state", "idle") != "running"
+        results = s.sweep_results()
+        shown = self.check.isChecked() and s.sweep_state != "running"
         bands = summary.loss_bands(results, s.runs) if shown and results else []
         if _same(bands, self.bands):
             return

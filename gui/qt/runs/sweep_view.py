@@ -169,8 +169,8 @@ class SweepView(QWidget):
     def refresh(self, *_) -> None:
         """Everything again from the session: the results, the message, the progress row."""
         s = self.session
-        results = list(s.sweep_results()) if hasattr(s, "sweep_results") else []
-        running = getattr(s, "sweep_state", "idle") == "running"
+        results = list(s.sweep_results())
+        running = s.sweep_state == "running"
         self.progress_row.setVisible(running)
         if running:
             self.message.setText(RUNNING)
