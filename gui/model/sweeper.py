@@ -72,12 +72,12 @@ class Sweeper:
         return [n for names in self.names for n in names if n is not None]
 
     # -- a sweep's life --------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Start the workers ahead of a sweep (each takes over a second to import torch): the sweep dialog
-        calls this as it opens. They stay until the window closes."""
+    def prepare(self, runs: int | None = None) -> None:
+        """Start the workers ahead of a sweep of ``runs`` runs (None: one a core), as each takes over a second to
+        import torch: the sweep dialog may call this as it opens. They stay until the window closes."""
         if self.pool is None:
             self.pool = self.pool_factory()
-        self.pool.start()
+        self.pool.start(runs)
 
     def start(self, grid, seeds: int = 1) -> None:
         """Start a sweep (returns at once); ``ValueError`` with a sentence when it cannot."""
@@ -102,13 +102,13 @@ class Sweeper:
         self._queue, self._live, self._lost = unique, [], []
         self._total, self._done, self._started = len(unique), 0, time.monotonic()
         try:
-            self.prepare()  # all workers at once (warm ones are kept)
+            self.prepare(len(unique))  # all workers at once, no more than the runs (warm ones are kept)
         except OSError as error:
             raise ValueError(f"No training process can start for the sweep ({error.strerror or error}): close "
                              "other programs and try again.") from None
         self.state = RUNNING
         s._set_modified(True)
-        s.events.emit("status", f"Sweep: training {self._total} runs, {self.pool.size} at a time…")
+        s.events.emit("status", f"Sweep: training {self._total} runs, {self.pool.wanted} at a time…")
         s.events.emit("sweep_progress", 0, self._total, None)
         self._fill()
 

@@ -141,21 +141,25 @@ class Pool:
         self.size, self.threads, self.borrow = size or workers_wanted(), threads, borrow
         self.workers: list[TrainingProcess] = []
         self.borrowed: TrainingProcess | None = None
+        self.wanted = self.size  # workers to keep: fewer for a sweep of fewer runs (each holds a few hundred MB)
         self.live: dict[TrainingProcess, PoolRun] = {}
         _pools.add(self)
 
-    def start(self) -> None:
-        """Start the workers that are missing (a dead one is replaced), without waiting for them."""
+    def start(self, wanted: int | None = None) -> None:
+        """Start the workers that are missing (a dead one is replaced), without waiting for them: ``wanted`` of
+        them at most (None: as many as the last call wanted), never more than :attr:`size`; warm ones stay."""
+        if wanted is not None:
+            self.wanted = max(1, min(self.size, wanted))
         for worker in [w for w in self.workers if not w.alive]:
             self.discard(worker)
-        if self.borrow and self.borrowed is None and len(self.workers) < self.size:
+        if self.borrow and self.borrowed is None and len(self.workers) < self.wanted:
             # The GUI's own training process is warm (started as the window opened) and idle while a sweep
             # trains (Run waits for the sweep): it takes the first variant while the others start.
             shared = training_process.shared(start=False)
             if shared is not None and shared.alive and not shared.busy:
                 self.borrowed = shared
                 self.workers.append(shared)
-        while len(self.workers) < self.size:
+        while len(self.workers) < self.wanted:
             self.workers.append(TrainingProcess())
 
     def idle(self) -> int:

@@ -285,6 +285,18 @@ def test_a_damaged_sweep_section_is_said_and_the_runs_open(window, tmp_path):
     assert [r.name for r in s.runs] == ["A"] and s.sweep_definition() is None
 
 
+def test_a_sweep_starts_no_more_workers_than_it_has_runs():
+    s = Session(Experiment(**SMALL))
+    s.sweeper.pool = Pool(3, borrow=False)
+    s.sweep({"eta": [0.01]})
+    assert len(s.sweeper.pool.workers) == 1
+    drive(s)
+    s.sweep({"eta": [0.01, 0.02]}, seeds=2)
+    assert len(s.sweeper.pool.workers) == 3
+    s.sweeper.close()
+    assert s.sweeper.pool is None
+
+
 def test_a_sweep_where_no_process_can_start_says_so(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise OSError(11, "Resource temporarily unavailable")
@@ -301,5 +313,8 @@ def test_a_sweep_where_no_process_can_start_says_so(monkeypatch):
     assert "no training process can start (Resource temporarily unavailable)" in " ".join(said)
     s.sweeper.close()
     monkeypatch.setattr("gui.training.pool.TrainingProcess", refuse)
+    again = Session(Experiment(**SMALL))
+    again.sweeper.pool = Pool(1, borrow=False)
     with pytest.raises(ValueError, match="No training process can start"):
-        Session(Experiment(**SMALL)).sweep({"eta": [0.01]})
+        again.sweep({"eta": [0.01]})
+    assert again.sweep_state == "idle"
