@@ -305,6 +305,7 @@ def test_the_dialog_remembers_the_last_values(qtbot, tmp_path, window):
     assert again.setting(1) == "width" and again.values_edit.text() == "4, 8"
     assert again.setting(2) == "optimizer" and again.values2_edit.text() == "Adam"
     assert again.seeds_spin.value() == 3
+    assert again.runs() == 6 and again.count_label.text() == "6 runs: width 4, 8; optimizer Adam; 3 seeds each"
     again.param_combo.setCurrentIndex(again.param_combo.findData("eta"))
     assert again.values_edit.text() == sweep_dialog.DEFAULTS["eta"]
     window.settings.setValue("sweep/param", "<not a setting>")

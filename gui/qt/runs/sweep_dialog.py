@@ -11,6 +11,8 @@ remembered (QSettings, ``sweep/...``) and read back as any stored text is: check
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -125,16 +127,20 @@ class SweepDialog(QDialog):
         self.error_label.clear()
         self._count()
 
-    def _count(self) -> None:
+    def runs(self) -> int | None:
+        """How many runs the fields give (None where they cannot be read)."""
         try:
             grid = self._grid()
         except ValueError:
+            return None
+        return self.seeds_spin.value() * math.prod(len(values) for values in grid.values())
+
+    def _count(self) -> None:
+        runs = self.runs()
+        if runs is None:
             self.count_label.setText("")
             return
-        seeds = self.seeds_spin.value()
-        runs = seeds
-        for values in grid.values():
-            runs *= len(values)
+        grid, seeds = self._grid(), self.seeds_spin.value()
         parts = [f"{grids.SHORT[k]} {grids.format_values(v)}" for k, v in grid.items()]
         parts.append(f"{seeds} seed{'s' if seeds != 1 else ''} each")
         self.count_label.setText(f"{runs} run{'s' if runs != 1 else ''}: {'; '.join(parts)}")
@@ -206,7 +212,7 @@ def open_dialog(window) -> SweepDialog:
     if window.sweep_dialog is None:
         window.sweep_dialog = SweepDialog(window)
     dialog = window.sweep_dialog
-    window.session.sweeper.prepare()  # the workers import torch while the values are typed
+    window.session.sweeper.prepare(dialog.runs())  # the workers import torch while the values are typed
     dialog.error_label.clear()
     dialog.show()
     dialog.raise_()
