@@ -24,7 +24,7 @@ LESSON = ROOT / "resources" / "lessons" / "step_size.json"
 SIZES = [(1366, 768), (1024, 768)]
 MINIMUM = {1366: (420, 300), 1024: (340, 260)}  # the boundary plot's, at each width
 WAIT_MS = 60_000
-VIEWS = ("network_dock", "inspector_dock", "batch_step_dock", "runs_dock", "hidden_space_dock")
+VIEWS = ("network_dock", "inspector_dock", "batch_step_dock", "runs_dock", "hidden_space_dock", "sweep_dock")
 
 
 def settle(qtbot) -> None:
@@ -113,14 +113,14 @@ def test_the_side_panel_is_one_view_at_a_time_right_of_the_plots(window, qtbot):
 
     docks = inside_docks.docks(window)
     assert [d.objectName() for d in docks] == ["networkDock", "inspectorDock", "batchStepDock", "runsDock",
-                                                 "hiddenSpaceDock"]
+                                                 "hiddenSpaceDock", "sweepDock"]
     assert all(window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea for d in docks)
     assert set(window.tabifiedDockWidgets(window.network_dock)) == set(docks[1:])
     assert inside_docks.shown_view(window) is window.network_dock
     keys = {window.findChild(QAction, name).shortcut().toString() for name in
             ("showNetworkAction", "showInspectorAction", "showBatchStepAction", "showRunsAction",
-             "showHiddenSpaceAction")}
-    assert keys == {"Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"}
+             "showHiddenSpaceAction", "showSweepAction")}
+    assert keys == {"Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6"}
     assert all(window.findChild(QAction, name).toolTip() for name in ("showRunsAction", "sidePanelAction"))
     window.findChild(QAction, "showInspectorAction").trigger()
     assert inside_docks.shown_view(window) is window.inspector_dock

@@ -3,8 +3,8 @@ action (F8) with its button, and Esc to leave a unit shown in the boundary plot.
 :func:`install` once; the panel's state is the docks' own.
 
 The side panel lies to the right of the plots and shows one view at a time at full height: the
-network, the inspector, the batch step, the runs and the hidden layer's space are docks tabified in
-the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+5) away. The plots keep the
+network, the inspector, the batch step, the runs, the hidden layer's space and the sweep are docks tabified in
+the right dock area, each one click (its tab) or one key (Ctrl+1 to Ctrl+6) away. The plots keep the
 rest of the window: the panel takes ``PANEL_SHARE`` of the window's width, at most ``PANEL_MAX`` pixels
 and never more than leaves the plots ``STAGE_MIN`` pixels (the boundary plot's minimum beside the loss
 plot's).
@@ -39,7 +39,11 @@ VIEWS = (("Network", "network_dock", "showNetworkAction", "Ctrl+1"),
          ("Inspector", "inspector_dock", "showInspectorAction", "Ctrl+2"),
          ("Batch step", "batch_step_dock", "showBatchStepAction", "Ctrl+3"),
          ("Runs", "runs_dock", "showRunsAction", "Ctrl+4"),
-         ("Space", "hidden_space_dock", "showHiddenSpaceAction", "Ctrl+5"))
+         ("Space", "hidden_space_dock", "showHiddenSpaceAction", "Ctrl+5"),
+         ("Sweep", "sweep_dock", "showSweepAction", "Ctrl+6"))
+# A tab's shorter title where the panel is too narrow for the whole ones at the least padding (the six tabs
+# on a 1024-pixel screen, where the panel keeps about 280 pixels).
+NARROW_TITLES = {"Batch step": "Batch", "Inspector": "Inspect"}
 
 
 def _dock(window, title: str, name: str, widget, tip: str) -> QDockWidget:
@@ -98,7 +102,8 @@ def _tabs_width(window) -> int:
         from gui.qt.classroom.presenter import FONT_PT  # presenter mode's text size (that module imports this one)
         font.setPointSizeF(FONT_PT)
     metrics = QFontMetrics(font)
-    return sum(metrics.horizontalAdvance(title) + 2 * TAB_PADDING_MIN + 4 for title, *_ in VIEWS)
+    return sum(metrics.horizontalAdvance(NARROW_TITLES.get(title, title)) + 2 * TAB_PADDING_MIN + 4
+               for title, *_ in VIEWS)
 
 
 def fit_panel(window) -> None:
@@ -175,12 +180,24 @@ def style_tabs(window) -> None:
         bar.setExpanding(False)
         wanted = TAB_PADDING
         if room is not None:
+            _title_tabs(window, bar, room)
             # Each tab is its text, its frame (4 pixels at most) and twice the padding: the widest padding that fits.
             texts = sum(bar.fontMetrics().horizontalAdvance(bar.tabText(i)) + 4 for i in range(bar.count()))
             wanted = next((p for p in range(TAB_PADDING, TAB_PADDING_MIN - 1, -1)
                            if texts + 2 * p * bar.count() <= room), TAB_PADDING_MIN)
         if bar.styleSheet() != tab_style(wanted):
             bar.setStyleSheet(tab_style(wanted))
+
+
+def _title_tabs(window, bar: QTabBar, room: int) -> None:
+    """The docks' whole titles where they fit ``room`` at the least padding, else their :data:`NARROW_TITLES`."""
+    metrics = bar.fontMetrics()
+    whole = sum(metrics.horizontalAdvance(title) + 4 + 2 * TAB_PADDING_MIN for title, *_ in VIEWS)
+    for (title, attribute, _, _) in VIEWS:
+        shown = title if whole <= room else NARROW_TITLES.get(title, title)
+        dock = getattr(window, attribute)
+        if dock.windowTitle() != shown:
+            dock.setWindowTitle(shown)
 
 
 def tab_style(padding: int) -> str:
@@ -220,6 +237,9 @@ def _install_panel(window) -> None:
                                      "The training points and the input plane's grid as a hidden layer of 2 units "
                                      "maps them: watch the network bend the plane until a line separates the "
                                      "classes.")
+    window.sweep_dock = _dock(window, "Sweep", "sweepDock", window.sweep_view,
+                              "A sweep's variants: the final test error against the values of one or two settings, "
+                              "the median over the seeds and its range; click one to compare its runs.")
     window.setTabPosition(AREA, QTabWidget.TabPosition.North)
     window.setDockOptions(window.dockOptions() | window.DockOption.AnimatedDocks)
     first, *others = docks(window)

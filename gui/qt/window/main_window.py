@@ -40,7 +40,9 @@ from gui.qt.plots.display import Display
 from gui.qt.plots.loss_plot import LossPlot
 from gui.qt.plots.overlays import RunOverlays
 from gui.qt.plots.plots import BoundaryPlot
+from gui.qt.runs import sweep_dialog
 from gui.qt.runs.runs_view import RunsPanel
+from gui.qt.runs.sweep_view import SweepView
 from gui.qt.sweep_runner import SweepPump
 from gui.qt.window import accessibility, wheel_guard
 from gui.qt.window import file_menu as files
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.files.build_help_menu()
         inside_docks.install(self)
+        sweep_dialog.install(self)
         events = self.session.events
         events.connect("status", self.set_status)
         events.connect("state", lambda _state: self._update_controls())
@@ -219,6 +222,7 @@ class MainWindow(QMainWindow):
         # The runs kept for comparison: a view of the side panel (gui/qt/inside/inside_docks.py).
         self.run_overlays = RunOverlays(session, self.loss_plot)
         self.runs_panel = RunsPanel(session, palette_of=lambda: self.boundary_plot.palette)
+        self.sweep_view = SweepView(session)  # the sweep's tab of the side panel
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
         act = QAction(text, self, statusTip=tip, toolTip=tip)
