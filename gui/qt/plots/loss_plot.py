@@ -199,6 +199,9 @@ class LiveCurve(pg.PlotCurveItem):
         return super().itemChange(change, value)
 
 
+ONE_COLUMN_MOST = 4  # legend entries in one column (train, test and two more)
+
+
 class CachedLegend(pg.LegendItem):
     """A legend whose labels are kept as pixmaps: it lies over the live curves, and laying out and
     drawing its text at every frame costs the GUI thread 0.1 ms with five entries (runs compared).
@@ -208,6 +211,18 @@ class CachedLegend(pg.LegendItem):
     def addItem(self, item, name):  # noqa: N802 - pyqtgraph's name
         super().addItem(item, as_html(name))  # a compared run's words, from a file maybe: shown as written
         self.items[-1][1].item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._fit_columns()
+
+    def removeItem(self, item):  # noqa: N802 - pyqtgraph's name
+        super().removeItem(item)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Two columns past ``ONE_COLUMN_MOST`` entries (a sweep's variants, runs compared): one tall
+        column covered the curves and ran off the bottom of a 1366x768 window's loss plot."""
+        columns = 1 if len(self.items) <= ONE_COLUMN_MOST else 2
+        if columns != self.columnCount:
+            self.setColumnCount(columns)
 
 
 class EpochAxis(pg.AxisItem):
