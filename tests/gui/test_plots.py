@@ -7,6 +7,7 @@ paints (benchmarks/bench_gui.py): these tests pin the behaviours that keep a fra
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 import torch
 from PySide6.QtCore import QEvent, QObject
@@ -262,3 +263,16 @@ def test_a_live_curve_draws_its_whole_series_in_two_parts(qtbot):
     np.testing.assert_array_equal(drawn()[0], np.arange(1, 51))
     curve.setVisible(False)  # the legend's sample hides the curve: both parts
     assert not curve.settled.isVisible() and not curve.tail.isVisible()
+
+
+def test_the_legend_takes_two_columns_past_four_entries_and_one_again_below(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    legend = plot.getPlotItem().legend
+    base = len(legend.items)  # train and test
+    extra = [pg.PlotDataItem([0, 1], [1, 0]) for _ in range(5 - base)]
+    for i, item in enumerate(extra):
+        legend.addItem(item, f"eta 0.{i + 1}")
+    assert len(legend.items) == 5 and legend.columnCount == 2
+    legend.removeItem(extra[-1])
+    assert len(legend.items) == 4 and legend.columnCount == 1
