@@ -1,0 +1,43 @@
+"""Sweeps as a careful user meets them: a regression's errors said as an MSE, hostile sweep sections,
+and the window's actions while a sweep trains."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+from test_sweep_gui import FakeSession, _result
+
+from gui.model.history import History
+from gui.qt.runs.sweep_view import SweepView
+
+
+def _regression_view(qtbot, results):
+    session = FakeSession(results, [])
+    session.runs = [types.SimpleNamespace(name=n, history=History(np.asarray([1.0, 0.5], np.float32)),
+                                          settings={"dataset": "Sine"}) for r in results for n in r["runs"]]
+    view = SweepView(session)
+    qtbot.addWidget(view)
+    view.resize(460, 700)
+    view.show()
+    return view
+
+
+def test_a_regression_sweep_says_its_errors_as_an_mse_per_point(qtbot):
+    results = [_result({"eta": 0.001}, ["a1", "a2"], [0.0123, 0.0145], [0.011, 0.013]),
+               _result({"eta": 0.01}, ["b1", "b2"], [0.0456, 0.0478], [0.04, 0.05])]
+    view = _regression_view(qtbot, results)
+    headers = [view.table.horizontalHeaderItem(j).text() for j in range(view.table.columnCount())]
+    assert not any("%" in h for h in headers) and "Test MSE" in headers[1]
+    assert view.table.item(0, 1).text() == "0.0134 (0.0123–0.0145)"  # not "0.0 (0.0–0.0)"
+    assert "%" not in view.table.item(0, 1).toolTip() and "MSE" in view.table.item(0, 1).toolTip()
+    assert "%" not in view.message.text() and "MSE" in view.message.text()
+    assert "MSE" in view.plot.getPlotItem().getAxis("left").labelText
+
+
+def test_a_regression_heatmap_shows_the_mse_in_each_cell(qtbot):
+    results = [_result({"eta": e, "width": w}, [f"r{i}{j}"], [0.01 * (i + 1) + 0.001 * j])
+               for i, e in enumerate((0.001, 0.01)) for j, w in enumerate((4, 8))]
+    view = _regression_view(qtbot, results)
+    assert sorted(t.toPlainText() for t in view.plot.texts) == ["0.01", "0.011", "0.02", "0.021"]
+    assert "%" not in view.message.text()
