@@ -41,3 +41,27 @@ def test_a_regression_heatmap_shows_the_mse_in_each_cell(qtbot):
     view = _regression_view(qtbot, results)
     assert sorted(t.toPlainText() for t in view.plot.texts) == ["0.01", "0.011", "0.02", "0.021"]
     assert "%" not in view.message.text()
+
+
+def test_a_long_count_and_sentence_leave_the_dialogs_fields_their_height(window, qtbot):
+    window.sweep_action.trigger()
+    dialog = window.sweep_dialog
+    dialog.param2_combo.setCurrentIndex(dialog.param2_combo.findData("width"))
+    dialog.values_edit.setText("1e-4..1e-1 x20")
+    qtbot.keyClicks(dialog.values2_edit, "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")  # 220 runs: refused
+    assert not dialog.start()
+    qtbot.wait(50)
+    for field in (dialog.param_combo, dialog.values_edit, dialog.param2_combo, dialog.values2_edit,
+                  dialog.seeds_spin):
+        assert field.height() >= field.sizeHint().height()
+    for label in (dialog.count_label, dialog.error_label):
+        assert label.height() >= label.heightForWidth(label.width())
+
+
+def test_editing_the_values_clears_the_sentence_about_the_old_ones(window, qtbot):
+    window.sweep_action.trigger()
+    dialog = window.sweep_dialog
+    dialog.values_edit.setText("0.01, fast")
+    assert not dialog.start() and dialog.error_label.text()
+    qtbot.keyClick(dialog.values_edit, "x")
+    assert dialog.error_label.text() == ""
