@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 
 import numpy as np
+import pytest
 from test_sweep_gui import FakeSession, _result
 
 from gui.model.history import History
@@ -65,3 +66,36 @@ def test_editing_the_values_clears_the_sentence_about_the_old_ones(window, qtbot
     assert not dialog.start() and dialog.error_label.text()
     qtbot.keyClick(dialog.values_edit, "x")
     assert dialog.error_label.text() == ""
+
+
+@pytest.mark.parametrize(("sweep", "words"), [
+    ('{"grid": {"eta": [0.1]}, "seeds": "1", "runs": [["A"]]}', "1 to 10 seeds"),
+    ('{"grid": [["eta", [0.1]]], "seeds": 1, "runs": [["A"]]}', "one or two settings"),
+    ('{"grid": {"colour": [1]}, "seeds": 1, "runs": [["A"]]}', "cannot vary 'colour'"),
+    ('{"grid": {"eta": [0.1, NaN]}, "seeds": 1, "runs": [["A"], [null]]}', "a number from"),
+    ('{"grid": {"eta": [1e400]}, "seeds": 1, "runs": [["A"]]}', "a number from"),
+    ('{"grid": {"eta": [0.1]}, "seeds": 1, "runs": [["B"]]}', "does not hold"),
+    ('{"grid": {"eta": [0.1, 0.2]}, "seeds": 1, "runs": [["A"], ["A"]]}', "or one twice"),
+    ('{"grid": {"eta": [0.1]}, "seeds": 1, "runs": [[1]]}', "does not hold"),
+    ('{"grid": {"eta": [0.1]}, "seeds": 1, "runs": ["A"]}', "1 lists of 1 names"),
+    ('{"grid": {"eta": [0.1]}, "seeds": 1}', "grid, seeds and runs"),
+    ('{"grid": {"width": ' + str(list(range(1, 51))) + ', "layers": [0, 1, 2, 3, 4, 5]}, "seeds": 1, "runs": []}',
+     "at most 200"),
+    ('{"grid": {"width": ' + str(list(range(1, 60))) + '}, "seeds": 1, "runs": []}', "at most 50"),
+    ("[" * 100_000, "not valid JSON"),
+])
+def test_a_hostile_sweep_section_gets_a_sentence_and_the_runs_open(window, tmp_path, sweep, words):
+    from gui.files import experiment_file, runs_file
+
+    s = window.session
+    s.edit(n_train=100, n_test=100, epochs=2)
+    s.run()
+    s.stop()
+    qt_free = runs_file.to_file(s.runs, s.current_run, s.schedule)
+    path = tmp_path / "hostile.minidl"
+    experiment_file.save(path, s.experiment, s.model, s.history, s.timeline,
+                         extra_metadata={**qt_free[0], "sweep": sweep}, extra_tensors=qt_free[1])
+    assert window.files.open(path)
+    title, text = window.files.last_error[:2]
+    assert title == "Sweep left out" and words in text and "Traceback" not in text
+    assert [r.name for r in s.runs] == ["A"] and s.sweep_definition() is None and window.sweep_view.cells() == []
