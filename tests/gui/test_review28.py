@@ -10,6 +10,7 @@ import pytest
 from test_sweep_gui import FakeSession, _result
 
 from gui.model.history import History
+from gui.qt.runs import sweep_dialog
 from gui.qt.runs.sweep_view import SweepView
 
 
@@ -99,3 +100,14 @@ def test_a_hostile_sweep_section_gets_a_sentence_and_the_runs_open(window, tmp_p
     title, text = window.files.last_error[:2]
     assert title == "Sweep left out" and words in text and "Traceback" not in text
     assert [r.name for r in s.runs] == ["A"] and s.sweep_definition() is None and window.sweep_view.cells() == []
+
+
+def test_a_remembered_text_with_control_characters_is_ignored(window):
+    window.settings.setValue("sweep/param", "width")
+    window.settings.setValue("sweep/values/width", "1, 2,\x00\x1b[2J")
+    window.settings.setValue("sweep/seeds", "many")
+    window.sweep_action.trigger()
+    dialog = window.sweep_dialog
+    assert dialog.setting(1) == "width"
+    assert dialog.values_edit.text() == sweep_dialog.DEFAULTS["width"]
+    assert dialog.seeds_spin.value() == 1 and dialog.error_label.text() == ""

@@ -191,11 +191,12 @@ class SweepDialog(QDialog):
         store.setValue("sweep/seeds", self.seeds_spin.value())
 
     def _recall(self) -> None:
-        """The last sweep's fields; anything stored that is not a setting, a short text or a count is ignored."""
+        """The last sweep's fields; anything stored that is not a setting, a short printable text or a count is
+        ignored."""
         store = self.window.settings
         for setting in grids.LABELS:
             text = store.value(f"sweep/values/{setting}", None)
-            if isinstance(text, str) and len(text) <= STORED_CHARS:
+            if isinstance(text, str) and len(text) <= STORED_CHARS and text.isprintable():  # no control characters
                 self.texts[setting] = text
         for combo, key in ((self.param_combo, "sweep/param"), (self.param2_combo, "sweep/param2")):
             value = store.value(key, None)
