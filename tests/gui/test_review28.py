@@ -7,9 +7,17 @@ import types
 
 import numpy as np
 import pytest
+import torch
+from session_helpers import InlineRun
 from test_sweep_gui import FakeSession, _result
+from test_sweep_model import drive
+from test_sweep_model import pool as pool  # the fixture: two warm workers for the module's sweeps
 
+from gui.model import sweep as grids
+from gui.model import tasks
+from gui.model.experiment import Experiment
 from gui.model.history import History
+from gui.model.session import Session
 from gui.qt.runs import sweep_dialog
 from gui.qt.runs.sweep_view import SweepView
 
@@ -111,3 +119,36 @@ def test_a_remembered_text_with_control_characters_is_ignored(window):
     assert dialog.setting(1) == "width"
     assert dialog.values_edit.text() == sweep_dialog.DEFAULTS["width"]
     assert dialog.seeds_spin.value() == 1 and dialog.error_label.text() == ""
+
+
+def _regression(**changes):
+    return tasks.with_task(Experiment(n_train=100, n_test=100, batch_size=20, epochs=15, **changes), "regression",
+                           "Plane")
+
+
+FEATURES = ["x1", "x2", "x1sq", "x2sq"]
+SCORES = [{"type": "Linear", "width": 8}, {"type": "ReLU"}, {"type": "Linear", "width": 2}]
+
+
+@pytest.mark.parametrize(("make", "grid"), [
+    (lambda: _regression(), {"eta": [0.003], "layers": [1, 2]}),
+    (lambda: _regression(features=FEATURES), {"width": [3]}),
+    (lambda: Experiment(n_train=100, n_test=100, batch_size=20, epochs=15, features=FEATURES, loss="Cross-entropy",
+                        blocks=SCORES), {"optimizer": ["Adam", "SGD + momentum"]}),
+])
+def test_a_regression_or_features_sweep_run_equals_its_lone_run_bit_for_bit(pool, make, grid):
+    experiment = make()
+    assert not experiment.validate()
+    s = Session(experiment)
+    s.sweeper.pool = pool
+    s.sweep(grid, seeds=2)
+    drive(s)
+    variants = grids.variants(grids.check(grid, 2, s.experiment), 2, s.experiment)
+    assert sorted(s.run_book.names()) == sorted(v.name for v in variants)
+    for variant in variants:
+        alone = Session(variant.experiment, runner=InlineRun)
+        assert alone.run() and alone.finish_reason == "completed"
+        run = s.run_book[variant.name]
+        assert (run.history.train == alone.history.train).all() and len(run.history.train) == 15
+        assert run.final["test_error"] == alone.current_run.final["test_error"]
+        assert torch.equal(run.snapshots[15], alone.timeline.flat(15))
