@@ -175,9 +175,11 @@ class Sweeper:
         s.events.emit("sweep_progress", self._done, self._total, left)
 
     def _in_grid_order(self) -> None:
-        """The sweep's runs in the run book in grid order (they end in any order), where the first of them was."""
+        """The sweep's runs in the run book in grid order (they end in any order), where the first of them was;
+        one deleted meanwhile stays out (Undo brings it back)."""
         book = self.session.run_book
-        members = self.member_names()
+        present = set(book.names())
+        members = [n for n in self.member_names() if n in present]
         at = next(i for i, r in enumerate(book.runs) if r.name in members)
         by_name = {r.name: r for r in book.runs}
         others = [r for r in book.runs if r.name not in members]

@@ -152,3 +152,23 @@ def test_a_regression_or_features_sweep_run_equals_its_lone_run_bit_for_bit(pool
         assert (run.history.train == alone.history.train).all() and len(run.history.train) == 15
         assert run.final["test_error"] == alone.current_run.final["test_error"]
         assert torch.equal(run.snapshots[15], alone.timeline.flat(15))
+
+
+def test_a_sweep_run_deleted_while_the_sweep_trains_leaves_the_others_to_join(pool, monkeypatch):
+    errors = []
+    monkeypatch.setattr("sys.excepthook", lambda *info: errors.append(info))
+    s = Session(Experiment(n_train=200, n_test=200, batch_size=20, epochs=50))
+    s.sweeper.pool = pool
+    progress = []
+    s.events.connect("sweep_progress", lambda done, total, _left: progress.append(done))
+    s.sweep({"epochs": [2, 3, 400]})
+    drive(s, until=lambda: len(s.run_book.names()) >= 1)
+    first = s.run_book.names()[0]
+    s.delete_run(first)
+    drive(s)
+    assert errors == []
+    assert s.sweep_state == "finished" and progress[-1] == 3
+    kept = [n for r in s.sweep_results() for n in r["runs"]]
+    assert first not in kept and len(kept) == 2 and sorted(s.run_book.names()) == sorted(kept)
+    assert s.undo_delete_run() and first in s.run_book.names()
+    assert [n for r in s.sweep_results() for n in r["runs"]] == ["epochs 2", "epochs 3", "epochs 400"]
