@@ -127,12 +127,14 @@ def _hidden(blocks: list[dict]) -> list[int]:
 
 
 def with_layers(blocks: list[dict], layers: int) -> list[dict]:
-    """``blocks`` with ``layers`` hidden Linear + activation pairs: the first hidden Linear and the
-    block after it (when that is not a Linear) repeated, then the last Linear and what follows it."""
+    """``blocks`` with ``layers`` hidden Linear + activation pairs: what comes before the first Linear, the
+    first hidden Linear and the block after it (when that is not a Linear) repeated, then the last Linear and
+    what follows it."""
     hidden = _hidden(blocks)
     first, last = hidden[0], [i for i, b in enumerate(blocks) if b.get("type") == "Linear"][-1]
     pair = [blocks[first]] + ([blocks[first + 1]] if blocks[first + 1].get("type") != "Linear" else [])
-    return [dict(b) for _ in range(layers) for b in pair] + [dict(b) for b in blocks[last:]]
+    return [dict(b) for b in blocks[:first]] + [dict(b) for _ in range(layers) for b in pair] + \
+        [dict(b) for b in blocks[last:]]
 
 
 def with_width(blocks: list[dict], width: int) -> list[dict]:

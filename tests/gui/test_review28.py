@@ -172,3 +172,10 @@ def test_a_sweep_run_deleted_while_the_sweep_trains_leaves_the_others_to_join(po
     assert first not in kept and len(kept) == 2 and sorted(s.run_book.names()) == sorted(kept)
     assert s.undo_delete_run() and first in s.run_book.names()
     assert [n for r in s.sweep_results() for n in r["runs"]] == ["epochs 2", "epochs 3", "epochs 400"]
+
+
+def test_layers_keep_the_blocks_before_the_first_linear():
+    blocks = [{"type": "Tanh"}, {"type": "Linear", "width": 8}, {"type": "ReLU"}, {"type": "Linear", "width": 2}]
+    assert grids.with_layers(blocks, 1) == blocks  # the stack's own depth: the network itself
+    assert grids.with_layers(blocks, 0) == [{"type": "Tanh"}, {"type": "Linear", "width": 2}]
+    assert grids.with_layers(blocks, 2) == blocks[:3] + blocks[1:3] + blocks[3:]
