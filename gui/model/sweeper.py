@@ -83,7 +83,8 @@ class Sweeper:
         """Start a sweep (returns at once); ``ValueError`` with a sentence when it cannot."""
         s = self.session
         if self.live:
-            raise ValueError("A sweep is training already: stop it (stop_sweep) or wait for it to end.")
+            raise ValueError("A sweep is training already: wait for it to end, or stop it (Stop sweep in the Sweep "
+                             "tab; session.stop_sweep()).")
         if s.running:
             raise ValueError("A run is training: stop it before starting a sweep.")
         checked = grids.check(grid, seeds, s.experiment)

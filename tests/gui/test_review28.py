@@ -179,3 +179,18 @@ def test_layers_keep_the_blocks_before_the_first_linear():
     assert grids.with_layers(blocks, 1) == blocks  # the stack's own depth: the network itself
     assert grids.with_layers(blocks, 0) == [{"type": "Tanh"}, {"type": "Linear", "width": 2}]
     assert grids.with_layers(blocks, 2) == blocks[:3] + blocks[1:3] + blocks[3:]
+
+
+def test_the_dialog_during_a_sweep_says_how_to_stop_it_in_the_window(window):
+    window.session.edit(n_train=100, n_test=100, epochs=4000, batch_size=10)
+    window.session.sweep({"eta": [0.01, 0.02]})
+    try:
+        window.sweep_action.trigger()
+        dialog = window.sweep_dialog
+        assert not dialog.start()
+        sentence = dialog.error_label.text()
+        assert "Stop sweep in the Sweep tab" in sentence
+        assert window.session.sweep_state == "running" and dialog.isVisible()
+    finally:
+        window.session.stop_sweep()
+    assert window.session.sweep_state == "finished"
