@@ -194,3 +194,17 @@ def test_the_dialog_during_a_sweep_says_how_to_stop_it_in_the_window(window):
     finally:
         window.session.stop_sweep()
     assert window.session.sweep_state == "finished"
+
+
+def test_fifty_sweep_runs_keep_their_last_snapshot_only_within_the_budget(pool):
+    from gui.model import snapshot_budget
+
+    s = Session(Experiment(n_train=100, n_test=100, batch_size=50, epochs=2))  # the report's network
+    s.sweeper.pool = pool
+    s.sweep({"eta": [0.001 * i for i in range(1, 11)], "batch_size": [10, 20, 25, 50, 100]})
+    drive(s, timeout=180)
+    runs = s.run_book.runs
+    assert len(runs) == 50 and all(list(r.snapshots) == [2] for r in runs)
+    weights = runs[0].snapshots[2].numel() * runs[0].snapshots[2].element_size()
+    assert 50 * weights <= s.snapshot_bytes() <= 51 * weights  # the runs' last ones, the session's epoch 0
+    assert s.snapshot_bytes() <= snapshot_budget.budget()
