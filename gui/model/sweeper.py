@@ -98,7 +98,7 @@ class Sweeper:
                 name = f"{v.name} #{n}"
             taken.add(name)
             unique.append(dataclasses.replace(v, name=name))
-        self.grid, self.seeds = checked, seeds
+        self.grid, self.seeds = checked, int(seeds)  # numpy's int too (check took it): a file's JSON takes an int
         self.names = [[None] * seeds for _ in grids.combinations(checked)]
         self._queue, self._live, self._lost = unique, [], []
         self._total, self._done, self._started = len(unique), 0, time.monotonic()

@@ -13,6 +13,7 @@ from test_sweep_gui import FakeSession, _result
 from test_sweep_model import drive
 from test_sweep_model import pool as pool  # the fixture: two warm workers for the module's sweeps
 
+from gui.files import sweep_file
 from gui.model import sweep as grids
 from gui.model import tasks
 from gui.model.experiment import Experiment
@@ -208,3 +209,18 @@ def test_fifty_sweep_runs_keep_their_last_snapshot_only_within_the_budget(pool):
     weights = runs[0].snapshots[2].numel() * runs[0].snapshots[2].element_size()
     assert 50 * weights <= s.snapshot_bytes() <= 51 * weights  # the runs' last ones, the session's epoch 0
     assert s.snapshot_bytes() <= snapshot_budget.budget()
+
+
+def test_numpy_numbers_in_a_grid_are_numbers():
+    grid = grids.check({"width": list(np.array([8, 16])), "eta": list(np.array([0.01, 0.1], np.float32))}, 1,
+                       Experiment())
+    assert grid == {"width": [8, 16], "eta": [float(np.float32(0.01)), float(np.float32(0.1))]}
+    assert [type(v) for v in grid["width"] + grid["eta"]] == [int, int, float, float]  # a file's JSON takes them
+    with pytest.raises(ValueError, match="whole number"):
+        grids.check({"width": [np.True_]}, 1, Experiment())
+    s = Session(Experiment(n_train=100, n_test=100, epochs=1))
+    s.sweeper.prepare = lambda runs=None: None  # no workers: only the definition is read here
+    s.sweeper.pool = types.SimpleNamespace(wanted=1, idle=lambda: 0)
+    s.sweep({"width": list(np.array([4, 8]))}, seeds=np.int64(2))
+    saved = sweep_file.to_file(s.sweep_definition(), s.sweeper.kept_names())["sweep"]
+    assert saved.startswith('{"grid": {"width": [4, 8]}, "seeds": 2')
