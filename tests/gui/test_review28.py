@@ -224,3 +224,12 @@ def test_numpy_numbers_in_a_grid_are_numbers():
     s.sweep({"width": list(np.array([4, 8]))}, seeds=np.int64(2))
     saved = sweep_file.to_file(s.sweep_definition(), s.sweeper.kept_names())["sweep"]
     assert saved.startswith('{"grid": {"width": [4, 8]}, "seeds": 2')
+
+
+def test_a_sweep_that_kept_no_run_says_so(qtbot):
+    results = [_result({"eta": 0.01}, [], []), _result({"eta": 0.1}, [], [])]
+    session = FakeSession(results, [])
+    view = SweepView(session)
+    qtbot.addWidget(view)
+    assert view.cells() == [({"eta": 0.01}, None), ({"eta": 0.1}, None)]
+    assert "kept no run" in view.message.text() and "Click" not in view.message.text()

@@ -32,6 +32,8 @@ from gui.qt.runs.sweep_plot import SweepPlot
 
 EMPTY = ("No sweep yet. Run › Sweep… (Ctrl+F5) trains every combination of one or two settings' values, "
          "with a few seeds each, and shows here what each setting does to the test error.")
+NONE_KEPT = ("The sweep kept no run (each was stopped or failed), so there is nothing to draw: Run › Sweep… "
+             "trains it again.")
 RUNNING = "Training the sweep's runs: each point or cell appears as its runs finish."
 HINT = {1: "Final test {error}: the median over the seeds, bars from the least to the greatest. Click a point or "
            "a row to compare its runs in the loss plot and the Runs tab.",
@@ -178,7 +180,9 @@ class SweepView(QWidget):
         else:
             dims = min(2, len(summary.settings_of(results)))
             error = summary.error_words(summary.task(results, s.runs))[2]
-            self.message.setText(HINT[dims].format(error=error) if results and dims else EMPTY)
+            kept = any(r.get("runs") for r in results)
+            self.message.setText(EMPTY if not (results and dims) else HINT[dims].format(error=error) if kept
+                                 else NONE_KEPT)
         if results != self.results or not results:  # a run kept, deleted or back: else the marks stay
             self.results = results
             self.task = summary.task(results, s.runs)  # % misclassified, or a regression's MSE per point
