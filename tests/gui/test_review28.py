@@ -233,3 +233,20 @@ def test_a_sweep_that_kept_no_run_says_so(qtbot):
     qtbot.addWidget(view)
     assert view.cells() == [({"eta": 0.01}, None), ({"eta": 0.1}, None)]
     assert "kept no run" in view.message.text() and "Click" not in view.message.text()
+
+
+@pytest.mark.parametrize(("setting", "text", "example"), [
+    ("width", "4..64 x0", "4..64 x5"),
+    ("batch_size", "..", "10..1000 x3"),
+    ("epochs", "0..100 x3", "10..1000 x3"),
+    ("layers", "1..fast x2", "1..8 x4"),
+    ("eta", "1e-3..1e-3 x3", "1e-4..1e-1 x4"),
+])
+def test_a_bad_range_gets_an_example_of_its_own_setting(setting, text, example):
+    from gui.model.sweep_grid import parse_values
+
+    with pytest.raises(ValueError) as error:
+        parse_values(setting, text)
+    assert example in str(error.value)
+    assert setting == "eta" or "1e-4" not in str(error.value)
+    assert parse_values(setting, example)  # the example itself reads
