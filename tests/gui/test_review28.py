@@ -250,3 +250,17 @@ def test_a_bad_range_gets_an_example_of_its_own_setting(setting, text, example):
     assert example in str(error.value)
     assert setting == "eta" or "1e-4" not in str(error.value)
     assert parse_values(setting, example)  # the example itself reads
+
+
+def test_a_variant_whose_runs_all_diverged_says_diverged_in_the_table(qtbot):
+    results = [_result({"eta": 0.001}, ["a1", "a2"], [2.0, 3.0]),
+               _result({"eta": 10.0}, ["b1", "b2"], [None, None], [None, None])]
+    session = FakeSession(results, ["a1", "a2", "b1", "b2"])
+    for run in session.runs:
+        run.state = "diverged" if run.name.startswith("b") else "completed"
+    view = SweepView(session)
+    qtbot.addWidget(view)
+    assert view.cells()[1] == ({"eta": 10.0}, None)
+    assert [view.table.item(1, j).text() for j in (1, 2)] == ["diverged", "diverged"]
+    assert view.table.item(0, 1).text() == "2.5 (2.0–3.0)"
+    assert "diverged" in view.table.item(1, 0).toolTip()

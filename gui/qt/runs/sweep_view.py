@@ -208,9 +208,13 @@ class SweepView(QWidget):
         self.table.setHorizontalHeaderLabels(headers)
         variants = summary.variants(self.results)
         self.table.setRowCount(len(variants))
+        states = {run.name: getattr(run, "state", None) for run in self.session.runs}
         for row, variant in enumerate(variants):
             texts = [format_value(variant.values.get(s)) for s in settings]
-            test, train = (spread_text(variant.spreads[m], unit="", digits=digits)
+            # A variant whose every run diverged has no error to give: the table says why, not "–".
+            diverged = bool(variant.runs) and all(states.get(n) == "diverged" for n in variant.runs)
+            test, train = ("diverged" if diverged and variant.spreads[m].median is None
+                           else spread_text(variant.spreads[m], unit="", digits=digits)
                            for m in ("test_error", "train_error"))
             texts += [test, train, f"{len(variant.runs)} run{'s' if len(variant.runs) != 1 else ''}"]
             tip = (f"{values_label(variant.values)}\ntest {error}: {test}\ntrain {error}: {train}\nruns: "
