@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from gui.model.experiment import EPOCHS_MAX, ETA_RANGE, OPTIMIZERS, POINTS_RANGE, SEED_MAX, WIDTH_MAX, Experiment
 
@@ -64,7 +67,12 @@ def name_of(values: dict, seed: int | None) -> str:
 
 
 def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer (numpy's too, as automation may pass them), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _value_problem(setting: str, value) -> str | None:
@@ -72,7 +80,7 @@ def _value_problem(setting: str, value) -> str | None:
     ranges = {"batch_size": (1, POINTS_RANGE[1]), "epochs": (1, EPOCHS_MAX), "width": (1, WIDTH_MAX),
               "layers": (0, LAYERS_MAX), "seed": (0, SEED_MAX)}
     if setting == "eta":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and ETA_RANGE[0] <= value <= ETA_RANGE[1]
+        ok = _real(value) and ETA_RANGE[0] <= value <= ETA_RANGE[1]
         return None if ok else f"a number from {ETA_RANGE[0]:g} to {ETA_RANGE[1]:g}"
     if setting == "optimizer":
         return None if isinstance(value, str) and value in OPTIMIZERS else f"one of {', '.join(OPTIMIZERS)}"
@@ -81,8 +89,8 @@ def _value_problem(setting: str, value) -> str | None:
 
 
 def check(grid, seeds, experiment: Experiment | None) -> dict:
-    """The grid as ``{setting: [values]}`` (eta as floats), or ``ValueError`` with a sentence; ``experiment``
-    None: the grid alone (a file's sweep, whose experiment may have changed since)."""
+    """The grid as ``{setting: [values]}`` (eta as floats, counts as ints), or ``ValueError`` with a sentence;
+    ``experiment`` None: the grid alone (a file's sweep, whose experiment may have changed since)."""
     if not (_whole(seeds) and SEEDS_RANGE[0] <= seeds <= SEEDS_RANGE[1]):
         raise ValueError(f"A sweep repeats each variant with 1 to {SEEDS_RANGE[1]} seeds; got {seeds!r:.40}.")
     if not isinstance(grid, dict) or not 1 <= len(grid) <= 2:
@@ -100,7 +108,8 @@ def check(grid, seeds, experiment: Experiment | None) -> dict:
             problem = _value_problem(setting, value)
             if problem:
                 raise ValueError(f"Each value of {setting} must be {problem}; got {value!r:.40}.")
-        values = [float(v) for v in values] if setting == "eta" else list(values)
+        # Plain floats and ints: numpy's would not go into a file's JSON.
+        values = [float(v) if setting == "eta" else v if setting == "optimizer" else int(v) for v in values]
         if len(set(values)) != len(values):
             raise ValueError(f"The values of {setting} repeat one: give each value once.")
         checked[setting] = values
@@ -127,12 +136,14 @@ def _hidden(blocks: list[dict]) -> list[int]:
 
 
 def with_layers(blocks: list[dict], layers: int) -> list[dict]:
-    """``blocks`` with ``layers`` hidden Linear + activation pairs: the first hidden Linear and the
-    block after it (when that is not a Linear) repeated, then the last Linear and what follows it."""
+    """``blocks`` with ``layers`` hidden Linear + activation pairs: what comes before the first Linear, the
+    first hidden Linear and the block after it (when that is not a Linear) repeated, then the last Linear and
+    what follows it."""
     hidden = _hidden(blocks)
     first, last = hidden[0], [i for i, b in enumerate(blocks) if b.get("type") == "Linear"][-1]
     pair = [blocks[first]] + ([blocks[first + 1]] if blocks[first + 1].get("type") != "Linear" else [])
-    return [dict(b) for _ in range(layers) for b in pair] + [dict(b) for b in blocks[last:]]
+    return [dict(b) for b in blocks[:first]] + [dict(b) for _ in range(layers) for b in pair] + \
+        [dict(b) for b in blocks[last:]]
 
 
 def with_width(blocks: list[dict], width: int) -> list[dict]:

@@ -27,6 +27,9 @@ WHOLE = {"batch_size": (1, POINTS_RANGE[1]), "epochs": (1, EPOCHS_MAX), "width":
 MAX_VALUES = 20  # per setting: the session limits the runs in all (values x values x seeds)
 EXAMPLES = {"eta": "0.001, 0.003, 0.01 or 1e-4..1e-1 x4", "batch_size": "25, 100", "epochs": "100, 300",
             "width": "8, 25", "layers": "1, 2, 3", "optimizer": ", ".join(OPTIMIZERS), "seed": "0, 1, 2"}
+# A log range of each setting's own values, for the sentences about ranges (the optimizer has none).
+RANGES = {"eta": "1e-4..1e-1 x4", "batch_size": "10..1000 x3", "epochs": "10..1000 x3", "width": "4..64 x5",
+          "layers": "1..8 x4", "seed": "1..100 x3"}
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)\s*[x×]\s*(\S+)\s*$", re.IGNORECASE)
 _TEXT_SHOWN = 40  # characters of a bad entry quoted back in a sentence
 
@@ -50,7 +53,7 @@ def parse_values(setting: str, text: str) -> list:
         values = _log_range(setting, *match.groups())
     elif ".." in text:
         raise ValueError(f"{_quote(text)} is not a range: write the first value, two dots, the last value, "
-                         f"x and how many values, e.g. 1e-4..1e-1 x4.")
+                         f"x and how many values, e.g. {RANGES.get(setting, RANGES['eta'])}.")
     else:
         parts = [part.strip() for part in text.replace(";", ",").split(",")]
         if any(not part for part in parts):
@@ -110,18 +113,19 @@ def _log_range(setting: str, first: str, last: str, count: str) -> list:
     if setting == "optimizer":
         raise ValueError("The optimizer has no range: name the optimizers separated by commas, e.g. "
                          f"{EXAMPLES['optimizer']}.")
+    example = RANGES[setting]
     a, b, n = _number(first), _number(last), _number(count)
     if a is None or b is None:
         bad = first if a is None else last
-        raise ValueError(f"{_quote(bad)} is not a number: write a range as first..last x count, e.g. 1e-4..1e-1 x4.")
+        raise ValueError(f"{_quote(bad)} is not a number: write a range as first..last x count, e.g. {example}.")
     if n is None or n != int(n) or not 2 <= n <= MAX_VALUES:
         raise ValueError(f"{_quote(count)} is not a count of values: after x give a whole number from 2 to "
-                         f"{MAX_VALUES}, e.g. 1e-4..1e-1 x4.")
+                         f"{MAX_VALUES}, e.g. {example}.")
     if a <= 0 or b <= 0:
         raise ValueError("A log range needs both ends above 0 (it spaces the values by their logarithm): "
-                         "e.g. 1e-4..1e-1 x4, or list the values separated by commas.")
+                         f"e.g. {example}, or list the values separated by commas.")
     if a == b:
-        raise ValueError("The range's two ends are equal: give two different ends, e.g. 1e-4..1e-1 x4.")
+        raise ValueError(f"The range's two ends are equal: give two different ends, e.g. {example}.")
     n = int(n)
     step = (math.log10(b) - math.log10(a)) / (n - 1)
     raw = [a if i == 0 else b if i == n - 1 else 10 ** (math.log10(a) + i * step) for i in range(n)]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gui.model.tasks import task_of
+
 METRICS = ("train_loss", "test_loss", "train_error", "test_error")
 
 
@@ -91,6 +93,27 @@ def matrix(results) -> tuple[list, list, np.ndarray]:
         if median is not None:
             table[ys.index(values[second]), xs.index(values[first])] = median
     return xs, ys, table
+
+
+def task(results, runs) -> str:
+    """``"classification"`` or ``"regression"``: the task of the sweep's runs (the dataset of the first one still
+    in ``runs``), which says whether its errors are % misclassified or a regression's MSE per point. The current
+    experiment may have changed since the sweep; without a run, ``"classification"``."""
+    by_name = {run.name: run for run in runs}
+    for result in results or ():
+        for name in result.get("runs", ()):
+            settings = getattr(by_name.get(name), "settings", None)
+            if isinstance(settings, dict):
+                return task_of(settings.get("dataset", ""))
+    return "classification"
+
+
+def error_words(task_name: str) -> tuple[str, str, str]:
+    """``(unit, digits, name)`` of a sweep's errors: ``(" %", ".1f", "error %")`` misclassified, or
+    ``("", ".4g", "MSE per point")`` for a regression."""
+    if task_name == "regression":
+        return "", ".4g", "MSE per point"
+    return " %", ".1f", "error %"
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ class Sweeper:
         """Start a sweep (returns at once); ``ValueError`` with a sentence when it cannot."""
         s = self.session
         if self.live:
-            raise ValueError("A sweep is training already: stop it (stop_sweep) or wait for it to end.")
+            raise ValueError("A sweep is training already: wait for it to end, or stop it (Stop sweep in the Sweep "
+                             "tab; session.stop_sweep()).")
         if s.running:
             raise ValueError("A run is training: stop it before starting a sweep.")
         checked = grids.check(grid, seeds, s.experiment)
@@ -97,7 +98,7 @@ class Sweeper:
                 name = f"{v.name} #{n}"
             taken.add(name)
             unique.append(dataclasses.replace(v, name=name))
-        self.grid, self.seeds = checked, seeds
+        self.grid, self.seeds = checked, int(seeds)  # numpy's int too (check took it): a file's JSON takes an int
         self.names = [[None] * seeds for _ in grids.combinations(checked)]
         self._queue, self._live, self._lost = unique, [], []
         self._total, self._done, self._started = len(unique), 0, time.monotonic()
@@ -175,9 +176,11 @@ class Sweeper:
         s.events.emit("sweep_progress", self._done, self._total, left)
 
     def _in_grid_order(self) -> None:
-        """The sweep's runs in the run book in grid order (they end in any order), where the first of them was."""
+        """The sweep's runs in the run book in grid order (they end in any order), where the first of them was;
+        one deleted meanwhile stays out (Undo brings it back)."""
         book = self.session.run_book
-        members = self.member_names()
+        present = set(book.names())
+        members = [n for n in self.member_names() if n in present]
         at = next(i for i, r in enumerate(book.runs) if r.name in members)
         by_name = {r.name: r for r in book.runs}
         others = [r for r in book.runs if r.name not in members]

@@ -60,7 +60,7 @@ class SweepDialog(QDialog):
         for edit in (self.values_edit, self.values2_edit):
             edit.setToolTip("Values separated by commas (0.001, 0.003, 0.01), or a log range: first..last x count "
                             "(1e-4..1e-1 x4: 4 values evenly spaced on a log scale, both ends included)")
-            edit.textEdited.connect(lambda _text: self._count())
+            edit.textEdited.connect(lambda _text: self._edited())
         self.param_combo.setToolTip("The setting the sweep varies")
         self.param2_combo.setToolTip("A second setting to vary with the first (a heatmap shows both), or (none)")
         for widget, name in ((self.param_combo, "Setting to sweep"), (self.values_edit, "Its values"),
@@ -99,7 +99,7 @@ class SweepDialog(QDialog):
                                                                                       self.values_edit))
         self.param2_combo.currentIndexChanged.connect(lambda _i: self._setting_changed(self.param2_combo,
                                                                                        self.values2_edit))
-        self.seeds_spin.valueChanged.connect(lambda _v: self._count())
+        self.seeds_spin.valueChanged.connect(lambda _v: self._edited())
         self._recall()
         self.setMinimumWidth(440)
 
@@ -135,15 +135,32 @@ class SweepDialog(QDialog):
             return None
         return self.seeds_spin.value() * math.prod(len(values) for values in grid.values())
 
+    def _edited(self) -> None:
+        """A field changed: the sentence about the old values no longer holds; the count follows."""
+        self.error_label.clear()
+        self._count()
+
     def _count(self) -> None:
         runs = self.runs()
         if runs is None:
             self.count_label.setText("")
+        else:
+            grid, seeds = self._grid(), self.seeds_spin.value()
+            parts = [f"{grids.SHORT[k]} {grids.format_values(v)}" for k, v in grid.items()]
+            parts.append(f"{seeds} seed{'s' if seeds != 1 else ''} each")
+            self.count_label.setText(f"{runs} run{'s' if runs != 1 else ''}: {'; '.join(parts)}")
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to the wrapped count and sentence: a window keeps its size, and its layout would squeeze the
+        fields below their height to make room for the labels' lines."""
+        layout = self.layout()
+        if layout is None:
             return
-        grid, seeds = self._grid(), self.seeds_spin.value()
-        parts = [f"{grids.SHORT[k]} {grids.format_values(v)}" for k, v in grid.items()]
-        parts.append(f"{seeds} seed{'s' if seeds != 1 else ''} each")
-        self.count_label.setText(f"{runs} run{'s' if runs != 1 else ''}: {'; '.join(parts)}")
+        layout.activate()
+        height = layout.totalHeightForWidth(self.width())
+        if height > self.height():
+            self.resize(self.width(), height)
 
     def _grid(self) -> dict:
         return grids.grid_from(self.setting(1), self.values_edit.text(), self.setting(2), self.values2_edit.text())
@@ -155,6 +172,7 @@ class SweepDialog(QDialog):
             self.window.session.sweep(grid, seeds=self.seeds_spin.value())
         except ValueError as error:
             self.error_label.setText(str(error))
+            self._fit()
             return False
         self.error_label.clear()
         self._remember()
@@ -173,11 +191,12 @@ class SweepDialog(QDialog):
         store.setValue("sweep/seeds", self.seeds_spin.value())
 
     def _recall(self) -> None:
-        """The last sweep's fields; anything stored that is not a setting, a short text or a count is ignored."""
+        """The last sweep's fields; anything stored that is not a setting, a short printable text or a count is
+        ignored."""
         store = self.window.settings
         for setting in grids.LABELS:
             text = store.value(f"sweep/values/{setting}", None)
-            if isinstance(text, str) and len(text) <= STORED_CHARS:
+            if isinstance(text, str) and len(text) <= STORED_CHARS and text.isprintable():  # no control characters
                 self.texts[setting] = text
         for combo, key in ((self.param_combo, "sweep/param"), (self.param2_combo, "sweep/param2")):
             value = store.value(key, None)

@@ -107,12 +107,15 @@ class SweepPlot(pg.PlotWidget):
         self._where: dict = {}  # (column, row) of a heatmap cell -> variant index
         self._order: list[int] = []  # the scatter's points -> variant index
         self.dims = 0
+        self.task = "classification"
         self.selected: int | None = None
         self._axes: dict = {}  # axis name -> (positions, values) it labels
 
     # -- drawing ---------------------------------------------------------------------
-    def show_results(self, results) -> None:
-        """Draw ``sweep_results()``: points with bars for one setting, a heatmap for two; nothing for none."""
+    def show_results(self, results, task: str = "classification") -> None:
+        """Draw ``sweep_results()``: points with bars for one setting, a heatmap for two; nothing for none.
+        ``task``: a regression's errors are its MSE per point, not a percentage."""
+        self.task = task
         item = self.getPlotItem()
         for graphic in (self.bars, self.points, self.image, self.frame, *self.texts):
             if graphic.scene() is not None:
@@ -169,7 +172,7 @@ class SweepPlot(pg.PlotWidget):
         self._axes = {"bottom": (list(xs), values), "left": None}
         item.getAxis("left").setTicks(None)
         item.setLabel("bottom", f"{SHORT.get(setting, setting)}{' (log scale)' if log else ''}")
-        item.setLabel("left", "test error %")
+        item.setLabel("left", f"test {summary.error_words(self.task)[2]}")
         span = (xs.max() - xs.min()) if len(xs) > 1 else 1.0
         top = float(np.nanmax(high)) if len(high) else 1.0
         item.getViewBox().setRange(xRange=(xs.min() - 0.08 * span, xs.max() + 0.08 * span),
@@ -194,7 +197,8 @@ class SweepPlot(pg.PlotWidget):
             self._where[(column, row)] = index
             r, g, b, _ = rgba[row, column]
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 140
-            text = pg.TextItem("–" if median is None else f"{median:.1f}", anchor=(0.5, 0.5),
+            digits = ".3g" if self.task == "regression" else ".1f"  # an MSE per point, or % misclassified
+            text = pg.TextItem("–" if median is None else f"{median:{digits}}", anchor=(0.5, 0.5),
                                color="w" if dark else "k")
             font = QFont(self.font())
             font.setPointSizeF(font.pointSizeF() * CELL_FONT)

@@ -32,10 +32,12 @@ from gui.qt.runs.sweep_plot import SweepPlot
 
 EMPTY = ("No sweep yet. Run › Sweep… (Ctrl+F5) trains every combination of one or two settings' values, "
          "with a few seeds each, and shows here what each setting does to the test error.")
+NONE_KEPT = ("The sweep kept no run (each was stopped or failed), so there is nothing to draw: Run › Sweep… "
+             "trains it again.")
 RUNNING = "Training the sweep's runs: each point or cell appears as its runs finish."
-HINT = {1: "Final test error: the median over the seeds, bars from the least to the greatest. Click a point or "
+HINT = {1: "Final test {error}: the median over the seeds, bars from the least to the greatest. Click a point or "
            "a row to compare its runs in the loss plot and the Runs tab.",
-        2: "Final test error %: the median over the seeds in each cell. Click a cell or a row to compare its "
+        2: "Final test {error}: the median over the seeds in each cell. Click a cell or a row to compare its "
            "runs in the loss plot and the Runs tab."}
 
 
@@ -144,6 +146,7 @@ class SweepView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
         self.results: list = []
+        self.task = "classification"
         events = session.events
         events.connect("sweep_progress", self._progress)
         events.connect("sweep", self.refresh)
@@ -176,11 +179,15 @@ class SweepView(QWidget):
             self.message.setText(RUNNING)
         else:
             dims = min(2, len(summary.settings_of(results)))
-            self.message.setText(HINT.get(dims, EMPTY) if results else EMPTY)
+            error = summary.error_words(summary.task(results, s.runs))[2]
+            kept = any(r.get("runs") for r in results)
+            self.message.setText(EMPTY if not (results and dims) else HINT[dims].format(error=error) if kept
+                                 else NONE_KEPT)
         if results != self.results or not results:  # a run kept, deleted or back: else the marks stay
             self.results = results
+            self.task = summary.task(results, s.runs)  # % misclassified, or a regression's MSE per point
             self.plot.select(None)
-            self.plot.show_results(results)
+            self.plot.show_results(results, self.task)
             self._fill_table()
 
     def _progress(self, done: int, total: int, seconds_left) -> None:
@@ -194,17 +201,23 @@ class SweepView(QWidget):
 
     def _fill_table(self) -> None:
         settings = summary.settings_of(self.results)
-        headers = [SHORT.get(s, s) for s in settings] + ["Test error %", "Train error %", "Runs"]
+        _, digits, error = summary.error_words(self.task)
+        headers = [SHORT.get(s, s) for s in settings] + [f"Test {error}", f"Train {error}", "Runs"]
         self.table.clear()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         variants = summary.variants(self.results)
         self.table.setRowCount(len(variants))
+        states = {run.name: getattr(run, "state", None) for run in self.session.runs}
         for row, variant in enumerate(variants):
             texts = [format_value(variant.values.get(s)) for s in settings]
-            test, train = (spread_text(variant.spreads[m], unit="") for m in ("test_error", "train_error"))
+            # A variant whose every run diverged has no error to give: the table says why, not "–".
+            diverged = bool(variant.runs) and all(states.get(n) == "diverged" for n in variant.runs)
+            test, train = ("diverged" if diverged and variant.spreads[m].median is None
+                           else spread_text(variant.spreads[m], unit="", digits=digits)
+                           for m in ("test_error", "train_error"))
             texts += [test, train, f"{len(variant.runs)} run{'s' if len(variant.runs) != 1 else ''}"]
-            tip = (f"{values_label(variant.values)}\ntest error %: {test}\ntrain error %: {train}\nruns: "
+            tip = (f"{values_label(variant.values)}\ntest {error}: {test}\ntrain {error}: {train}\nruns: "
                    + ", ".join(variant.runs))
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
