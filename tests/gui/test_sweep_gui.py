@@ -10,13 +10,15 @@ import pytest
 from gui_helpers import WAIT_MS, small_data
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from gui.model import sweep_summary as summary
 from gui.model.events import Events
 from gui.model.history import History
 from gui.model.sweep_grid import format_values, grid_from, parse_values
 from gui.qt.inside import inside_docks
+from gui.qt.plots.loss_plot import LossPlot
+from gui.qt.plots.sweep_bands import SweepBands
 from gui.qt.runs import sweep_dialog
 from gui.qt.runs.sweep_view import SweepView
 
@@ -138,6 +140,21 @@ class FakeSession:
     def stop_sweep(self):
         self.stopped += 1
 
+
+
+def test_the_legend_names_at_most_four_variants_and_every_band_is_drawn(qtbot):
+    names = [f"r{i}" for i in range(6)]
+    results = [_result({"eta": 10.0 ** -i}, [n], [1.0]) for i, n in enumerate(names)]
+    session = FakeSession(results, names)
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    check = QCheckBox(checked=True)
+    bands = SweepBands(session, plot, check)
+    bands.refresh()
+    assert len(bands.curves()) == 6
+    legend = plot.getPlotItem().legend
+    named = [label.text for _sample, label in legend.items]
+    assert len(named) == 2 + 4 and legend.columnCount == 2  # train, test and the first four variants
 
 def _view(qtbot, results):
     names = [n for r in results for n in r["runs"]]

@@ -21,7 +21,8 @@ BAND_ALPHA = 60  # of 255: the bands overlap, and the medians must show through 
 EDGE = pg.mkPen((0, 0, 0, 0))
 COLOUR_MAP = "viridis"  # the variants in grid order, dark to light: the order of the values shows
 COLOUR_SPAN = (0.0, 0.85)  # the map's lightest yellow is hard to see on white
-LEGEND_MOST = 8  # variants named in the legend; the sweep view's table names them all
+LEGEND_MOST = 4  # variants named in the legend (two rows of its two columns); the sweep view's table names them
+# all, in the colours' order: more entries covered the curves of a 1366x768 window's loss plot
 
 
 class SweepBands:

@@ -102,7 +102,8 @@ class SweepView(QWidget):
         self.plot.picked.connect(self.tick)
         self.bands_check = QCheckBox("Median and range on the loss plot", objectName="sweepBandsCheck", checked=True)
         self.bands_check.setToolTip("Draw each variant's median train loss over its seeds on the loss plot, "
-                                    "with a band from the least to the greatest")
+                                    "with a band from the least to the greatest. The colours run from dark to light in "
+                                    "the table's order; the legend names the first four variants")
         self.table = SweepTable(0, 0, objectName="sweepTable")
         self.table.setAccessibleName("Sweep results")
         self.table.setToolTip("Each variant's final errors over its seeds: the median, and in brackets the least "
