@@ -3,8 +3,12 @@ the dataset or the inputs change, and hostile files give a sentence."""
 
 from __future__ import annotations
 
+import json
+
 from gui_helpers import WAIT_MS
 from test_regression_views import regression_of
+
+import minidl
 
 
 def step_one_batch(window, qtbot) -> None:
@@ -27,3 +31,21 @@ def test_the_batch_steps_small_curve_goes_with_the_step_it_drew(window, qtbot):
     assert view.step is None
     x, _ = view.curve.getData()
     assert not view.curve.isVisible() or x is None or len(x) == 0
+
+
+def test_a_kept_run_whose_dataset_does_not_fit_its_networks_outputs_is_refused(window, qtbot, tmp_path):
+    """A Plane run (one output) relabelled Disc (two classes) would draw a lie in the compare view and export
+    a script that fails: the runs are left out with a sentence, the experiment opens."""
+    window.qtbot = qtbot
+    regression_of(window, "Plane", epochs=2)
+    path = tmp_path / "plane.playground"
+    assert window.files.save_to(path)
+    model, metadata, tensors = minidl.io.read(path)
+    runs = json.loads(metadata["runs"])
+    runs["runs"][0]["settings"]["dataset"] = "Disc"
+    minidl.io.write(path, model, metadata={**metadata, "runs": json.dumps(runs)}, tensors=tensors)
+    assert window.files.open(path, confirmed=True)
+    title, text = window.files.last_error[:2]
+    assert title == "Runs left out" and window.session.runs == []
+    assert "run A" in text and "2 outputs" in text and "1 output" in text
+    assert window.session.experiment.dataset == "Plane" and window.session.history.epochs == 2
