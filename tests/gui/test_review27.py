@@ -49,3 +49,13 @@ def test_a_kept_run_whose_dataset_does_not_fit_its_networks_outputs_is_refused(w
     assert title == "Runs left out" and window.session.runs == []
     assert "run A" in text and "2 outputs" in text and "1 output" in text
     assert window.session.experiment.dataset == "Plane" and window.session.history.epochs == 2
+
+
+def test_the_metrics_line_stops_saying_paused_once_the_run_is_stopped(window, qtbot):
+    """Step batch (F8) pauses the run; a stop ends it: the metrics line must not still say "paused"."""
+    window.qtbot = qtbot
+    regression_of(window, "Sine", epochs=2)
+    label = window.run_panel.metrics
+    step_one_batch(window, qtbot)
+    qtbot.waitUntil(lambda: window.session.state == "finished", timeout=WAIT_MS)
+    assert label.text().startswith("Epoch ") and "paused" not in label.text()
