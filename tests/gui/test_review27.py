@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from gui_helpers import WAIT_MS
 from test_regression_views import regression_of
 
 import minidl
+from gui.files.script import checked_edits
 
 
 def step_one_batch(window, qtbot) -> None:
@@ -59,3 +61,25 @@ def test_the_metrics_line_stops_saying_paused_once_the_run_is_stopped(window, qt
     step_one_batch(window, qtbot)
     qtbot.waitUntil(lambda: window.session.state == "finished", timeout=WAIT_MS)
     assert label.text().startswith("Epoch ") and "paused" not in label.text()
+
+
+@pytest.mark.parametrize("value", [1e300, -1e39])
+def test_a_weight_beyond_what_float32_holds_is_refused_with_a_sentence(window, qtbot, value):
+    """Typed in the editor (Enter) or set through automation: a sentence, never a traceback."""
+    window.qtbot = qtbot
+    regression_of(window, "Sine", epochs=1)
+    s, view = window.session, window.network_view
+    before = s.model.parameters()[0][0, 0].item()
+    with pytest.raises(ValueError, match="finite number"):
+        view.set_weight(0, 0, 0, value)
+    view.edit_weight(0, 0, 0)
+    view.editor.setText(repr(value))
+    statuses = []
+    s.events.connect("status", statuses.append)
+    assert not view.editor.apply()
+    assert statuses and "refused" in statuses[-1] and s.model.parameters()[0][0, 0].item() == before
+
+
+def test_a_files_hand_edit_beyond_float32_is_refused_as_damaged():
+    with pytest.raises(ValueError, match="damaged"):
+        checked_edits([[0, 0, 0, 1e300]])
