@@ -83,3 +83,21 @@ def test_a_weight_beyond_what_float32_holds_is_refused_with_a_sentence(window, q
 def test_a_files_hand_edit_beyond_float32_is_refused_as_damaged():
     with pytest.raises(ValueError, match="damaged"):
         checked_edits([[0, 0, 0, 1e300]])
+
+
+@pytest.mark.parametrize("features, words", [([], "no input feature"), (["x2"], "only x2 features")])
+def test_a_file_without_an_input_its_data_can_give_says_so(window, qtbot, tmp_path, features, words):
+    """Not "its data needs 0 inputs": the file is damaged, and the sentence says what is missing."""
+    window.qtbot = qtbot
+    regression_of(window, "Sine", epochs=1)
+    path = tmp_path / "sine.playground"
+    assert window.files.save_to(path)
+    model, metadata, tensors = minidl.io.read(path)
+    settings = json.loads(metadata["experiment"])
+    settings["features"] = features
+    minidl.io.write(path, model, metadata={**metadata, "experiment": json.dumps(settings)}, tensors=tensors)
+    window.session.edit(eta=0.05)
+    assert not window.files.open(path, confirmed=True)
+    text = window.files.last_error[1]
+    assert "damaged" in text and words in text and "0 inputs" not in text
+    assert window.session.experiment.eta == 0.05  # what the user had stays
