@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
-from gui_helpers import WAIT_MS
+from gui_helpers import WAIT_MS, run_to_end
 from test_regression_views import regression_of
 
 import minidl
 from gui.files.script import checked_edits
+from gui.model import tasks
 
 
 def step_one_batch(window, qtbot) -> None:
@@ -101,3 +103,20 @@ def test_a_file_without_an_input_its_data_can_give_says_so(window, qtbot, tmp_pa
     text = window.files.last_error[1]
     assert "damaged" in text and words in text and "0 inputs" not in text
     assert window.session.experiment.eta == 0.05  # what the user had stays
+
+
+def test_discretize_on_then_sine_then_a_classification_draws_without_a_traceback(window, qtbot):
+    """Discretize stays ticked (disabled) through a Sine regression; back to classes, the plot must not read
+    Sine's curve as a picture of classes."""
+    window.qtbot = qtbot
+    s = window.session
+    s.edit(n_train=100, n_test=50)
+    assert run_to_end(qtbot, window, 1) == "completed"
+    window.boundary_plot.discretize_check.setChecked(True)
+    s.edit(**tasks.task_changes(s.experiment, "regression", "Sine"))
+    assert run_to_end(qtbot, window, 1) == "completed"
+    s.edit(**tasks.task_changes(s.experiment, "classification", "Spiral"))  # raised IndexError
+    assert run_to_end(qtbot, window, 1) == "completed"
+    classes = window.boundary_plot.current_image()  # the predicted class at each pixel
+    assert window.boundary_plot.discretized and classes.ndim == 2
+    assert set(np.unique(classes)) <= set(range(s.experiment.num_classes))
