@@ -120,3 +120,24 @@ def test_discretize_on_then_sine_then_a_classification_draws_without_a_traceback
     classes = window.boundary_plot.current_image()  # the predicted class at each pixel
     assert window.boundary_plot.discretized and classes.ndim == 2
     assert set(np.unique(classes)) <= set(range(s.experiment.num_classes))
+
+
+def test_leaving_presenter_mode_while_paused_keeps_the_settings_locked(window, qtbot):
+    """Presenter mode locks the controls enabled when it starts (idle: problemCombo among them) and lets them
+    all go when it ends; a run paused meanwhile (Step batch) must keep them disabled, or changing the task
+    raised "stop the run before changing ..."."""
+    window.qtbot = qtbot
+    s = window.session
+    regression_of(window, "Sine", epochs=1)
+    window.set_presenter_mode(True, full_screen=False)
+    steps = []
+    s.events.connect("batch", steps.append)
+    window.step_batch_action.trigger()
+    qtbot.waitUntil(lambda: len(steps) == 1 and s.state == "paused", timeout=WAIT_MS)
+    window.set_presenter_mode(False)
+    settings = window.settings_panel
+    for widget in (settings.problem_combo, settings.dataset_combo, settings.features.checks["x1"], window.draw.button):
+        assert not widget.isEnabled(), widget.objectName()
+    s.stop()
+    qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
+    assert settings.problem_combo.isEnabled() and settings.features.checks["x1"].isEnabled()
