@@ -141,3 +141,12 @@ def test_leaving_presenter_mode_while_paused_keeps_the_settings_locked(window, q
     s.stop()
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
     assert settings.problem_combo.isEnabled() and settings.features.checks["x1"].isEnabled()
+
+
+def test_an_export_refused_for_an_invalid_network_ends_its_sentence_once(window, tmp_path):
+    s = window.session
+    s.edit(dataset="Spiral", classes=3)  # the last Linear keeps 2 outputs: the validation's sentence ends with "."
+    assert s.validate()
+    assert not window.files.exports.export_model(tmp_path / "model.minidl")
+    text = window.files.last_error[1]
+    assert "width to 3." in text and ".." not in text
