@@ -150,3 +150,25 @@ def test_an_export_refused_for_an_invalid_network_ends_its_sentence_once(window,
     assert not window.files.exports.export_model(tmp_path / "model.minidl")
     text = window.files.last_error[1]
     assert "width to 3." in text and ".." not in text
+
+
+def test_three_compared_runs_legend_stays_inside_the_loss_plot(window, qtbot):
+    """Five entries make two legend columns; long "what differs" labels ran them off the plot's left edge."""
+    window.resize(1366, 768)
+    s = window.session
+    s.edit(n_train=100, n_test=50, batch_size=25)
+    assert run_to_end(qtbot, window, 1) == "completed"
+    s.edit(**tasks.task_changes(s.experiment, "regression", "Sine"))
+    assert run_to_end(qtbot, window, 1) == "completed"
+    s.edit(**tasks.task_changes(s.experiment, "classification", "Spiral"))
+    s.edit(classes=3, features=["x1", "x2", "sinx1"], blocks=[{"type": "Linear", "width": 5}, {"type": "Tanh"},
+                                                             {"type": "Linear", "width": 3}])
+    assert run_to_end(qtbot, window, 1) == "completed"
+    s.compare([r.name for r in s.runs])
+    qtbot.wait(50)
+    item = window.loss_plot.getPlotItem()
+    legend = item.legend
+    assert len(legend.items) == 5 and legend.columnCount == 2
+    inside = item.vb.mapRectToScene(item.vb.boundingRect())
+    drawn = legend.mapRectToScene(legend.boundingRect())
+    assert drawn.left() >= inside.left() - 1 and drawn.right() <= inside.right() + 1, (drawn, inside)
