@@ -172,3 +172,17 @@ def test_three_compared_runs_legend_stays_inside_the_loss_plot(window, qtbot):
     inside = item.vb.mapRectToScene(item.vb.boundingRect())
     drawn = legend.mapRectToScene(legend.boundingRect())
     assert drawn.left() >= inside.left() - 1 and drawn.right() <= inside.right() + 1, (drawn, inside)
+
+
+def test_a_reset_is_not_undone_into_a_network_of_other_inputs(window, qtbot):
+    """Reset, then Regression (Sine: one input): Ctrl+Z brought back the 2-input network, and Run failed."""
+    s = window.session
+    s.edit(n_train=100, n_test=50, batch_size=25)
+    assert run_to_end(qtbot, window, 2) == "completed"
+    s.reset()
+    assert s.can_undo
+    s.edit(**tasks.task_changes(s.experiment, "regression", "Sine"))
+    assert not s.can_undo and not window.undo_action.isEnabled()
+    assert not s.undo()
+    assert s.model.in_features == s.experiment.in_features == 1
+    assert run_to_end(qtbot, window, 1) == "completed"
