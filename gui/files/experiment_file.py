@@ -81,6 +81,10 @@ def load(path) -> Loaded:
         raise ValueError(f"{name} is damaged: {error}") from None
     if architecture.describe(model) != experiment.blocks:
         raise ValueError(f"{name} is damaged: its weights do not match its blocks")
+    if not experiment.input_names:  # no input width to compare the network's with: say what is missing
+        words = ("no input feature" if not experiment.features else
+                 f"only x2 features, but its {experiment.dataset} data has one coordinate, x1")
+        raise ValueError(f"{name} is damaged: its network reads {words}")
     n, k = experiment.in_features, experiment.out_features
     if (model.in_features, model.out_features) != (n, k):
         outputs = "1 output (a regression)" if experiment.task == "regression" else f"{k} outputs (one per class)"

@@ -14,7 +14,7 @@ window opens the rest of the file without them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ import torch
 from gui.files.experiment_file import points_from_table, read_history
 from gui.files.script import checked_edits
 from gui.model import points as custom
-from gui.model.experiment import POINTS_RANGE, Experiment, checked_field, finite_number
+from gui.model.experiment import CUSTOM, POINTS_RANGE, Experiment, checked_field, finite_number
 from gui.model.history import History
 from gui.model.runs import RUN_SNAPSHOTS, Run, pick_snapshots, points_summary
 from gui.model.sweep import is_run_name
@@ -122,6 +122,7 @@ def _run(i: int, item, tensors: dict) -> Run:
         raise ValueError(f"{who}'s settings are damaged: {error}") from None
     history = _history(who, i, tensors)
     size = architecture.check(checked.blocks, max(1, checked.in_features))
+    _check_outputs(who, replace(checked, points=points))  # your own points say how many classes
     trimmed = item.get("trimmed", False)  # absent from files written before runs said so
     if not isinstance(trimmed, bool):
         raise ValueError(f"{who}'s note that it kept fewer snapshots must be true or false, got {trimmed!r:.20}")
@@ -154,6 +155,18 @@ def _run(i: int, item, tensors: dict) -> Run:
     return Run(name, {**asdict(checked), "points": summary}, history, kind, parent, start,
                _schedule(who, item.get("schedule", [])), diff[:500], float(wall), numbers, snapshots,
                trimmed=trimmed or fewer, state=state, points=points)
+
+
+def _check_outputs(who: str, settings: Experiment) -> None:
+    """Refuse a run whose last Linear is not as wide as its dataset needs (a regression's one output, one per
+    class): its pictures and its exported script would read the outputs as what they are not."""
+    linears = [b.get("width") for b in settings.blocks if b.get("type") == "Linear"]
+    if settings.dataset == CUSTOM and not settings.points:  # no points kept: nothing to count classes from
+        return
+    k = settings.out_features
+    if linears and linears[-1] != k:
+        needs = "1 output (a regression)" if settings.task == "regression" else f"{k} outputs (one per class)"
+        raise ValueError(f"{who}'s network has {linears[-1]} outputs, but its {settings.dataset} data needs {needs}")
 
 
 def _snapshots(who: str, epochs, params: torch.Tensor | None, size: int, last: int) -> tuple[dict, bool]:

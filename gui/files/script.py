@@ -88,14 +88,16 @@ MAX_EDITS = 10_000  # hand edits in one schedule entry (a file with more is dama
 
 
 def checked_edits(edits) -> list[tuple[int, int, int, float]]:
-    """A schedule entry's hand edits as whole numbers and finite floats (only numbers reach the script)."""
+    """A schedule entry's hand edits as whole numbers and floats the weights hold (only numbers reach the script)."""
     if not isinstance(edits, list | tuple) or len(edits) > MAX_EDITS:
         raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}")
     try:
         out = [(int(layer), int(row), int(column), float(value)) for layer, row, column, value in edits]
     except (TypeError, ValueError):
         raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}") from None
-    if not all(np.isfinite(value) and min(layer, row) >= 0 and column >= -1 for layer, row, column, value in out):
+    # abs(NaN) <= LARGEST is False: NaN, the infinities and what float32 weights cannot hold are all refused
+    if not all(abs(value) <= hand_edits.LARGEST and min(layer, row) >= 0 and column >= -1
+               for layer, row, column, value in out):
         raise ValueError(f"the run's record of weights set by hand is damaged: {edits!r:.60}")
     return out
 

@@ -20,6 +20,7 @@ from gui.model.timeline import flatten
 from gui.model.weights import load_flat
 
 BIAS = -1  # ``in_`` of an edit that sets a bias
+LARGEST = float(torch.finfo(torch.float32).max)  # a larger value overflows the weights
 
 
 def checked(shapes: list[tuple[int, ...]], layer, out, in_, value) -> tuple[int, int, int, float]:
@@ -37,8 +38,10 @@ def checked(shapes: list[tuple[int, ...]], layer, out, in_, value) -> tuple[int,
         raise ValueError(f"Linear layer {layer} has units 0 to {rows - 1}, got {out}")
     if in_ is not None and not 0 <= in_ < columns:
         raise ValueError(f"Linear layer {layer} takes inputs 0 to {columns - 1}, got {in_}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"a weight or a bias must be a finite number, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or abs(value) > LARGEST):
+        raise ValueError(f"a weight or a bias must be a finite number of at most {LARGEST:.3g} in size (what "
+                         f"the network's float32 weights hold), got {value!r:.40}")
     return layer, out, BIAS if in_ is None else in_, float(value)
 
 

@@ -237,6 +237,7 @@ class Session:
         self.events.emit("experiment")
 
     def _discard_run(self, why: str) -> None:
+        self._undo = None  # a Reset's weights belong to the data and network this edit replaced
         self._new_model()
         self.events.emit("model")
         if why:

@@ -171,6 +171,7 @@ class BatchStepView(QWidget):
             self._build(0)
             self._images.clear()
             self.heatmap.clear()
+            self.curve.setData([], [])
             self.boundary_toggle.setChecked(False)
             return
         n = step.X.shape[0]

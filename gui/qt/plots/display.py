@@ -104,6 +104,7 @@ class Display(QObject):
         # a divergence or a failure ends without them: those are drawn from the weights kept.
         s, epoch = self.session, self.session.history.epochs
         if self._frame_epoch == epoch and s.metrics is not None and s.metrics.epoch == epoch:
+            self._show_metrics()  # the same numbers, without the "paused" of a run stopped while paused
             return
         self.draw_epoch(None)
 

@@ -15,10 +15,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem
 
+from gui.qt.plots.loss_plot import ONE_COLUMN_MOST
+
 COLOURS = ("#2f9e44", "#9c36b5", "#e67700", "#1098ad", "#c2255c", "#5c940d", "#364fc7", "#862e9c")
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 LIVE_HZ = 2
 LEGEND_CHARS = 48
+LEGEND_CHARS_TWO_COLUMNS = 22  # two columns side by side fit a 1366x768 window's loss plot
 
 
 def pen_for(index: int):
@@ -47,9 +50,11 @@ class RunOverlays:
             self.plot.getPlotItem().removeItem(self.items.pop(name))
             self._drawn.pop(name, None)
             self._index.pop(name, None)
+        # train and test, then the ticked runs: past ONE_COLUMN_MOST entries the legend takes two columns
+        chars = LEGEND_CHARS if len(ticked) + 2 <= ONE_COLUMN_MOST else LEGEND_CHARS_TWO_COLUMNS
         for index, run in enumerate(ticked):
             label = run.label()
-            label = label if len(label) <= LEGEND_CHARS else label[:LEGEND_CHARS - 1] + "…"
+            label = label if len(label) <= chars else label[:chars - 1] + "…"
             item = self.items.get(run.name)
             if item is None:
                 item = self.plot.getPlotItem().plot(name=label, pen=pen_for(index))

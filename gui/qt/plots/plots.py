@@ -169,6 +169,8 @@ class BoundaryPlot(pg.PlotWidget):
         elif self._values is not None:
             if self._image is not None and self._image.ndim == 2:
                 self._set_levels(self._values)
+        elif self._image is not None and self._image.ndim == 1:
+            return  # a Sine curve's values, drawn before the task changed: the next frame draws this task's picture
         elif self._image is not None and (self._image.ndim == 3 or self.discretized):
             self._show_classes(self._image, self._extent)
         elif self._image is not None:

@@ -53,7 +53,8 @@ class ExportActions:
         try:
             write(path)
         except (OSError, ValueError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
+            # a validation's sentence ends with its own full stop
+            reason = (getattr(error, "strerror", None) or str(error)).rstrip(".")
             self.files.show_error("Cannot export", f"Could not export {what} to {Path(path).name}: {reason}.")
             return False
         self.files._remember(path)

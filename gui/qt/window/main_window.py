@@ -270,7 +270,11 @@ class MainWindow(QMainWindow):
         self.classroom.speed.set_speed(epochs_per_second)
 
     def refresh_controls(self) -> None:
+        """Every control enabled as the session's state allows, each view's rule run again: presenter mode's
+        lock lets go of the controls it disabled, which a run started or paused meanwhile wants disabled."""
         self._update_controls()
+        for view in (self.settings_panel, self.settings_panel.features, self.draw):
+            view._enable()  # what their "state" handlers run
 
     def refresh_title(self) -> None:
         self._update_title()
