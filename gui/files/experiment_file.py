@@ -88,8 +88,9 @@ def load(path) -> Loaded:
     n, k = experiment.in_features, experiment.out_features
     if (model.in_features, model.out_features) != (n, k):
         outputs = "1 output (a regression)" if experiment.task == "regression" else f"{k} outputs (one per class)"
-        raise ValueError(f"{name} holds a network from {model.in_features} inputs to {model.out_features} outputs; "
-                         f"its data needs {n} inputs (one per input feature) and {outputs}")
+        raise ValueError(f"{name} holds a network from {plural(model.in_features, 'input')} to "
+                         f"{plural(model.out_features, 'output')}; "
+                         f"its data needs {plural(n, 'input')} (one per input feature) and {outputs}")
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise ValueError(f"{name} is damaged: its weights hold NaN or infinite values")
     model.to(torch.float32)  # minidl files may hold float64 weights; the playground's data is float32
@@ -155,3 +156,8 @@ def _numbers(tensor: torch.Tensor) -> np.ndarray:
 def _in_chunks(check, values: np.ndarray, chunk: int = 1 << 20) -> bool:
     """``check`` on each million ``values``: its temporaries stay small for a history of 100 M epochs."""
     return all(check(values[i:i + chunk]) for i in range(0, len(values), chunk))
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 output"``, ``"2 outputs"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

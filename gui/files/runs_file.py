@@ -19,7 +19,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
-from gui.files.experiment_file import points_from_table, read_history
+from gui.files.experiment_file import plural, points_from_table, read_history
 from gui.files.script import checked_edits
 from gui.model import points as custom
 from gui.model.experiment import CUSTOM, POINTS_RANGE, Experiment, checked_field, finite_number
@@ -166,7 +166,8 @@ def _check_outputs(who: str, settings: Experiment) -> None:
     k = settings.out_features
     if linears and linears[-1] != k:
         needs = "1 output (a regression)" if settings.task == "regression" else f"{k} outputs (one per class)"
-        raise ValueError(f"{who}'s network has {linears[-1]} outputs, but its {settings.dataset} data needs {needs}")
+        raise ValueError(f"{who}'s network has {plural(linears[-1], 'output')}, but its {settings.dataset} data "
+                         f"needs {needs}")
 
 
 def _snapshots(who: str, epochs, params: torch.Tensor | None, size: int, last: int) -> tuple[dict, bool]:

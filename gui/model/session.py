@@ -284,7 +284,8 @@ class Session:
                 self.resume()
             return False
         if self.sweeper.live:
-            self.events.emit("status", "A sweep is training: wait for it or stop it before Run.")
+            self.events.emit("status", "A sweep is training: wait for it or stop it first (Stop sweep, in the "
+                                       "Sweep tab).")
             return False
         problems = self.validate()
         if problems:

@@ -96,6 +96,16 @@ def test_problem_combo_lists_the_task_s_datasets_and_switches_in_one_edit(panel)
     assert s.experiment.dataset == "Multi-Gaussian"  # the one used last for the task
 
 
+def test_a_classification_gets_its_loss_back_after_a_regression(panel):
+    s = panel.session
+    s.edit(loss="Cross-entropy",
+           blocks=[{"type": "Linear", "width": 8}, {"type": "ReLU"}, {"type": "Linear", "width": 2}])
+    panel.problem_combo.setCurrentText("Regression")
+    assert s.experiment.loss == "MSE"
+    panel.problem_combo.setCurrentText("Classification")
+    assert (s.experiment.loss, linears(s.experiment)[-1]) == ("Cross-entropy", 2) and not s.validate()
+
+
 def test_drawing_or_importing_points_in_a_regression_makes_a_classification(qtbot, tmp_path):
     from gui.qt.panels.draw import DrawTool
 

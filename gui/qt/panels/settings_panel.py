@@ -96,6 +96,7 @@ class SettingsPanel:
         self.dataset_combo = QComboBox(objectName="datasetCombo")
         self._listed_task = None  # the task whose datasets datasetCombo lists
         self._last_dataset: dict[str, str] = {}  # task -> the dataset last used for it
+        self._last_loss: dict[str, str] = {}  # task -> the loss last used for it (a regression's is MSE)
         self.noise_spin = double_spin("noiseSpin", 0.0, NOISE_MAX, decimals=3,
                                       tip="Gaussian jitter (standard deviation) added to every point "
                                           "after labelling: blurs the boundary. A regression adds it to "
@@ -160,11 +161,16 @@ class SettingsPanel:
         e = self.session.experiment
         if task == e.task:
             return
-        self.session.edit(**task_changes(e, task, self._last_dataset.get(task)))
+        changes = task_changes(e, task, self._last_dataset.get(task))
+        loss = self._last_loss.get(task, e.loss if task == "classification" else "MSE")
+        if task == "classification" and loss != changes.get("loss", e.loss):
+            changes["loss"] = loss  # back to Cross-entropy, say, after a regression's MSE
+        self.session.edit(**changes)
 
     def _show_task(self, e) -> None:
         """``problemCombo`` at the experiment's task, ``datasetCombo`` listing that task's datasets."""
         self._last_dataset[e.task] = e.dataset
+        self._last_loss[e.task] = e.loss
         self.problem_combo.setCurrentIndex(list(TASK_NAMES).index(e.task))
         if self._listed_task != e.task:
             self.dataset_combo.clear()
