@@ -37,8 +37,9 @@ from gui.model.history import History
 
 RUN_SNAPSHOTS = 64
 RUN_BYTES = 32 << 20
-# Settings' words in the table; a field missing here is named after itself ("weight decay").
-LABELS = {"batch_size": "batch size", "n_train": "train points", "n_test": "test points", "eta": "eta", "l1": "L1"}
+# Settings' words in the table; a field missing here is named after itself ("momentum").
+LABELS = {"batch_size": "batch size", "n_train": "train points", "n_test": "test points", "eta": "eta", "l1": "L1",
+          "weight_decay": "L2"}  # as the Regularization control names them
 _stamps = itertools.count(1)  # orders undoable actions: the newest one is undone first
 
 

@@ -210,3 +210,11 @@ def test_the_window_picture(window, qtbot, tmp_path):
     path = tmp_path / "window.png"
     assert window.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_the_runs_table_calls_weight_decay_l2_as_the_control_does():
+    s = small(epochs=2)
+    assert s.run()
+    s.edit(weight_decay=0.01)
+    assert s.run()
+    assert s.runs[-1].diff == "continues A, L2 0.01 (was 0)"
