@@ -156,7 +156,7 @@ def test_another_last_width_gets_the_validation_sentence(panel):
 def test_the_task_cannot_change_during_a_run(panel, monkeypatch):
     s = panel.session
     monkeypatch.setattr(type(s), "running", property(lambda self: True))
-    panel._enable()
+    panel.enable_controls()
     assert not panel.problem_combo.isEnabled() and not panel.dataset_combo.isEnabled()
 
 

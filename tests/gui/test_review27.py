@@ -24,6 +24,13 @@ def step_one_batch(window, qtbot) -> None:
     qtbot.waitUntil(lambda: not s.running, timeout=WAIT_MS)
 
 
+def rewrite(path, key: str, change) -> None:
+    """Change the JSON metadata ``key`` of the saved file ``path`` in place (``change`` edits the parsed object)."""
+    model, metadata, tensors = minidl.io.read(path)
+    value = json.loads(metadata[key])
+    change(value)
+    minidl.io.write(path, model, metadata={**metadata, key: json.dumps(value)}, tensors=tensors)
+
 def test_the_batch_steps_small_curve_goes_with_the_step_it_drew(window, qtbot):
     """A Sine step's small curve must not stay on the batch step view once another dataset is chosen."""
     window.qtbot = qtbot
@@ -44,10 +51,7 @@ def test_a_kept_run_whose_dataset_does_not_fit_its_networks_outputs_is_refused(w
     regression_of(window, "Plane", epochs=2)
     path = tmp_path / "plane.playground"
     assert window.files.save_to(path)
-    model, metadata, tensors = minidl.io.read(path)
-    runs = json.loads(metadata["runs"])
-    runs["runs"][0]["settings"]["dataset"] = "Disc"
-    minidl.io.write(path, model, metadata={**metadata, "runs": json.dumps(runs)}, tensors=tensors)
+    rewrite(path, "runs", lambda runs: runs["runs"][0]["settings"].update(dataset="Disc"))
     assert window.files.open(path, confirmed=True)
     title, text = window.files.last_error[:2]
     assert title == "Runs left out" and window.session.runs == []
@@ -94,10 +98,7 @@ def test_a_file_without_an_input_its_data_can_give_says_so(window, qtbot, tmp_pa
     regression_of(window, "Sine", epochs=1)
     path = tmp_path / "sine.playground"
     assert window.files.save_to(path)
-    model, metadata, tensors = minidl.io.read(path)
-    settings = json.loads(metadata["experiment"])
-    settings["features"] = features
-    minidl.io.write(path, model, metadata={**metadata, "experiment": json.dumps(settings)}, tensors=tensors)
+    rewrite(path, "experiment", lambda settings: settings.update(features=features))
     window.session.edit(eta=0.05)
     assert not window.files.open(path, confirmed=True)
     text = window.files.last_error[1]

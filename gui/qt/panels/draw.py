@@ -48,16 +48,16 @@ class DrawTool(QWidget):
             row.addWidget(widget)
         row.addStretch(1)
         boundary_plot.scene().sigMouseClicked.connect(self._clicked)
-        session.events.connect("state", lambda _state: self._enable())
+        session.events.connect("state", lambda _state: self.enable_controls())
         session.events.connect("experiment", self._experiment)
-        self._enable()
+        self.enable_controls()
 
     def _experiment(self) -> None:
         # Another experiment (New, Open, a lesson's scene) with its own dataset ends draw mode: a
         # click must not turn an opened file's data into Custom and throw its trained epochs away.
         if self.drawing and self.session.experiment.dataset != CUSTOM:
             self.set_drawing(False)
-        self._enable()
+        self.enable_controls()
 
     @property
     def drawing(self) -> bool:
@@ -74,7 +74,7 @@ class DrawTool(QWidget):
         self.plot.getPlotItem().getViewBox().setMouseEnabled(x=not on, y=not on)
         self.session.events.emit("status", "Draw mode: click adds a point of the chosen class, right-click or "
                                  "Shift+click erases one." if on else "Draw mode off.")
-        self._enable()
+        self.enable_controls()
 
     # -- edits ----------------------------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int | None = None) -> bool:
@@ -122,7 +122,7 @@ class DrawTool(QWidget):
         if self.click(point.x(), point.y(), erase):
             event.accept()
 
-    def _enable(self) -> None:
+    def enable_controls(self) -> None:
         idle = not self.session.running
         self.button.setEnabled(idle)
         self.class_combo.setEnabled(idle and self.drawing)

@@ -45,7 +45,7 @@ class FeaturesPanel(QWidget):
             grid.addWidget(check, i // COLUMNS, i % COLUMNS)
             self.checks[name] = check
         session.events.connect("experiment", self.show_experiment)
-        session.events.connect("state", lambda _state: self._enable())
+        session.events.connect("state", lambda _state: self.enable_controls())
         self.show_experiment()
 
     def chosen(self) -> list[str]:
@@ -61,9 +61,9 @@ class FeaturesPanel(QWidget):
             check.blockSignals(True)
             check.setChecked(name in on)
             check.blockSignals(False)
-        self._enable()
+        self.enable_controls()
 
-    def _enable(self) -> None:
+    def enable_controls(self) -> None:
         """Off while a run is live; the x₂ features also off for a 1-D dataset, with the reason as tooltip."""
         e, idle = self.session.experiment, not self.session.running
         one_d = input_width(e.dataset) == 1

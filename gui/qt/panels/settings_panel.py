@@ -144,7 +144,7 @@ class SettingsPanel:
         form.addRow(self.show_test_check)
         self._data_form = form
         session.events.connect("experiment", self.show_experiment)
-        session.events.connect("state", lambda _state: self._enable())
+        session.events.connect("state", lambda _state: self.enable_controls())
         self.show_experiment()
 
     def add_view_check(self, check: QCheckBox) -> None:
@@ -155,16 +155,15 @@ class SettingsPanel:
         self.session.edit(**{name: value})
 
     def _choose_task(self, index: int) -> None:
-        """One edit: the task's dataset (the one last used for it, else its first), MSE for a regression,
-        and the last Linear's width (1, or one per class)."""
+        """One edit: the task's dataset (the one last used for it, else its first), MSE for a regression
+        (a classification gets back the loss it had), and the last Linear's width (1, or one per class)."""
         task = list(TASK_NAMES)[index]
         e = self.session.experiment
         if task == e.task:
             return
         changes = task_changes(e, task, self._last_dataset.get(task))
-        loss = self._last_loss.get(task, e.loss if task == "classification" else "MSE")
-        if task == "classification" and loss != changes.get("loss", e.loss):
-            changes["loss"] = loss  # back to Cross-entropy, say, after a regression's MSE
+        if task == "classification" and self._last_loss.get(task, e.loss) != e.loss:
+            changes["loss"] = self._last_loss[task]  # back to Cross-entropy, say, after a regression's MSE
         self.session.edit(**changes)
 
     def _show_task(self, e) -> None:
@@ -193,9 +192,9 @@ class SettingsPanel:
         for widget in widgets:
             widget.blockSignals(False)
         self._show_breadth()
-        self._enable()
+        self.enable_controls()
 
-    def _enable(self) -> None:
+    def enable_controls(self) -> None:
         # eta stays live: it reaches a running optimizer at the start of its next epoch.
         for name, widget in (*self._fields.items(), ("dataset", self.dataset_combo), ("task", self.problem_combo)):
             widget.setEnabled(name == "eta" or not self.session.running)

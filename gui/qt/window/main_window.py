@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
         lock lets go of the controls it disabled, which a run started or paused meanwhile wants disabled."""
         self._update_controls()
         for view in (self.settings_panel, self.settings_panel.features, self.draw):
-            view._enable()  # what their "state" handlers run
+            view.enable_controls()  # what their "state" handlers run
 
     def refresh_title(self) -> None:
         self._update_title()
